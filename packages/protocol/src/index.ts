@@ -1,0 +1,6 @@
+export * from './auth.js';
+export * from './content.js';
+export * from './cursor.js';
+export * from './errors.js';
+export * from './ids.js';
+export * from './sync.js';

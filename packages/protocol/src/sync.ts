@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { blobRefSchema } from './content.js';
+import { type ErrorCode, errorCodes } from './errors.js';
+import { collectionTypeSchema, idSchema } from './ids.js';
+
+/** Most changes one push may carry. */
+export const MAX_PUSH_CHANGES = 1000;
+
+/**
+ * One change a device pushes. `baseRevision` is the item's head revision the
+ * device last saw (null when it creates the item); the server applies the
+ * change only if that is still the head, so no write is lost to a race.
+ * `clientChangeId` makes the push idempotent: a replay gets the first result.
+ */
+export const pushChangeSchema = z
+  .object({
+    clientChangeId: z.string().min(1).max(128),
+    collectionId: idSchema,
+    itemId: idSchema,
+    op: z.enum(['put', 'delete']),
+    baseRevision: z.number().int().nonnegative().nullable(),
+    content: z.unknown().optional(),
+    blob: blobRefSchema.optional(),
+  })
+  .strict();
+export type PushChange = z.infer<typeof pushChangeSchema>;
+
+export const pushRequestSchema = z
+  .object({
+    changes: z.array(pushChangeSchema).min(1).max(MAX_PUSH_CHANGES),
+  })
+  .strict();
+export type PushRequest = z.infer<typeof pushRequestSchema>;
+
+/** The head of an item as the server has it, returned on conflict. */
+export const itemHeadSchema = z.object({
+  revision: z.number().int(),
+  hash: z.string(),
+  deleted: z.boolean(),
+});
+export type ItemHead = z.infer<typeof itemHeadSchema>;
+
+const rejectableCodes = Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]];
+
+export const pushResultSchema = z.discriminatedUnion('status', [
+  z.object({ clientChangeId: z.string(), status: z.literal('applied'), revision: z.number().int() }),
+  z.object({ clientChangeId: z.string(), status: z.literal('conflict'), head: itemHeadSchema.nullable() }),
+  z.object({
+    clientChangeId: z.string(),
+    status: z.literal('rejected'),
+    code: z.enum(rejectableCodes),
+    message: z.string(),
+  }),
+]);
+export type PushResult = z.infer<typeof pushResultSchema>;
+
+export const pushResponseSchema = z.object({
+  results: z.array(pushResultSchema),
+  cursor: z.string(),
+  generation: z.string(),
+});
+export type PushResponse = z.infer<typeof pushResponseSchema>;
+
+/** Item content as it travels: text for vCard/iCalendar, an object for the rest. */
+export const wireItemSchema = z.object({
+  id: z.string(),
+  collectionId: z.string(),
+  revision: z.number().int(),
+  deleted: z.boolean(),
+  contentType: z.string().nullable(),
+  content: z.unknown(),
+  blob: blobRefSchema.nullable(),
+  meta: z.record(z.string(), z.unknown()).nullable(),
+  hash: z.string().nullable(),
+  size: z.number().int(),
+  updatedAt: z.string(),
+});
+export type WireItem = z.infer<typeof wireItemSchema>;
+
+/** One revision of the log, as the change feed and item history return it. */
+export const wireRevisionSchema = z.object({
+  revision: z.number().int(),
+  entity: z.enum(['item', 'collection']),
+  op: z.enum(['put', 'delete']),
+  collectionId: z.string(),
+  itemId: z.string().nullable(),
+  deviceId: z.string().nullable(),
+  origin: z.string(),
+  contentType: z.string().nullable(),
+  content: z.unknown(),
+  blob: blobRefSchema.nullable(),
+  meta: z.record(z.string(), z.unknown()).nullable(),
+  hash: z.string().nullable(),
+  size: z.number().int(),
+  at: z.string(),
+});
+export type WireRevision = z.infer<typeof wireRevisionSchema>;
+
+export const MAX_CHANGES_PAGE = 1000;
+
+export const changesQuerySchema = z
+  .object({
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_CHANGES_PAGE).default(500),
+  })
+  .strict();
+
+export const changesResponseSchema = z.object({
+  changes: z.array(wireRevisionSchema),
+  /** Pass this back to get the next page; it is valid even when `changes` is empty. */
+  cursor: z.string(),
+  hasMore: z.boolean(),
+  generation: z.string(),
+});
+export type ChangesResponse = z.infer<typeof changesResponseSchema>;
+
+export const collectionSchema = z.object({
+  id: z.string(),
+  type: collectionTypeSchema,
+  name: z.string(),
+  description: z.string(),
+  color: z.string().nullable(),
+  revision: z.number().int(),
+  deleted: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Collection = z.infer<typeof collectionSchema>;
+
+export const createCollectionSchema = z
+  .object({
+    id: idSchema.optional(),
+    type: collectionTypeSchema,
+    name: z.string().min(1).max(200),
+    description: z.string().max(2000).default(''),
+    color: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/)
+      .nullable()
+      .default(null),
+  })
+  .strict();
+export type CreateCollection = z.infer<typeof createCollectionSchema>;
+
+export const updateCollectionSchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    description: z.string().max(2000).optional(),
+    color: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/)
+      .nullable()
+      .optional(),
+  })
+  .strict();
+export type UpdateCollection = z.infer<typeof updateCollectionSchema>;
