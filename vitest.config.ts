@@ -1,11 +1,11 @@
+import { defaultClientConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages export `source` (TypeScript) for tests and dev; built JS otherwise.
-const conditions = ['source', 'node', 'import', 'default'];
-
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ['source'] } },
+  resolve: { conditions: ['source', ...defaultClientConditions] },
+  // No 'module'/'import' here: externals load through Node, which must pick their CommonJS or Node builds.
+  ssr: { resolve: { conditions: ['source', 'node', 'development|production'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/e2e/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],

@@ -56,7 +56,7 @@ export type PushResult = z.infer<typeof pushResultSchema>;
 
 export const pushResponseSchema = z.object({
   results: z.array(pushResultSchema),
-  cursor: z.string(),
+  /** The database lineage that accepted the writes; devices compare it with their cursor's. */
   generation: z.string(),
 });
 export type PushResponse = z.infer<typeof pushResponseSchema>;

@@ -1,0 +1,29 @@
+import { AppError } from '@holdfast/protocol';
+import { listDevices, requireUser, revokeDevice } from '@holdfast/server';
+import { withDatabase } from './admin-db.js';
+import type { Invocation } from './main.js';
+
+const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : '-');
+
+export async function deviceCommand({ config, args, options, io }: Invocation): Promise<number> {
+  const [verb, id] = args;
+  return withDatabase(config, async (ctx) => {
+    if (verb === 'list') {
+      const userId = typeof options.user === 'string' ? (await requireUser(ctx, options.user)).id : undefined;
+      const devices = await listDevices(ctx.db.kysely, userId);
+      if (options.json) io.out(JSON.stringify(devices.map(({ token_hash, ...d }) => d)));
+      else {
+        for (const d of devices) {
+          io.out(`${d.id}\t${d.user_id}\t${d.name}\tlast seen ${iso(d.last_seen_at)}\t${d.revoked_at ? 'revoked' : 'active'}`);
+        }
+      }
+      return 0;
+    }
+    if (verb === 'revoke' && id) {
+      if (!(await revokeDevice(ctx.db.kysely, id, ctx.now()))) throw new AppError('not_found', `No active device ${id}.`);
+      io.out(`Revoked device ${id}`);
+      return 0;
+    }
+    throw new AppError('invalid_request', 'Usage: holdfast device list [--user NAME] | holdfast device revoke ID');
+  });
+}

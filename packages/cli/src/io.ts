@@ -1,0 +1,51 @@
+import { createInterface } from 'node:readline';
+
+/** Where a command reads and writes; tests pass their own. */
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Reads a secret: hidden prompt on a terminal, else one line of standard input. */
+  readSecret: (prompt: string) => Promise<string>;
+  env: Record<string, string | undefined>;
+}
+
+export function processIo(): Io {
+  return {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    readSecret: (prompt) => (process.stdin.isTTY ? promptHidden(prompt) : readLine()),
+    env: process.env,
+  };
+}
+
+let stdinLines: AsyncIterator<string> | undefined;
+async function readLine(): Promise<string> {
+  stdinLines ??= createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
+  const next = await stdinLines.next();
+  return next.done ? '' : next.value;
+}
+
+function promptHidden(prompt: string): Promise<string> {
+  return new Promise((resolve) => {
+    process.stderr.write(prompt);
+    const stdin = process.stdin;
+    stdin.setRawMode(true);
+    stdin.resume();
+    let value = '';
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString('utf8')) {
+        if (char === '\r' || char === '\n') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          process.stderr.write('\n');
+          resolve(value);
+          return;
+        }
+        if (char === '\u0003') process.exit(130);
+        value = char === '\u007f' ? value.slice(0, -1) : value + char;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util';
+import { AppError } from '@holdfast/protocol';
+import { configFlagOptions, loadConfig, type Config } from '@holdfast/server';
+import { appPasswordCommand } from './app-password-command.js';
+import { configCommand } from './config-command.js';
+import { deviceCommand } from './device-command.js';
+import { doctorCommand } from './doctor-command.js';
+import { type Io, processIo } from './io.js';
+import { serveCommand } from './serve-command.js';
+import { userCommand } from './user-command.js';
+
+export interface Invocation {
+  config: Config;
+  /** Positional words after the command, e.g. ['add', 'alice']. */
+  args: string[];
+  /** Flags that are not settings, e.g. --generate. */
+  options: Record<string, string | boolean | undefined>;
+  io: Io;
+}
+
+type Command = (invocation: Invocation) => Promise<number>;
+
+const commands: Record<string, { run: Command; summary: string }> = {
+  serve: { run: serveCommand, summary: 'run the server (embedded SQLite in ./holdfast-data by default)' },
+  user: { run: userCommand, summary: 'user add|list|passwd|disable|enable NAME' },
+  device: { run: deviceCommand, summary: 'device list [--user NAME] | device revoke ID' },
+  'app-password': { run: appPasswordCommand, summary: 'app-password add|list|revoke (for CardDAV/CalDAV clients)' },
+  doctor: { run: doctorCommand, summary: 'check configuration, schema, counts and free disk' },
+  config: { run: configCommand, summary: 'config print | config reference' },
+};
+
+const extraOptions = {
+  config: { type: 'string' },
+  user: { type: 'string' },
+  label: { type: 'string' },
+  generate: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  holdfast ${name.padEnd(13)} ${c.summary}`);
+  return ['Usage:', ...lines, '', 'Settings can be given as flags, e.g. --data DIR --port N; see `holdfast config reference`.'].join('\n');
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      options: { ...configFlagOptions(), ...extraOptions },
+      allowPositionals: true,
+      strict: true,
+    });
+    const values = parsed.values as Record<string, string | boolean | undefined>;
+    const [name, ...args] = parsed.positionals;
+    if (!name || values.help || !commands[name]) {
+      (name && !commands[name] ? io.err : io.out)(usage());
+      return name && !commands[name] ? 2 : 0;
+    }
+    const configFile = typeof values.config === 'string' ? values.config : undefined;
+    const config = loadConfig({ flags: values, env: io.env, ...(configFile ? { configFile } : {}) });
+    return await (commands[name] as { run: Command }).run({ config, args, options: values, io });
+  } catch (error) {
+    if (error instanceof AppError) {
+      io.err(`holdfast: ${error.message}`);
+      return error.code === 'internal' ? 1 : 2;
+    }
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      io.err(`holdfast: ${error.message}\n\n${usage()}`);
+      return 2;
+    }
+    io.err(`holdfast: ${(error as Error).stack ?? String(error)}`);
+    return 1;
+  }
+}
+
+const entry = process.argv[1] ?? '';
+if (import.meta.url === `file://${entry}` || /packages\/cli\/src\/main\.ts$/.test(entry)) {
+  process.exitCode = await main(process.argv.slice(2));
+}

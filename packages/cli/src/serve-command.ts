@@ -1,0 +1,18 @@
+import { createLogger, startServer } from '@holdfast/server';
+import type { Invocation } from './main.js';
+
+export async function serveCommand({ config, io }: Invocation): Promise<number> {
+  const log = createLogger(config);
+  const server = await startServer(config, log);
+  io.out(`Holdfast is listening on ${server.url} (${server.ctx.db.engine}, data in ${config.dataDir})`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { AppError } from '@holdfast/protocol';
+import { createUser, listUsers, setPassword, setUserDisabled } from '@holdfast/server';
+import { withDatabase } from './admin-db.js';
+import type { Invocation } from './main.js';
+
+async function readNewPassword(invocation: Invocation): Promise<string> {
+  if (invocation.options.generate) {
+    const password = randomBytes(15).toString('base64url');
+    invocation.io.out(`Generated password: ${password}`);
+    return password;
+  }
+  const password = await invocation.io.readSecret('Password: ');
+  if (password === '') throw new AppError('invalid_request', 'No password given (type one, pipe one on stdin, or use --generate).');
+  return password;
+}
+
+export async function userCommand(invocation: Invocation): Promise<number> {
+  const { config, args, io } = invocation;
+  const [verb, name] = args;
+  return withDatabase(config, async (ctx) => {
+    switch (verb) {
+      case 'add': {
+        if (!name) throw new AppError('invalid_request', 'Usage: holdfast user add NAME');
+        const user = await createUser(ctx, name, await readNewPassword(invocation));
+        io.out(`Created user ${user.username} (${user.id})`);
+        return 0;
+      }
+      case 'list': {
+        const users = await listUsers(ctx.db.kysely);
+        if (invocation.options.json) io.out(JSON.stringify(users.map(({ password_hash, ...u }) => u)));
+        else for (const u of users) io.out(`${u.username}\t${u.id}\t${u.disabled ? 'disabled' : 'active'}`);
+        return 0;
+      }
+      case 'passwd': {
+        if (!name) throw new AppError('invalid_request', 'Usage: holdfast user passwd NAME');
+        await setPassword(ctx, name, await readNewPassword(invocation));
+        io.out(`Password changed for ${name}`);
+        return 0;
+      }
+      case 'disable':
+      case 'enable': {
+        if (!name) throw new AppError('invalid_request', `Usage: holdfast user ${verb} NAME`);
+        await setUserDisabled(ctx, name, verb === 'disable');
+        io.out(`${name} ${verb}d`);
+        return 0;
+      }
+      default:
+        throw new AppError('invalid_request', 'Usage: holdfast user add|list|passwd|disable|enable NAME');
+    }
+  });
+}

@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AppError } from '@holdfast/protocol';
+import { z } from 'zod';
+
+/**
+ * Every setting Holdfast reads, defined once. Command-line flags, HOLDFAST_*
+ * environment variables, the config file and docs/configuration.md are all
+ * derived from this table, so they cannot drift apart.
+ */
+interface FieldSpec<S extends z.ZodType = z.ZodType> {
+  schema: S;
+  /** Flag name without dashes; defaults to the kebab-case field name. */
+  flag?: string;
+  /** Redacted in `doctor`, `config print` and logs. */
+  secret?: boolean;
+  description: string;
+}
+
+const field = <S extends z.ZodType>(spec: FieldSpec<S>): FieldSpec<S> => spec;
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configFields = {
+  dataDir: field({
+    schema: z.string().min(1).default('./holdfast-data'),
+    flag: 'data',
+    description: 'Directory for the embedded database, blobs and the config file `holdfast.json`.',
+  }),
+  database: field({
+    schema: z.string().default(''),
+    flag: 'database',
+    secret: true,
+    description:
+      'Database: a `postgres://` URL for PostgreSQL, or a SQLite file path. Empty means `<dataDir>/holdfast.db` (SQLite).',
+  }),
+  blobs: field({
+    schema: z.string().default(''),
+    flag: 'blobs',
+    description: 'Blob storage: `s3://bucket/prefix` for S3, or a directory. Empty means `<dataDir>/blobs`.',
+  }),
+  s3Endpoint: field({
+    schema: z.string().default(''),
+    description: 'S3 endpoint URL for S3-compatible storage (empty: AWS).',
+  }),
+  s3Region: field({ schema: z.string().default('us-east-1'), description: 'S3 region.' }),
+  s3AccessKeyId: field({
+    schema: z.string().default(''),
+    secret: true,
+    description: 'S3 access key id (empty: the AWS SDK default credential chain).',
+  }),
+  s3SecretAccessKey: field({ schema: z.string().default(''), secret: true, description: 'S3 secret access key.' }),
+  host: field({ schema: z.string().min(1).default('127.0.0.1'), description: 'Address to listen on.' }),
+  port: field({ schema: int(0, 65535).default(7870), description: 'TCP port to listen on (0 picks a free one).' }),
+  logLevel: field({
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    description: 'Log level. Logs carry ids, counts and timings, never record contents or secrets.',
+  }),
+  maxBodyBytes: field({
+    schema: int(1024, 1 << 30).default(32 * 1024 * 1024),
+    description: 'Largest JSON request body accepted, in bytes.',
+  }),
+  maxBlobBytes: field({
+    schema: int(1, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
+    description: 'Largest blob (photo, attachment) accepted, in bytes.',
+  }),
+  loginBurst: field({
+    schema: int(1, 1000).default(10),
+    description: 'Failed logins allowed in a burst per username and per client address before throttling.',
+  }),
+  loginRefillPerMinute: field({
+    schema: int(1, 6000).default(6),
+    description: 'Failed-login allowance regained per minute after a burst.',
+  }),
+} satisfies Record<string, FieldSpec>;
+
+export type ConfigKey = keyof typeof configFields;
+export type Config = Readonly<{ [K in ConfigKey]: z.output<(typeof configFields)[K]['schema']> }>;
+
+const keys = Object.keys(configFields) as ConfigKey[];
+
+export function envName(key: ConfigKey): string {
+  return `HOLDFAST_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export function flagName(key: ConfigKey): string {
+  const spec: FieldSpec = configFields[key];
+  return spec.flag ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Options for node:util parseArgs, one string flag per setting. */
+export function configFlagOptions(): Record<string, { type: 'string' }> {
+  return Object.fromEntries(keys.map((k) => [flagName(k), { type: 'string' as const }]));
+}
+
+export interface ConfigSources {
+  /** Parsed flags, keyed by flag name (as from configFlagOptions). */
+  flags?: Record<string, string | boolean | undefined>;
+  env?: Record<string, string | undefined>;
+  /** Explicit config file; else `<dataDir>/holdfast.json` if it exists. */
+  configFile?: string;
+}
+
+/**
+ * Resolves the configuration: defaults, then the config file, then HOLDFAST_*
+ * environment variables, then flags. The data directory itself cannot come
+ * from the file that lives inside it.
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const flags = sources.flags ?? {};
+  const fromEnv: Record<string, unknown> = {};
+  const fromFlags: Record<string, unknown> = {};
+  for (const key of keys) {
+    const e = env[envName(key)];
+    if (e !== undefined && e !== '') fromEnv[key] = e;
+    const f = flags[flagName(key)];
+    if (f !== undefined) fromFlags[key] = f;
+  }
+  const dataDir = String(fromFlags.dataDir ?? fromEnv.dataDir ?? './holdfast-data');
+  const file = sources.configFile ?? join(dataDir, 'holdfast.json');
+  const fromFile = existsSync(file) ? readConfigFile(file) : {};
+  if ('dataDir' in fromFile) {
+    throw new AppError('invalid_request', `${file}: dataDir cannot be set in the config file that lives inside it.`);
+  }
+  const merged = { ...fromFile, ...fromEnv, ...fromFlags };
+  const schema = z.strictObject(Object.fromEntries(keys.map((k) => [k, configFields[k].schema])));
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    const where = keys.includes(key as ConfigKey) ? ` (--${flagName(key as ConfigKey)} / ${envName(key as ConfigKey)})` : '';
+    throw new AppError('invalid_request', `Invalid setting ${key}${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  const config = { ...(parsed.data as Record<string, unknown>), dataDir: resolve(String(parsed.data.dataDir)) };
+  return Object.freeze(config) as Config;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new AppError('invalid_request', `${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new AppError('invalid_request', `${file} must hold a JSON object of settings.`);
+  }
+  const unknown = Object.keys(data).filter((k) => !keys.includes(k as ConfigKey));
+  if (unknown.length > 0) throw new AppError('invalid_request', `${file}: unknown settings ${unknown.join(', ')}`);
+  return data as Record<string, unknown>;
+}
+
+/** The configuration with secrets replaced, for logs, `doctor` and `config print`. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const spec: FieldSpec = configFields[key];
+    const value = config[key];
+    if (spec.secret && value !== '') {
+      out[key] = typeof value === 'string' && /^postgres/.test(value) ? redactPassword(value) : '***';
+    } else out[key] = value;
+  }
+  return out;
+}
+
+function redactPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '***';
+  }
+}
+
+/** The SQLite path or PostgreSQL URL the server will open. */
+export function databaseLocation(config: Config): string {
+  return config.database === '' ? join(config.dataDir, 'holdfast.db') : config.database;
+}
+
+/** docs/configuration.md, generated from the table above. */
+export function configReference(): string {
+  const rows = keys.map((key) => {
+    const spec: FieldSpec = configFields[key];
+    const parsed = spec.schema.safeParse(undefined);
+    const fallback = parsed.success ? JSON.stringify(parsed.data) : '(required)';
+    return `| \`${key}\` | \`--${flagName(key)}\` | \`${envName(key)}\` | \`${fallback}\` | ${spec.description}${spec.secret ? ' (secret: redacted in output)' : ''} |`;
+  });
+  return [
+    '# Configuration',
+    '',
+    '<!-- Generated from packages/server/src/config.ts by `holdfast config reference`; config.test.ts keeps it in step. -->',
+    '',
+    'Holdfast reads settings from, in increasing priority: built-in defaults, the JSON file `<dataDir>/holdfast.json`',
+    '(or `--config FILE`), `HOLDFAST_*` environment variables, and command-line flags. `holdfast config print` shows',
+    'the effective values with secrets redacted. With no settings at all, `holdfast serve` runs on the embedded',
+    'SQLite database and local blob store in `./holdfast-data`.',
+    '',
+    '| Setting (file key) | Flag | Environment | Default | Meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}

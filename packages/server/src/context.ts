@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { BlobStore } from './blobs/blob-store.js';
+import type { LoginLimiter } from './auth/login-limiter.js';
+import type { Config } from './config.js';
+import type { Db } from './store/database.js';
+import type { ChangeNotifier } from './sync/change-notifier.js';
+
+/** Everything a request or job needs, built once by the composition root (main.ts). */
+export interface Context {
+  config: Config;
+  log: Logger;
+  db: Db;
+  blobs: BlobStore;
+  notifier: ChangeNotifier;
+  loginLimiter: LoginLimiter;
+  /** Milliseconds since the epoch; injectable so tests control time. */
+  now: () => number;
+}
+
+/** Who is calling: resolved from a device token by the auth hook. */
+export interface Caller {
+  userId: string;
+  username: string;
+  deviceId: string;
+}

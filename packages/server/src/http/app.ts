@@ -1,0 +1,68 @@
+import { AppError } from '@holdfast/protocol';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { authenticate } from '../auth/accounts.js';
+import type { Caller, Context } from '../context.js';
+import { errorHandler, sendProblem } from './problem.js';
+import { authRoutes } from './routes/auth-routes.js';
+import { blobRoutes } from './routes/blob-routes.js';
+import { collectionRoutes } from './routes/collection-routes.js';
+import { eventRoutes } from './routes/event-routes.js';
+import { itemRoutes } from './routes/item-routes.js';
+import { syncRoutes } from './routes/sync-routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller | null;
+  }
+}
+
+/** The caller of an authenticated route (the auth hook has run). */
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw new AppError('unauthorized', 'Authentication required.');
+  return request.caller;
+}
+
+const PUBLIC_ROUTES = new Set(['/healthz', '/v1/auth/login']);
+
+/**
+ * Builds the HTTP API without listening, so tests can `inject()` requests or
+ * listen on port 0 themselves.
+ */
+export async function buildApp(ctx: Context): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    bodyLimit: ctx.config.maxBodyBytes,
+    // Per-request lines are logged at debug by the onResponse hook below, with ids only.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  app.decorateRequest('caller', null);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (PUBLIC_ROUTES.has(path) || !path.startsWith('/v1/')) return;
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header);
+    if (!match?.[1]) throw new AppError('unauthorized', 'Send the device token as "Authorization: Bearer <token>".');
+    request.caller = await authenticate(ctx, match[1]);
+    request.log = request.log.child({ userId: request.caller.userId, deviceId: request.caller.deviceId });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  await app.register(authRoutes(ctx));
+  await app.register(collectionRoutes(ctx));
+  await app.register(itemRoutes(ctx));
+  await app.register(syncRoutes(ctx));
+  await app.register(blobRoutes(ctx));
+  await app.register(eventRoutes(ctx));
+  return app;
+}

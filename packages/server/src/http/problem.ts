@@ -1,0 +1,41 @@
+import { AppError, type ErrorCode } from '@holdfast/protocol';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+const fastifyStatusCodes: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+/** Turns anything thrown into an AppError; unknown errors become `internal` and are logged by the caller. */
+export function toAppError(error: unknown): { error: AppError; unexpected: boolean } {
+  if (error instanceof AppError) return { error, unexpected: false };
+  const fastifyError = error as Partial<FastifyError>;
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = fastifyStatusCodes[status] ?? 'invalid_request';
+    return { error: new AppError(code, fastifyError.message ?? code), unexpected: false };
+  }
+  return { error: new AppError('internal', 'Something went wrong on the server; nothing was half-written.'), unexpected: true };
+}
+
+/** Every error leaves as application/problem+json with a stable code: never HTML, never a redirect. */
+export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
+  const problem = error.toProblem();
+  if (error.code === 'rate_limited' && typeof error.details?.retryAfter === 'number') {
+    reply.header('retry-after', String(error.details.retryAfter));
+  }
+  if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="holdfast"');
+  return reply.code(problem.status).type('application/problem+json').send(problem);
+}
+
+export function errorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const { error: appError, unexpected } = toAppError(error);
+  if (unexpected) request.log.error({ err: error }, 'unexpected error');
+  else request.log.debug({ code: appError.code }, 'request failed');
+  return sendProblem(reply, appError);
+}

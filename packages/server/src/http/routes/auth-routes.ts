@@ -1,0 +1,59 @@
+import { AppError, loginRequestSchema } from '@holdfast/protocol';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { login } from '../../auth/accounts.js';
+import type { Context } from '../../context.js';
+import { readGeneration } from '../../store/meta.js';
+import { listDevices, revokeDevice } from '../../store/devices.js';
+import { readHead } from '../../store/revision-log.js';
+import { callerOf } from '../app.js';
+import { parseInput } from '../validate.js';
+
+const deviceParams = z.object({ id: z.string().min(1).max(128) });
+
+export function authRoutes(ctx: Context): FastifyPluginAsync {
+  return async (app) => {
+    app.post('/v1/auth/login', async (request) => {
+      const body = parseInput(loginRequestSchema, request.body, 'login');
+      return login(ctx, { ...body, clientAddress: request.ip });
+    });
+
+    app.post('/v1/auth/logout', async (request, reply) => {
+      const caller = callerOf(request);
+      await revokeDevice(ctx.db.kysely, caller.deviceId, ctx.now(), caller.userId);
+      return reply.code(204).send();
+    });
+
+    app.get('/v1/me', async (request) => {
+      const caller = callerOf(request);
+      return {
+        ...caller,
+        generation: await readGeneration(ctx.db.kysely),
+        head: await readHead(ctx.db.kysely),
+      };
+    });
+
+    app.get('/v1/devices', async (request) => {
+      const caller = callerOf(request);
+      const devices = await listDevices(ctx.db.kysely, caller.userId);
+      return {
+        devices: devices.map((d) => ({
+          id: d.id,
+          name: d.name,
+          current: d.id === caller.deviceId,
+          createdAt: new Date(d.created_at).toISOString(),
+          lastSeenAt: d.last_seen_at ? new Date(d.last_seen_at).toISOString() : null,
+          revokedAt: d.revoked_at ? new Date(d.revoked_at).toISOString() : null,
+        })),
+      };
+    });
+
+    app.delete('/v1/devices/:id', async (request, reply) => {
+      const caller = callerOf(request);
+      const { id } = parseInput(deviceParams, request.params, 'path');
+      const revoked = await revokeDevice(ctx.db.kysely, id, ctx.now(), caller.userId);
+      if (!revoked) throw new AppError('not_found', `No device ${id}.`);
+      return reply.code(204).send();
+    });
+  };
+}

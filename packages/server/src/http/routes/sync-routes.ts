@@ -1,0 +1,25 @@
+import { changesQuerySchema, pushRequestSchema } from '@holdfast/protocol';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Context } from '../../context.js';
+import { readChanges } from '../../sync/changes.js';
+import { push } from '../../sync/push.js';
+import { readGeneration } from '../../store/meta.js';
+import { callerOf } from '../app.js';
+import { parseInput } from '../validate.js';
+
+export function syncRoutes(ctx: Context): FastifyPluginAsync {
+  return async (app) => {
+    app.post('/v1/push', async (request) => {
+      const body = parseInput(pushRequestSchema, request.body, 'push');
+      const caller = callerOf(request);
+      const results = await push(ctx, caller, body.changes);
+      request.log.debug({ changes: body.changes.length }, 'push');
+      return { results, generation: await readGeneration(ctx.db.kysely) };
+    });
+
+    app.get('/v1/changes', async (request) => {
+      const query = parseInput(changesQuerySchema, request.query, 'query');
+      return readChanges(ctx, callerOf(request), query.cursor, query.limit);
+    });
+  };
+}

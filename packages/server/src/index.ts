@@ -1,0 +1,13 @@
+export * from './auth/accounts.js';
+export * from './config.js';
+export type { Caller, Context } from './context.js';
+export { buildApp } from './http/app.js';
+export * from './main.js';
+export { type Db, openDatabase } from './store/database.js';
+export { CODE_SCHEMA_VERSION, migrateToLatest, readSchemaState } from './store/migrate.js';
+export { listDevices, revokeDevice } from './store/devices.js';
+export { readGeneration } from './store/meta.js';
+export { readHead } from './store/revision-log.js';
+export { listUsers } from './store/users.js';
+export { readDatabaseCounts } from './store/counts.js';
+export { listAppPasswords, revokeAppPassword } from './store/app-passwords.js';

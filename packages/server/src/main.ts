@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { createLoginLimiter } from './auth/login-limiter.js';
+import { openBlobStore } from './blobs/index.js';
+import { type Config, databaseLocation } from './config.js';
+import type { Context } from './context.js';
+import { buildApp } from './http/app.js';
+import { openDatabase } from './store/database.js';
+import { migrateToLatest } from './store/migrate.js';
+import { createLocalNotifier, createPostgresNotifier } from './sync/change-notifier.js';
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    // Belt and braces: credentials never reach the log even if a request object is logged whole.
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'token', '*.token'],
+  });
+}
+
+/**
+ * The composition root: opens storage, brings the schema up to date and
+ * builds the context every module receives. Nothing else creates resources.
+ */
+export async function createContext(config: Config, log: Logger = createLogger(config)): Promise<Context> {
+  const db = openDatabase(databaseLocation(config));
+  try {
+    const schema = await migrateToLatest(db);
+    log.info({ database: db.describe, engine: db.engine, schemaVersion: schema.version }, 'database ready');
+    const blobs = await openBlobStore(config.blobs, config.dataDir, {
+      endpoint: config.s3Endpoint,
+      region: config.s3Region,
+      accessKeyId: config.s3AccessKeyId,
+      secretAccessKey: config.s3SecretAccessKey,
+    });
+    const notifier =
+      db.engine === 'postgres'
+        ? await createPostgresNotifier(databaseLocation(config), (error) =>
+            log.warn({ err: error.message }, 'change notification connection failed'),
+          )
+        : createLocalNotifier();
+    const loginLimiter = createLoginLimiter({
+      burst: config.loginBurst,
+      refillPerSecond: config.loginRefillPerMinute / 60,
+    });
+    return { config, log, db, blobs, notifier, loginLimiter, now: Date.now };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+export async function closeContext(ctx: Context): Promise<void> {
+  await ctx.notifier.close();
+  await ctx.blobs.close();
+  await ctx.db.close();
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: Context;
+  /** Base URL, e.g. http://127.0.0.1:7870 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP server on the configured host and port. */
+export async function startServer(config: Config, log?: Logger): Promise<RunningServer> {
+  const ctx = await createContext(config, log);
+  const app = await buildApp(ctx);
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    await closeContext(ctx);
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    app,
+    ctx,
+    url: `http://${host}:${port}`,
+    close: async () => {
+      await app.close();
+      await closeContext(ctx);
+    },
+  };
+}

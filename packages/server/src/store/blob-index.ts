@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Database } from './schema.js';
+
+type Reader = Pick<Kysely<Database>, 'selectFrom'>;
+
+/** Sizes of the blobs among `sha256s` that this user uploaded; others are invisible to them. */
+export async function userBlobSizes(db: Reader, userId: string, sha256s: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const unique = [...new Set(sha256s)];
+  for (let i = 0; i < unique.length; i += 400) {
+    const rows = await db
+      .selectFrom('user_blobs')
+      .innerJoin('blobs', 'blobs.sha256', 'user_blobs.sha256')
+      .select(['blobs.sha256 as sha256', 'blobs.size as size'])
+      .where('user_blobs.user_id', '=', userId)
+      .where('user_blobs.sha256', 'in', unique.slice(i, i + 400))
+      .execute();
+    for (const row of rows) out.set(row.sha256, row.size);
+  }
+  return out;
+}
+
+/** Records that a blob is stored and that this user may read it. Idempotent. */
+export async function recordBlob(db: Kysely<Database>, userId: string, sha256: string, size: number, now: number) {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('blobs')
+      .values({ sha256, size, created_at: now })
+      .onConflict((oc) => oc.column('sha256').doNothing())
+      .execute();
+    await trx
+      .insertInto('user_blobs')
+      .values({ user_id: userId, sha256, created_at: now })
+      .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
+      .execute();
+  });
+}
+
+/** Up to the first 512 KiB of a blob: enough for image headers and EXIF. */
+export async function readBlobHead(blobs: BlobStore, sha256: string, limit = 512 * 1024): Promise<Buffer> {
+  const stream = await blobs.get(sha256);
+  if (!stream) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    chunks.push(buffer);
+    total += buffer.length;
+    if (total >= limit) break;
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).subarray(0, limit);
+}

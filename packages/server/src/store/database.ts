@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface Db {
+  engine: Engine;
+  kysely: Kysely<Database>;
+  /** A redacted description for logs and `doctor`. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+/** Opens `postgres://…` URLs on PostgreSQL and anything else as a SQLite file path. */
+export function openDatabase(location: string): Db {
+  if (/^postgres(ql)?:\/\//.test(location)) return openPostgres(location);
+  return openSqlite(location);
+}
+
+function openSqlite(path: string): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SqliteDatabase(path);
+  // WAL with synchronous=FULL fsyncs the log on every commit: an acknowledged write survives power loss.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 10000');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    engine: 'sqlite',
+    kysely,
+    describe: `sqlite:${path}`,
+    close: () => kysely.destroy(),
+  };
+}
+
+// BIGINT (oid 20) comes back as a string by default; our sequences and times fit in a double.
+const int8 = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === int8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+function openPostgres(url: string): Db {
+  const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    engine: 'postgres',
+    kysely,
+    describe: redactUrl(url),
+    close: () => kysely.destroy(),
+  };
+}
+
+/** Hides the password in a connection URL. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

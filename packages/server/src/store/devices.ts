@@ -1,0 +1,41 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, DevicesTable } from './schema.js';
+
+export type DeviceRow = Selectable<DevicesTable>;
+
+export async function insertDevice(db: Kysely<Database>, row: DeviceRow): Promise<void> {
+  await db.insertInto('devices').values(row).execute();
+}
+
+/** The live (not revoked) device whose token hashes to `tokenHash`, with its user. */
+export async function findDeviceByTokenHash(
+  db: Kysely<Database>,
+  tokenHash: string,
+): Promise<(DeviceRow & { username: string; user_disabled: number }) | undefined> {
+  return db
+    .selectFrom('devices')
+    .innerJoin('users', 'users.id', 'devices.user_id')
+    .selectAll('devices')
+    .select(['users.username as username', 'users.disabled as user_disabled'])
+    .where('devices.token_hash', '=', tokenHash)
+    .where('devices.revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function listDevices(db: Kysely<Database>, userId?: string): Promise<DeviceRow[]> {
+  let query = db.selectFrom('devices').selectAll().orderBy('created_at');
+  if (userId) query = query.where('user_id', '=', userId);
+  return query.execute();
+}
+
+/** Revokes a device; scoped to a user when `userId` is given. Returns whether a live device was revoked. */
+export async function revokeDevice(db: Kysely<Database>, deviceId: string, now: number, userId?: string): Promise<boolean> {
+  let query = db.updateTable('devices').set({ revoked_at: now }).where('id', '=', deviceId).where('revoked_at', 'is', null);
+  if (userId) query = query.where('user_id', '=', userId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function touchDevice(db: Kysely<Database>, deviceId: string, now: number): Promise<void> {
+  await db.updateTable('devices').set({ last_seen_at: now }).where('id', '=', deviceId).execute();
+}

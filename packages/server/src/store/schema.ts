@@ -1,0 +1,126 @@
+/**
+ * Table shapes as Kysely sees them. Times are milliseconds since the epoch;
+ * flags are 0/1 integers so both engines store them the same way.
+ */
+export interface Database {
+  meta: MetaTable;
+  log_head: LogHeadTable;
+  users: UsersTable;
+  devices: DevicesTable;
+  app_passwords: AppPasswordsTable;
+  collections: CollectionsTable;
+  items: ItemsTable;
+  revisions: RevisionsTable;
+  push_receipts: PushReceiptsTable;
+  blobs: BlobsTable;
+  user_blobs: UserBlobsTable;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+/** One row: the last sequence number handed out. Updating it serialises writers. */
+export interface LogHeadTable {
+  id: number;
+  last_seq: number;
+}
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  last_seen_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AppPasswordsTable {
+  id: string;
+  user_id: string;
+  label: string;
+  password_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** The current state of a collection; its history is in `revisions`. */
+export interface CollectionsTable {
+  user_id: string;
+  id: string;
+  type: string;
+  name: string;
+  description: string;
+  color: string | null;
+  deleted: number;
+  head_seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The head of each item: a pointer into `revisions`, which holds the content. */
+export interface ItemsTable {
+  user_id: string;
+  id: string;
+  collection_id: string;
+  head_seq: number;
+  deleted: number;
+  content_hash: string | null;
+  size: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The append-only log. Triggers refuse UPDATE and DELETE on this table. */
+export interface RevisionsTable {
+  seq: number;
+  user_id: string;
+  entity: 'item' | 'collection';
+  op: 'put' | 'delete';
+  collection_id: string;
+  item_id: string | null;
+  device_id: string | null;
+  origin: string;
+  content_type: string | null;
+  content: string | null;
+  blob_sha256: string | null;
+  blob_content_type: string | null;
+  meta: string | null;
+  content_hash: string | null;
+  size: number;
+  base_seq: number | null;
+  client_change_id: string | null;
+  created_at: number;
+}
+
+export interface PushReceiptsTable {
+  user_id: string;
+  client_change_id: string;
+  result: string;
+  created_at: number;
+}
+
+export interface BlobsTable {
+  sha256: string;
+  size: number;
+  created_at: number;
+}
+
+/** Who may read a blob: whoever uploaded it. Blobs are shared storage, not shared access. */
+export interface UserBlobsTable {
+  user_id: string;
+  sha256: string;
+  created_at: number;
+}

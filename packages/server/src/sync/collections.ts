@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { AppError, type Collection, type CreateCollection, type UpdateCollection } from '@holdfast/protocol';
+import type { Transaction } from 'kysely';
+import type { Caller, Context } from '../context.js';
+import type { NewRevision } from '../store/revision-log.js';
+import type { Database } from '../store/schema.js';
+import { toWireCollection } from './wire.js';
+import { writeTransaction } from './write-transaction.js';
+
+// Collection changes are revisions too, so devices learn of them from the same feed and they can be restored.
+function collectionRevision(
+  caller: Caller,
+  id: string,
+  op: 'put' | 'delete',
+  fields: { type: string; name: string; description: string; color: string | null },
+  now: number,
+): NewRevision {
+  const content = JSON.stringify(fields);
+  return {
+    user_id: caller.userId,
+    entity: 'collection',
+    op,
+    collection_id: id,
+    item_id: null,
+    device_id: caller.deviceId,
+    origin: 'client',
+    content_type: 'application/vnd.holdfast.collection+json',
+    content,
+    blob_sha256: null,
+    blob_content_type: null,
+    meta: null,
+    content_hash: null,
+    size: Buffer.byteLength(content),
+    base_seq: null,
+    client_change_id: null,
+    created_at: now,
+  };
+}
+
+export async function listCollections(ctx: Context, caller: Caller, includeDeleted = false): Promise<Collection[]> {
+  let query = ctx.db.kysely.selectFrom('collections').selectAll().where('user_id', '=', caller.userId).orderBy('created_at');
+  if (!includeDeleted) query = query.where('deleted', '=', 0);
+  return (await query.execute()).map(toWireCollection);
+}
+
+export async function getCollection(ctx: Context, caller: Caller, id: string): Promise<Collection> {
+  const row = await ctx.db.kysely
+    .selectFrom('collections')
+    .selectAll()
+    .where('user_id', '=', caller.userId)
+    .where('id', '=', id)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+  if (!row) throw new AppError('not_found', `No collection ${id}.`);
+  return toWireCollection(row);
+}
+
+export async function createCollection(ctx: Context, caller: Caller, input: CreateCollection): Promise<Collection> {
+  const id = input.id ?? randomUUID();
+  const now = ctx.now();
+  return writeTransaction(ctx, caller.userId, async (trx, append) => {
+    const existing = await trx
+      .selectFrom('collections')
+      .select(['deleted'])
+      .where('user_id', '=', caller.userId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (existing) throw new AppError('conflict', `Collection ${id} already exists${existing.deleted ? ' (deleted)' : ''}.`);
+    const fields = { type: input.type, name: input.name, description: input.description, color: input.color };
+    const [seq] = await append([collectionRevision(caller, id, 'put', fields, now)]);
+    const row = {
+      user_id: caller.userId,
+      id,
+      ...fields,
+      deleted: 0,
+      head_seq: seq as number,
+      created_at: now,
+      updated_at: now,
+    };
+    await trx.insertInto('collections').values(row).execute();
+    return toWireCollection(row);
+  });
+}
+
+export async function updateCollection(
+  ctx: Context,
+  caller: Caller,
+  id: string,
+  input: UpdateCollection,
+): Promise<Collection> {
+  const now = ctx.now();
+  return writeTransaction(ctx, caller.userId, async (trx, append) => {
+    const row = await liveCollection(trx, caller.userId, id);
+    const fields = {
+      type: row.type,
+      name: input.name ?? row.name,
+      description: input.description ?? row.description,
+      color: input.color === undefined ? row.color : input.color,
+    };
+    const [seq] = await append([collectionRevision(caller, id, 'put', fields, now)]);
+    await trx
+      .updateTable('collections')
+      .set({ ...fields, head_seq: seq as number, updated_at: now })
+      .where('user_id', '=', caller.userId)
+      .where('id', '=', id)
+      .execute();
+    return toWireCollection({ ...row, ...fields, head_seq: seq as number, updated_at: now });
+  });
+}
+
+/**
+ * Deletes a collection by writing a tombstone for each live item and then for
+ * the collection: devices see explicit deletes, and every item stays in the
+ * history for restore.
+ */
+export async function deleteCollection(ctx: Context, caller: Caller, id: string): Promise<{ revision: number }> {
+  const now = ctx.now();
+  return writeTransaction(ctx, caller.userId, async (trx, append) => {
+    const row = await liveCollection(trx, caller.userId, id);
+    const items = await trx
+      .selectFrom('items')
+      .select(['id', 'head_seq'])
+      .where('user_id', '=', caller.userId)
+      .where('collection_id', '=', id)
+      .where('deleted', '=', 0)
+      .orderBy('id')
+      .execute();
+    const tombstones: NewRevision[] = items.map((item) => ({
+      user_id: caller.userId,
+      entity: 'item',
+      op: 'delete',
+      collection_id: id,
+      item_id: item.id,
+      device_id: caller.deviceId,
+      origin: 'client',
+      content_type: null,
+      content: null,
+      blob_sha256: null,
+      blob_content_type: null,
+      meta: null,
+      content_hash: null,
+      size: 0,
+      base_seq: item.head_seq,
+      client_change_id: null,
+      created_at: now,
+    }));
+    const fields = { type: row.type, name: row.name, description: row.description, color: row.color };
+    const seqs = await append([...tombstones, collectionRevision(caller, id, 'delete', fields, now)]);
+    for (const [i, item] of items.entries()) {
+      await trx
+        .updateTable('items')
+        .set({ deleted: 1, head_seq: seqs[i] as number, content_hash: null, size: 0, updated_at: now })
+        .where('user_id', '=', caller.userId)
+        .where('id', '=', item.id)
+        .execute();
+    }
+    const last = seqs[seqs.length - 1] as number;
+    await trx
+      .updateTable('collections')
+      .set({ deleted: 1, head_seq: last, updated_at: now })
+      .where('user_id', '=', caller.userId)
+      .where('id', '=', id)
+      .execute();
+    return { revision: last };
+  });
+}
+
+async function liveCollection(trx: Transaction<Database>, userId: string, id: string) {
+  const row = await trx
+    .selectFrom('collections')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+  if (!row) throw new AppError('not_found', `No collection ${id}.`);
+  return row;
+}

@@ -1,0 +1,334 @@
+import {
+  AppError,
+  type BlobRef,
+  type CollectionType,
+  type ItemHead,
+  type PushChange,
+  type PushResult,
+  messageContentSchema,
+} from '@holdfast/protocol';
+import type { Transaction } from 'kysely';
+import { type NormalizedContent, normalizeContent, readPhotoMeta } from '../content/index.js';
+import type { Caller, Context } from '../context.js';
+import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
+import type { NewRevision } from '../store/revision-log.js';
+import type { Database } from '../store/schema.js';
+import { writeTransaction } from './write-transaction.js';
+
+interface Prepared {
+  change: PushChange;
+  normalized: NormalizedContent | null;
+}
+
+interface Head {
+  seq: number;
+  deleted: boolean;
+  hash: string | null;
+  collectionId: string;
+}
+
+const CHUNK = 400;
+
+/**
+ * Applies a batch of device changes. Each change gets its own result
+ * (applied, conflict or rejected); one bad change never blocks the others.
+ * All applied changes commit together and are durable before this resolves.
+ * A clientChangeId seen before returns its first result and writes nothing.
+ */
+export async function push(ctx: Context, caller: Caller, changes: PushChange[]): Promise<PushResult[]> {
+  const results = new Map<string, PushResult>();
+  const earlier = await readReceipts(ctx.db.kysely, caller.userId, changes);
+  for (const [id, result] of earlier) results.set(id, result);
+
+  const collectionTypes = await liveCollectionTypes(
+    ctx.db.kysely,
+    caller.userId,
+    changes.map((c) => c.collectionId),
+  );
+  const prepared: Prepared[] = [];
+  const seen = new Set<string>();
+  for (const change of changes) {
+    if (results.has(change.clientChangeId) || seen.has(change.clientChangeId)) continue;
+    seen.add(change.clientChangeId);
+    try {
+      prepared.push(await prepare(ctx, caller, change, collectionTypes.get(change.collectionId)));
+    } catch (error) {
+      results.set(change.clientChangeId, rejection(change, error));
+    }
+  }
+
+  if (prepared.length > 0 || results.size > earlier.size) {
+    const fresh = [...results.entries()].filter(([id]) => !earlier.has(id)).map(([, r]) => r);
+    const applied = await writeTransaction(ctx, caller.userId, (trx, append) =>
+      applyPrepared(trx, append, ctx.now(), caller, prepared, fresh),
+    );
+    for (const result of applied) results.set(result.clientChangeId, result);
+  }
+  return changes.map((c) => results.get(c.clientChangeId) as PushResult);
+}
+
+async function prepare(
+  ctx: Context,
+  caller: Caller,
+  change: PushChange,
+  type: CollectionType | undefined,
+): Promise<Prepared> {
+  if (!type) throw new AppError('not_found', `No collection ${change.collectionId}.`);
+  if (change.op === 'delete') {
+    if (change.content !== undefined || change.blob !== undefined) {
+      throw new AppError('invalid_request', 'A delete carries no content or blob.');
+    }
+    return { change, normalized: null };
+  }
+  if (change.content === undefined) throw new AppError('invalid_content', 'A put needs content.');
+  const blobInfo = change.blob ? await photoBlobInfo(ctx, caller, change.blob, type) : undefined;
+  if (type === 'messages') await checkAttachments(ctx, caller, change.content);
+  return { change, normalized: normalizeContent(type, change.content, change.blob, blobInfo) };
+}
+
+async function photoBlobInfo(ctx: Context, caller: Caller, blob: BlobRef, type: CollectionType) {
+  if (type !== 'photos') throw new AppError('invalid_content', `Items in ${type} collections carry no blob.`);
+  const sizes = await userBlobSizes(ctx.db.kysely, caller.userId, [blob.sha256]);
+  const size = sizes.get(blob.sha256);
+  if (size === undefined) throw new AppError('not_found', `Blob ${blob.sha256} has not been uploaded.`);
+  const head = await readBlobHead(ctx.blobs, blob.sha256);
+  return { size, photoMeta: await readPhotoMeta(head, size) };
+}
+
+async function checkAttachments(ctx: Context, caller: Caller, content: unknown): Promise<void> {
+  const parsed = messageContentSchema.safeParse(content);
+  if (!parsed.success) return; // normalizeContent reports the schema error precisely.
+  const wanted = parsed.data.attachments.map((a) => a.sha256);
+  if (wanted.length === 0) return;
+  const have = await userBlobSizes(ctx.db.kysely, caller.userId, wanted);
+  const missing = wanted.filter((sha) => !have.has(sha));
+  if (missing.length > 0) throw new AppError('not_found', `Attachment blobs not uploaded: ${missing.join(', ')}.`);
+}
+
+function rejection(change: PushChange, error: unknown): PushResult {
+  if (error instanceof AppError) {
+    return { clientChangeId: change.clientChangeId, status: 'rejected', code: error.code, message: error.message };
+  }
+  throw error;
+}
+
+async function applyPrepared(
+  trx: Transaction<Database>,
+  append: (revisions: NewRevision[]) => Promise<number[]>,
+  now: number,
+  caller: Caller,
+  prepared: Prepared[],
+  alreadyDecided: PushResult[],
+): Promise<PushResult[]> {
+  // Re-read inside the lock: a concurrent push of the same change may have won.
+  const receipts = await readReceipts(trx, caller.userId, prepared.map((p) => p.change));
+  const todo = prepared.filter((p) => !receipts.has(p.change.clientChangeId));
+  const liveCollections = await liveCollectionTypes(
+    trx,
+    caller.userId,
+    todo.map((p) => p.change.collectionId),
+  );
+  const heads = await readHeads(
+    trx,
+    caller.userId,
+    todo.map((p) => p.change.itemId),
+  );
+
+  const results: PushResult[] = [...alreadyDecided, ...receipts.values()];
+  const pending: { prepared: Prepared; revision: NewRevision }[] = [];
+  const pendingResults = new Map<string, PushResult>();
+  for (const p of todo) {
+    const { change, normalized } = p;
+    const decided = decide(change, normalized, heads.get(change.itemId), liveCollections.has(change.collectionId));
+    if (decided) {
+      pendingResults.set(change.clientChangeId, decided);
+      continue;
+    }
+    const revision: NewRevision = {
+      user_id: caller.userId,
+      entity: 'item',
+      op: change.op,
+      collection_id: change.collectionId,
+      item_id: change.itemId,
+      device_id: caller.deviceId,
+      origin: 'client',
+      content_type: normalized?.contentType ?? null,
+      content: normalized?.text ?? null,
+      blob_sha256: change.op === 'put' ? (change.blob?.sha256 ?? null) : null,
+      blob_content_type: change.op === 'put' ? (change.blob?.contentType ?? null) : null,
+      meta: normalized?.meta ? JSON.stringify(normalized.meta) : null,
+      content_hash: normalized?.hash ?? null,
+      size: normalized?.size ?? 0,
+      base_seq: change.baseRevision,
+      client_change_id: change.clientChangeId,
+      created_at: now,
+    };
+    pending.push({ prepared: p, revision });
+    // Later changes to the same item in this batch build on this one.
+    heads.set(change.itemId, {
+      seq: -1,
+      deleted: change.op === 'delete',
+      hash: revision.content_hash,
+      collectionId: change.collectionId,
+    });
+  }
+
+  const seqs = await append(pending.map((p) => p.revision));
+  const finalHeads = new Map<string, { seq: number; revision: NewRevision }>();
+  pending.forEach((p, i) => {
+    const seq = seqs[i] as number;
+    pendingResults.set(p.prepared.change.clientChangeId, {
+      clientChangeId: p.prepared.change.clientChangeId,
+      status: 'applied',
+      revision: seq,
+    });
+    finalHeads.set(p.revision.item_id as string, { seq, revision: p.revision });
+  });
+  await upsertItems(trx, caller.userId, finalHeads, now);
+  const fresh = [...alreadyDecided, ...pendingResults.values()];
+  await writeReceipts(trx, caller.userId, fresh, now);
+  return [...results, ...pendingResults.values()];
+}
+
+/** The outcome of a change that writes nothing, or null if it should be written. */
+function decide(
+  change: PushChange,
+  normalized: NormalizedContent | null,
+  head: Head | undefined,
+  collectionLive: boolean,
+): PushResult | null {
+  const id = change.clientChangeId;
+  if (!collectionLive) return { clientChangeId: id, status: 'rejected', code: 'not_found', message: `No collection ${change.collectionId}.` };
+  if (head && head.collectionId !== change.collectionId) {
+    return {
+      clientChangeId: id,
+      status: 'rejected',
+      code: 'invalid_request',
+      message: `Item ${change.itemId} belongs to another collection.`,
+    };
+  }
+  // A pending head (seq -1) from this batch: later changes must name it as base, which they cannot; let them through in order.
+  const headSeq = head && head.seq >= 0 ? head.seq : null;
+  const wire: ItemHead | null = head && head.seq >= 0 ? { revision: head.seq, hash: head.hash ?? '', deleted: head.deleted } : null;
+  if (change.op === 'delete') {
+    if (!head) return { clientChangeId: id, status: 'rejected', code: 'not_found', message: `No item ${change.itemId}.` };
+    if (head.seq >= 0 && change.baseRevision !== headSeq) return { clientChangeId: id, status: 'conflict', head: wire };
+    if (head.deleted && head.seq >= 0) return { clientChangeId: id, status: 'applied', revision: head.seq };
+    return null;
+  }
+  if (!head) {
+    return change.baseRevision === null || change.baseRevision === 0
+      ? null
+      : { clientChangeId: id, status: 'conflict', head: null };
+  }
+  if (head.seq >= 0 && change.baseRevision !== headSeq) return { clientChangeId: id, status: 'conflict', head: wire };
+  if (head.seq >= 0 && !head.deleted && head.hash === normalized?.hash) {
+    return { clientChangeId: id, status: 'applied', revision: head.seq };
+  }
+  return null;
+}
+
+async function readHeads(trx: Transaction<Database>, userId: string, itemIds: string[]): Promise<Map<string, Head>> {
+  const heads = new Map<string, Head>();
+  const unique = [...new Set(itemIds)];
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const rows = await trx
+      .selectFrom('items')
+      .select(['id', 'head_seq', 'deleted', 'content_hash', 'collection_id'])
+      .where('user_id', '=', userId)
+      .where('id', 'in', unique.slice(i, i + CHUNK))
+      .execute();
+    for (const row of rows) {
+      heads.set(row.id, {
+        seq: row.head_seq,
+        deleted: row.deleted === 1,
+        hash: row.content_hash,
+        collectionId: row.collection_id,
+      });
+    }
+  }
+  return heads;
+}
+
+async function upsertItems(
+  trx: Transaction<Database>,
+  userId: string,
+  heads: Map<string, { seq: number; revision: NewRevision }>,
+  now: number,
+): Promise<void> {
+  const rows = [...heads.entries()].map(([id, { seq, revision }]) => ({
+    user_id: userId,
+    id,
+    collection_id: revision.collection_id,
+    head_seq: seq,
+    deleted: revision.op === 'delete' ? 1 : 0,
+    content_hash: revision.content_hash,
+    size: revision.size,
+    created_at: now,
+    updated_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await trx
+      .insertInto('items')
+      .values(rows.slice(i, i + CHUNK))
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'id']).doUpdateSet((eb) => ({
+          head_seq: eb.ref('excluded.head_seq'),
+          deleted: eb.ref('excluded.deleted'),
+          content_hash: eb.ref('excluded.content_hash'),
+          size: eb.ref('excluded.size'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+}
+
+type Reader = Pick<Transaction<Database>, 'selectFrom'>;
+
+async function readReceipts(db: Reader, userId: string, changes: PushChange[]): Promise<Map<string, PushResult>> {
+  const ids = [...new Set(changes.map((c) => c.clientChangeId))];
+  const out = new Map<string, PushResult>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = await db
+      .selectFrom('push_receipts')
+      .select(['client_change_id', 'result'])
+      .where('user_id', '=', userId)
+      .where('client_change_id', 'in', ids.slice(i, i + CHUNK))
+      .execute();
+    for (const row of rows) out.set(row.client_change_id, JSON.parse(row.result) as PushResult);
+  }
+  return out;
+}
+
+async function writeReceipts(trx: Transaction<Database>, userId: string, results: PushResult[], now: number) {
+  const rows = results.map((r) => ({
+    user_id: userId,
+    client_change_id: r.clientChangeId,
+    result: JSON.stringify(r),
+    created_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await trx
+      .insertInto('push_receipts')
+      .values(rows.slice(i, i + CHUNK))
+      .onConflict((oc) => oc.columns(['user_id', 'client_change_id']).doNothing())
+      .execute();
+  }
+}
+
+async function liveCollectionTypes(db: Reader, userId: string, ids: string[]): Promise<Map<string, CollectionType>> {
+  const unique = [...new Set(ids)];
+  const out = new Map<string, CollectionType>();
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const rows = await db
+      .selectFrom('collections')
+      .select(['id', 'type'])
+      .where('user_id', '=', userId)
+      .where('deleted', '=', 0)
+      .where('id', 'in', unique.slice(i, i + CHUNK))
+      .execute();
+    for (const row of rows) out.set(row.id, row.type as CollectionType);
+  }
+  return out;
+}
