@@ -14,13 +14,16 @@ export async function deviceCommand({ config, args, options, io }: Invocation): 
       if (options.json) io.out(JSON.stringify(devices.map(({ token_hash, ...d }) => d)));
       else {
         for (const d of devices) {
-          io.out(`${d.id}\t${d.user_id}\t${d.name}\tlast seen ${iso(d.last_seen_at)}\t${d.revoked_at ? 'revoked' : 'active'}`);
+          io.out(
+            `${d.id}\t${d.user_id}\t${d.name}\tlast seen ${iso(d.last_seen_at)}\t${d.revoked_at ? 'revoked' : 'active'}`,
+          );
         }
       }
       return 0;
     }
     if (verb === 'revoke' && id) {
-      if (!(await revokeDevice(ctx.db.kysely, id, ctx.now()))) throw new AppError('not_found', `No active device ${id}.`);
+      if (!(await revokeDevice(ctx.db.kysely, id, ctx.now())))
+        throw new AppError('not_found', `No active device ${id}.`);
       io.out(`Revoked device ${id}`);
       return 0;
     }

@@ -20,8 +20,9 @@ export async function doctorCommand({ config, options, io }: Invocation): Promis
   const db = openDatabase(databaseLocation(config));
   try {
     const schema = await readSchemaState(db);
-    report.schema = { version: schema.version, codeVersion: CODE_SCHEMA_VERSION, ...schema };
-    if (schema.unknown.length > 0) problems.push(`database schema is newer than this Holdfast: ${schema.unknown.join(', ')}`);
+    report.schema = { ...schema, codeVersion: CODE_SCHEMA_VERSION };
+    if (schema.unknown.length > 0)
+      problems.push(`database schema is newer than this Holdfast: ${schema.unknown.join(', ')}`);
     if (schema.pending.length > 0) problems.push(`migrations pending: ${schema.pending.join(', ')}`);
     if (schema.applied.length > 0) {
       report.generation = await readGeneration(db.kysely);
@@ -49,13 +50,17 @@ export async function doctorCommand({ config, options, io }: Invocation): Promis
     if (schema) io.out(`Schema version: ${schema.version} (this Holdfast: ${schema.codeVersion})`);
     if (report.generation) io.out(`Generation: ${String(report.generation)}  head revision: ${String(report.head)}`);
     if (report.counts) {
-      for (const [name, value] of Object.entries(report.counts as Record<string, number>)) io.out(`  ${name}: ${value}`);
+      for (const [name, value] of Object.entries(report.counts as Record<string, number>))
+        io.out(`  ${name}: ${value}`);
     }
     const disk = report.disk as { freeBytes: number } | undefined;
     if (disk) io.out(`Free disk: ${(disk.freeBytes / 1024 ** 3).toFixed(1)} GiB`);
     io.out('Configuration:');
-    for (const [key, value] of Object.entries(report.config as Record<string, unknown>)) io.out(`  ${key}: ${JSON.stringify(value)}`);
-    io.out(problems.length === 0 ? 'OK: no problems found.' : `Problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    for (const [key, value] of Object.entries(report.config as Record<string, unknown>))
+      io.out(`  ${key}: ${JSON.stringify(value)}`);
+    io.out(
+      problems.length === 0 ? 'OK: no problems found.' : `Problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
   return problems.length === 0 ? 0 : 1;
 }

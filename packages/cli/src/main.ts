@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { AppError } from '@holdfast/protocol';
-import { configFlagOptions, loadConfig, type Config } from '@holdfast/server';
+import { type Config, configFlagOptions, loadConfig } from '@holdfast/server';
 import { appPasswordCommand } from './app-password-command.js';
 import { configCommand } from './config-command.js';
 import { deviceCommand } from './device-command.js';
@@ -40,7 +40,12 @@ const extraOptions = {
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  holdfast ${name.padEnd(13)} ${c.summary}`);
-  return ['Usage:', ...lines, '', 'Settings can be given as flags, e.g. --data DIR --port N; see `holdfast config reference`.'].join('\n');
+  return [
+    'Usage:',
+    ...lines,
+    '',
+    'Settings can be given as flags, e.g. --data DIR --port N; see `holdfast config reference`.',
+  ].join('\n');
 }
 
 /** Runs the CLI; returns the process exit code. */

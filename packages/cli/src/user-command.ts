@@ -11,7 +11,8 @@ async function readNewPassword(invocation: Invocation): Promise<string> {
     return password;
   }
   const password = await invocation.io.readSecret('Password: ');
-  if (password === '') throw new AppError('invalid_request', 'No password given (type one, pipe one on stdin, or use --generate).');
+  if (password === '')
+    throw new AppError('invalid_request', 'No password given (type one, pipe one on stdin, or use --generate).');
   return password;
 }
 

