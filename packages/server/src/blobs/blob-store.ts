@@ -1,6 +1,10 @@
 import type { Readable } from 'node:stream';
 
-/** What a successful put stored. `created` is false when the blob was already there. */
+/**
+ * What a successful put stored. `created` is false when the blob was already
+ * there; of concurrent puts of one new blob through the same store, exactly
+ * one reports true.
+ */
 export interface BlobPutResult {
   sha256: string;
   size: number;
@@ -10,17 +14,27 @@ export interface BlobPutResult {
 /**
  * Content-addressed blob storage. Contract (enforced by blob-store-contract.ts
  * for every implementation):
+ * - A blob id is its SHA-256 as 64 lowercase hex digits; any other id makes
+ *   every method throw AppError('invalid_request').
  * - `put` streams the body, hashing as it goes; it keeps the blob only if the
  *   SHA-256 of the bytes equals `sha256`, else throws AppError('hash_mismatch')
  *   and leaves nothing behind. A body over `maxBytes` throws
- *   AppError('payload_too_large') and leaves nothing behind.
+ *   AppError('payload_too_large') as soon as it is exceeded (the body is not
+ *   read further) and leaves nothing behind. An error from the body itself is
+ *   rethrown as is, again leaving nothing behind.
  * - When `put` resolves, the bytes are durable (fsynced / acknowledged by the
- *   object store). Putting an existing blob is a cheap no-op.
+ *   object store).
+ * - Putting an existing blob stores nothing, but still reads and verifies the
+ *   whole body: knowing a hash must not be enough to claim the blob.
  * - Blobs are never overwritten; nothing here deletes.
  */
 export interface BlobStore {
   readonly kind: 'local' | 's3';
-  put(sha256: string, body: Readable | AsyncIterable<Uint8Array>, options?: { maxBytes?: number }): Promise<BlobPutResult>;
+  put(
+    sha256: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    options?: { maxBytes?: number },
+  ): Promise<BlobPutResult>;
   /** A stream of the blob's bytes, or null if it is not stored. */
   get(sha256: string): Promise<Readable | null>;
   /** The blob's size, or null if it is not stored. */

@@ -1,0 +1,217 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { AppError } from '@holdfast/protocol';
+import type { BlobPutResult, BlobStore } from './blob-store.js';
+
+/**
+ * A tmp file untouched for this long belongs to no live put: every write
+ * bumps its mtime, and a put that stalls this long has long lost its client.
+ * Younger files are left alone because another process (a backup run, say)
+ * may have the same directory open and be writing them right now.
+ */
+export const STALE_TMP_MS = 60 * 60 * 1000;
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Link errors meaning "this filesystem has no hard links" (some FUSE, SMB and exFAT mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * A blob store in a local directory: `<dir>/ab/cd/abcd…` holds the blob whose
+ * SHA-256 is `abcd…`, and `<dir>/tmp` holds puts in progress (same
+ * filesystem, so publishing is an atomic link).
+ *
+ * A put of a blob that is already stored still reads and verifies the whole
+ * body, without writing it: a caller must prove it has the bytes before it
+ * is told they are stored, or anyone who knew a hash could claim the blob.
+ */
+export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
+  const tmpDir = join(dir, 'tmp');
+  const createdRoot = await mkdir(dir, { recursive: true });
+  await mkdir(tmpDir, { recursive: true });
+  await fsyncDir(dir);
+  if (createdRoot !== undefined) await fsyncDir(dirname(dir));
+  await removeStaleFiles(tmpDir, STALE_TMP_MS);
+
+  // Fan-out directories this store has made durable, so each costs its fsyncs once per process.
+  const fanOutDirs = new Map<string, Promise<void>>();
+  const ensureFanOutDir = (sha256: string): Promise<void> => {
+    const top = join(dir, sha256.slice(0, 2));
+    const leaf = join(top, sha256.slice(2, 4));
+    let ready = fanOutDirs.get(leaf);
+    if (!ready) {
+      // Fsync both parents even when the directories already existed: a racing
+      // put may have created them and not yet made their entries durable.
+      ready = mkdir(leaf, { recursive: true })
+        .then(() => fsyncDir(top))
+        .then(() => fsyncDir(dir));
+      ready.catch(() => fanOutDirs.delete(leaf));
+      fanOutDirs.set(leaf, ready);
+    }
+    return ready;
+  };
+  const blobPath = (sha256: string) => join(dir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+
+  async function put(
+    sha256: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    options: { maxBytes?: number } = {},
+  ): Promise<BlobPutResult> {
+    assertSha256(sha256);
+    const path = blobPath(sha256);
+    if ((await fileSize(path)) !== null) {
+      const size = await consumeVerified(body, sha256, options);
+      // A racing put may have linked the file but not yet made its directory entries durable.
+      await ensureFanOutDir(sha256);
+      await fsyncDir(dirname(path));
+      return { sha256, size, created: false };
+    }
+
+    const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
+    try {
+      const file = await open(tmp, 'wx');
+      let size: number;
+      try {
+        size = await consumeVerified(body, sha256, { ...options, file });
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await ensureFanOutDir(sha256);
+      const created = await publish(tmp, path);
+      await fsyncDir(dirname(path));
+      return { sha256, size, created };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  return {
+    kind: 'local',
+    put,
+    async get(sha256) {
+      assertSha256(sha256);
+      let file: FileHandle;
+      try {
+        file = await open(blobPath(sha256), 'r');
+      } catch (err) {
+        if (errorCode(err) === 'ENOENT') return null;
+        throw err;
+      }
+      return file.createReadStream();
+    },
+    async stat(sha256) {
+      assertSha256(sha256);
+      const size = await fileSize(blobPath(sha256));
+      return size === null ? null : { size };
+    },
+    async close() {},
+  };
+}
+
+/**
+ * Moves a verified tmp file to its final path without ever replacing a
+ * stored blob. Returns false if the blob was already there.
+ */
+async function publish(tmp: string, path: string): Promise<boolean> {
+  try {
+    // link fails with EEXIST instead of replacing, so of racing puts exactly one reports created.
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if (errorCode(err) === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(errorCode(err) ?? '')) throw err;
+  }
+  // Without hard links, rename is the atomic publish. A racing put of the same
+  // hash carries identical verified bytes, so replacing its file loses nothing;
+  // both puts may then report created.
+  if ((await fileSize(path)) !== null) return false;
+  await rename(tmp, path);
+  return true;
+}
+
+/** Throws AppError('invalid_request') unless `sha256` is 64 lowercase hex digits. */
+export function assertSha256(sha256: string): void {
+  if (!SHA256_HEX.test(sha256)) {
+    throw new AppError('invalid_request', 'A blob hash is 64 lowercase hex digits.', { sha256: sha256.slice(0, 80) });
+  }
+}
+
+/**
+ * Reads `body` to the end, hashing it and, if `file` is given, writing it
+ * there. Throws AppError('payload_too_large') as soon as it passes
+ * `maxBytes` (which stops and destroys the body), or AppError('hash_mismatch')
+ * at the end unless the SHA-256 is `sha256`. Returns the byte count. The
+ * caller owns `file` and must discard it on any error.
+ */
+export async function consumeVerified(
+  body: Readable | AsyncIterable<Uint8Array>,
+  sha256: string,
+  options: { maxBytes?: number; file?: FileHandle } = {},
+): Promise<number> {
+  const { maxBytes = Number.POSITIVE_INFINITY, file } = options;
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<unknown>) {
+    if (!(chunk instanceof Uint8Array)) throw new AppError('internal', 'A blob body must yield bytes.');
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      throw new AppError('payload_too_large', `The blob is larger than ${maxBytes} bytes.`, { maxBytes });
+    }
+    hash.update(chunk);
+    if (file) await writeAll(file, chunk);
+  }
+  const actual = hash.digest('hex');
+  if (actual !== sha256) {
+    throw new AppError('hash_mismatch', 'The body does not hash to the blob id.', { expected: sha256, actual, size });
+  }
+  return size;
+}
+
+async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.byteLength) {
+    const { bytesWritten } = await file.write(chunk, offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Removes entries of `dir` not modified in the last `olderThanMs`. */
+export async function removeStaleFiles(dir: string, olderThanMs: number): Promise<void> {
+  const cutoff = Date.now() - olderThanMs;
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    const info = await stat(path).catch((err: unknown) => {
+      if (errorCode(err) === 'ENOENT') return null;
+      throw err;
+    });
+    if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** Makes the entries of `dir` (files created, linked or renamed into it) durable. */
+async function fsyncDir(dir: string): Promise<void> {
+  // Windows cannot open a directory for fsync; NTFS journals its entries itself.
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fileSize(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
