@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cliEntry = `${root}packages/cli/src/main.ts`;
 /** Runs the CLI from source, exactly as `holdfast` would run the built files. */
-const nodeArgs = ['--conditions=source', '--import', 'tsx', cliEntry];
+const tsx = pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href;
+const nodeArgs = ['--conditions=source', '--import', tsx, cliEntry];
 
 export interface CliResult {
   code: number | null;
@@ -48,10 +49,14 @@ export interface ServerProcess {
 }
 
 /** Starts `holdfast serve` as a child process and waits until it listens. */
-export function startServerProcess(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
+export function startServerProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = root,
+): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, 'serve', '--port', '0', ...args], {
-      cwd: root,
+      cwd,
       env: { ...process.env, HOLDFAST_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

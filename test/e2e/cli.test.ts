@@ -1,0 +1,119 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, runCli, startServerProcess } from './support/processes.js';
+
+describe('holdfast CLI', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'holdfast-cli-'));
+  });
+  afterAll(async () => rm(dataDir, { recursive: true, force: true }));
+  const cli = (args: string[], stdin?: string) =>
+    runCli([...args, '--data', dataDir], stdin === undefined ? {} : { stdin });
+
+  it('manages users, devices and app passwords against a running server', async () => {
+    const added = await cli(['user', 'add', 'alice'], 'correct horse battery\n');
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/Created user alice/);
+    expect((await cli(['user', 'add', 'alice'], 'another password\n')).stderr).toMatch(/already exists/);
+    expect((await cli(['user', 'add', 'bob'], 'short\n')).code).toBe(2);
+    const generated = await cli(['user', 'add', 'carol', '--generate']);
+    expect(generated.stdout).toMatch(/Generated password: \S{16,}/);
+
+    const server = await startServerProcess(['--data', dataDir]);
+    try {
+      const login = await api(server.url, 'POST', '/v1/auth/login', {
+        body: { username: 'alice', password: 'correct horse battery', deviceName: 'phone' },
+      });
+      expect(login.status).toBe(200);
+      const token = login.body.token;
+
+      const listed = await cli(['device', 'list', '--user', 'alice']);
+      expect(listed.stdout).toContain(login.body.deviceId);
+      expect(listed.stdout).toContain('phone');
+      expect(listed.stdout).not.toContain(token);
+      expect((await cli(['device', 'revoke', login.body.deviceId])).code).toBe(0);
+      expect((await api(server.url, 'GET', '/v1/me', { token })).status).toBe(401);
+
+      expect((await cli(['user', 'passwd', 'alice'], 'a brand new password\n')).code).toBe(0);
+      const oldPassword = await api(server.url, 'POST', '/v1/auth/login', {
+        body: { username: 'alice', password: 'correct horse battery' },
+      });
+      expect(oldPassword.status).toBe(401);
+      const relogin = await api(server.url, 'POST', '/v1/auth/login', {
+        body: { username: 'alice', password: 'a brand new password' },
+      });
+      expect(relogin.status).toBe(200);
+
+      expect((await cli(['user', 'disable', 'alice'])).code).toBe(0);
+      expect((await api(server.url, 'GET', '/v1/me', { token: relogin.body.token })).status).toBe(401);
+      expect(
+        (
+          await api(server.url, 'POST', '/v1/auth/login', {
+            body: { username: 'alice', password: 'a brand new password' },
+          })
+        ).status,
+      ).toBe(401);
+      expect((await cli(['user', 'enable', 'alice'])).code).toBe(0);
+      expect((await api(server.url, 'GET', '/v1/me', { token: relogin.body.token })).status).toBe(200);
+
+      const users = await cli(['user', 'list']);
+      expect(users.stdout).toMatch(/alice\t\S+\tactive/);
+      expect(users.stdout).not.toMatch(/argon2/);
+
+      const appPassword = await cli(['app-password', 'add', 'alice', '--label', 'iPhone']);
+      expect(appPassword.stdout).toMatch(/shown once: [a-z2-9]{5}(-[a-z2-9]{5}){3}/);
+      expect((await cli(['app-password', 'list', 'alice'])).stdout).toMatch(/iPhone\tactive/);
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
+
+  it('doctor reports schema, counts and free disk, with secrets redacted', async () => {
+    const doctor = await runCli(['doctor', '--data', dataDir, '--json', '--s3-secret-access-key', 'do-not-print-me']);
+    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+    const report = JSON.parse(doctor.stdout);
+    expect(report.schema).toMatchObject({ version: 1, pending: [], unknown: [] });
+    expect(report.counts.users).toBe(2);
+    expect(report.disk.freeBytes).toBeGreaterThan(0);
+    expect(doctor.stdout).not.toContain('do-not-print-me');
+    const printed = await runCli(['config', 'print', '--data', dataDir, '--s3-secret-access-key', 'do-not-print-me']);
+    expect(printed.stdout).not.toContain('do-not-print-me');
+    expect(JSON.parse(printed.stdout).dataDir).toBe(dataDir);
+  });
+
+  it('config reference is the generated docs/configuration.md', async () => {
+    const reference = await runCli(['config', 'reference']);
+    const doc = await readFile(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    expect(reference.stdout).toBe(`${doc}\n`);
+  });
+
+  it('explains bad usage instead of crashing', async () => {
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Usage:/);
+    const badFlag = await runCli(['serve', '--port', 'eighty', '--data', dataDir]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/port/);
+  });
+});
+
+describe('holdfast serve with no configuration', () => {
+  it('starts on the embedded default in ./holdfast-data', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'holdfast-default-'));
+    try {
+      const server = await startServerProcess([], { HOLDFAST_DATA_DIR: '' }, cwd);
+      try {
+        expect(server.output()).toContain(`sqlite, data in ${join(cwd, 'holdfast-data')}`);
+        const health = await api(server.url, 'GET', '/healthz');
+        expect(health).toEqual({ status: 200, body: { ok: true } });
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+});
