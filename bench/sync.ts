@@ -33,7 +33,7 @@ function contact(i: number): string {
     'TITLE:Engineer',
     `TEL;TYPE=CELL:+1 555 ${n.slice(0, 3)} ${n.slice(3)}`,
     `TEL;TYPE=WORK:+44 20 7946 ${n.slice(3)}`,
-    `EMAIL;TYPE=INTERNET:${first.toLowerCase()}.${n}@example.com`,
+    `EMAIL;TYPE=INTERNET:${(first as string).toLowerCase()}.${n}@example.com`,
     `ADR;TYPE=HOME:;;${i} Main Street;Springfield;IL;62701;USA`,
     'BDAY:1970-01-01',
     `NOTE:Met at conference ${i % 50}\\, follow up about the project.`,

@@ -21,6 +21,14 @@ export const pushChangeSchema = z
     baseRevision: z.number().int().nonnegative().nullable(),
     content: z.unknown().optional(),
     blob: blobRefSchema.optional(),
+    /**
+     * Re-seeding a server that lost data: the device re-uploads its copy.
+     * `baseRevision` is ignored (it belongs to the lost lineage); the server
+     * creates the item if absent, keeps it if identical, and otherwise merges
+     * (contacts, events, tasks) or keeps the newer copy with the other in
+     * history. Only `put` may re-seed.
+     */
+    reseed: z.boolean().optional(),
   })
   .strict();
 export type PushChange = z.infer<typeof pushChangeSchema>;

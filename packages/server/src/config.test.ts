@@ -12,17 +12,26 @@ describe('config', () => {
 
   it('applies defaults, then the config file, then env, then flags', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'holdfast-config-'));
-    expect(loadConfig({ flags: { data: dir }, env: {} })).toMatchObject({ port: 7870, host: '127.0.0.1', dataDir: dir });
+    expect(loadConfig({ flags: { data: dir }, env: {} })).toMatchObject({
+      port: 7870,
+      host: '127.0.0.1',
+      dataDir: dir,
+    });
     await writeFile(join(dir, 'holdfast.json'), JSON.stringify({ port: 8000, logLevel: 'warn' }));
     expect(loadConfig({ flags: { data: dir }, env: {} })).toMatchObject({ port: 8000, logLevel: 'warn' });
-    expect(loadConfig({ flags: { data: dir }, env: { HOLDFAST_PORT: '8001' } })).toMatchObject({ port: 8001, logLevel: 'warn' });
+    expect(loadConfig({ flags: { data: dir }, env: { HOLDFAST_PORT: '8001' } })).toMatchObject({
+      port: 8001,
+      logLevel: 'warn',
+    });
     expect(loadConfig({ flags: { data: dir, port: '8002' }, env: { HOLDFAST_PORT: '8001' } }).port).toBe(8002);
     expect(loadConfig({ env: { HOLDFAST_DATA_DIR: dir } }).port).toBe(8000);
   });
 
   it('names the setting, flag and variable in errors', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'holdfast-config-'));
-    expect(() => loadConfig({ flags: { data: dir, port: 'eighty' }, env: {} })).toThrow(/port \(--port \/ HOLDFAST_PORT\)/);
+    expect(() => loadConfig({ flags: { data: dir, port: 'eighty' }, env: {} })).toThrow(
+      /port \(--port \/ HOLDFAST_PORT\)/,
+    );
     await writeFile(join(dir, 'holdfast.json'), JSON.stringify({ prot: 1 }));
     expect(() => loadConfig({ flags: { data: dir }, env: {} })).toThrow(/unknown settings prot/);
     await writeFile(join(dir, 'holdfast.json'), '{not json');

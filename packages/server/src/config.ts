@@ -128,7 +128,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue?.path[0] ?? '');
-    const where = keys.includes(key as ConfigKey) ? ` (--${flagName(key as ConfigKey)} / ${envName(key as ConfigKey)})` : '';
+    const where = keys.includes(key as ConfigKey)
+      ? ` (--${flagName(key as ConfigKey)} / ${envName(key as ConfigKey)})`
+      : '';
     throw new AppError('invalid_request', `Invalid setting ${key}${where}: ${issue?.message ?? 'invalid'}`);
   }
   const config = { ...(parsed.data as Record<string, unknown>), dataDir: resolve(String(parsed.data.dataDir)) };

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { BlobStore } from './blobs/blob-store.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
+import type { BlobStore } from './blobs/blob-store.js';
 import type { Config } from './config.js';
 import type { Db } from './store/database.js';
 import type { ChangeNotifier } from './sync/change-notifier.js';
+import type { HighWaterMark } from './sync/lineage.js';
 
 /** Everything a request or job needs, built once by the composition root (main.ts). */
 export interface Context {
@@ -13,6 +14,8 @@ export interface Context {
   blobs: BlobStore;
   notifier: ChangeNotifier;
   loginLimiter: LoginLimiter;
+  /** Tracks the highest committed sequence outside the database (rollback detection). */
+  highWaterMark: HighWaterMark;
   /** Milliseconds since the epoch; injectable so tests control time. */
   now: () => number;
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createLoginLimiter } from './auth/login-limiter.js';
 import { openBlobStore } from './blobs/index.js';
 import { type Config, databaseLocation } from './config.js';
@@ -7,7 +7,9 @@ import type { Context } from './context.js';
 import { buildApp } from './http/app.js';
 import { openDatabase } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
+import { readHead } from './store/revision-log.js';
 import { createLocalNotifier, createPostgresNotifier } from './sync/change-notifier.js';
+import { checkLineage, createHighWaterMark } from './sync/lineage.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({
@@ -38,11 +40,13 @@ export async function createContext(config: Config, log: Logger = createLogger(c
             log.warn({ err: error.message }, 'change notification connection failed'),
           )
         : createLocalNotifier();
+    const lineage = await checkLineage(db, config.dataDir, log);
+    const highWaterMark = await createHighWaterMark(config.dataDir, lineage.generation, await readHead(db.kysely));
     const loginLimiter = createLoginLimiter({
       burst: config.loginBurst,
       refillPerSecond: config.loginRefillPerMinute / 60,
     });
-    return { config, log, db, blobs, notifier, loginLimiter, now: Date.now };
+    return { config, log, db, blobs, notifier, loginLimiter, highWaterMark, now: Date.now };
   } catch (error) {
     await db.close();
     throw error;
@@ -50,6 +54,7 @@ export async function createContext(config: Config, log: Logger = createLogger(c
 }
 
 export async function closeContext(ctx: Context): Promise<void> {
+  await ctx.highWaterMark.close();
   await ctx.notifier.close();
   await ctx.blobs.close();
   await ctx.db.close();

@@ -8,6 +8,7 @@ import { blobRoutes } from './routes/blob-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { itemRoutes } from './routes/item-routes.js';
+import { reseedRoutes } from './routes/reseed-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
 
 declare module 'fastify' {
@@ -64,5 +65,6 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(syncRoutes(ctx));
   await app.register(blobRoutes(ctx));
   await app.register(eventRoutes(ctx));
+  await app.register(reseedRoutes(ctx));
   return app;
 }

@@ -12,7 +12,12 @@ describe.each(engines)('bad input on %s', (engine) => {
     server = await startTestServer(engine, { 'max-body-bytes': String(256 * 1024), 'max-blob-bytes': '1024' });
     alice = await addUser(server, `alice-bad-${engine}`);
     contacts = (
-      await server.app.inject({ method: 'POST', url: '/v1/collections', headers: alice.auth, payload: { type: 'contacts', name: 'c' } })
+      await server.app.inject({
+        method: 'POST',
+        url: '/v1/collections',
+        headers: alice.auth,
+        payload: { type: 'contacts', name: 'c' },
+      })
     ).json().id;
   });
   afterAll(async () => server?.close());
@@ -20,7 +25,11 @@ describe.each(engines)('bad input on %s', (engine) => {
   const head = async () =>
     (await server.app.inject({ method: 'GET', url: '/v1/me', headers: alice.auth })).json().head as number;
 
-  const expectProblem = (response: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }, status: number, code: string) => {
+  const expectProblem = (
+    response: { statusCode: number; headers: Record<string, unknown>; json: () => unknown },
+    status: number,
+    code: string,
+  ) => {
     expect(response.statusCode).toBe(status);
     expect(String(response.headers['content-type'])).toContain('application/problem+json');
     expect(response.json()).toMatchObject({ status, code });
@@ -31,8 +40,20 @@ describe.each(engines)('bad input on %s', (engine) => {
     ['wrong content type', 'changes=1', 'application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
     ['unknown field', JSON.stringify({ changes: [], extra: 1 }), 'application/json', 400, 'invalid_request'],
     ['empty batch', JSON.stringify({ changes: [] }), 'application/json', 400, 'invalid_request'],
-    ['wrong types', JSON.stringify({ changes: [{ clientChangeId: 5, op: 'put' }] }), 'application/json', 400, 'invalid_request'],
-    ['oversize body', JSON.stringify({ changes: [{ pad: 'x'.repeat(300 * 1024) }] }), 'application/json', 413, 'payload_too_large'],
+    [
+      'wrong types',
+      JSON.stringify({ changes: [{ clientChangeId: 5, op: 'put' }] }),
+      'application/json',
+      400,
+      'invalid_request',
+    ],
+    [
+      'oversize body',
+      JSON.stringify({ changes: [{ pad: 'x'.repeat(300 * 1024) }] }),
+      'application/json',
+      413,
+      'payload_too_large',
+    ],
   ])('%s is refused whole', async (_name, payload, contentType, status, code) => {
     const before = await head();
     const response = await server.app.inject({
@@ -71,13 +92,22 @@ describe.each(engines)('bad input on %s', (engine) => {
     });
     expect(response.statusCode).toBe(200);
     const results = response.json().results;
-    expect(results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'applied', 'rejected', 'rejected', 'rejected']);
+    expect(results.map((r: { status: string }) => r.status)).toEqual([
+      'rejected',
+      'applied',
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
     expect(results[0].code).toBe('invalid_content');
     expect(results[0].message.length).toBeGreaterThan(5);
     expect(results[4].code).toBe('not_found');
     expect(await head()).toBe(before + 1);
     for (const id of ['bad1', 'bad2', 'bad3', 'bad4']) {
-      expect((await server.app.inject({ method: 'GET', url: `/v1/items/${id}?includeDeleted=true`, headers: alice.auth })).statusCode).toBe(404);
+      expect(
+        (await server.app.inject({ method: 'GET', url: `/v1/items/${id}?includeDeleted=true`, headers: alice.auth }))
+          .statusCode,
+      ).toBe(404);
     }
   });
 
@@ -122,9 +152,17 @@ describe.each(engines)('bad input on %s', (engine) => {
   });
 
   it('login with bad input is a 400, with wrong password a 401', async () => {
-    expectProblem(await server.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'x' } }), 400, 'invalid_request');
     expectProblem(
-      await server.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: alice.username, password: 'nope' } }),
+      await server.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'x' } }),
+      400,
+      'invalid_request',
+    );
+    expectProblem(
+      await server.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { username: alice.username, password: 'nope' },
+      }),
       401,
       'unauthorized',
     );

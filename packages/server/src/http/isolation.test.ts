@@ -33,7 +33,14 @@ describe.each(engines)('user isolation on %s', (engine) => {
       headers: alice.auth,
       payload: {
         changes: [
-          { clientChangeId: 'a-1', collectionId, itemId: 'secret', op: 'put', baseRevision: null, content: vcard('s', 'Secret') },
+          {
+            clientChangeId: 'a-1',
+            collectionId,
+            itemId: 'secret',
+            op: 'put',
+            baseRevision: null,
+            content: vcard('s', 'Secret'),
+          },
         ],
       },
     });
@@ -46,7 +53,10 @@ describe.each(engines)('user isolation on %s', (engine) => {
     server.app.inject({
       method: method as 'GET',
       url,
-      headers: { ...mallory.auth, ...(payload instanceof Buffer ? { 'content-type': 'application/octet-stream' } : {}) },
+      headers: {
+        ...mallory.auth,
+        ...(payload instanceof Buffer ? { 'content-type': 'application/octet-stream' } : {}),
+      },
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
 
@@ -68,17 +78,25 @@ describe.each(engines)('user isolation on %s', (engine) => {
     if (method !== 'HEAD') expect(response.json().code).toBe('not_found');
   });
 
-  it('cannot push into, over or delete another user\'s items', async () => {
+  it("cannot push into, over or delete another user's items", async () => {
     const changes = [
-      { clientChangeId: randomUUID(), collectionId, itemId: 'secret', op: 'put', baseRevision: itemRevision, content: vcard('s', 'Pwned') },
+      {
+        clientChangeId: randomUUID(),
+        collectionId,
+        itemId: 'secret',
+        op: 'put',
+        baseRevision: itemRevision,
+        content: vcard('s', 'Pwned'),
+      },
       { clientChangeId: randomUUID(), collectionId, itemId: 'secret', op: 'delete', baseRevision: itemRevision },
     ];
     const response = await call('POST', '/v1/push', { changes });
     expect(response.statusCode).toBe(200);
-    for (const result of response.json().results) expect(result).toMatchObject({ status: 'rejected', code: 'not_found' });
+    for (const result of response.json().results)
+      expect(result).toMatchObject({ status: 'rejected', code: 'not_found' });
   });
 
-  it('cannot reference another user\'s blob in a photo', async () => {
+  it("cannot reference another user's blob in a photo", async () => {
     const own = (await call('POST', '/v1/collections', { type: 'photos', name: 'mine' })).json().id;
     const response = await call('POST', '/v1/push', {
       changes: [
@@ -96,7 +114,7 @@ describe.each(engines)('user isolation on %s', (engine) => {
     expect(response.json().results[0]).toMatchObject({ status: 'rejected', code: 'not_found' });
   });
 
-  it('sees none of the other user\'s data in lists or the change feed', async () => {
+  it("sees none of the other user's data in lists or the change feed", async () => {
     const collections = (await call('GET', '/v1/collections?includeDeleted=true')).json().collections;
     expect(collections.find((c: { id: string }) => c.id === collectionId)).toBeUndefined();
     const feed = (await call('GET', '/v1/changes?limit=1000')).json().changes;
@@ -105,7 +123,7 @@ describe.each(engines)('user isolation on %s', (engine) => {
     expect(devices.map((d: { id: string }) => d.id)).toEqual([mallory.deviceId]);
   });
 
-  it('left Alice\'s data untouched', async () => {
+  it("left Alice's data untouched", async () => {
     const item = await server.app.inject({ method: 'GET', url: '/v1/items/secret', headers: alice.auth });
     expect(item.json()).toMatchObject({ revision: itemRevision, deleted: false });
     expect(item.json().content).toContain('FN:Secret');
@@ -121,7 +139,9 @@ describe.each(engines)('user isolation on %s', (engine) => {
       expect(response.json().code).toBe('unauthorized');
     }
     const device = await addUser(server, `revoked-${engine}`);
-    expect((await server.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: device.auth })).statusCode).toBe(204);
+    expect((await server.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: device.auth })).statusCode).toBe(
+      204,
+    );
     const after = await server.app.inject({ method: 'GET', url: '/v1/me', headers: device.auth });
     expect(after.statusCode).toBe(401);
   });

@@ -20,7 +20,10 @@ export function toAppError(error: unknown): { error: AppError; unexpected: boole
     const code = fastifyStatusCodes[status] ?? 'invalid_request';
     return { error: new AppError(code, fastifyError.message ?? code), unexpected: false };
   }
-  return { error: new AppError('internal', 'Something went wrong on the server; nothing was half-written.'), unexpected: true };
+  return {
+    error: new AppError('internal', 'Something went wrong on the server; nothing was half-written.'),
+    unexpected: true,
+  };
 }
 
 /** Every error leaves as application/problem+json with a stable code: never HTML, never a redirect. */

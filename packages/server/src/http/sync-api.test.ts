@@ -2,7 +2,16 @@ import { createHash, randomUUID } from 'node:crypto';
 import { decodeCursor, encodeCursor } from '@holdfast/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyPng } from '../test-support/fixtures.js';
-import { addUser, engines, startTestServer, type TestServer, type TestUser, vcard, vevent, vtodo } from '../test-support/harness.js';
+import {
+  addUser,
+  engines,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+  vcard,
+  vevent,
+  vtodo,
+} from '../test-support/harness.js';
 
 describe.each(engines)('sync API on %s', (engine) => {
   let server: TestServer;
@@ -15,7 +24,12 @@ describe.each(engines)('sync API on %s', (engine) => {
   afterAll(async () => server?.close());
 
   const inject = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, user = alice) =>
-    server.app.inject({ method, url, headers: user.auth, ...(payload === undefined ? {} : { payload: payload as object }) });
+    server.app.inject({
+      method,
+      url,
+      headers: user.auth,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
 
   async function collection(type: string, name = type): Promise<string> {
     const response = await inject('POST', '/v1/collections', { type, name });
@@ -60,7 +74,13 @@ describe.each(engines)('sync API on %s', (engine) => {
     const pushed = await inject('POST', '/v1/push', { changes });
     expect(pushed.statusCode).toBe(200);
     const results = pushed.json().results;
-    expect(results.map((r: { status: string }) => r.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(results.map((r: { status: string }) => r.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
 
     const pulled = await inject('GET', '/v1/changes');
     expect(pulled.statusCode).toBe(200);
@@ -80,13 +100,16 @@ describe.each(engines)('sync API on %s', (engine) => {
 
   it('detects conflicts by base revision and keeps every revision in history', async () => {
     const c = await collection('contacts', 'conflicts');
-    const first = (await inject('POST', '/v1/push', { changes: [put(c, 'x1', vcard('x1', 'First'))] })).json().results[0];
-    const second = (await inject('POST', '/v1/push', { changes: [put(c, 'x1', vcard('x1', 'Second'), first.revision)] }))
-      .json().results[0];
+    const first = (await inject('POST', '/v1/push', { changes: [put(c, 'x1', vcard('x1', 'First'))] })).json()
+      .results[0];
+    const second = (
+      await inject('POST', '/v1/push', { changes: [put(c, 'x1', vcard('x1', 'Second'), first.revision)] })
+    ).json().results[0];
     expect(second.status).toBe('applied');
     // A device that still thinks the head is `first` loses the race and is told the real head.
-    const stale = (await inject('POST', '/v1/push', { changes: [put(c, 'x1', vcard('x1', 'Stale'), first.revision)] }))
-      .json().results[0];
+    const stale = (
+      await inject('POST', '/v1/push', { changes: [put(c, 'x1', vcard('x1', 'Stale'), first.revision)] })
+    ).json().results[0];
     expect(stale).toMatchObject({ status: 'conflict', head: { revision: second.revision, deleted: false } });
     // Creating an item that already exists is a conflict too.
     const dup = (await inject('POST', '/v1/push', { changes: [put(c, 'x1', vcard('x1', 'Dup'))] })).json().results[0];
@@ -138,7 +161,9 @@ describe.each(engines)('sync API on %s', (engine) => {
     }
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     expect(new Set(seen).size).toBe(seen.length);
-    const ours = (await inject('GET', '/v1/changes?limit=1000')).json().changes.map((ch: { revision: number }) => ch.revision);
+    const ours = (await inject('GET', '/v1/changes?limit=1000'))
+      .json()
+      .changes.map((ch: { revision: number }) => ch.revision);
     expect(seen).toEqual(ours);
     // At the head, the cursor stays valid and the page is empty.
     const atHead = await inject('GET', `/v1/changes?cursor=${cursor}`);
@@ -171,15 +196,24 @@ describe.each(engines)('sync API on %s', (engine) => {
     expect((await inject('POST', '/v1/collections', { id, type: 'contacts', name: 'again' })).statusCode).toBe(409);
     const renamed = await inject('PATCH', `/v1/collections/${id}`, { name: 'Work contacts' });
     expect(renamed.json()).toMatchObject({ name: 'Work contacts', color: '#336699' });
-    await inject('POST', '/v1/push', { changes: [put(id, 'w1', vcard('w1', 'Colleague')), put(id, 'w2', vcard('w2', 'Boss'))] });
+    await inject('POST', '/v1/push', {
+      changes: [put(id, 'w1', vcard('w1', 'Colleague')), put(id, 'w2', vcard('w2', 'Boss'))],
+    });
     const listed = (await inject('GET', `/v1/collections/${id}/items`)).json();
     expect(listed.items.map((i: { id: string }) => i.id)).toEqual(['w1', 'w2']);
 
     const before = (await inject('GET', '/v1/me')).json().head;
     expect((await inject('DELETE', `/v1/collections/${id}`)).statusCode).toBe(200);
     expect((await inject('GET', `/v1/collections/${id}`)).statusCode).toBe(404);
-    const feed = (await inject('GET', `/v1/changes?cursor=${encodeCursor({ generation: (await inject('GET', '/v1/me')).json().generation, seq: before })}`)).json();
-    expect(feed.changes.map((c: { entity: string; op: string; itemId: string | null }) => [c.entity, c.op, c.itemId])).toEqual([
+    const feed = (
+      await inject(
+        'GET',
+        `/v1/changes?cursor=${encodeCursor({ generation: (await inject('GET', '/v1/me')).json().generation, seq: before })}`,
+      )
+    ).json();
+    expect(
+      feed.changes.map((c: { entity: string; op: string; itemId: string | null }) => [c.entity, c.op, c.itemId]),
+    ).toEqual([
       ['item', 'delete', 'w1'],
       ['item', 'delete', 'w2'],
       ['collection', 'delete', null],

@@ -13,9 +13,13 @@ export async function readDatabaseCounts(db: Db): Promise<Record<string, number>
     collections: await count(
       k.selectFrom('collections').select(sql<number>`count(*)`.as('n')).where('deleted', '=', 0).executeTakeFirst(),
     ),
-    items: await count(k.selectFrom('items').select(sql<number>`count(*)`.as('n')).where('deleted', '=', 0).executeTakeFirst()),
+    items: await count(
+      k.selectFrom('items').select(sql<number>`count(*)`.as('n')).where('deleted', '=', 0).executeTakeFirst(),
+    ),
     revisions: await count(k.selectFrom('revisions').select(sql<number>`count(*)`.as('n')).executeTakeFirst()),
     blobs: await count(k.selectFrom('blobs').select(sql<number>`count(*)`.as('n')).executeTakeFirst()),
-    blobBytes: await count(k.selectFrom('blobs').select(sql<number>`coalesce(sum(size), 0)`.as('n')).executeTakeFirst()),
+    blobBytes: await count(
+      k.selectFrom('blobs').select(sql<number>`coalesce(sum(size), 0)`.as('n')).executeTakeFirst(),
+    ),
   };
 }

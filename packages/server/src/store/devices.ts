@@ -29,8 +29,17 @@ export async function listDevices(db: Kysely<Database>, userId?: string): Promis
 }
 
 /** Revokes a device; scoped to a user when `userId` is given. Returns whether a live device was revoked. */
-export async function revokeDevice(db: Kysely<Database>, deviceId: string, now: number, userId?: string): Promise<boolean> {
-  let query = db.updateTable('devices').set({ revoked_at: now }).where('id', '=', deviceId).where('revoked_at', 'is', null);
+export async function revokeDevice(
+  db: Kysely<Database>,
+  deviceId: string,
+  now: number,
+  userId?: string,
+): Promise<boolean> {
+  let query = db
+    .updateTable('devices')
+    .set({ revoked_at: now })
+    .where('id', '=', deviceId)
+    .where('revoked_at', 'is', null);
   if (userId) query = query.where('user_id', '=', userId);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;

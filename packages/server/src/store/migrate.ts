@@ -1,10 +1,14 @@
-import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 import { AppError } from '@holdfast/protocol';
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 import type { Db } from './database.js';
 import * as m0001 from './migrations/0001-initial.js';
+import * as m0002 from './migrations/0002-summaries-ledger.js';
 
 /** Forward-only migrations, in order. The last one's index is the schema version. */
-const migrationList = [['0001-initial', m0001]] as const;
+const migrationList = [
+  ['0001-initial', m0001],
+  ['0002-summaries-ledger', m0002],
+] as const;
 
 export const CODE_SCHEMA_VERSION = migrationList.length;
 

@@ -29,7 +29,11 @@ export async function lockLogHead(trx: Transaction<Database>, engine: 'sqlite' |
  * Appends revisions after the head returned by `lockLogHead` in the same
  * transaction; returns their sequence numbers in order.
  */
-export async function appendRevisions(trx: Transaction<Database>, head: number, revisions: NewRevision[]): Promise<number[]> {
+export async function appendRevisions(
+  trx: Transaction<Database>,
+  head: number,
+  revisions: NewRevision[],
+): Promise<number[]> {
   if (revisions.length === 0) return [];
   const seqs = revisions.map((_, i) => head + i + 1);
   await trx

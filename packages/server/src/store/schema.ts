@@ -14,6 +14,19 @@ export interface Database {
   push_receipts: PushReceiptsTable;
   blobs: BlobsTable;
   user_blobs: UserBlobsTable;
+  ledger_entries: LedgerEntriesTable;
+}
+
+/** The incident ledger: append-only, each entry hashing the one before. */
+export interface LedgerEntriesTable {
+  seq: number;
+  at: number;
+  kind: string;
+  user_id: string | null;
+  summary: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
 }
 
 export interface MetaTable {
@@ -66,6 +79,10 @@ export interface CollectionsTable {
   color: string | null;
   deleted: number;
   head_seq: number;
+  /** Live items, maintained by every write (see sync/item-heads.ts). */
+  item_count: number;
+  /** XOR digest of live items (protocol/summary.ts). */
+  digest: string;
   created_at: number;
   updated_at: number;
 }

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, startTestServer, type TestServer } from '../test-support/harness.js';
-import { migrateToLatest, readSchemaState } from './migrate.js';
-import { readGeneration } from './meta.js';
 import { openDatabase } from './database.js';
+import { readGeneration } from './meta.js';
+import { CODE_SCHEMA_VERSION, migrateToLatest, readSchemaState } from './migrate.js';
 
 describe.each(engines)('store on %s', (engine) => {
   let server: TestServer;
@@ -14,13 +14,16 @@ describe.each(engines)('store on %s', (engine) => {
 
   it('records the schema version and a random generation', async () => {
     const state = await readSchemaState(server.ctx.db);
-    expect(state).toMatchObject({ pending: [], unknown: [], version: 1 });
+    expect(state).toMatchObject({ pending: [], unknown: [], version: CODE_SCHEMA_VERSION });
     expect(await readGeneration(server.ctx.db.kysely)).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 
   it('refuses to UPDATE, DELETE or TRUNCATE revisions: the log is append-only in the database itself', async () => {
     const k = server.ctx.db.kysely;
-    await k.insertInto('users').values({ id: 'u', username: 'u', password_hash: 'x', disabled: 0, created_at: 0, updated_at: 0 }).execute();
+    await k
+      .insertInto('users')
+      .values({ id: 'u', username: 'u', password_hash: 'x', disabled: 0, created_at: 0, updated_at: 0 })
+      .execute();
     await k
       .insertInto('revisions')
       .values({
@@ -44,9 +47,9 @@ describe.each(engines)('store on %s', (engine) => {
         created_at: 0,
       })
       .execute();
-    await expect(k.updateTable('revisions').set({ content: 'rewritten' }).where('seq', '=', 999_999).execute()).rejects.toThrow(
-      /immutable/,
-    );
+    await expect(
+      k.updateTable('revisions').set({ content: 'rewritten' }).where('seq', '=', 999_999).execute(),
+    ).rejects.toThrow(/immutable/);
     await expect(k.deleteFrom('revisions').where('seq', '=', 999_999).execute()).rejects.toThrow(/immutable/);
     if (engine === 'postgres') await expect(sql`TRUNCATE revisions`.execute(k)).rejects.toThrow(/immutable/);
     const row = await k.selectFrom('revisions').select('content').where('seq', '=', 999_999).executeTakeFirst();

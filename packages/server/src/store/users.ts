@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
 import { AppError } from '@holdfast/protocol';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database, UsersTable } from './schema.js';
 
 export type UserRow = Selectable<UsersTable>;
 
-export async function insertUser(db: Kysely<Database>, username: string, passwordHash: string, now: number): Promise<UserRow> {
+export async function insertUser(
+  db: Kysely<Database>,
+  username: string,
+  passwordHash: string,
+  now: number,
+): Promise<UserRow> {
   const existing = await findUserByName(db, username);
   if (existing) throw new AppError('conflict', `A user named ${username} already exists.`);
   const row: UserRow = {

@@ -1,19 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, type Collection, type CreateCollection, type UpdateCollection } from '@holdfast/protocol';
+import {
+  AppError,
+  type Collection,
+  type CreateCollection,
+  EMPTY_DIGEST,
+  type UpdateCollection,
+} from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
 import type { Caller, Context } from '../context.js';
 import type { NewRevision } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
+import { writeItemHeads } from './item-heads.js';
 import { toWireCollection } from './wire.js';
 import { writeTransaction } from './write-transaction.js';
 
 // Collection changes are revisions too, so devices learn of them from the same feed and they can be restored.
-function collectionRevision(
+export function collectionRevision(
   caller: Caller,
   id: string,
   op: 'put' | 'delete',
   fields: { type: string; name: string; description: string; color: string | null },
   now: number,
+  origin = 'client',
 ): NewRevision {
   const content = JSON.stringify(fields);
   return {
@@ -23,7 +31,7 @@ function collectionRevision(
     collection_id: id,
     item_id: null,
     device_id: caller.deviceId,
-    origin: 'client',
+    origin,
     content_type: 'application/vnd.holdfast.collection+json',
     content,
     blob_sha256: null,
@@ -38,7 +46,11 @@ function collectionRevision(
 }
 
 export async function listCollections(ctx: Context, caller: Caller, includeDeleted = false): Promise<Collection[]> {
-  let query = ctx.db.kysely.selectFrom('collections').selectAll().where('user_id', '=', caller.userId).orderBy('created_at');
+  let query = ctx.db.kysely
+    .selectFrom('collections')
+    .selectAll()
+    .where('user_id', '=', caller.userId)
+    .orderBy('created_at');
   if (!includeDeleted) query = query.where('deleted', '=', 0);
   return (await query.execute()).map(toWireCollection);
 }
@@ -65,7 +77,8 @@ export async function createCollection(ctx: Context, caller: Caller, input: Crea
       .where('user_id', '=', caller.userId)
       .where('id', '=', id)
       .executeTakeFirst();
-    if (existing) throw new AppError('conflict', `Collection ${id} already exists${existing.deleted ? ' (deleted)' : ''}.`);
+    if (existing)
+      throw new AppError('conflict', `Collection ${id} already exists${existing.deleted ? ' (deleted)' : ''}.`);
     const fields = { type: input.type, name: input.name, description: input.description, color: input.color };
     const [seq] = await append([collectionRevision(caller, id, 'put', fields, now)]);
     const row = {
@@ -74,6 +87,8 @@ export async function createCollection(ctx: Context, caller: Caller, input: Crea
       ...fields,
       deleted: 0,
       head_seq: seq as number,
+      item_count: 0,
+      digest: EMPTY_DIGEST,
       created_at: now,
       updated_at: now,
     };
@@ -119,7 +134,7 @@ export async function deleteCollection(ctx: Context, caller: Caller, id: string)
     const row = await liveCollection(trx, caller.userId, id);
     const items = await trx
       .selectFrom('items')
-      .select(['id', 'head_seq'])
+      .select(['id', 'head_seq', 'content_hash'])
       .where('user_id', '=', caller.userId)
       .where('collection_id', '=', id)
       .where('deleted', '=', 0)
@@ -146,14 +161,20 @@ export async function deleteCollection(ctx: Context, caller: Caller, id: string)
     }));
     const fields = { type: row.type, name: row.name, description: row.description, color: row.color };
     const seqs = await append([...tombstones, collectionRevision(caller, id, 'delete', fields, now)]);
-    for (const [i, item] of items.entries()) {
-      await trx
-        .updateTable('items')
-        .set({ deleted: 1, head_seq: seqs[i] as number, content_hash: null, size: 0, updated_at: now })
-        .where('user_id', '=', caller.userId)
-        .where('id', '=', item.id)
-        .execute();
-    }
+    await writeItemHeads(
+      trx,
+      caller.userId,
+      items.map((item, i) => ({
+        itemId: item.id,
+        collectionId: id,
+        seq: seqs[i] as number,
+        deleted: true,
+        hash: null,
+        size: 0,
+        previousLiveHash: item.content_hash ?? '',
+      })),
+      now,
+    );
     const last = seqs[seqs.length - 1] as number;
     await trx
       .updateTable('collections')

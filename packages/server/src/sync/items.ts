@@ -70,7 +70,12 @@ export async function itemHistory(
 }
 
 /** One past revision of an item. */
-export async function getItemRevision(ctx: Context, caller: Caller, itemId: string, seq: number): Promise<WireRevision> {
+export async function getItemRevision(
+  ctx: Context,
+  caller: Caller,
+  itemId: string,
+  seq: number,
+): Promise<WireRevision> {
   const row = await readRevision(ctx.db.kysely, caller.userId, seq);
   if (!row || row.item_id !== itemId || row.entity !== 'item') {
     throw new AppError('not_found', `No revision ${seq} of item ${itemId}.`);

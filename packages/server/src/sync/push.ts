@@ -3,21 +3,25 @@ import {
   type BlobRef,
   type CollectionType,
   type ItemHead,
+  messageContentSchema,
   type PushChange,
   type PushResult,
-  messageContentSchema,
 } from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
-import { type NormalizedContent, normalizeContent, readPhotoMeta } from '../content/index.js';
+import { type BlobInfo, type NormalizedContent, normalizeContent, readPhotoMeta } from '../content/index.js';
 import type { Caller, Context } from '../context.js';
 import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
 import type { NewRevision } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
+import { type HeadWrite, writeItemHeads } from './item-heads.js';
+import { reseedContent } from './reseed-merge.js';
 import { writeTransaction } from './write-transaction.js';
 
 interface Prepared {
   change: PushChange;
+  type: CollectionType;
   normalized: NormalizedContent | null;
+  blobInfo?: BlobInfo | undefined;
 }
 
 interface Head {
@@ -74,16 +78,17 @@ async function prepare(
   type: CollectionType | undefined,
 ): Promise<Prepared> {
   if (!type) throw new AppError('not_found', `No collection ${change.collectionId}.`);
+  if (change.reseed && change.op !== 'put') throw new AppError('invalid_request', 'Only puts can re-seed.');
   if (change.op === 'delete') {
     if (change.content !== undefined || change.blob !== undefined) {
       throw new AppError('invalid_request', 'A delete carries no content or blob.');
     }
-    return { change, normalized: null };
+    return { change, type, normalized: null };
   }
   if (change.content === undefined) throw new AppError('invalid_content', 'A put needs content.');
   const blobInfo = change.blob ? await photoBlobInfo(ctx, caller, change.blob, type) : undefined;
   if (type === 'messages') await checkAttachments(ctx, caller, change.content);
-  return { change, normalized: normalizeContent(type, change.content, change.blob, blobInfo) };
+  return { change, type, normalized: normalizeContent(type, change.content, change.blob, blobInfo), blobInfo };
 }
 
 async function photoBlobInfo(ctx: Context, caller: Caller, blob: BlobRef, type: CollectionType) {
@@ -121,7 +126,11 @@ async function applyPrepared(
   alreadyDecided: PushResult[],
 ): Promise<PushResult[]> {
   // Re-read inside the lock: a concurrent push of the same change may have won.
-  const receipts = await readReceipts(trx, caller.userId, prepared.map((p) => p.change));
+  const receipts = await readReceipts(
+    trx,
+    caller.userId,
+    prepared.map((p) => p.change),
+  );
   const todo = prepared.filter((p) => !receipts.has(p.change.clientChangeId));
   const liveCollections = await liveCollectionTypes(
     trx,
@@ -133,11 +142,16 @@ async function applyPrepared(
     caller.userId,
     todo.map((p) => p.change.itemId),
   );
+  const originalHeads = new Map(heads);
 
   const results: PushResult[] = [...alreadyDecided, ...receipts.values()];
   const pending: { prepared: Prepared; revision: NewRevision }[] = [];
   const pendingResults = new Map<string, PushResult>();
-  for (const p of todo) {
+  const reseedBases = await readReseedBases(trx, caller.userId, todo, heads);
+  for (const original of todo) {
+    const p = original.change.reseed
+      ? reseedPrepared(original, heads.get(original.change.itemId), reseedBases)
+      : original;
     const { change, normalized } = p;
     const decided = decide(change, normalized, heads.get(change.itemId), liveCollections.has(change.collectionId));
     if (decided) {
@@ -151,7 +165,7 @@ async function applyPrepared(
       collection_id: change.collectionId,
       item_id: change.itemId,
       device_id: caller.deviceId,
-      origin: 'client',
+      origin: change.reseed ? 'reseed' : 'client',
       content_type: normalized?.contentType ?? null,
       content: normalized?.text ?? null,
       blob_sha256: change.op === 'put' ? (change.blob?.sha256 ?? null) : null,
@@ -174,17 +188,27 @@ async function applyPrepared(
   }
 
   const seqs = await append(pending.map((p) => p.revision));
-  const finalHeads = new Map<string, { seq: number; revision: NewRevision }>();
+  const finalHeads = new Map<string, HeadWrite>();
   pending.forEach((p, i) => {
     const seq = seqs[i] as number;
+    const itemId = p.revision.item_id as string;
     pendingResults.set(p.prepared.change.clientChangeId, {
       clientChangeId: p.prepared.change.clientChangeId,
       status: 'applied',
       revision: seq,
     });
-    finalHeads.set(p.revision.item_id as string, { seq, revision: p.revision });
+    const original = originalHeads.get(itemId);
+    finalHeads.set(itemId, {
+      itemId,
+      collectionId: p.revision.collection_id,
+      seq,
+      deleted: p.revision.op === 'delete',
+      hash: p.revision.content_hash,
+      size: p.revision.size,
+      previousLiveHash: original && !original.deleted ? (original.hash ?? '') : null,
+    });
   });
-  await upsertItems(trx, caller.userId, finalHeads, now);
+  await writeItemHeads(trx, caller.userId, [...finalHeads.values()], now);
   const fresh = [...alreadyDecided, ...pendingResults.values()];
   await writeReceipts(trx, caller.userId, fresh, now);
   return [...results, ...pendingResults.values()];
@@ -198,7 +222,13 @@ function decide(
   collectionLive: boolean,
 ): PushResult | null {
   const id = change.clientChangeId;
-  if (!collectionLive) return { clientChangeId: id, status: 'rejected', code: 'not_found', message: `No collection ${change.collectionId}.` };
+  if (!collectionLive)
+    return {
+      clientChangeId: id,
+      status: 'rejected',
+      code: 'not_found',
+      message: `No collection ${change.collectionId}.`,
+    };
   if (head && head.collectionId !== change.collectionId) {
     return {
       clientChangeId: id,
@@ -207,11 +237,20 @@ function decide(
       message: `Item ${change.itemId} belongs to another collection.`,
     };
   }
+  if (change.reseed) {
+    // The device's base belongs to a lost lineage: accept over whatever the server has now.
+    if (head && head.seq >= 0 && !head.deleted && head.hash === normalized?.hash) {
+      return { clientChangeId: id, status: 'applied', revision: head.seq };
+    }
+    return null;
+  }
   // A pending head (seq -1) from this batch: later changes must name it as base, which they cannot; let them through in order.
   const headSeq = head && head.seq >= 0 ? head.seq : null;
-  const wire: ItemHead | null = head && head.seq >= 0 ? { revision: head.seq, hash: head.hash ?? '', deleted: head.deleted } : null;
+  const wire: ItemHead | null =
+    head && head.seq >= 0 ? { revision: head.seq, hash: head.hash ?? '', deleted: head.deleted } : null;
   if (change.op === 'delete') {
-    if (!head) return { clientChangeId: id, status: 'rejected', code: 'not_found', message: `No item ${change.itemId}.` };
+    if (!head)
+      return { clientChangeId: id, status: 'rejected', code: 'not_found', message: `No item ${change.itemId}.` };
     if (head.seq >= 0 && change.baseRevision !== headSeq) return { clientChangeId: id, status: 'conflict', head: wire };
     if (head.deleted && head.seq >= 0) return { clientChangeId: id, status: 'applied', revision: head.seq };
     return null;
@@ -250,37 +289,42 @@ async function readHeads(trx: Transaction<Database>, userId: string, itemIds: st
   return heads;
 }
 
-async function upsertItems(
+/** Server copies of items a re-seed will merge into, keyed by item id. */
+async function readReseedBases(
   trx: Transaction<Database>,
   userId: string,
-  heads: Map<string, { seq: number; revision: NewRevision }>,
-  now: number,
-): Promise<void> {
-  const rows = [...heads.entries()].map(([id, { seq, revision }]) => ({
-    user_id: userId,
-    id,
-    collection_id: revision.collection_id,
-    head_seq: seq,
-    deleted: revision.op === 'delete' ? 1 : 0,
-    content_hash: revision.content_hash,
-    size: revision.size,
-    created_at: now,
-    updated_at: now,
-  }));
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await trx
-      .insertInto('items')
-      .values(rows.slice(i, i + CHUNK))
-      .onConflict((oc) =>
-        oc.columns(['user_id', 'id']).doUpdateSet((eb) => ({
-          head_seq: eb.ref('excluded.head_seq'),
-          deleted: eb.ref('excluded.deleted'),
-          content_hash: eb.ref('excluded.content_hash'),
-          size: eb.ref('excluded.size'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
+  todo: Prepared[],
+  heads: Map<string, Head>,
+): Promise<Map<string, string | null>> {
+  const seqs = todo
+    .filter((p) => p.change.reseed)
+    .map((p) => heads.get(p.change.itemId))
+    .filter((h): h is Head => h !== undefined && !h.deleted && h.seq >= 0)
+    .map((h) => h.seq);
+  const out = new Map<string, string | null>();
+  for (let i = 0; i < seqs.length; i += CHUNK) {
+    const rows = await trx
+      .selectFrom('revisions')
+      .select(['item_id', 'content'])
+      .where('user_id', '=', userId)
+      .where('seq', 'in', seqs.slice(i, i + CHUNK))
       .execute();
+    for (const row of rows) out.set(row.item_id as string, row.content);
+  }
+  return out;
+}
+
+/** A re-seeded put, with its content merged into the server's copy where they differ. */
+function reseedPrepared(p: Prepared, head: Head | undefined, bases: Map<string, string | null>): Prepared {
+  if (!head || head.deleted || head.seq < 0 || !p.normalized || head.hash === p.normalized.hash) return p;
+  if (p.type !== 'contacts' && p.type !== 'calendar' && p.type !== 'tasks') return p;
+  const serverText = bases.get(p.change.itemId) ?? null;
+  const merged = reseedContent(p.type, serverText, p.normalized.text ?? '');
+  if (merged === p.normalized.text) return p;
+  try {
+    return { ...p, normalized: normalizeContent(p.type, merged, p.change.blob, p.blobInfo) };
+  } catch {
+    return p;
   }
 }
 

@@ -21,7 +21,9 @@ export function toWireRevision(row: RevisionRow): WireRevision {
     origin: row.origin,
     contentType: row.content_type,
     content: decodeStoredContent(row.content_type, row.content),
-    blob: row.blob_sha256 ? { sha256: row.blob_sha256, contentType: row.blob_content_type ?? 'application/octet-stream' } : null,
+    blob: row.blob_sha256
+      ? { sha256: row.blob_sha256, contentType: row.blob_content_type ?? 'application/octet-stream' }
+      : null,
     meta: row.meta ? (JSON.parse(row.meta) as Record<string, unknown>) : null,
     hash: row.content_hash,
     size: row.size,

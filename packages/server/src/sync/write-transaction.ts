@@ -1,6 +1,6 @@
-import { type Transaction, sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Context } from '../context.js';
-import { type NewRevision, appendRevisions, lockLogHead } from '../store/revision-log.js';
+import { appendRevisions, lockLogHead, type NewRevision } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { NOTIFY_CHANNEL } from './change-notifier.js';
 
@@ -32,6 +32,9 @@ export async function writeTransaction<T>(
     }
     return { result, last, first };
   });
-  if (last > first) ctx.notifier.publishLocal(userId, last);
+  if (last > first) {
+    ctx.highWaterMark.note(last);
+    ctx.notifier.publishLocal(userId, last);
+  }
   return result;
 }

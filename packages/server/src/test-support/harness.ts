@@ -22,10 +22,7 @@ export interface TestServer {
 }
 
 /** A fresh database (SQLite file or new PostgreSQL database) and data dir, and the app over them. */
-export async function startTestServer(
-  engine: EngineName,
-  settings: Record<string, string> = {},
-): Promise<TestServer> {
+export async function startTestServer(engine: EngineName, settings: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-test-'));
   const pg = engine === 'postgres' ? await createTestDatabase() : undefined;
   const databaseUrl = pg?.url ?? join(dataDir, 'holdfast.db');

@@ -1,9 +1,9 @@
 import { changesQuerySchema, pushRequestSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../../context.js';
+import { readGeneration } from '../../store/meta.js';
 import { readChanges } from '../../sync/changes.js';
 import { push } from '../../sync/push.js';
-import { readGeneration } from '../../store/meta.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 

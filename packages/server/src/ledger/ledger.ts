@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Db } from '../store/database.js';
+import { lockLogHead } from '../store/revision-log.js';
+import type { Database, LedgerEntriesTable } from '../store/schema.js';
+
+export type LedgerRow = Selectable<LedgerEntriesTable>;
+
+/** What kinds of incident are recorded. Each names who was affected and how much. */
+export type LedgerKind =
+  | 'rollback_detected'
+  | 'database_replaced'
+  | 'reseed'
+  | 'restore'
+  | 'backup_failed'
+  | 'drill_failed'
+  | 'journal_lag'
+  | 'prune'
+  | 'mass_change_blocked';
+
+export interface LedgerInput {
+  kind: LedgerKind;
+  userId: string | null;
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The chained hash of one entry: changing, removing or reordering any entry breaks every later hash. */
+export function entryHash(prevHash: string, entry: Omit<LedgerRow, 'hash' | 'prev_hash'>): string {
+  const canonical = JSON.stringify([entry.seq, entry.at, entry.kind, entry.user_id, entry.summary, entry.details]);
+  return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
+}
+
+/**
+ * Appends an entry inside the caller's write transaction (which holds the log
+ * lock, so entries are chained in one order even with several servers).
+ */
+export async function appendLedgerEntry(
+  trx: Transaction<Database>,
+  input: LedgerInput,
+  at: number,
+): Promise<LedgerRow> {
+  const last = await trx
+    .selectFrom('ledger_entries')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const base = {
+    seq: (last?.seq ?? 0) + 1,
+    at,
+    kind: input.kind,
+    user_id: input.userId,
+    summary: input.summary,
+    details: JSON.stringify(input.details),
+  };
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  const row: LedgerRow = { ...base, prev_hash: prevHash, hash: entryHash(prevHash, base) };
+  await trx.insertInto('ledger_entries').values(row).execute();
+  return row;
+}
+
+/** Records an incident in its own transaction. */
+export async function recordIncident(db: Db, input: LedgerInput, at = Date.now()): Promise<LedgerRow> {
+  return db.kysely.transaction().execute(async (trx) => {
+    await lockLogHead(trx, db.engine);
+    return appendLedgerEntry(trx, input, at);
+  });
+}
+
+export async function listLedger(
+  db: Kysely<Database>,
+  options: { userId?: string; after?: number; limit: number },
+): Promise<LedgerRow[]> {
+  let query = db.selectFrom('ledger_entries').selectAll().orderBy('seq').limit(options.limit);
+  if (options.userId) query = query.where('user_id', '=', options.userId);
+  if (options.after) query = query.where('seq', '>', options.after);
+  return query.execute();
+}
+
+/** Walks the whole chain; returns the first broken entry, if any. */
+export async function verifyLedger(
+  db: Kysely<Database>,
+): Promise<{ ok: boolean; entries: number; brokenAt?: number; reason?: string }> {
+  let prev = GENESIS_HASH;
+  let expectedSeq = 1;
+  let after = 0;
+  let entries = 0;
+  for (;;) {
+    const rows = await listLedger(db, { after, limit: 1000 });
+    for (const row of rows) {
+      entries++;
+      if (row.seq !== expectedSeq)
+        return { ok: false, entries, brokenAt: row.seq, reason: `expected entry ${expectedSeq}` };
+      if (row.prev_hash !== prev)
+        return { ok: false, entries, brokenAt: row.seq, reason: 'previous hash does not match' };
+      const { hash, prev_hash, ...rest } = row;
+      if (entryHash(prev_hash, rest) !== hash)
+        return { ok: false, entries, brokenAt: row.seq, reason: 'entry was altered' };
+      prev = hash;
+      expectedSeq++;
+      after = row.seq;
+    }
+    if (rows.length < 1000) return { ok: true, entries };
+  }
+}
+
+/** The wire form of an entry, for a user's own view and the admin API. */
+export function toWireLedgerEntry(row: LedgerRow) {
+  return {
+    seq: row.seq,
+    at: new Date(row.at).toISOString(),
+    kind: row.kind,
+    userId: row.user_id,
+    summary: row.summary,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,86 @@
+import { EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
+import type { Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { itemDigest } from './summary-digest.js';
+
+/** One item's new head, with what it replaces (for the collection summary). */
+export interface HeadWrite {
+  itemId: string;
+  collectionId: string;
+  seq: number;
+  deleted: boolean;
+  hash: string | null;
+  size: number;
+  /** The hash of the live head this replaces, or null if there was none (new or deleted). */
+  previousLiveHash: string | null;
+}
+
+const CHUNK = 400;
+
+/**
+ * Moves item heads to their new revisions and keeps each collection's live
+ * count and digest in step, in the caller's transaction (which holds the log
+ * lock, so the read-modify-write of the summaries cannot race).
+ */
+export async function writeItemHeads(
+  trx: Transaction<Database>,
+  userId: string,
+  writes: HeadWrite[],
+  now: number,
+): Promise<void> {
+  if (writes.length === 0) return;
+  const rows = writes.map((w) => ({
+    user_id: userId,
+    id: w.itemId,
+    collection_id: w.collectionId,
+    head_seq: w.seq,
+    deleted: w.deleted ? 1 : 0,
+    content_hash: w.deleted ? null : w.hash,
+    size: w.deleted ? 0 : w.size,
+    created_at: now,
+    updated_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await trx
+      .insertInto('items')
+      .values(rows.slice(i, i + CHUNK))
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'id']).doUpdateSet((eb) => ({
+          head_seq: eb.ref('excluded.head_seq'),
+          deleted: eb.ref('excluded.deleted'),
+          content_hash: eb.ref('excluded.content_hash'),
+          size: eb.ref('excluded.size'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+
+  const deltas = new Map<string, { count: number; digest: string }>();
+  for (const w of writes) {
+    const delta = deltas.get(w.collectionId) ?? { count: 0, digest: EMPTY_DIGEST };
+    if (w.previousLiveHash !== null) {
+      delta.count -= 1;
+      delta.digest = xorDigest(delta.digest, itemDigest(w.itemId, w.previousLiveHash));
+    }
+    if (!w.deleted) {
+      delta.count += 1;
+      delta.digest = xorDigest(delta.digest, itemDigest(w.itemId, w.hash ?? ''));
+    }
+    deltas.set(w.collectionId, delta);
+  }
+  for (const [collectionId, delta] of deltas) {
+    const current = await trx
+      .selectFrom('collections')
+      .select(['item_count', 'digest'])
+      .where('user_id', '=', userId)
+      .where('id', '=', collectionId)
+      .executeTakeFirstOrThrow();
+    await trx
+      .updateTable('collections')
+      .set({ item_count: current.item_count + delta.count, digest: xorDigest(current.digest, delta.digest) })
+      .where('user_id', '=', userId)
+      .where('id', '=', collectionId)
+      .execute();
+  }
+}

@@ -1,0 +1,162 @@
+import {
+  type CollectionType,
+  EMPTY_DIGEST,
+  type InventoryRequest,
+  type InventoryResponse,
+  type SummaryResponse,
+} from '@holdfast/protocol';
+import { sql } from 'kysely';
+import type { Caller, Context } from '../context.js';
+import { appendLedgerEntry } from '../ledger/ledger.js';
+import { userBlobSizes } from '../store/blob-index.js';
+import { readGeneration } from '../store/meta.js';
+import { readHead } from '../store/revision-log.js';
+import { collectionRevision } from './collections.js';
+import { writeTransaction } from './write-transaction.js';
+
+/** Live collections with their item count and digest, for devices to compare with their replica. */
+export async function readSummary(ctx: Context, caller: Caller): Promise<SummaryResponse> {
+  const generation = await readGeneration(ctx.db.kysely);
+  const head = await readHead(ctx.db.kysely);
+  const rows = await ctx.db.kysely
+    .selectFrom('collections')
+    .select(['id', 'type', 'item_count', 'digest'])
+    .where('user_id', '=', caller.userId)
+    .where('deleted', '=', 0)
+    .orderBy('id')
+    .execute();
+  return {
+    generation,
+    head,
+    collections: rows.map((r) => ({ id: r.id, type: r.type as CollectionType, count: r.item_count, digest: r.digest })),
+  };
+}
+
+/**
+ * Compares a device's inventory with what the server holds after a loss:
+ * recreates collections the server lost (as re-seed revisions) and names the
+ * items and blobs the device must upload. Nothing the server holds is removed.
+ */
+export async function takeInventory(
+  ctx: Context,
+  caller: Caller,
+  inventory: InventoryRequest,
+): Promise<InventoryResponse> {
+  const now = ctx.now();
+  const recreatedCollections = await writeTransaction(ctx, caller.userId, async (trx, append) => {
+    const ids = inventory.collections.map((c) => c.id);
+    const existing = new Map<string, number>();
+    for (let i = 0; i < ids.length; i += 400) {
+      const rows = await trx
+        .selectFrom('collections')
+        .select(['id', 'deleted'])
+        .where('user_id', '=', caller.userId)
+        .where('id', 'in', ids.slice(i, i + 400))
+        .execute();
+      for (const row of rows) existing.set(row.id, row.deleted);
+    }
+    const recreated: string[] = [];
+    for (const c of inventory.collections) {
+      const state = existing.get(c.id);
+      if (state === 0) continue;
+      const fields = { type: c.type, name: c.name, description: c.description, color: c.color };
+      const [seq] = await append([collectionRevision(caller, c.id, 'put', fields, now, 'reseed')]);
+      if (state === undefined) {
+        await trx
+          .insertInto('collections')
+          .values({
+            user_id: caller.userId,
+            id: c.id,
+            ...fields,
+            deleted: 0,
+            head_seq: seq as number,
+            item_count: 0,
+            digest: EMPTY_DIGEST,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      } else {
+        // Deleted here but alive on the device: an edit wins over a delete the device never saw.
+        await trx
+          .updateTable('collections')
+          .set({ ...fields, deleted: 0, head_seq: seq as number, updated_at: now })
+          .where('user_id', '=', caller.userId)
+          .where('id', '=', c.id)
+          .execute();
+      }
+      recreated.push(c.id);
+    }
+    return recreated;
+  });
+
+  const heads = new Map<string, { hash: string | null; deleted: number; collection: string }>();
+  const itemIds = inventory.items.map((i) => i.itemId);
+  for (let i = 0; i < itemIds.length; i += 400) {
+    const rows = await ctx.db.kysely
+      .selectFrom('items')
+      .select(['id', 'content_hash', 'deleted', 'collection_id'])
+      .where('user_id', '=', caller.userId)
+      .where('id', 'in', itemIds.slice(i, i + 400))
+      .execute();
+    for (const row of rows)
+      heads.set(row.id, { hash: row.content_hash, deleted: row.deleted, collection: row.collection_id });
+  }
+  const missingItems: string[] = [];
+  const differentItems: string[] = [];
+  for (const item of inventory.items) {
+    const head = heads.get(item.itemId);
+    if (!head) missingItems.push(item.itemId);
+    else if (head.deleted === 1 || head.hash !== item.hash) differentItems.push(item.itemId);
+  }
+  const haveBlobs = await userBlobSizes(ctx.db.kysely, caller.userId, inventory.blobs);
+  return {
+    generation: await readGeneration(ctx.db.kysely),
+    recreatedCollections,
+    missingItems,
+    differentItems,
+    missingBlobs: inventory.blobs.filter((sha) => !haveBlobs.has(sha)),
+  };
+}
+
+export interface ReseedReport {
+  previousGeneration: string | null;
+  collectionsRecreated: number;
+  itemsUploaded: number;
+  blobsUploaded: number;
+}
+
+/**
+ * Records a finished re-seed in the incident ledger, with the device's counts
+ * and the server's own count of re-seeded revisions from that device, so the
+ * user can see what was recovered and from where.
+ */
+export async function completeReseed(ctx: Context, caller: Caller, report: ReseedReport) {
+  const reseeded = await ctx.db.kysely
+    .selectFrom('revisions')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('user_id', '=', caller.userId)
+    .where('device_id', '=', caller.deviceId)
+    .where('origin', '=', 'reseed')
+    .executeTakeFirst();
+  const generation = await readGeneration(ctx.db.kysely);
+  const row = await writeTransaction(ctx, caller.userId, (trx) =>
+    appendLedgerEntry(
+      trx,
+      {
+        kind: 'reseed',
+        userId: caller.userId,
+        summary: `Device re-uploaded ${report.itemsUploaded} items, ${report.blobsUploaded} blobs and ${report.collectionsRecreated} collections the server had lost.`,
+        details: {
+          ...report,
+          deviceId: caller.deviceId,
+          generation,
+          reseededRevisionsFromDevice: Number(reseeded?.n ?? 0),
+        },
+      },
+      ctx.now(),
+    ),
+  );
+  ctx.log.warn({ userId: caller.userId, deviceId: caller.deviceId, items: report.itemsUploaded }, 'reseed recorded');
+  return row;
+}
