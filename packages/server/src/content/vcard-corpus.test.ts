@@ -13,28 +13,20 @@ import { type CorpusFile, corpusFiles } from './test-support/corpus.js';
 const files = corpusFiles('vcard', '.vcf');
 
 /** Single-card files refused, and why. */
-const REJECTED: Record<string, RegExp> = {
-  // No N and no FN at all (a sabre/vobject bug report sample): nothing names the contact.
-  'sabre_v21-photo-jpeg.vcf': /^contacts need FN or N/,
-};
+const REJECTED: Record<string, RegExp> = {};
 
 /** Cards of multi-card files that are refused on their own: file → [card index, reason]. */
-const REJECTED_SPLIT: Record<string, [number, RegExp][]> = {
-  // Its first two cards are e-mail-only contacts: EMAIL and CATEGORIES, no FN, no N.
-  'ezvcard_John_Doe_ANDROID.vcf': [
-    [0, /^contacts need FN or N/],
-    [1, /^contacts need FN or N/],
-  ],
-  // Its first card has ADR, ORG and NOTE but neither FN nor N.
-  'kcontacts_v21-qp-softbreak-multi.vcf': [[0, /^contacts need FN or N/]],
-};
+// Nameless cards (e-mail-only, company-only) are real contacts and are kept, so none is refused.
+const REJECTED_SPLIT: Record<string, [number, RegExp][]> = {};
 
 /**
  * Names read by eye from files ical.js cannot parse directly (2.1 bare
  * parameters, QP soft breaks, `PHOTO;BASE64:`), or whose FN is
  * QUOTED-PRINTABLE (ical.js would return the encoded text).
  */
-const EXPECTED: Record<string, { uid: string | null; fn: string }> = {
+const EXPECTED: Record<string, { uid: string | null; fn: string | null }> = {
+  // A photo-only card: no name at all, still a contact worth keeping.
+  'sabre_v21-photo-jpeg.vcf': { uid: null, fn: null },
   'aosp_v21_complicated.vcf': { uid: null, fn: 'Joe Due' },
   'aosp_v21_japanese_sjis_qp.vcf': { uid: null, fn: '安藤 ロイド 1' },
   'calendarserver_apple-ab-photo.vcf': { uid: '934731C6-1C95-4C40-BE1F-FA4215B2307B', fn: 'With Picture' },

@@ -84,7 +84,7 @@ describe('readVcard rejects', () => {
       /^not a vCard: line 3: expected ':' or ';' after what/,
     ],
     ['data after the card', `${card('FN:x')}NOTE:stray\r\n`, /^not a vCard: line 4: NOTE is outside any component/],
-    ['no FN and no N', card('VERSION:3.0', 'ORG:Bike Shop'), /^contacts need FN or N/],
+    ['nothing but the frame', card('VERSION:3.0', 'UID:x'), /^an empty contact/],
     ['an unknown version', card('VERSION:5.0', 'FN:x'), /^unsupported vCard version '5.0'/],
     ['a broken parameter', card('FN;=x:y'), /^not a vCard: line 2: FN: a parameter with no name/],
   ])('%s', (_name, text, message) => {

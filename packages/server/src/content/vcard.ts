@@ -12,10 +12,13 @@ export interface VcardMeta {
 }
 
 const VERSIONS = new Set(['2.1', '3.0', '4.0']);
+const CARD_FRAME = new Set(['version', 'uid', 'prodid', 'rev']);
 
 /**
- * Validates one contact (exactly one vCard 2.1, 3.0 or 4.0 with FN or N) and
- * returns its searchable fields. Throws AppError('invalid_content') naming
+ * Validates one contact (exactly one vCard 2.1, 3.0 or 4.0 that says
+ * something about someone) and returns its searchable fields. A card without
+ * FN or N is accepted: phones really hold e-mail-only or company-only
+ * contacts, and refusing them would leave them out of every copy. Throws AppError('invalid_content') naming
  * the problem and, where there is one, its line.
  */
 export function readVcard(text: string): VcardMeta {
@@ -26,9 +29,8 @@ export function readVcard(text: string): VcardMeta {
   }
   const designSet = version === '4.0' ? ICAL.design.vcard : ICAL.design.vcard3;
   const component = new ICAL.Component(withLine(() => toJcal(card, designSet)));
-  if (!component.hasProperty('fn') && !component.hasProperty('n')) {
-    throw invalid('contacts need FN or N (a formatted or structured name); this vCard has neither');
-  }
+  const informative = component.getAllProperties().some((p) => !CARD_FRAME.has(p.name));
+  if (!informative) throw invalid('an empty contact: the vCard has no properties besides VERSION, UID and PRODID');
   return { uid: textOf(component, 'uid'), fn: textOf(component, 'fn'), version };
 }
 
