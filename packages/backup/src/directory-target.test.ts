@@ -1,0 +1,57 @@
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DirectoryTarget, fsFailure } from './directory-target.js';
+import { describeTargetContract, failureOf } from './test-support/target-contract.js';
+import { directoryHarness } from './test-support/targets.js';
+
+describeTargetContract('DirectoryTarget', directoryHarness);
+
+describe('DirectoryTarget', () => {
+  let base: string;
+  let root: string;
+  let target: DirectoryTarget;
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), 'holdfast-dir-'));
+    root = join(base, 'repo');
+    await mkdir(root);
+    target = new DirectoryTarget(root);
+  });
+  afterEach(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('stores names as nested files and leaves no temporary files behind', async () => {
+    await target.putObject('data/ab/abc', Buffer.from('x'));
+    expect(await readdir(join(root, 'data', 'ab'))).toEqual(['abc']);
+    expect((await stat(join(root, 'data', 'ab', 'abc'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('never creates its root, so an unmounted disk fails instead of filling the mount point', async () => {
+    const unmounted = new DirectoryTarget(join(base, 'not-mounted'));
+    expect(await failureOf(unmounted.putObject('config', Buffer.from('x')))).toBe('unavailable');
+    expect(await failureOf(unmounted.listObjects(''))).toBe('unavailable');
+    await expect(stat(join(base, 'not-mounted'))).rejects.toThrow();
+  });
+
+  it('hides temporary and stray files from listings', async () => {
+    await target.putObject('journal/a', Buffer.from('a'));
+    await writeFile(join(root, 'journal', '.a.123.tmp'), 'partial');
+    await writeFile(join(root, 'journal', 'a copy'), 'stray');
+    expect(await target.listObjects('')).toEqual(['journal/a']);
+  });
+
+  it('throws when a directory on the listing path is not a directory', async () => {
+    await writeFile(join(root, 'snapshots'), 'not a directory');
+    expect(await failureOf(target.listObjects('snapshots/'))).toBe('unavailable');
+  });
+
+  it('classifies a full disk as full and other I/O errors as unavailable', () => {
+    const error = (code: string) => Object.assign(new Error(code), { code });
+    expect(fsFailure(error('ENOSPC'))).toBe('full');
+    expect(fsFailure(error('EDQUOT'))).toBe('full');
+    expect(fsFailure(error('EIO'))).toBe('unavailable');
+    expect(fsFailure(error('EACCES'))).toBe('unavailable');
+  });
+});

@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { AppError } from '@holdfast/protocol';
+import {
+  assertListPrefix,
+  assertObjectName,
+  isObjectName,
+  sameBytes,
+  type Target,
+  type TargetFailure,
+  targetError,
+} from './target.js';
+
+/** Error codes from the file system that mean "no room left". */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+/** `link` failures that mean the file system has no hard links; we fall back to rename. */
+const NO_LINK_CODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/** Maps a file-system error to the target failure it stands for (`full` or `unavailable`). */
+export function fsFailure(error: unknown): TargetFailure {
+  return FULL_CODES.has(errorCode(error) ?? '') ? 'full' : 'unavailable';
+}
+
+/**
+ * A target in a local directory (a mounted disk, a NAS share). The directory
+ * must already exist: it is never created, so a backup disk that is not
+ * mounted fails loudly instead of filling the mount point on the system disk.
+ *
+ * Writes go to a hidden temporary file in the object's directory, which is
+ * fsynced and then hard-linked to its final name. Unlike `rename`, `link`
+ * fails when the name exists, so two writers can never replace each other's
+ * bytes. File systems without hard links fall back to check-then-rename.
+ * Directories are fsynced after every new entry. Objects sit at
+ * `<root>/<name>`, so names with `/` become subdirectories.
+ */
+export class DirectoryTarget implements Target {
+  readonly description: string;
+  readonly #root: string;
+
+  /** A target rooted at `root`, which must be an existing directory. */
+  constructor(root: string) {
+    this.#root = resolve(root);
+    this.description = `dir:${this.#root}`;
+  }
+
+  async putObject(name: string, bytes: Uint8Array): Promise<void> {
+    assertObjectName(name, this.description);
+    const path = this.#path(name);
+    try {
+      const dir = dirname(path);
+      const existing = await this.#readIfPresent(path);
+      if (existing) {
+        this.#compareExisting(name, existing, bytes);
+        // The earlier writer may have crashed before its directory fsync; make the entry durable now.
+        await fsyncFile(path);
+        await fsyncDir(dir);
+        return;
+      }
+      await this.#ensureDir(dir);
+      const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+      try {
+        await writeDurably(tmp, bytes);
+        await this.#publish(name, tmp, path, bytes);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+      await fsyncDir(dir);
+    } catch (error) {
+      throw this.#wrap(error, 'write', name);
+    }
+  }
+
+  async getObject(name: string): Promise<Uint8Array> {
+    assertObjectName(name, this.description);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.#readIfPresent(this.#path(name));
+    } catch (error) {
+      throw this.#wrap(error, 'read', name);
+    }
+    if (!bytes) throw targetError('missing', this.description, `object ${name} does not exist`, { object: name });
+    return bytes;
+  }
+
+  async hasObject(name: string): Promise<boolean> {
+    assertObjectName(name, this.description);
+    try {
+      const stats = await stat(this.#path(name));
+      return stats.isFile();
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw this.#wrap(error, 'stat', name);
+      await this.#assertRoot();
+      return false;
+    }
+  }
+
+  async listObjects(prefix: string): Promise<string[]> {
+    assertListPrefix(prefix, this.description);
+    await this.#assertRoot();
+    const start = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const names: string[] = [];
+    try {
+      await this.#walk(start, names, true);
+    } catch (error) {
+      throw this.#wrap(error, 'list', prefix);
+    }
+    return names.filter((name) => name.startsWith(prefix)).sort();
+  }
+
+  async deleteObject(name: string): Promise<void> {
+    assertObjectName(name, this.description);
+    const path = this.#path(name);
+    try {
+      await unlink(path);
+      await fsyncDir(dirname(path));
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw this.#wrap(error, 'delete', name);
+      await this.#assertRoot();
+    }
+  }
+
+  async freeSpace(): Promise<number | null> {
+    try {
+      const stats = await statfs(this.#root);
+      return stats.bavail * stats.bsize;
+    } catch (error) {
+      throw this.#wrap(error, 'statfs', '');
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  #path(name: string): string {
+    return join(this.#root, ...name.split('/'));
+  }
+
+  /** Links the fsynced temporary file to its final name without ever replacing an existing one. */
+  async #publish(name: string, tmp: string, path: string, bytes: Uint8Array): Promise<void> {
+    try {
+      await link(tmp, path);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code !== 'EEXIST' && !NO_LINK_CODES.has(code ?? '')) throw error;
+      const existing = await this.#readIfPresent(path);
+      if (existing) return this.#compareExisting(name, existing, bytes);
+      // No hard links here: a concurrent writer could slip in between this
+      // check and the rename. Names are content hashes, so in practice both
+      // writers hold the same bytes.
+      await rename(tmp, path);
+    }
+  }
+
+  #compareExisting(name: string, existing: Uint8Array, bytes: Uint8Array): void {
+    if (sameBytes(existing, bytes)) return;
+    throw targetError('write_once', this.description, `object ${name} already exists with different bytes`, {
+      object: name,
+    });
+  }
+
+  /** The file's bytes, or null if it does not exist (after confirming the root does). */
+  async #readIfPresent(path: string): Promise<Uint8Array | null> {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code !== 'ENOENT' && code !== 'EISDIR') throw error;
+      await this.#assertRoot();
+      return null;
+    }
+  }
+
+  /** Creates the object's parent directories and fsyncs every directory that gained an entry. */
+  async #ensureDir(dir: string): Promise<void> {
+    await this.#assertRoot();
+    const first = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (first === undefined) return;
+    const parents: string[] = [];
+    for (let created = dir; created.startsWith(this.#root + sep); created = dirname(created)) {
+      parents.push(dirname(created));
+      if (created === first) break;
+    }
+    for (const parent of parents) await fsyncDir(parent);
+  }
+
+  async #walk(relative: string, names: string[], isStart: boolean): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(this.#root, relative), { withFileTypes: true });
+    } catch (error) {
+      // Only the prefix's own directory may be absent (nothing was ever stored
+      // under it); the root was checked. Anything else is an error, never "empty".
+      if (isStart && errorCode(error) === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (!isDirectory && !isFile) {
+        const stats = await stat(join(this.#root, name));
+        isDirectory = stats.isDirectory();
+        isFile = stats.isFile();
+      }
+      if (isDirectory) await this.#walk(name, names, false);
+      else if (isFile) {
+        // Files that cannot be object names (stray copies, editor backups) are not objects.
+        if (isObjectName(name)) names.push(name);
+      } else throw new Error(`unexpected entry ${name} (neither file nor directory)`);
+    }
+  }
+
+  async #assertRoot(): Promise<void> {
+    let isDirectory = false;
+    try {
+      isDirectory = (await stat(this.#root)).isDirectory();
+    } catch (error) {
+      throw this.#wrap(error, 'open', '');
+    }
+    if (!isDirectory) throw targetError('unavailable', this.description, `${this.#root} is not a directory`);
+  }
+
+  #wrap(error: unknown, operation: string, name: string): Error {
+    if (error instanceof AppError) return error;
+    const what = name === '' ? this.#root : name;
+    const message = `cannot ${operation} ${what} on ${this.description}: ${error instanceof Error ? error.message : String(error)}`;
+    return targetError(fsFailure(error), this.description, message, {
+      ...(name === '' ? {} : { object: name }),
+      cause: error,
+    });
+  }
+}
+
+async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes a directory's entries durable. Windows cannot open directories; NTFS journals them. */
+async function fsyncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,124 @@
+import { AppError } from '@holdfast/protocol';
+import { assertStored, listRepositoryObjects, loadJson, storeJson, typePrefix } from './object-store.js';
+import type { Repository } from './repository.js';
+import { type BlobMap, type JournalSegment, journalSegmentSchema, type Revision, referencedBlobs } from './schemas.js';
+
+/** The end of an existing chain: a segment's object name and the last seq it covers. */
+export interface JournalHead {
+  object: string;
+  toSeq: number;
+}
+
+/** What a new journal segment holds. */
+export interface JournalSegmentInput {
+  /** The server database lineage the revisions come from. */
+  generation: string;
+  /** The segment this one continues, or null to start a chain. */
+  prev: JournalHead | null;
+  /** The revisions, in seq order. */
+  revisions: readonly Revision[];
+  /** Plaintext sha256 → blob object, for (at least) every blob the revisions reference. */
+  blobs?: BlobMap | ReadonlyMap<string, string>;
+  /** First seq covered; default `prev.toSeq + 1`, or the first revision's seq for a new chain. */
+  fromSeq?: number;
+  /** Last seq covered; default the last revision's seq. */
+  toSeq?: number;
+}
+
+/** A stored segment and its object name. */
+export interface StoredSegment {
+  object: string;
+  segment: JournalSegment;
+}
+
+/**
+ * Writes a journal segment after checking what it points at: the previous
+ * segment and every referenced blob must already be stored (a segment never
+ * references data that is not durable). Returns the new chain head.
+ */
+export async function writeJournalSegment(repo: Repository, input: JournalSegmentInput): Promise<StoredSegment> {
+  const first = input.revisions[0];
+  const last = input.revisions.at(-1);
+  const fromSeq = input.fromSeq ?? (input.prev ? input.prev.toSeq + 1 : first?.seq);
+  const toSeq = input.toSeq ?? last?.seq;
+  if (fromSeq === undefined || toSeq === undefined) {
+    throw new AppError('invalid_request', 'an empty journal segment needs explicit fromSeq and toSeq');
+  }
+  const given = input.blobs instanceof Map ? Object.fromEntries(input.blobs) : { ...(input.blobs ?? {}) };
+  const blobs: BlobMap = {};
+  for (const sha of referencedBlobs(input.revisions)) {
+    const object = given[sha];
+    if (object === undefined) throw new AppError('invalid_request', `no blob object given for blob ${sha}`);
+    blobs[sha] = object;
+  }
+  if (input.prev) {
+    // Read the previous segment back rather than trusting the caller's toSeq: a wrong link breaks the chain.
+    const prev = await readJournalSegment(repo, input.prev.object);
+    if (prev.toSeq !== input.prev.toSeq) {
+      throw new AppError(
+        'precondition_failed',
+        `previous segment ${input.prev.object} ends at ${prev.toSeq}, not ${input.prev.toSeq}`,
+      );
+    }
+  }
+  await assertStored(repo, Object.values(blobs), 'journal segment');
+  const { name, value } = await storeJson(repo, 'journal', journalSegmentSchema, {
+    generation: input.generation,
+    fromSeq,
+    toSeq,
+    prev: input.prev ? { object: input.prev.object, toSeq: input.prev.toSeq } : null,
+    createdAt: repo.clock().toISOString(),
+    revisions: [...input.revisions],
+    blobs,
+  });
+  return { object: name, segment: value };
+}
+
+/** Reads, rehashes, decrypts and validates one journal segment. */
+export function readJournalSegment(repo: Repository, object: string): Promise<JournalSegment> {
+  return loadJson(repo, 'journal', journalSegmentSchema, object);
+}
+
+/** Names of every stored journal segment (sorted by name, which says nothing about order). */
+export function listJournalSegments(repo: Repository): Promise<string[]> {
+  return listRepositoryObjects(repo, typePrefix('journal'));
+}
+
+/**
+ * Follows `prev` links back from `head` until the chain covers every seq
+ * after `afterSeq`, and returns those segments oldest first. Throws when the
+ * chain breaks first: a segment is missing or unreadable, a link's `toSeq`
+ * disagrees with the segment it names, or the chain starts after `afterSeq + 1`.
+ */
+export async function readJournalChain(repo: Repository, head: string, afterSeq = 0): Promise<StoredSegment[]> {
+  const chain: StoredSegment[] = [];
+  let object: string | null = head;
+  let expectedToSeq: number | null = null;
+  while (object !== null) {
+    const segment = await readJournalSegment(repo, object);
+    if (expectedToSeq !== null && segment.toSeq !== expectedToSeq) {
+      throw new AppError(
+        'internal',
+        `journal segment ${object} ends at ${segment.toSeq}, its successor expects ${expectedToSeq}`,
+        {
+          object,
+        },
+      );
+    }
+    if (segment.toSeq <= afterSeq) break;
+    chain.push({ object, segment });
+    if (segment.fromSeq <= afterSeq + 1) break;
+    if (!segment.prev) {
+      throw new AppError(
+        'internal',
+        `journal chain starts at seq ${segment.fromSeq}; seqs after ${afterSeq} are missing`,
+        {
+          object,
+        },
+      );
+    }
+    expectedToSeq = segment.prev.toSeq;
+    object = segment.prev.object;
+  }
+  return chain.reverse();
+}

@@ -1,0 +1,140 @@
+import { AppError } from '@holdfast/protocol';
+import { digestBuilder } from './digest.js';
+import { objectError } from './envelope.js';
+import { type JournalHead, readJournalSegment } from './journal.js';
+import { assertStored, listRepositoryObjects, loadJson, storeJson, typePrefix } from './object-store.js';
+import type { Repository } from './repository.js';
+import {
+  type BlobMap,
+  type Revision,
+  revisionSchema,
+  type SnapshotManifest,
+  snapshotDataSchema,
+  snapshotManifestSchema,
+} from './schemas.js';
+
+/** What a new snapshot holds. */
+export interface SnapshotInput {
+  /** The server database lineage. */
+  generation: string;
+  /** Every revision with seq ≤ this is reflected in `records`. */
+  seq: number;
+  /** The newest journal segment when the snapshot was taken (its toSeq ≤ seq), or null if there is none. */
+  journal: JournalHead | null;
+  /** The head revision of every live entity (op `put`), in any order. */
+  records: Iterable<Revision> | AsyncIterable<Revision>;
+  /** Plaintext sha256 → blob object, for (at least) every blob the records reference. */
+  blobs: BlobMap | ReadonlyMap<string, string>;
+  /** Records per data object (default 2000). */
+  chunkRecords?: number;
+}
+
+/** A stored snapshot manifest and its object name. */
+export interface StoredSnapshot {
+  object: string;
+  manifest: SnapshotManifest;
+}
+
+/** Approximate bytes of content per data object before a new one is started. */
+const CHUNK_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Writes a snapshot in the only safe order: the data objects, then (after
+ * confirming the journal head and every referenced blob are stored) the
+ * manifest, last. Until the manifest exists the snapshot does not; a crash
+ * before it leaves only unreferenced objects.
+ */
+export async function writeSnapshot(repo: Repository, input: SnapshotInput): Promise<StoredSnapshot> {
+  if (input.journal) {
+    const head = await readJournalSegment(repo, input.journal.object);
+    if (head.toSeq !== input.journal.toSeq || head.toSeq > input.seq) {
+      throw new AppError(
+        'precondition_failed',
+        `journal head ${input.journal.object} ends at ${head.toSeq}, which does not fit this snapshot`,
+      );
+    }
+  }
+  const given = input.blobs instanceof Map ? Object.fromEntries(input.blobs) : { ...(input.blobs as BlobMap) };
+  const digests = digestBuilder();
+  const blobs: BlobMap = {};
+  const data: SnapshotManifest['data'] = [];
+  const limit = Math.max(1, input.chunkRecords ?? 2000);
+  let chunk: Revision[] = [];
+  let chunkBytes = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const { name } = await storeJson(repo, 'snapshot-data', snapshotDataSchema, { records: chunk });
+    data.push({ object: name, records: chunk.length });
+    chunk = [];
+    chunkBytes = 0;
+  };
+  for await (const raw of input.records) {
+    const parsed = revisionSchema.safeParse(raw);
+    if (!parsed.success) throw new AppError('invalid_request', `invalid snapshot record: ${parsed.error.message}`);
+    const record = parsed.data;
+    if (record.op !== 'put') throw new AppError('invalid_request', `snapshot record seq ${record.seq} is a delete`);
+    if (record.seq > input.seq) {
+      throw new AppError('invalid_request', `snapshot record seq ${record.seq} is after the snapshot seq ${input.seq}`);
+    }
+    digests.add(record);
+    if (record.blob) {
+      const object = given[record.blob.sha256];
+      if (object === undefined)
+        throw new AppError('invalid_request', `no blob object given for blob ${record.blob.sha256}`);
+      blobs[record.blob.sha256] = object;
+    }
+    chunk.push(record);
+    chunkBytes += (record.content?.length ?? 0) + 256;
+    if (chunk.length >= limit || chunkBytes >= CHUNK_BYTES) await flush();
+  }
+  await flush();
+  await assertStored(repo, Object.values(blobs), 'snapshot manifest');
+  const { name, value } = await storeJson(repo, 'snapshot', snapshotManifestSchema, {
+    generation: input.generation,
+    seq: input.seq,
+    createdAt: repo.clock().toISOString(),
+    journal: input.journal ? { head: input.journal.object, toSeq: input.journal.toSeq } : { head: null, toSeq: 0 },
+    data,
+    records: data.reduce((sum, entry) => sum + entry.records, 0),
+    blobs,
+    digests: digests.digests(),
+  });
+  return { object: name, manifest: value };
+}
+
+/** Reads, rehashes, decrypts and validates a snapshot manifest. */
+export function readSnapshot(repo: Repository, object: string): Promise<SnapshotManifest> {
+  return loadJson(repo, 'snapshot', snapshotManifestSchema, object);
+}
+
+/**
+ * The snapshot's records, data object by data object. Each data object must
+ * hold exactly the number of records the manifest says.
+ */
+export async function* readSnapshotRecords(repo: Repository, manifest: SnapshotManifest): AsyncGenerator<Revision> {
+  for (const entry of manifest.data) {
+    const { records } = await loadJson(repo, 'snapshot-data', snapshotDataSchema, entry.object);
+    if (records.length !== entry.records) {
+      throw objectError('invalid', entry.object, `holds ${records.length} records, the manifest says ${entry.records}`);
+    }
+    yield* records;
+  }
+}
+
+/**
+ * Every snapshot, oldest first by the seq it covers, then by recorded
+ * creation time (never by name: names are hashes). Throws if any manifest
+ * cannot be read, so a caller never decides on a partial view.
+ */
+export async function listSnapshots(repo: Repository): Promise<StoredSnapshot[]> {
+  const snapshots: StoredSnapshot[] = [];
+  for (const object of await listRepositoryObjects(repo, typePrefix('snapshot'))) {
+    snapshots.push({ object, manifest: await readSnapshot(repo, object) });
+  }
+  return snapshots.sort(
+    (a, b) =>
+      a.manifest.seq - b.manifest.seq ||
+      Date.parse(a.manifest.createdAt) - Date.parse(b.manifest.createdAt) ||
+      (a.object < b.object ? -1 : 1),
+  );
+}
