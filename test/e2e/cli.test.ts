@@ -117,3 +117,73 @@ describe('holdfast serve with no configuration', () => {
     }
   });
 });
+
+describe('holdfast ledger and restore-to', () => {
+  it('previews and applies a point-in-time restore, then verifies the ledger', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-restore-cli-'));
+    try {
+      expect((await runCli(['user', 'add', 'dana', '--data', dataDir], { stdin: 'dana-password\n' })).code).toBe(0);
+      const server = await startServerProcess(['--data', dataDir]);
+      let token: string;
+      let collectionId: string;
+      let good: number;
+      try {
+        token = (
+          await api(server.url, 'POST', '/v1/auth/login', { body: { username: 'dana', password: 'dana-password' } })
+        ).body.token;
+        collectionId = (await api(server.url, 'POST', '/v1/collections', { token, body: { type: 'notes', name: 'n' } }))
+          .body.id;
+        const note = (id: string, body: string, baseRevision: number | null) => ({
+          clientChangeId: `${id}-${body}`,
+          collectionId,
+          itemId: id,
+          op: 'put',
+          baseRevision,
+          content: { title: id, body },
+        });
+        const first = await api(server.url, 'POST', '/v1/push', {
+          token,
+          body: { changes: [note('a', 'original', null)] },
+        });
+        good = (await api(server.url, 'GET', '/v1/me', { token })).body.head;
+        await api(server.url, 'POST', '/v1/push', {
+          token,
+          body: { changes: [note('a', 'overwritten', first.body.results[0].revision)] },
+        });
+      } finally {
+        await server.stop();
+      }
+      const preview = await runCli(['restore-to', '--user', 'dana', '--revision', String(good), '--data', dataDir]);
+      expect(preview.code, preview.stderr).toBe(0);
+      expect(preview.stdout).toMatch(/Would restore 1 items/);
+      expect(preview.stdout).toMatch(/Nothing changed/);
+      const applied = await runCli([
+        'restore-to',
+        '--user',
+        'dana',
+        '--revision',
+        String(good),
+        '--yes',
+        '--data',
+        dataDir,
+      ]);
+      expect(applied.stdout).toMatch(/Restored 1 items/);
+      expect(applied.stdout).toMatch(/Undo with: holdfast restore-to --user dana --revision \d+ --yes/);
+
+      const again = await startServerProcess(['--data', dataDir]);
+      try {
+        const item = await api(again.url, 'GET', '/v1/items/a', { token });
+        expect(item.body.content).toEqual({ title: 'a', body: 'original' });
+      } finally {
+        await again.stop();
+      }
+      const ledger = await runCli(['ledger', 'list', '--user', 'dana', '--data', dataDir]);
+      expect(ledger.stdout).toMatch(/restore\t\S+\tRestored 1 items/);
+      const verified = await runCli(['ledger', 'verify', '--data', dataDir]);
+      expect(verified.code).toBe(0);
+      expect(verified.stdout).toMatch(/Ledger intact: \d+ entries/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

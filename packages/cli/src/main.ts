@@ -6,6 +6,8 @@ import { configCommand } from './config-command.js';
 import { deviceCommand } from './device-command.js';
 import { doctorCommand } from './doctor-command.js';
 import { type Io, processIo } from './io.js';
+import { ledgerCommand } from './ledger-command.js';
+import { restoreToCommand } from './restore-to-command.js';
 import { serveCommand } from './serve-command.js';
 import { userCommand } from './user-command.js';
 
@@ -27,6 +29,11 @@ const commands: Record<string, { run: Command; summary: string }> = {
   'app-password': { run: appPasswordCommand, summary: 'app-password add|list|revoke (for CardDAV/CalDAV clients)' },
   doctor: { run: doctorCommand, summary: 'check configuration, schema, counts and free disk' },
   config: { run: configCommand, summary: 'config print | config reference' },
+  ledger: { run: ledgerCommand, summary: 'ledger list [--user NAME] | show SEQ | verify (the incident ledger)' },
+  'restore-to': {
+    run: restoreToCommand,
+    summary: 'restore-to --user NAME --at TIME|--revision N [--collection ID] [--keep-newer] [--yes]',
+  },
 };
 
 const extraOptions = {
@@ -34,6 +41,11 @@ const extraOptions = {
   user: { type: 'string' },
   label: { type: 'string' },
   generate: { type: 'boolean' },
+  at: { type: 'string' },
+  revision: { type: 'string' },
+  collection: { type: 'string' },
+  'keep-newer': { type: 'boolean' },
+  yes: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LoginLimiter } from './auth/login-limiter.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import type { Config } from './config.js';
+import type { Metrics } from './metrics.js';
 import type { Db } from './store/database.js';
 import type { ChangeNotifier } from './sync/change-notifier.js';
 import type { HighWaterMark } from './sync/lineage.js';
@@ -16,6 +17,7 @@ export interface Context {
   loginLimiter: LoginLimiter;
   /** Tracks the highest committed sequence outside the database (rollback detection). */
   highWaterMark: HighWaterMark;
+  metrics: Metrics;
   /** Milliseconds since the epoch; injectable so tests control time. */
   now: () => number;
 }

@@ -5,6 +5,7 @@ import { openBlobStore } from './blobs/index.js';
 import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
 import { buildApp } from './http/app.js';
+import { createMetrics } from './metrics.js';
 import { openDatabase } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import { readHead } from './store/revision-log.js';
@@ -46,7 +47,9 @@ export async function createContext(config: Config, log: Logger = createLogger(c
       burst: config.loginBurst,
       refillPerSecond: config.loginRefillPerMinute / 60,
     });
-    return { config, log, db, blobs, notifier, loginLimiter, highWaterMark, now: Date.now };
+    const metrics = createMetrics();
+    metrics.logHead.set(await readHead(db.kysely));
+    return { config, log, db, blobs, notifier, loginLimiter, highWaterMark, metrics, now: Date.now };
   } catch (error) {
     await db.close();
     throw error;

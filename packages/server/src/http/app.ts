@@ -9,6 +9,7 @@ import { collectionRoutes } from './routes/collection-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { itemRoutes } from './routes/item-routes.js';
 import { reseedRoutes } from './routes/reseed-routes.js';
+import { restoreRoutes } from './routes/restore-routes.js';
 import { syncRoutes } from './routes/sync-routes.js';
 
 declare module 'fastify' {
@@ -23,7 +24,7 @@ export function callerOf(request: FastifyRequest): Caller {
   return request.caller;
 }
 
-const PUBLIC_ROUTES = new Set(['/healthz', '/v1/auth/login']);
+const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/auth/login']);
 
 /**
  * Builds the HTTP API without listening, so tests can `inject()` requests or
@@ -56,9 +57,17 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    // The route pattern, not the URL: ids never become label values.
+    ctx.metrics.httpRequests.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+  );
   await app.register(authRoutes(ctx));
   await app.register(collectionRoutes(ctx));
   await app.register(itemRoutes(ctx));
@@ -66,5 +75,6 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(blobRoutes(ctx));
   await app.register(eventRoutes(ctx));
   await app.register(reseedRoutes(ctx));
+  await app.register(restoreRoutes(ctx));
   return app;
 }

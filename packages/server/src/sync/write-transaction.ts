@@ -34,6 +34,7 @@ export async function writeTransaction<T>(
   });
   if (last > first) {
     ctx.highWaterMark.note(last);
+    ctx.metrics.logHead.set(last);
     ctx.notifier.publishLocal(userId, last);
   }
   return result;

@@ -13,6 +13,7 @@ export function syncRoutes(ctx: Context): FastifyPluginAsync {
       const body = parseInput(pushRequestSchema, request.body, 'push');
       const caller = callerOf(request);
       const results = await push(ctx, caller, body.changes);
+      for (const result of results) ctx.metrics.pushedChanges.inc({ status: result.status });
       request.log.debug({ changes: body.changes.length }, 'push');
       return { results, generation: await readGeneration(ctx.db.kysely) };
     });

@@ -1,0 +1,38 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The server's Prometheus registry. Metrics carry counts, sizes and timings,
+ * never user data or ids, so /metrics can be scraped without authentication.
+ */
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Histogram<'method' | 'route' | 'status'>;
+  pushedChanges: Counter<'status'>;
+  logHead: Gauge;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'holdfast_process_' });
+  return {
+    registry,
+    httpRequests: new Histogram({
+      name: 'holdfast_http_request_duration_seconds',
+      help: 'HTTP request duration by route and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    }),
+    pushedChanges: new Counter({
+      name: 'holdfast_push_changes_total',
+      help: 'Pushed changes by result (applied, conflict, rejected).',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    logHead: new Gauge({
+      name: 'holdfast_log_head_sequence',
+      help: 'The last sequence number this server committed or saw at start.',
+      registers: [registry],
+    }),
+  };
+}
