@@ -101,13 +101,14 @@ export function emitLine(line: ContentLine): string {
   return ICAL.stringify.property(toJcalLine(line), RAW_DESIGN, true);
 }
 
-// CR CR LF (seen from iOS exports), lone CR and LF all end a line. Without this
-// ical.js keeps the stray CR inside values and misreads folds.
+// CRLF, LF and CR CR LF (iOS exports) all end a line; without this ical.js
+// keeps the stray CR inside values and misreads folds. A CR elsewhere is
+// content (Thunderbird writes them inside values), unless the text has no LF
+// at all (classic Mac line ends).
 function normalizeLineBreaks(text: string): string {
-  return text
-    .replace(/^\uFEFF/, '')
-    .replace(/\r*\n|\r+/g, '\r\n')
-    .trim();
+  const unmarked = text.replace(/^\uFEFF/, '');
+  const lines = unmarked.includes('\n') ? unmarked.replace(/\r*\n/g, '\r\n') : unmarked.replace(/\r+/g, '\r\n');
+  return lines.trim();
 }
 
 // ICAL.parse takes no design set, so the raw one is installed for the
@@ -162,10 +163,14 @@ function assertNoQuotedPrintable(root: ContentComponent, format: ContentFormat):
     const encoding = line.params.encoding;
     const values = typeof encoding === 'string' ? [encoding] : (encoding ?? []);
     if (values.some((value) => value.toLowerCase() === 'quoted-printable')) {
-      throw new AppError('invalid_content', `QUOTED-PRINTABLE values are not supported; send the ${format} as 3.0 or 4.0.`, {
-        format,
-        property: line.name.toUpperCase(),
-      });
+      throw new AppError(
+        'invalid_content',
+        `QUOTED-PRINTABLE values are not supported; send the ${format} as 3.0 or 4.0.`,
+        {
+          format,
+          property: line.name.toUpperCase(),
+        },
+      );
     }
   }
 }

@@ -8,6 +8,7 @@ import {
   type PushResult,
 } from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
+import type { Logger } from 'pino';
 import { type BlobInfo, type NormalizedContent, normalizeContent, readPhotoMeta } from '../content/index.js';
 import type { Caller, Context } from '../context.js';
 import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
@@ -64,7 +65,7 @@ export async function push(ctx: Context, caller: Caller, changes: PushChange[]):
   if (prepared.length > 0 || results.size > earlier.size) {
     const fresh = [...results.entries()].filter(([id]) => !earlier.has(id)).map(([, r]) => r);
     const applied = await writeTransaction(ctx, caller.userId, (trx, append) =>
-      applyPrepared(trx, append, ctx.now(), caller, prepared, fresh),
+      applyPrepared(trx, append, ctx.now(), caller, prepared, fresh, ctx.log),
     );
     for (const result of applied) results.set(result.clientChangeId, result);
   }
@@ -124,6 +125,7 @@ async function applyPrepared(
   caller: Caller,
   prepared: Prepared[],
   alreadyDecided: PushResult[],
+  log: Logger,
 ): Promise<PushResult[]> {
   // Re-read inside the lock: a concurrent push of the same change may have won.
   const receipts = await readReceipts(
@@ -150,7 +152,7 @@ async function applyPrepared(
   const reseedBases = await readReseedBases(trx, caller.userId, todo, heads);
   for (const original of todo) {
     const p = original.change.reseed
-      ? reseedPrepared(original, heads.get(original.change.itemId), reseedBases)
+      ? reseedPrepared(original, heads.get(original.change.itemId), reseedBases, log)
       : original;
     const { change, normalized } = p;
     const decided = decide(change, normalized, heads.get(change.itemId), liveCollections.has(change.collectionId));
@@ -315,11 +317,16 @@ async function readReseedBases(
 }
 
 /** A re-seeded put, with its content merged into the server's copy where they differ. */
-function reseedPrepared(p: Prepared, head: Head | undefined, bases: Map<string, string | null>): Prepared {
+function reseedPrepared(p: Prepared, head: Head | undefined, bases: Map<string, string | null>, log: Logger): Prepared {
   if (!head || head.deleted || head.seq < 0 || !p.normalized || head.hash === p.normalized.hash) return p;
   if (p.type !== 'contacts' && p.type !== 'calendar' && p.type !== 'tasks') return p;
   const serverText = bases.get(p.change.itemId) ?? null;
-  const merged = reseedContent(p.type, serverText, p.normalized.text ?? '');
+  const merged = reseedContent(p.type, serverText, p.normalized.text ?? '', (reason) =>
+    log.warn(
+      { itemId: p.change.itemId, reason },
+      're-seed merge fell back to the device copy; the server copy stays in history',
+    ),
+  );
   if (merged === p.normalized.text) return p;
   try {
     return { ...p, normalized: normalizeContent(p.type, merged, p.change.blob, p.blobInfo) };

@@ -9,13 +9,19 @@ import { type CollectionType, mergeIcalendar, mergeVcard } from '@holdfast/proto
  * the device's copy; the server's stays in the item's history either way.
  * Unparseable content also falls back to the device's copy, never to a loss.
  */
-export function reseedContent(type: CollectionType, serverText: string | null, deviceText: string): string {
+export function reseedContent(
+  type: CollectionType,
+  serverText: string | null,
+  deviceText: string,
+  onFallback: (reason: string) => void = () => {},
+): string {
   if (serverText === null) return deviceText;
   const options = { localTime: 1, remoteTime: 0 };
   try {
     if (type === 'contacts') return mergeVcard(null, deviceText, serverText, options).merged;
     if (type === 'calendar' || type === 'tasks') return mergeIcalendar(null, deviceText, serverText, options).merged;
-  } catch {
+  } catch (error) {
+    onFallback(error instanceof Error ? error.message : String(error));
     return deviceText;
   }
   return deviceText;
