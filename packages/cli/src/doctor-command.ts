@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import {
   CODE_SCHEMA_VERSION,
@@ -17,7 +18,16 @@ const LOW_DISK_BYTES = 1024 ** 3;
 export async function doctorCommand({ config, options, io }: Invocation): Promise<number> {
   const problems: string[] = [];
   const report: Record<string, unknown> = { config: redactConfig(config) };
-  const db = openDatabase(databaseLocation(config));
+  const location = databaseLocation(config);
+  if (!/^postgres/.test(location) && !existsSync(location)) {
+    // Opening would create an empty database; doctor only looks.
+    problems.push(`no database at ${location} yet (holdfast serve creates it)`);
+    report.problems = problems;
+    if (options.json) io.out(JSON.stringify(report, null, 2));
+    else io.out(`Problems:\n  - ${problems[0]}`);
+    return 1;
+  }
+  const db = openDatabase(location);
   try {
     const schema = await readSchemaState(db);
     report.schema = { ...schema, codeVersion: CODE_SCHEMA_VERSION };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppError } from '@holdfast/protocol';
+import { AppError, usernameSchema } from '@holdfast/protocol';
 import { createUser, listUsers, setPassword, setUserDisabled } from '@holdfast/server';
 import { withDatabase } from './admin-db.js';
 import type { Invocation } from './main.js';
@@ -23,6 +23,9 @@ export async function userCommand(invocation: Invocation): Promise<number> {
     switch (verb) {
       case 'add': {
         if (!name) throw new AppError('invalid_request', 'Usage: holdfast user add NAME');
+        const valid = usernameSchema.safeParse(name);
+        if (!valid.success)
+          throw new AppError('invalid_request', `Invalid username: ${valid.error.issues[0]?.message}`);
         const user = await createUser(ctx, name, await readNewPassword(invocation));
         io.out(`Created user ${user.username} (${user.id})`);
         return 0;

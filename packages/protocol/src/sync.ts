@@ -36,6 +36,14 @@ export type PushChange = z.infer<typeof pushChangeSchema>;
 export const pushRequestSchema = z
   .object({
     changes: z.array(pushChangeSchema).min(1).max(MAX_PUSH_CHANGES),
+    /**
+     * The generation the device's base revisions come from. When given and
+     * the server's differs, the whole push is refused with
+     * `generation_changed`: a base revision from a lost lineage could match
+     * an unrelated revision of the new one and hide a conflict. Re-seeding
+     * pushes (reseed: true) are exempt, as their bases are ignored.
+     */
+    generation: z.string().max(100).optional(),
   })
   .strict();
 export type PushRequest = z.infer<typeof pushRequestSchema>;

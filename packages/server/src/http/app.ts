@@ -2,6 +2,7 @@ import { AppError } from '@holdfast/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { authenticate } from '../auth/accounts.js';
 import type { Caller, Context } from '../context.js';
+import { davRoutes } from '../dav/dav-routes.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
@@ -76,5 +77,6 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(eventRoutes(ctx));
   await app.register(reseedRoutes(ctx));
   await app.register(restoreRoutes(ctx));
+  await app.register(davRoutes(ctx));
   return app;
 }

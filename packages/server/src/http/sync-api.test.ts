@@ -171,6 +171,24 @@ describe.each(engines)('sync API on %s', (engine) => {
     expect(atHead.json().changes).toEqual([]);
   });
 
+  it('refuses a push whose base revisions come from another generation, unless it re-seeds', async () => {
+    const c = await collection('notes', 'generations');
+    const change = put(c, 'g1', { title: 'g', body: '' });
+    const refused = await inject('POST', '/v1/push', { changes: [change], generation: 'anOldLineage' });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'generation_changed' });
+    expect((await inject('GET', '/v1/items/g1')).statusCode).toBe(404);
+    const me = (await inject('GET', '/v1/me')).json();
+    expect(
+      (await inject('POST', '/v1/push', { changes: [change], generation: me.generation })).json().results[0].status,
+    ).toBe('applied');
+    const reseed = await inject('POST', '/v1/push', {
+      changes: [{ ...put(c, 'g2', { title: 'r', body: '' }), reseed: true }],
+      generation: 'anOldLineage',
+    });
+    expect(reseed.json().results[0].status).toBe('applied');
+  });
+
   it('answers a cursor of another generation or beyond the head with a typed 409, never an empty page', async () => {
     const me = (await inject('GET', '/v1/me')).json();
     const foreign = encodeCursor({ generation: 'someOtherLineage', seq: 1 });

@@ -1,4 +1,4 @@
-import { changesQuerySchema, pushRequestSchema } from '@holdfast/protocol';
+import { AppError, changesQuerySchema, pushRequestSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../../context.js';
 import { readGeneration } from '../../store/meta.js';
@@ -12,10 +12,16 @@ export function syncRoutes(ctx: Context): FastifyPluginAsync {
     app.post('/v1/push', async (request) => {
       const body = parseInput(pushRequestSchema, request.body, 'push');
       const caller = callerOf(request);
+      const generation = await readGeneration(ctx.db.kysely);
+      if (body.generation !== undefined && body.generation !== generation && body.changes.some((c) => !c.reseed)) {
+        throw new AppError('generation_changed', 'This server was restored or replaced; pull (and re-seed) first.', {
+          generation,
+        });
+      }
       const results = await push(ctx, caller, body.changes);
       for (const result of results) ctx.metrics.pushedChanges.inc({ status: result.status });
       request.log.debug({ changes: body.changes.length }, 'push');
-      return { results, generation: await readGeneration(ctx.db.kysely) };
+      return { results, generation };
     });
 
     app.get('/v1/changes', async (request) => {
