@@ -3,11 +3,13 @@ import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 import type { Db } from './database.js';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-summaries-ledger.js';
+import * as m0003 from './migrations/0003-dav.js';
 
 /** Forward-only migrations, in order. The last one's index is the schema version. */
 const migrationList = [
   ['0001-initial', m0001],
   ['0002-summaries-ledger', m0002],
+  ['0003-dav', m0003],
 ] as const;
 
 export const CODE_SCHEMA_VERSION = migrationList.length;

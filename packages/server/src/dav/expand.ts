@@ -1,0 +1,83 @@
+import ICAL from 'ical.js';
+import { instanceOverlaps, type TimeRange } from './calendar-filter.js';
+
+const MAX_INSTANCES = 20_000;
+const RECURRENCE_PROPERTIES = ['rrule', 'rdate', 'exdate', 'exrule'];
+
+/**
+ * RFC 4791 §9.6.5 `<cal:expand>`: the object rewritten as its instances in
+ * the range, each a component without recurrence rules, with a
+ * RECURRENCE-ID and UTC times. Used only for REPORT output; the stored text
+ * is never changed. Data ical.js cannot read is returned as stored.
+ */
+export function expandCalendar(text: string, range: TimeRange): string {
+  let root: ICAL.Component;
+  try {
+    root = new ICAL.Component(ICAL.parse(text) as unknown[]);
+  } catch {
+    return text;
+  }
+  try {
+    const out = new ICAL.Component('vcalendar');
+    for (const property of root.getAllProperties()) out.addProperty(ICAL.Property.fromString(property.toICALString()));
+    for (const component of root.getAllSubcomponents()) {
+      if (component.name === 'vtimezone' || component.hasProperty('recurrence-id')) continue;
+      for (const instance of instancesOf(component, range)) out.addSubcomponent(instance);
+    }
+    return out.toString();
+  } catch {
+    return text;
+  }
+}
+
+function instancesOf(component: ICAL.Component, range: TimeRange): ICAL.Component[] {
+  if (!component.hasProperty('dtstart')) return [copy(component)];
+  const uid = component.getFirstPropertyValue('uid');
+  const overrides = (component.parent?.getAllSubcomponents(component.name) ?? []).filter(
+    (c) => c.hasProperty('recurrence-id') && c.getFirstPropertyValue('uid') === uid,
+  );
+  const event = new ICAL.Event(component, { exceptions: overrides });
+  if (!event.isRecurring()) {
+    return instanceOverlaps(event.startDate, event.endDate, range) ? [inUtc(copy(component))] : [];
+  }
+  const out: ICAL.Component[] = [];
+  const iterator = event.iterator();
+  for (let n = 0; n < MAX_INSTANCES; n++) {
+    const next = iterator.next();
+    if (!next || next.toUnixTime() - 14 * 3600 >= range.end) break;
+    const details = event.getOccurrenceDetails(next);
+    if (!instanceOverlaps(details.startDate, details.endDate, range)) continue;
+    const instance = copy(details.item.component);
+    for (const name of RECURRENCE_PROPERTIES) instance.removeAllProperties(name);
+    setTime(instance, 'recurrence-id', details.recurrenceId);
+    setTime(instance, 'dtstart', details.startDate);
+    if (instance.hasProperty('dtend')) setTime(instance, 'dtend', details.endDate);
+    out.push(inUtc(instance));
+  }
+  return out;
+}
+
+/** A deep copy that still resolves TZIDs against the original's VTIMEZONEs until it is re-parented. */
+function copy(component: ICAL.Component): ICAL.Component {
+  return new ICAL.Component(JSON.parse(JSON.stringify(component.toJSON())) as unknown[], component.parent);
+}
+
+function setTime(component: ICAL.Component, name: string, time: ICAL.Time): void {
+  component.removeAllProperties(name);
+  const property = new ICAL.Property(name, component);
+  property.setValue(time.clone());
+  component.addProperty(property);
+}
+
+/** Rewrites zoned date-times in UTC; dates and floating times stay as they are. */
+function inUtc(component: ICAL.Component): ICAL.Component {
+  for (const name of ['dtstart', 'dtend', 'due', 'recurrence-id']) {
+    const property = component.getFirstProperty(name);
+    const value = property?.getFirstValue();
+    if (!property || !(value instanceof ICAL.Time) || value.isDate) continue;
+    if (value.zone === ICAL.Timezone.localTimezone || value.zone?.tzid === 'floating') continue;
+    property.removeParameter('tzid');
+    property.setValue(value.convertToZone(ICAL.Timezone.utcTimezone));
+  }
+  return component;
+}

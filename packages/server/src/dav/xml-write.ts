@@ -1,0 +1,114 @@
+/** Namespaces the DAV server speaks, with the prefixes its responses use. */
+export const DAV = 'DAV:';
+export const CARDDAV = 'urn:ietf:params:xml:ns:carddav';
+export const CALDAV = 'urn:ietf:params:xml:ns:caldav';
+export const CALSERVER = 'http://calendarserver.org/ns/';
+export const APPLE_ICAL = 'http://apple.com/ns/ical/';
+export const HOLDFAST = 'https://holdfast.dev/ns/dav';
+
+const PREFIXES = new Map<string, string>([
+  [DAV, 'd'],
+  [CARDDAV, 'card'],
+  [CALDAV, 'cal'],
+  [CALSERVER, 'cs'],
+  [APPLE_ICAL, 'ical'],
+  [HOLDFAST, 'hf'],
+]);
+
+/** Declarations of every known prefix, for a response's root element. */
+export const NAMESPACE_DECLARATIONS = [...PREFIXES].map(([ns, prefix]) => ` xmlns:${prefix}="${ns}"`).join('');
+
+export const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n';
+
+export interface QName {
+  ns: string;
+  name: string;
+}
+
+/** A map key for a qualified name: `{ns}name` (Clark notation). */
+export function clark(ns: string, name: string): string {
+  return `{${ns}}${name}`;
+}
+
+// Characters XML 1.0 cannot carry at all, even as references; they become U+FFFD.
+const NOT_XML =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being replaced.
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Escapes text content. CR is written as `&#13;` because XML parsers turn a
+ * literal CRLF into LF: this way calendar-data and address-data arrive with
+ * exactly the line endings the client stored.
+ */
+export function escapeText(text: string): string {
+  return text
+    .replace(NOT_XML, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r/g, '&#13;');
+}
+
+export function escapeAttribute(text: string): string {
+  return escapeText(text).replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
+}
+
+/** An element; `inner` is already-serialised content (use escapeText for text). */
+export function element(ns: string, name: string, inner = '', attributes: Record<string, string> = {}): string {
+  const prefix = PREFIXES.get(ns);
+  const tag = prefix ? `${prefix}:${name}` : `x:${name}`;
+  const declaration = prefix ? '' : ` xmlns:x="${escapeAttribute(ns)}"`;
+  const attrs = Object.entries(attributes)
+    .map(([key, value]) => ` ${key}="${escapeAttribute(value)}"`)
+    .join('');
+  return inner === '' ? `<${tag}${declaration}${attrs}/>` : `<${tag}${declaration}${attrs}>${inner}</${tag}>`;
+}
+
+export function d(name: string, inner = ''): string {
+  return element(DAV, name, inner);
+}
+
+export function hrefElement(href: string): string {
+  return d('href', escapeText(href));
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  424: 'Failed Dependency',
+  507: 'Insufficient Storage',
+};
+
+export function statusLine(code: number): string {
+  return d('status', `HTTP/1.1 ${code} ${REASONS[code] ?? 'Unknown'}`);
+}
+
+/** Properties grouped by the status they came back with. */
+export type PropStats = Map<number, string[]>;
+
+/** One `<d:response>` with propstats. */
+export function propResponse(href: string, propstats: PropStats): string {
+  let inner = hrefElement(href);
+  for (const [status, props] of propstats) {
+    if (props.length === 0) continue;
+    inner += d('propstat', d('prop', props.join('')) + statusLine(status));
+  }
+  return d('response', inner);
+}
+
+/** A `<d:response>` carrying only a status, e.g. 404 for a deleted member; `error` names a precondition. */
+export function statusResponse(href: string, status: number, error?: QName): string {
+  const condition = error ? d('error', element(error.ns, error.name)) : '';
+  return d('response', hrefElement(href) + statusLine(status) + condition);
+}
+
+export const MULTISTATUS_OPEN = `${XML_DECLARATION}<d:multistatus${NAMESPACE_DECLARATIONS}>`;
+export const MULTISTATUS_CLOSE = '</d:multistatus>';
+
+/** A `<d:error>` body naming a failed precondition, with a human-readable message. */
+export function errorBody(precondition: QName | null, message: string): string {
+  const condition = precondition ? element(precondition.ns, precondition.name) : '';
+  return `${XML_DECLARATION}<d:error${NAMESPACE_DECLARATIONS}>${condition}${element(HOLDFAST, 'message', escapeText(message))}</d:error>`;
+}
