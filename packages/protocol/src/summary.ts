@@ -63,7 +63,21 @@ export const inventoryRequestSchema = z
       )
       .max(10_000),
     items: z
-      .array(z.object({ collectionId: idSchema, itemId: idSchema, hash: z.string().max(128) }).strict())
+      .array(
+        z
+          .object({
+            collectionId: idSchema,
+            itemId: idSchema,
+            hash: z.string().max(128),
+            /**
+             * The device holds a tombstone for this item. The server names it
+             * in `differentItems` only if it holds the item live, so the device
+             * can re-send a delete the server lost; otherwise it is not named.
+             */
+            deleted: z.boolean().optional(),
+          })
+          .strict(),
+      )
       .max(MAX_INVENTORY_ITEMS),
     blobs: z.array(sha256Schema).max(MAX_INVENTORY_ITEMS).default([]),
   })

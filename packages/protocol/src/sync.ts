@@ -25,7 +25,8 @@ export const pushChangeSchema = z
      * Re-seeding a server that lost data: the device re-uploads its copy.
      * `baseRevision` is ignored (it belongs to the lost lineage); the server
      * creates the item if absent, keeps it if identical, and otherwise merges
-     * (contacts, events, tasks) or keeps the newer copy with the other in
+     * field by field (contacts, events, tasks) or takes the device's copy
+     * (notes, messages, photos), the server's copy staying in the item's
      * history. Only `put` may re-seed.
      */
     reseed: z.boolean().optional(),

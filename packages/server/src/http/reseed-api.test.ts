@@ -69,6 +69,9 @@ describe.each(engines)('summaries, inventory and re-seed on %s', (engine) => {
         { collectionId: contacts, itemId: 's2', hash: s2.hash },
         { collectionId: contacts, itemId: 's1', hash: 'whatever' },
         { collectionId: contacts, itemId: 'never-seen', hash: 'x' },
+        // Tombstones: named only when the server still holds the item live.
+        { collectionId: contacts, itemId: 's2', hash: '', deleted: true },
+        { collectionId: contacts, itemId: 'gone-everywhere', hash: '', deleted: true },
       ],
       blobs: [createHash('sha256').update('nope').digest('hex')],
     });
@@ -76,7 +79,7 @@ describe.each(engines)('summaries, inventory and re-seed on %s', (engine) => {
     expect(response.json()).toMatchObject({
       recreatedCollections: ['lost-notes'],
       missingItems: ['never-seen'],
-      differentItems: ['s1'],
+      differentItems: ['s1', 's2'],
       missingBlobs: [createHash('sha256').update('nope').digest('hex')],
     });
     const history = (await inject('GET', '/v1/changes?limit=1000')).json().changes;

@@ -106,6 +106,10 @@ export async function takeInventory(
   const differentItems: string[] = [];
   for (const item of inventory.items) {
     const head = heads.get(item.itemId);
+    if (item.deleted) {
+      if (head && head.deleted === 0) differentItems.push(item.itemId);
+      continue;
+    }
     if (!head) missingItems.push(item.itemId);
     else if (head.deleted === 1 || head.hash !== item.hash) differentItems.push(item.itemId);
   }
@@ -124,6 +128,8 @@ export interface ReseedReport {
   collectionsRecreated: number;
   itemsUploaded: number;
   blobsUploaded: number;
+  /** Deletes the server had lost, re-sent from the device's tombstones. */
+  deletesResent: number;
 }
 
 /**
@@ -146,7 +152,7 @@ export async function completeReseed(ctx: Context, caller: Caller, report: Resee
       {
         kind: 'reseed',
         userId: caller.userId,
-        summary: `Device re-uploaded ${report.itemsUploaded} items, ${report.blobsUploaded} blobs and ${report.collectionsRecreated} collections the server had lost.`,
+        summary: `Device re-uploaded ${report.itemsUploaded} items, ${report.blobsUploaded} blobs, ${report.collectionsRecreated} collections and ${report.deletesResent} deletes the server had lost.`,
         details: {
           ...report,
           deviceId: caller.deviceId,

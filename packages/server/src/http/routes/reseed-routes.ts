@@ -13,6 +13,7 @@ const completeSchema = z
     collectionsRecreated: z.number().int().nonnegative(),
     itemsUploaded: z.number().int().nonnegative(),
     blobsUploaded: z.number().int().nonnegative(),
+    deletesResent: z.number().int().nonnegative().default(0),
   })
   .strict();
 

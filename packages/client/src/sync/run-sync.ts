@@ -1,0 +1,89 @@
+import { HoldfastError } from '../errors.js';
+import * as api from '../http/api.js';
+import type { ReseedProgress } from '../replica/store.js';
+import { cursorSeq } from './cursor.js';
+import { pull } from './pull.js';
+import { lineageChanged, pushOutbox } from './push.js';
+import { beginReseed, reseed } from './reseed.js';
+import type { SyncContext } from './sync-context.js';
+import { verifySummary } from './verify-summary.js';
+
+/** The re-seed a failed request calls for, if it says the server lost data. */
+function lossReason(error: unknown): ReseedProgress['reason'] | null {
+  if (!(error instanceof HoldfastError)) return null;
+  return error.code === 'generation_changed' || error.code === 'cursor_ahead' ? error.code : null;
+}
+
+/**
+ * Before anything is pushed, checks that the server is still the lineage the
+ * replica's base revisions and cursor belong to: a push naming a base
+ * revision of a lost lineage could be taken as current by a server that has
+ * since reused the number. A replica holding nothing the server acknowledged
+ * simply adopts the server's lineage.
+ */
+async function preflight(ctx: SyncContext): Promise<void> {
+  const me = await api.me(ctx.transport, ctx.signal);
+  const state = ctx.store.transaction((tx) => tx.getState());
+  if (state.generation === me.generation) {
+    if ((cursorSeq(state.cursor) ?? 0) > me.head) {
+      throw new HoldfastError('cursor_ahead', 'The server is behind what this device has seen.', 409, {
+        head: me.head,
+      });
+    }
+    return;
+  }
+  const holdsServerData = ctx.store.transaction(
+    (tx) =>
+      tx.getState().cursor !== null ||
+      tx.listCollections().some((c) => c.revision !== null) ||
+      tx.listItems({ includeDeleted: true }).some((i) => i.baseRevision !== null),
+  );
+  if (state.generation === null || !holdsServerData) {
+    ctx.store.transaction((tx) => tx.setState({ generation: me.generation, cursor: null }));
+    return;
+  }
+  throw lineageChanged(me.generation, state.generation);
+}
+
+/**
+ * One sync: finish any interrupted re-seed, check the lineage, push the
+ * outbox, pull to the head, compare summaries. A lost lineage or a summary
+ * mismatch starts a re-seed (at most one per sync) and the sync goes round
+ * again on the server's new lineage. Totals accumulate in `ctx.result`.
+ */
+export async function runSync(ctx: SyncContext, confirmMassChange: boolean): Promise<void> {
+  let reseeded = false;
+  for (let round = 0; round < 3; round++) {
+    try {
+      const progress = ctx.store.transaction((tx) => tx.getState().reseed);
+      if (progress) {
+        ctx.result.reseeded = await reseed(ctx, progress);
+        reseeded = true;
+      } else {
+        await preflight(ctx);
+      }
+      await pushOutbox(ctx);
+      const stopped = await pull(ctx, confirmMassChange);
+      if (stopped) {
+        ctx.result.massChange = stopped;
+        return;
+      }
+      const summary = await verifySummary(ctx, async () => {
+        const again = await pull(ctx, confirmMassChange);
+        if (again) ctx.result.massChange = again;
+        return again === null;
+      });
+      ctx.result.summary = summary.verdict;
+      if (summary.verdict !== 'mismatch') return;
+      if (reseeded) {
+        ctx.events.emit('divergence', { collections: summary.collections });
+        return;
+      }
+      beginReseed(ctx, 'summary_mismatch');
+    } catch (error) {
+      const reason = lossReason(error);
+      if (!reason || reseeded) throw error;
+      beginReseed(ctx, reason);
+    }
+  }
+}
