@@ -1,12 +1,15 @@
 import { AppError } from '@holdfast/protocol';
 import { listDevices, requireUser, revokeDevice } from '@holdfast/server';
 import { withDatabase } from './admin-db.js';
+import { DEVICE_VERBS, deviceSimCommand } from './device-sim-command.js';
 import type { Invocation } from './main.js';
 
 const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : '-');
 
-export async function deviceCommand({ config, args, options, io }: Invocation): Promise<number> {
+export async function deviceCommand(invocation: Invocation): Promise<number> {
+  const { config, args, options, io } = invocation;
   const [verb, id] = args;
+  if (verb && DEVICE_VERBS.has(verb)) return deviceSimCommand(invocation);
   return withDatabase(config, async (ctx) => {
     if (verb === 'list') {
       const userId = typeof options.user === 'string' ? (await requireUser(ctx, options.user)).id : undefined;
@@ -27,6 +30,9 @@ export async function deviceCommand({ config, args, options, io }: Invocation): 
       io.out(`Revoked device ${id}`);
       return 0;
     }
-    throw new AppError('invalid_request', 'Usage: holdfast device list [--user NAME] | holdfast device revoke ID');
+    throw new AppError(
+      'invalid_request',
+      'Usage: holdfast device list [--user NAME] | revoke ID (admin) | login|sync|watch|status|add-contact|export (a device)',
+    );
   });
 }

@@ -25,7 +25,10 @@ type Command = (invocation: Invocation) => Promise<number>;
 const commands: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'run the server (embedded SQLite in ./holdfast-data by default)' },
   user: { run: userCommand, summary: 'user add|list|passwd|disable|enable NAME' },
-  device: { run: deviceCommand, summary: 'device list [--user NAME] | device revoke ID' },
+  device: {
+    run: deviceCommand,
+    summary: 'device list|revoke (admin); device login|sync|watch|status|add-contact|export --replica FILE (a device)',
+  },
   'app-password': { run: appPasswordCommand, summary: 'app-password add|list|revoke (for CardDAV/CalDAV clients)' },
   doctor: { run: doctorCommand, summary: 'check configuration, schema, counts and free disk' },
   config: { run: configCommand, summary: 'config print | config reference' },
@@ -46,6 +49,12 @@ const extraOptions = {
   collection: { type: 'string' },
   'keep-newer': { type: 'boolean' },
   yes: { type: 'boolean' },
+  replica: { type: 'string' },
+  server: { type: 'string' },
+  name: { type: 'string' },
+  tel: { type: 'string' },
+  email: { type: 'string' },
+  dir: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
