@@ -29,6 +29,25 @@ describe('DAV XML parser', () => {
     expect(childOf(root, 'DAV:', 'z')?.text).toBe('<raw>&');
   });
 
+  it('decodes each reference exactly once, so the parser never expands entities of its own', () => {
+    const root = parse('<d:x xmlns:d="DAV:" a="&amp;lt;&amp;#65;"><d:y>&amp;lt;&amp;amp;&amp;#x42;</d:y></d:x>');
+    expect(root.attrs.a).toBe('&lt;&#65;');
+    expect(childOf(root, 'DAV:', 'y')?.text).toBe('&lt;&amp;&#x42;');
+  });
+
+  it('takes CDATA literally and ignores processing instructions, quotes and all', () => {
+    const root = parse(
+      `<?xml version='1.0'?>\n<?note don't?><d:x xmlns:d="DAV:">a<![CDATA[&amp;]]>b<?pi "?>c<!-- ' -->d</d:x>`,
+    );
+    expect(root.text).toBe('a&amp;bcd');
+  });
+
+  it('keeps children in document order', () => {
+    const root = parse('<d:x xmlns:d="DAV:"><d:a/><d:b/><d:a/>text</d:x>');
+    expect(root.children.map((c) => c.name)).toEqual(['a', 'b', 'a']);
+    expect(root.text).toBe('text');
+  });
+
   it.each([
     [
       'an external entity (XXE)',
@@ -52,14 +71,20 @@ describe('DAV XML parser', () => {
     ['two roots', '<d:a xmlns:d="DAV:"/><d:b xmlns:d="DAV:"/>'],
     ['no root', '   '],
     ['an unterminated comment', '<d:a xmlns:d="DAV:"><!-- </d:a>'],
+    ['only a closing tag', '</d:a>'],
+    ['an attribute without a value', '<d:a xmlns:d="DAV:" b=/>'],
   ])('refuses %s', (_name, text) => {
     expect(() => parse(text)).toThrow(/Malformed XML/);
   });
 
   it('cannot be used to pollute prototypes', () => {
-    parse('<d:x xmlns:d="DAV:" __proto__="x" constructor="y"><__proto__><polluted/></__proto__><constructor/></d:x>');
+    const root = parse(
+      '<d:x xmlns:d="DAV:" __proto__="x" constructor="y" toString="z"><__proto__><polluted/></__proto__><constructor/><hasOwnProperty/></d:x>',
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
+    expect(root.children.map((c) => c.name)).toEqual(['__proto__', 'constructor', 'hasOwnProperty']);
+    expect(Object.entries(root.attrs)).toContainEqual(['toString', 'z']);
   });
 
   it('refuses nesting deeper than the limit, without recursing into it', () => {
@@ -79,6 +104,9 @@ describe('DAV XML parser', () => {
     const root = parse(`<d:x xmlns:d="DAV:">${escapeText(text)}</d:x>`);
     expect(root.text).toBe(text);
     expect(escapeText('bell\u0007')).toBe('bell\uFFFD');
+    expect(escapeText('\u0000\u000B\u001F\uFFFE\uD800x\uDC00\uD83D\uDE00\t\n')).toBe(
+      '\uFFFD\uFFFD\uFFFD\uFFFD\uFFFDx\uFFFD\uD83D\uDE00\t\n',
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import { AppError } from '@holdfast/protocol';
-import fxp from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
-/** An XML element with its namespace resolved. Children of different names keep first-occurrence order. */
+/** An XML element with its namespace resolved. Children are in document order. */
 export interface XmlElement {
   ns: string;
   name: string;
@@ -40,27 +40,78 @@ export function parseXml(body: Buffer, limits: XmlLimits = DEFAULT_XML_LIMITS): 
     throw malformed('the body is not valid UTF-8');
   }
   const normalized = prescan(text, limits.maxDepth);
-  const valid = fxp.validate(normalized);
+  const valid = XMLValidator.validate(normalized);
   if (valid !== true) throw malformed(`${valid.err.msg} (line ${valid.err.line})`);
-  const root = fxp.getTraversalObj(normalized, {
-    ignoreAttributes: false,
-    attributeNamePrefix: '',
-    parseNodeValue: false,
-    parseAttributeValue: false,
-    // Text is kept as sent (calendar data ends with a line break); callers trim where whitespace is insignificant.
-    trimValues: false,
-    allowBooleanAttributes: false,
-  }) as RawNode;
-  const top = Object.values(root.child).flat();
+  let entries: unknown;
+  try {
+    entries = parserFor(limits.maxDepth).parse(normalized);
+  } catch (error) {
+    throw malformed(error instanceof Error ? error.message.replace(/\.$/, '') : 'the parser gave up');
+  }
+  const top = entriesOf(entries).filter(isElement);
   if (top.length !== 1 || !top[0]) throw malformed('expected exactly one root element');
   return resolve(top[0], new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]));
 }
 
-interface RawNode {
-  tagname: string;
-  child: Record<string, RawNode[]>;
-  attrsMap?: Record<string, string> | undefined;
-  val?: unknown;
+/*
+ * The parser's ordered output is a list of entries: an element is
+ * `{ [TAG + name]: entries, ':@'?: { [ATTRIBUTE + name]: value } }`, text is
+ * `{ '#text': value }` and a CDATA section is `{ [CDATA]: [{ '#text': value }] }`.
+ * Element and attribute names are prefixed so that no name from the document
+ * is ever an object key on its own: `__proto__`, `constructor` and the like
+ * stay ordinary names (the parser would otherwise refuse or rename them), and
+ * no name can collide with `#text`, `#cdata` or `:@`. Neither prefix can start
+ * an XML name, which keeps the tag transform idempotent: the parser applies it
+ * twice to self-closing tags.
+ */
+const TAG = '<';
+const ATTRIBUTE = '@';
+const ATTRIBUTES = ':@';
+const TEXT = '#text';
+const CDATA = '#cdata';
+
+type Entry = Record<string, unknown>;
+
+const parsers = new Map<number, XMLParser>();
+
+function parserFor(maxDepth: number): XMLParser {
+  let parser = parsers.get(maxDepth);
+  if (!parser) {
+    parser = new XMLParser({
+      preserveOrder: true,
+      ignoreAttributes: false,
+      attributeNamePrefix: ATTRIBUTE,
+      allowBooleanAttributes: false,
+      transformTagName: (name) => (name.startsWith(TAG) ? name : TAG + name),
+      textNodeName: TEXT,
+      cdataPropName: CDATA,
+      parseTagValue: false,
+      parseAttributeValue: false,
+      // Text is kept as sent (calendar data ends with a line break); callers trim where whitespace is insignificant.
+      trimValues: false,
+      // References were vetted by prescan and are decoded by decode(); the parser must leave them as written.
+      processEntities: false,
+      htmlEntities: false,
+      ignoreDeclaration: true,
+      ignorePiTags: true,
+      // prescan has already enforced the depth limit; this is a second line of defence.
+      maxNestedTags: maxDepth,
+    });
+    parsers.set(maxDepth, parser);
+  }
+  return parser;
+}
+
+function entriesOf(value: unknown): Entry[] {
+  return Array.isArray(value) ? value.filter((e): e is Entry => typeof e === 'object' && e !== null) : [];
+}
+
+function tagKey(entry: Entry): string | undefined {
+  return Object.keys(entry).find((key) => key.startsWith(TAG));
+}
+
+function isElement(entry: Entry): boolean {
+  return tagKey(entry) !== undefined;
 }
 
 /**
@@ -81,7 +132,8 @@ function prescan(text: string, maxDepth: number): string {
     if (lt === -1) break;
     const skip = skipSection(text, lt);
     if (skip !== null) {
-      out.push(text.slice(lt, skip));
+      const section = text.slice(lt, skip);
+      out.push(section.startsWith('<?') ? blankInstruction(section) : section);
       i = skip;
       continue;
     }
@@ -114,6 +166,17 @@ function skipSection(text: string, at: number): number | null {
     return found + closing.length;
   }
   return null;
+}
+
+/**
+ * A processing instruction with everything after its target turned into
+ * spaces (line breaks kept, so error line numbers stay right). Instructions
+ * are ignored, but the parser scans them for quoted attribute values, so an
+ * apostrophe in one would otherwise carry it past the closing `?>`.
+ */
+function blankInstruction(section: string): string {
+  const target = /^<\?[^\s?]*/.exec(section)?.[0] ?? '<?';
+  return `${target}${section.slice(target.length, -2).replace(/[^\r\n]/g, ' ')}?>`;
 }
 
 function tagEnd(text: string, from: number): number {
@@ -167,28 +230,42 @@ function decode(value: string): string {
   );
 }
 
-function resolve(node: RawNode, scope: Map<string, string>): XmlElement {
-  const attrs = node.attrsMap ?? {};
+function resolve(entry: Entry, scope: Map<string, string>): XmlElement {
+  const key = tagKey(entry) as string;
+  const tagname = key.slice(TAG.length);
+  const attrs = entry[ATTRIBUTES];
   let inner = scope;
   const plain: Record<string, string> = {};
-  for (const [key, raw] of Object.entries(attrs)) {
+  for (const [prefixed, raw] of Object.entries(typeof attrs === 'object' && attrs !== null ? attrs : {})) {
+    if (!prefixed.startsWith(ATTRIBUTE)) continue;
+    const name = prefixed.slice(ATTRIBUTE.length);
     const value = decode(String(raw));
-    if (key === 'xmlns' || key.startsWith('xmlns:')) {
+    if (name === 'xmlns' || name.startsWith('xmlns:')) {
       if (inner === scope) inner = new Map(scope);
-      inner.set(key === 'xmlns' ? '' : key.slice(6), value);
+      inner.set(name === 'xmlns' ? '' : name.slice(6), value);
     } else {
-      plain[key.includes(':') ? (key.split(':')[1] as string) : key] = value;
+      plain[name.includes(':') ? (name.split(':')[1] as string) : name] = value;
     }
   }
-  const [prefix, local] = node.tagname.includes(':') ? node.tagname.split(':', 2) : ['', node.tagname];
-  if (!local || !NAME.test(local)) throw malformed(`invalid element name '${node.tagname}'`);
+  const [prefix, local] = tagname.includes(':') ? tagname.split(':', 2) : ['', tagname];
+  if (!local || !NAME.test(local)) throw malformed(`invalid element name '${tagname}'`);
   const ns = inner.get(prefix ?? '');
   if (ns === undefined && prefix) throw malformed(`undeclared namespace prefix '${prefix}'`);
-  const children = Object.values(node.child)
-    .flat()
-    .map((child) => resolve(child, inner));
-  const text = typeof node.val === 'string' ? decode(node.val) : '';
+  const children: XmlElement[] = [];
+  let text = '';
+  for (const child of entriesOf(entry[key])) {
+    if (isElement(child)) children.push(resolve(child, inner));
+    else if (typeof child[TEXT] === 'string') text += decode(child[TEXT]);
+    else if (CDATA in child) text += cdataText(child[CDATA]);
+  }
   return { ns: ns ?? '', name: local, attrs: plain, children, text };
+}
+
+/** The content of a CDATA section, taken literally: references in it are not decoded. */
+function cdataText(value: unknown): string {
+  return entriesOf(value)
+    .map((part) => (typeof part[TEXT] === 'string' ? part[TEXT] : ''))
+    .join('');
 }
 
 function malformed(reason: string): AppError {

