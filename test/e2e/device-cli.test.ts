@@ -20,11 +20,24 @@ describe('holdfast device: a device on the command line', () => {
     const phone = ['--replica', join(dir, 'phone.db')];
     const tablet = ['--replica', join(dir, 'tablet.db')];
 
-    const login = await runCli(['device', 'login', '--server', server.url, '--user', 'eve', '--name', 'phone', ...phone], {
-      stdin: 'eve-password\n',
-    });
+    const login = await runCli(
+      ['device', 'login', '--server', server.url, '--user', 'eve', '--name', 'phone', ...phone],
+      {
+        stdin: 'eve-password\n',
+      },
+    );
     expect(login.code, login.stderr).toBe(0);
-    const added = await runCli(['device', 'add-contact', '--name', 'Grace Hopper', '--tel', '+15550199', '--email', 'grace@example.com', ...phone]);
+    const added = await runCli([
+      'device',
+      'add-contact',
+      '--name',
+      'Grace Hopper',
+      '--tel',
+      '+15550199',
+      '--email',
+      'grace@example.com',
+      ...phone,
+    ]);
     expect(added.stdout).toMatch(/Added contact/);
     const status = JSON.parse((await runCli(['device', 'status', ...phone])).stdout);
     expect(status).toMatchObject({ loggedIn: true, pendingChanges: 2 });
@@ -32,7 +45,13 @@ describe('holdfast device: a device on the command line', () => {
     expect(synced.code, synced.stderr).toBe(0);
     expect(synced.stdout).toMatch(/pushed 2/);
 
-    expect((await runCli(['device', 'login', '--server', server.url, '--user', 'eve', ...tablet], { stdin: 'eve-password\n' })).code).toBe(0);
+    expect(
+      (
+        await runCli(['device', 'login', '--server', server.url, '--user', 'eve', ...tablet], {
+          stdin: 'eve-password\n',
+        })
+      ).code,
+    ).toBe(0);
     const restored = await runCli(['device', 'sync', ...tablet]);
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stderr).toMatch(/\[#+\] 1\/1 items/);
