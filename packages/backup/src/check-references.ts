@@ -12,6 +12,8 @@ export interface Inventory {
   /** Blob object → plaintext sha256 of the blob it holds. */
   blobShas: Map<string, string>;
   verifications: Map<string, Verification>;
+  /** Whether the repository has been pruned (prune marks exist). */
+  pruned: boolean;
 }
 
 /**
@@ -74,7 +76,14 @@ export function checkReferences(inventory: Inventory): CheckProblem[] {
   const snapshotSeqs = [...inventory.snapshots.values()].map((manifest) => manifest.seq);
   const successors = new Map<string, string[]>();
   for (const [name, segment] of inventory.segments) {
-    if (segment.prev) {
+    // In a pruned repository the oldest kept segment may name a deleted predecessor, when the oldest snapshot covers it.
+    const prunedBase =
+      inventory.pruned &&
+      segment.prev !== null &&
+      !inventory.listed.has(segment.prev.object) &&
+      snapshotSeqs.length > 0 &&
+      Math.min(...snapshotSeqs) >= segment.prev.toSeq;
+    if (segment.prev && !prunedBase) {
       if (present(segment.prev.object, name, 'previous journal segment')) {
         const prev = inventory.segments.get(segment.prev.object);
         if (prev && prev.toSeq !== segment.prev.toSeq) {

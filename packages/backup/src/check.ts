@@ -3,6 +3,7 @@ import { checkReferences, type Inventory } from './check-references.js';
 import { digestBuilder } from './digest.js';
 import { type ObjectType, objectFailure } from './envelope.js';
 import { keyObjectSchema, sha256Hex } from './keys.js';
+import { isLockName, MARK_PREFIX } from './lock.js';
 import { decodeJson, openStoredObject, parseObjectName } from './object-store.js';
 import { CONFIG_OBJECT, type Repository } from './repository.js';
 import {
@@ -80,8 +81,12 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
     dataCounts: new Map(),
     blobShas: new Map(),
     verifications: new Map(),
+    pruned: false,
   };
-  const names = await repo.target.listObjects('');
+  // Locks come and go while a check runs; they are not part of the repository's content.
+  const all = await repo.target.listObjects('');
+  const names = all.filter((name) => !isLockName(name) && !name.startsWith(MARK_PREFIX));
+  inventory.pruned = all.some((name) => name.startsWith(MARK_PREFIX));
   for (const name of names) inventory.listed.add(name);
   if (!inventory.listed.has(CONFIG_OBJECT)) {
     problems.push({ kind: 'missing', object: CONFIG_OBJECT, message: 'the config object is missing' });

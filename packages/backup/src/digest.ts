@@ -19,10 +19,13 @@ import type { Digests, Revision } from './schemas.js';
  */
 export interface DigestBuilder {
   /** Adds the head revision of one entity; each entity may be added once. */
-  add(record: Revision): void;
+  add(record: DigestRecord): void;
   /** The digests of everything added, users and collections in sorted order. */
   digests(): Digests;
 }
+
+/** The fields of a revision that digests depend on. */
+export type DigestRecord = Pick<Revision, 'userId' | 'collectionId' | 'itemId' | 'entity' | 'op' | 'hash'>;
 
 /** 32 hex zeros: the digest of a collection without live items. */
 export const EMPTY_COLLECTION_DIGEST = '0'.repeat(32);
@@ -76,7 +79,7 @@ export function computeDigests(records: Iterable<Revision>): Digests {
   return builder.digests();
 }
 
-function duplicate(record: Revision): AppError {
+function duplicate(record: DigestRecord): AppError {
   const what = record.itemId === null ? 'collection' : `item ${record.itemId} of collection`;
   return new AppError('invalid_request', `${what} ${record.collectionId} of user ${record.userId} appears twice`);
 }

@@ -10,7 +10,7 @@ export {
   type CheckReport,
   checkRepository,
 } from './check.js';
-export { computeDigests, type DigestBuilder, digestBuilder } from './digest.js';
+export { computeDigests, type DigestBuilder, type DigestRecord, digestBuilder } from './digest.js';
 export { DirectoryTarget } from './directory-target.js';
 export {
   type Compression,
@@ -31,6 +31,18 @@ export {
   writeJournalSegment,
 } from './journal.js';
 export { DEFAULT_SCRYPT, type RepositorySecret, type ScryptParams } from './keys.js';
+export {
+  acquireLock,
+  isLockName,
+  LOCK_PREFIX,
+  type LockHandle,
+  type LockOptions,
+  type LockRecord,
+  listLocks,
+  MARK_PREFIX,
+  pruneInProgress,
+} from './lock.js';
+export { parseObjectName, typePrefix } from './object-store.js';
 export {
   changeRepositorySecret,
   FORMAT_VERSION,
@@ -58,6 +70,8 @@ export {
 } from './schemas.js';
 export {
   listSnapshots,
+  type ReusedData,
+  type ReusedRecord,
   readSnapshot,
   readSnapshotRecords,
   type SnapshotInput,

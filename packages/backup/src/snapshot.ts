@@ -27,6 +27,25 @@ export interface SnapshotInput {
   blobs: BlobMap | ReadonlyMap<string, string>;
   /** Records per data object (default 2000). */
   chunkRecords?: number;
+  /**
+   * Data objects of an earlier snapshot to reference again instead of
+   * rewriting (an incremental snapshot). Each must be stored and hold exactly
+   * the records given here, which must not be repeated in `records`; only
+   * the fields that digests and blob maps need are required.
+   */
+  reuse?: readonly ReusedData[];
+}
+
+/** The fields of a record that a reused data object contributes to a manifest. */
+export type ReusedRecord = Pick<
+  Revision,
+  'userId' | 'collectionId' | 'itemId' | 'entity' | 'op' | 'hash' | 'seq' | 'blob'
+>;
+
+/** A data object of an earlier snapshot, referenced again by a new one. */
+export interface ReusedData {
+  object: string;
+  records: readonly ReusedRecord[];
 }
 
 /** A stored snapshot manifest and its object name. */
@@ -61,6 +80,26 @@ export async function writeSnapshot(repo: Repository, input: SnapshotInput): Pro
   const limit = Math.max(1, input.chunkRecords ?? 2000);
   let chunk: Revision[] = [];
   let chunkBytes = 0;
+  for (const entry of input.reuse ?? []) {
+    for (const record of entry.records) {
+      if (record.op !== 'put' || record.seq > input.seq) {
+        throw new AppError('invalid_request', `reused record seq ${record.seq} does not fit this snapshot`);
+      }
+      digests.add(record);
+      if (record.blob) {
+        const object = given[record.blob.sha256];
+        if (object === undefined)
+          throw new AppError('invalid_request', `no blob object given for blob ${record.blob.sha256}`);
+        blobs[record.blob.sha256] = object;
+      }
+    }
+    data.push({ object: entry.object, records: entry.records.length });
+  }
+  await assertStored(
+    repo,
+    (input.reuse ?? []).map((entry) => entry.object),
+    'snapshot manifest',
+  );
   const flush = async () => {
     if (chunk.length === 0) return;
     const { name } = await storeJson(repo, 'snapshot-data', snapshotDataSchema, { records: chunk });

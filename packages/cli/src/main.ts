@@ -2,14 +2,20 @@ import { parseArgs } from 'node:util';
 import { AppError } from '@holdfast/protocol';
 import { type Config, configFlagOptions, loadConfig } from '@holdfast/server';
 import { appPasswordCommand } from './app-password-command.js';
+import { backupCommand } from './backup-command.js';
 import { configCommand } from './config-command.js';
+import { contactsCommand } from './contacts-command.js';
 import { deviceCommand } from './device-command.js';
 import { doctorCommand } from './doctor-command.js';
+import { exportCommand } from './export-command.js';
+import { importCommand } from './import-command.js';
 import { type Io, processIo } from './io.js';
 import { ledgerCommand } from './ledger-command.js';
 import { restoreToCommand } from './restore-to-command.js';
 import { serveCommand } from './serve-command.js';
+import { upgradeCommand } from './upgrade-command.js';
 import { userCommand } from './user-command.js';
+import { verifyExportCommand } from './verify-export-command.js';
 
 export interface Invocation {
   config: Config;
@@ -37,6 +43,15 @@ const commands: Record<string, { run: Command; summary: string }> = {
     run: restoreToCommand,
     summary: 'restore-to --user NAME --at TIME|--revision N [--collection ID] [--keep-newer] [--yes]',
   },
+  backup: { run: backupCommand, summary: 'backup init|run|status|list|verify|restore|prune' },
+  upgrade: { run: upgradeCommand, summary: 'back up, verify by restoring, then migrate the database' },
+  export: { run: exportCommand, summary: 'export --user NAME --out FILE.zip [--vcard 3] (the whole account)' },
+  import: { run: importCommand, summary: 'import --user NAME FILE [--collection ID] | --list | --undo ID' },
+  'verify-export': {
+    run: verifyExportCommand,
+    summary: 'verify-export FILE.zip [--server URL --token T | --user NAME]',
+  },
+  contacts: { run: contactsCommand, summary: 'contacts duplicates --user NAME (suggests, never merges)' },
 };
 
 const extraOptions = {
@@ -50,13 +65,24 @@ const extraOptions = {
   'keep-newer': { type: 'boolean' },
   yes: { type: 'boolean' },
   replica: { type: 'string' },
-  server: { type: 'string' },
   name: { type: 'string' },
   tel: { type: 'string' },
   email: { type: 'string' },
   dir: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  sample: { type: 'string' },
+  target: { type: 'string' },
+  'to-data': { type: 'string' },
+  'to-database': { type: 'string' },
+  seq: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  out: { type: 'string' },
+  vcard: { type: 'string' },
+  server: { type: 'string' },
+  token: { type: 'string' },
+  undo: { type: 'string' },
+  list: { type: 'boolean' },
 } as const;
 
 function usage(): string {

@@ -71,6 +71,63 @@ export const configFields = {
     schema: int(1, 6000).default(6),
     description: 'Failed-login allowance regained per minute after a burst.',
   }),
+  backupTargets: field({
+    schema: z.string().default(''),
+    description:
+      'Backup targets, comma-separated: directories (which must exist) and `s3://bucket/prefix` URLs (using the s3* settings). Each target is an independent repository; configure at least two. Empty disables backups.',
+  }),
+  backupPassphrase: field({
+    schema: z.string().default(''),
+    secret: true,
+    description: 'Passphrase of the backup repositories. Prefer `backupPassphraseFile`.',
+  }),
+  backupPassphraseFile: field({
+    schema: z.string().default(''),
+    description: 'File holding the backup repository key or passphrase (its bytes are used exactly as stored).',
+  }),
+  backupShipIntervalMs: field({
+    schema: int(100, 3_600_000).default(1000),
+    description: 'How often new revisions and blobs are shipped to every backup target, in milliseconds.',
+  }),
+  backupSnapshotInterval: field({
+    schema: int(60_000, 30 * 86_400_000).default(3_600_000),
+    description:
+      'How often a compacted snapshot is taken, in milliseconds (when revisions arrived since the last one).',
+  }),
+  backupDrillInterval: field({
+    schema: int(0, 30 * 86_400_000).default(86_400_000),
+    description:
+      'How often the server runs a restore drill (verify) of the newest snapshot, in milliseconds; 0 disables the scheduled drill.',
+  }),
+  backupLagAlertSeconds: field({
+    schema: int(1, 86_400).default(60),
+    description: 'Journal lag, in seconds, above which a `journal_lag` incident is recorded and logged.',
+  }),
+  backupKeepLast: field({
+    schema: int(1, 10_000).default(3),
+    description: 'Retention: newest snapshots always kept. The newest verified snapshot is kept regardless.',
+  }),
+  backupKeepHourly: field({ schema: int(0, 10_000).default(24), description: 'Retention: hourly snapshots kept.' }),
+  backupKeepDaily: field({ schema: int(0, 10_000).default(7), description: 'Retention: daily snapshots kept.' }),
+  backupKeepWeekly: field({ schema: int(0, 10_000).default(4), description: 'Retention: weekly snapshots kept.' }),
+  backupKeepMonthly: field({
+    schema: int(0, 10_000).default(12),
+    description: 'Retention: monthly snapshots kept.',
+  }),
+  backupPruneMarginMs: field({
+    schema: int(0, 30 * 86_400_000).default(86_400_000),
+    description:
+      'Prune deletes an object only if it was already unreferenced in a mark at least this many milliseconds earlier.',
+  }),
+  upgradeMaxLag: field({
+    schema: int(0, Number.MAX_SAFE_INTEGER).default(0),
+    description:
+      'Upgrade gate: revisions the newest verified snapshot plus its journal may be behind the database head.',
+  }),
+  upgradeMaxAgeMs: field({
+    schema: int(0, 30 * 86_400_000).default(3_600_000),
+    description: 'Upgrade gate: maximum age of the verified snapshot, in milliseconds.',
+  }),
 } satisfies Record<string, FieldSpec>;
 
 export type ConfigKey = keyof typeof configFields;

@@ -1,6 +1,8 @@
 export * from './auth/accounts.js';
+export * from './backup/index.js';
 export * from './config.js';
 export type { Caller, Context } from './context.js';
+export * from './formats/index.js';
 export { buildApp } from './http/app.js';
 export { listLedger, recordIncident, toWireLedgerEntry, verifyLedger } from './ledger/ledger.js';
 export * from './main.js';

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { createLoginLimiter } from './auth/login-limiter.js';
+import type { BackupService } from './backup/backup-service.js';
+import { startServerBackups } from './backup/server-backups.js';
+import { assertMigrationAllowed } from './backup/upgrade-gate.js';
 import { openBlobStore } from './blobs/index.js';
 import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
@@ -27,6 +30,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 export async function createContext(config: Config, log: Logger = createLogger(config)): Promise<Context> {
   const db = openDatabase(databaseLocation(config));
   try {
+    // Upgrade gate: pending migrations run only with a fresh verified backup (an empty database is exempt).
+    await assertMigrationAllowed(config, db);
     const schema = await migrateToLatest(db);
     log.info({ database: db.describe, engine: db.engine, schemaVersion: schema.version }, 'database ready');
     const blobs = await openBlobStore(config.blobs, config.dataDir, {
@@ -68,6 +73,8 @@ export interface RunningServer {
   ctx: Context;
   /** Base URL, e.g. http://127.0.0.1:7870 */
   url: string;
+  /** Continuous backups, or null when no backup target is configured. */
+  backup: BackupService | null;
   close(): Promise<void>;
 }
 
@@ -75,9 +82,12 @@ export interface RunningServer {
 export async function startServer(config: Config, log?: Logger): Promise<RunningServer> {
   const ctx = await createContext(config, log);
   const app = await buildApp(ctx);
+  // Continuous backups run beside the server; a failing target never stops it serving.
+  const backup = startServerBackups(ctx);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await backup?.stop();
     await app.close();
     await closeContext(ctx);
     throw error;
@@ -89,8 +99,10 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     app,
     ctx,
     url: `http://${host}:${port}`,
+    backup,
     close: async () => {
       await app.close();
+      await backup?.stop();
       await closeContext(ctx);
     },
   };

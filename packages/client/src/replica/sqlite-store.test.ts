@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteDatabase } from './sqlite-driver.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { describeReplicaStoreContract } from './store-contract.js';
 

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { type BlobCache, createFileBlobCache } from './blob-cache.js';
+import { SqliteDatabase } from './sqlite-driver.js';
 import { migrateReplica } from './sqlite-schema.js';
 import {
   type CollectionRecord,
@@ -39,7 +40,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 10000');
   migrateReplica(db);
-  const statements = new Map<string, SqliteDatabase.Statement>();
+  const statements = new Map<string, BetterSqlite3.Statement>();
   const prepare = (sql: string) => {
     let statement = statements.get(sql);
     if (!statement) {
@@ -184,7 +185,7 @@ function itemFilter(query: ItemQuery): { where: string; params: Record<string, u
   return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
-function sqliteTx(prepare: (sql: string) => SqliteDatabase.Statement): ReplicaTx {
+function sqliteTx(prepare: (sql: string) => BetterSqlite3.Statement): ReplicaTx {
   const readState = (): ReplicaState => {
     const state: Record<string, unknown> = { ...EMPTY_STATE };
     for (const row of prepare('SELECT key, value FROM state').all() as Row[]) {

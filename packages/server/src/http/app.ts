@@ -8,6 +8,7 @@ import { authRoutes } from './routes/auth-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
+import { exportRoutes } from './routes/export-routes.js';
 import { itemRoutes } from './routes/item-routes.js';
 import { reseedRoutes } from './routes/reseed-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
@@ -76,6 +77,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await app.register(blobRoutes(ctx));
   await app.register(eventRoutes(ctx));
   await app.register(reseedRoutes(ctx));
+  await app.register(exportRoutes(ctx));
   await app.register(restoreRoutes(ctx));
   await app.register(davRoutes(ctx));
   return app;

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { SqliteDatabase } from './sqlite-driver.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -43,8 +44,8 @@ function openSqlite(path: string): Db {
  * than running it. Reusing prepared statements is safe because Kysely runs
  * one query at a time on the single SQLite connection.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database, capacity = 256) {
-  const cache = new Map<string, SqliteDatabase.Statement>();
+function withStatementCache(sqlite: BetterSqlite3.Database, capacity = 256) {
+  const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => sqlite.close(),
     prepare(source: string) {

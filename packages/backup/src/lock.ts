@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { AppError } from '@holdfast/protocol';
+import { z } from 'zod';
+import type { Repository } from './repository.js';
+import { decodeJsonText } from './schemas.js';
+import { targetFailure } from './target.js';
+
+/**
+ * Repository locks keep pruning away from writers (restic #2715: a prune
+ * that ran while a paused backup still held references lost data). A lock
+ * is a plain JSON object `locks/<kind>-<32 hex>`; objects are write-once, so
+ * a lock is refreshed by writing a new one and then deleting the old one.
+ *
+ * Rules:
+ * - Every lock is exclusive: whoever finds another live lock backs off.
+ * - A lock is live until `expiresAt`. Its holder must refresh it before
+ *   then, and must stop writing if it could not (see {@link LockHandle.assertHeld}).
+ * - An expired lock is stale and is ignored (and may be deleted).
+ * - A holder may take over a lock with the same `holder` whose process is
+ *   gone (a crashed or killed run on the same machine and database), or that
+ *   this same process wrote and lost track of.
+ */
+export const lockSchema = z.strictObject({
+  kind: z.enum(['backup', 'prune']),
+  holder: z.string().min(1).max(500),
+  pid: z.int().min(0),
+  createdAt: z.iso.datetime({ offset: true }),
+  expiresAt: z.iso.datetime({ offset: true }),
+});
+/** A lock object's content. */
+export type LockRecord = z.infer<typeof lockSchema>;
+
+/** The listing prefix of lock objects. */
+export const LOCK_PREFIX = 'locks/';
+const LOCK_NAME = /^locks\/(backup|prune)-[0-9a-f]{32}$/;
+
+/** Whether `name` is a lock object name. */
+export function isLockName(name: string): boolean {
+  return LOCK_NAME.test(name);
+}
+
+/** A lock this process holds. */
+export interface LockHandle {
+  readonly object: string;
+  readonly record: LockRecord;
+  /** Writes a fresh lock object, then removes the previous one. */
+  refresh(): Promise<void>;
+  /** Throws unless the lock is still unexpired (a holder that slept past its expiry must not write). */
+  assertHeld(): void;
+  release(): Promise<void>;
+}
+
+/** Options for {@link acquireLock}. */
+export interface LockOptions {
+  kind: LockRecord['kind'];
+  /** Stable identity of the holder (host and database), for takeover after a crash. */
+  holder: string;
+  /** How long the lock lives without a refresh (default 10 minutes). */
+  ttlMs?: number;
+  /**
+   * How long to wait, once this lock is written, for other holders to see it
+   * and step back (default 0). Backup writers look for a prune lock before
+   * every pass and release theirs when they find one, so a prune waits a
+   * few ship intervals instead of needing the server stopped.
+   */
+  waitMs?: number;
+  /** Whether a process id is still running (default: `process.kill(pid, 0)`). */
+  isAlive?: (pid: number) => boolean;
+}
+
+/** Every readable lock object. A listing error is thrown; an unreadable lock counts as live (caution). */
+export async function listLocks(repo: Repository): Promise<{ object: string; record: LockRecord | null }[]> {
+  const locks: { object: string; record: LockRecord | null }[] = [];
+  for (const object of await repo.target.listObjects(LOCK_PREFIX)) {
+    try {
+      const parsed = lockSchema.safeParse(decodeJsonText(await repo.target.getObject(object)));
+      locks.push({ object, record: parsed.success ? parsed.data : null });
+    } catch (error) {
+      if (targetFailure(error) === 'missing') continue;
+      if (targetFailure(error) !== null) throw error;
+      locks.push({ object, record: null });
+    }
+  }
+  return locks;
+}
+
+function defaultIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes an exclusive lock, or fails with `conflict` naming the live lock in
+ * the way. Writes its own lock first and then looks again, so two processes
+ * racing for the lock both back off rather than both proceeding.
+ */
+export async function acquireLock(repo: Repository, options: LockOptions): Promise<LockHandle> {
+  const ttl = options.ttlMs ?? 10 * 60_000;
+  const isAlive = options.isAlive ?? defaultIsAlive;
+  const blocking = async (own: string | null) => {
+    const now = repo.clock().getTime();
+    for (const { object, record } of await listLocks(repo)) {
+      if (object === own) continue;
+      if (record && Date.parse(record.expiresAt) <= now) continue;
+      // Our own holder's lock whose process is gone, or one this process lost track of (its target failed mid-run).
+      const orphan =
+        record !== null && record.holder === options.holder && (record.pid === process.pid || !isAlive(record.pid));
+      if (orphan) {
+        await repo.target.deleteObject(object);
+        continue;
+      }
+      return { object, record };
+    }
+    return null;
+  };
+  const before = await blocking(null);
+  // Waiting only makes sense for holders that step back (backups, for a prune); anything else backs off now.
+  const mayWait = (options.waitMs ?? 0) > 0 && before?.record?.kind === 'backup' && options.kind === 'prune';
+  if (before && !mayWait) throw lockConflict(repo, before.object, before.record);
+  const write = async (): Promise<{ object: string; record: LockRecord }> => {
+    const now = repo.clock();
+    const record: LockRecord = {
+      kind: options.kind,
+      holder: options.holder,
+      pid: process.pid,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttl).toISOString(),
+    };
+    const object = `${LOCK_PREFIX}${options.kind}-${randomBytes(16).toString('hex')}`;
+    await repo.target.putObject(object, Buffer.from(JSON.stringify(record), 'utf8'));
+    return { object, record };
+  };
+  let current = await write();
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (;;) {
+    const after = await blocking(current.object);
+    if (!after) break;
+    if (Date.now() >= deadline) {
+      await repo.target.deleteObject(current.object);
+      throw lockConflict(repo, after.object, after.record);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  let released = false;
+  return {
+    get object() {
+      return current.object;
+    },
+    get record() {
+      return current.record;
+    },
+    async refresh() {
+      if (released) throw new AppError('internal', 'lock already released');
+      const previous = current.object;
+      current = await write();
+      await repo.target.deleteObject(previous);
+    },
+    assertHeld() {
+      if (released || Date.parse(current.record.expiresAt) <= repo.clock().getTime()) {
+        throw new AppError('conflict', `the ${options.kind} lock on ${repo.target.description} expired`, {
+          lock: current.object,
+        });
+      }
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      await repo.target.deleteObject(current.object);
+    },
+  };
+}
+
+function lockConflict(repo: Repository, object: string, record: LockRecord | null): AppError {
+  const who = record
+    ? `${record.kind} by ${record.holder} (pid ${record.pid}, until ${record.expiresAt})`
+    : 'unreadable';
+  return new AppError('conflict', `${repo.target.description} is locked: ${object}, ${who}`, { lock: object });
+}
+
+/** Whether a live prune lock is on the target: backup writers step back until it is gone. */
+export async function pruneInProgress(repo: Repository): Promise<boolean> {
+  const now = repo.clock().getTime();
+  return (await listLocks(repo)).some(
+    ({ object, record }) =>
+      object.startsWith(`${LOCK_PREFIX}prune-`) && (!record || Date.parse(record.expiresAt) > now),
+  );
+}
+
+/** The listing prefix of prune marks (see the server's prune). Like locks, marks are bookkeeping, not content. */
+export const MARK_PREFIX = 'marks/';

@@ -1,0 +1,236 @@
+import { listSnapshots, listVerifications, openRepository } from '@holdfast/backup';
+import { AppError } from '@holdfast/protocol';
+import {
+  backupNow,
+  backupSecret,
+  backupTargetLocations,
+  type Config,
+  type Db,
+  databaseLocation,
+  initTargets,
+  openBackupTarget,
+  openDatabase,
+  type PerTarget,
+  pruneTargets,
+  readBackupStatus,
+  readSchemaState,
+  restoreToNewDeployment,
+  verifyTargets,
+} from '@holdfast/server';
+import type { Invocation } from './main.js';
+
+/** `holdfast backup init|run|status|list|verify|restore|prune`. */
+export async function backupCommand(invocation: Invocation): Promise<number> {
+  const [verb] = invocation.args;
+  const { config, io } = invocation;
+  if (verb !== 'restore' && backupTargetLocations(config).length === 0) {
+    throw new AppError('invalid_request', 'No backup targets are configured: set backupTargets (--backup-targets).');
+  }
+  switch (verb) {
+    case 'init':
+      return report(io, await initTargets(config), (value) => value);
+    case 'run':
+      return withExistingDatabase(config, async (db) => {
+        if (!db) throw new AppError('not_found', `no database at ${databaseLocation(config)}`);
+        return report(
+          io,
+          await backupNow(config, db),
+          (v) =>
+            `shipped ${v.revisions} revisions in ${v.segments} segments, ${v.blobs} blobs; snapshot at revision ${v.seq}`,
+        );
+      });
+    case 'status':
+      return withExistingDatabase(config, (db) => status(invocation, db));
+    case 'list':
+      return list(invocation);
+    case 'verify':
+      return withExistingDatabase(config, async (db) => {
+        const sample = numberOption(invocation, 'sample');
+        const results = await verifyTargets(config, db, sample === undefined ? {} : { sample });
+        return report(
+          io,
+          results,
+          (v) => {
+            const record = v.verification.record;
+            const lines = record.checks.map(
+              (c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.detail ? `: ${c.detail}` : ''}`,
+            );
+            for (const error of record.errors) lines.push(`  FAIL ${error}`);
+            return `${record.ok ? 'verified' : 'FAILED'} snapshot ${v.snapshot.object} (revision ${v.snapshot.manifest.seq}) in ${Math.round(v.durationMs)} ms\n${lines.join('\n')}`;
+          },
+          (v) => v.verification.record.ok,
+        );
+      });
+    case 'restore':
+      return restore(invocation);
+    case 'prune':
+      return withExistingDatabase(config, async (db) =>
+        report(
+          io,
+          await pruneTargets(config, db, { dryRun: invocation.options['dry-run'] === true }),
+          (v) =>
+            `${v.dryRun ? 'would keep' : 'kept'} ${v.keptSnapshots} snapshots, ${v.dryRun ? 'would drop' : 'dropped'} ${v.droppedSnapshots}; deleted ${v.deleted.length} objects, ${v.deferred} wait for the safety margin`,
+        ),
+      );
+    default:
+      io.err('Usage: holdfast backup init|run|status|list|verify [--sample N]|prune [--dry-run]');
+      io.err('       holdfast backup restore --target N --to-data DIR [--to-database URL] [--at TIME | --seq N]');
+      return 2;
+  }
+}
+
+function report<T>(
+  io: Invocation['io'],
+  results: PerTarget<T>[],
+  describe: (value: T) => string,
+  passed: (value: T) => boolean = () => true,
+): number {
+  let code = 0;
+  for (const result of results) {
+    if (result.ok) {
+      io.out(`target ${result.index + 1} (${result.location}): ${describe(result.value)}`);
+      if (!passed(result.value)) code = 1;
+    } else {
+      io.err(`target ${result.index + 1} (${result.location}): ${result.error}`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
+/** Opens the database without migrating it (backups must work on a database awaiting an upgrade). */
+async function withExistingDatabase<T>(config: Config, work: (db: Db | null) => Promise<T>): Promise<T> {
+  const db = openDatabase(databaseLocation(config));
+  try {
+    const schema = await readSchemaState(db);
+    return await work(schema.applied.length > 0 ? db : null);
+  } finally {
+    await db.close();
+  }
+}
+
+function age(from: string | number, now: number): string {
+  const seconds = Math.max(0, Math.round((now - (typeof from === 'number' ? from : Date.parse(from))) / 1000));
+  if (seconds < 120) return `${seconds} s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86_400)} days ago`;
+}
+
+function bytes(value: number | null): string {
+  if (value === null) return 'unknown';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let n = value;
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  return `${n.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+async function status({ config, io, options }: Invocation, db: Db | null): Promise<number> {
+  const now = Date.now();
+  const statuses = await readBackupStatus(config, db, now);
+  if (options.json) {
+    io.out(JSON.stringify(statuses, null, 2));
+  } else {
+    for (const s of statuses) {
+      io.out(`target ${s.index + 1}: ${s.location}`);
+      io.out(`  reachable:        ${s.reachable ? 'yes' : `NO (${s.error ?? 'unknown error'})`}`);
+      if (!s.reachable) continue;
+      io.out(
+        `  newest snapshot:  ${s.newestSnapshot ? `revision ${s.newestSnapshot.seq}, ${age(s.newestSnapshot.createdAt, now)}` : 'none'}`,
+      );
+      io.out(
+        `  newest verified:  ${s.newestVerified ? `revision ${s.newestVerified.seq}, verified ${age(s.newestVerified.verifiedAt, now)}` : 'NONE'}`,
+      );
+      if (s.lagRevisions !== null) {
+        const restorable = s.restorableSeq === null ? 'nothing of this database' : `up to revision ${s.restorableSeq}`;
+        io.out(
+          `  restorable:       ${restorable}; would lose ${s.lagRevisions} revisions (${Math.round(s.lagSeconds ?? 0)} s)`,
+        );
+      }
+      io.out(`  free space:       ${bytes(s.freeBytes)}`);
+    }
+  }
+  if (statuses.length === 1) io.err('warning: only one backup target is configured; losing it loses every backup');
+  const restorable = statuses.some((s) => s.reachable && s.newestVerified !== null);
+  if (!restorable) io.err('warning: no target has a verified snapshot: a restore right now is unproven');
+  return restorable ? 0 : 1;
+}
+
+async function list({ config, io }: Invocation): Promise<number> {
+  let code = 0;
+  for (const [index, location] of backupTargetLocations(config).entries()) {
+    const target = openBackupTarget(location, config);
+    try {
+      const repo = await openRepository(target, backupSecret(config));
+      const verified = new Map<string, boolean>();
+      for (const v of await listVerifications(repo)) verified.set(v.record.snapshot, v.record.ok);
+      io.out(`target ${index + 1} (${location}), repository ${repo.id}:`);
+      for (const s of await listSnapshots(repo)) {
+        const state = verified.get(s.object);
+        const mark = state === undefined ? 'unverified' : state ? 'verified' : 'FAILED drill';
+        io.out(
+          `  ${s.manifest.createdAt}  revision ${s.manifest.seq}  ${s.manifest.records} records  ${mark}  ${s.object}`,
+        );
+      }
+    } catch (error) {
+      io.err(`target ${index + 1} (${location}): ${(error as Error).message}`);
+      code = 1;
+    } finally {
+      await target.close();
+    }
+  }
+  return code;
+}
+
+function numberOption(invocation: Invocation, name: string): number | undefined {
+  const raw = invocation.options[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new AppError('invalid_request', `--${name} needs a whole number`);
+  return value;
+}
+
+async function restore(invocation: Invocation): Promise<number> {
+  const { config, io, options } = invocation;
+  const toData = options['to-data'];
+  if (typeof toData !== 'string' || toData === '') {
+    throw new AppError('invalid_request', 'restore needs --to-data DIR: a new, empty data directory (never in place)');
+  }
+  const locations = backupTargetLocations(config);
+  const wanted = options.target;
+  if (typeof wanted !== 'string') throw new AppError('invalid_request', 'restore needs --target N (see backup status)');
+  const index = /^\d+$/.test(wanted) ? Number(wanted) - 1 : locations.indexOf(wanted);
+  const location = /^\d+$/.test(wanted) ? locations[index] : wanted;
+  if (!location) throw new AppError('invalid_request', `no backup target ${wanted}`);
+  const seq = numberOption(invocation, 'seq');
+  const at = typeof options.at === 'string' ? new Date(options.at) : undefined;
+  if (at && Number.isNaN(at.getTime()))
+    throw new AppError('invalid_request', '--at needs a date and time, e.g. 2026-11-22T10:00:00Z');
+  const target = openBackupTarget(location, config);
+  try {
+    const repo = await openRepository(target, backupSecret(config));
+    const toDatabase = typeof options['to-database'] === 'string' ? options['to-database'] : undefined;
+    const result = await restoreToNewDeployment(
+      repo,
+      { dataDir: toData, ...(toDatabase ? { database: toDatabase } : {}) },
+      { ...(seq !== undefined ? { seq } : {}), ...(at ? { at } : {}) },
+    );
+    io.out(
+      `restored revision ${result.seq} (snapshot ${result.snapshot.object} + ${result.journalRevisions} journal revisions) into ${result.database}`,
+    );
+    io.out(`new generation ${result.generation}; devices will re-seed when they next sync`);
+    for (const [userId, counts] of Object.entries(result.users)) {
+      io.out(
+        `  user ${userId} (account restored-${userId}, disabled until a password is set): ${counts.items} items in ${counts.collections} collections`,
+      );
+    }
+    return 0;
+  } finally {
+    await target.close();
+  }
+}

@@ -1,0 +1,18 @@
+/** The server's backup engine: continuous shipping, snapshots, drills, restore, prune and the upgrade gate. */
+export { type BackupService, startBackupService, type TargetHealth } from './backup-service.js';
+export { restoreToNewDeployment } from './disaster-restore.js';
+export { type DrillResult, runDrill } from './drill.js';
+export {
+  backupNow,
+  initTargets,
+  type PerTarget,
+  pruneTargets,
+  type UpgradeResult,
+  upgrade,
+  verifyTargets,
+} from './operations.js';
+export { type PruneResult, pruneRepository } from './prune.js';
+export { chooseSnapshot, type RestorePoint as BackupRestorePoint, restoreRepository } from './restore.js';
+export { readBackupStatus, type TargetStatus } from './status.js';
+export { backupSecret, backupTargetLocations, openBackupTarget } from './targets.js';
+export { checkUpgradeGate } from './upgrade-gate.js';

@@ -1,0 +1,322 @@
+import { randomInt } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  type BlobMap,
+  listSnapshots,
+  listVerifications,
+  type Repository,
+  type Revision,
+  readBlob,
+  readJournalChain,
+  readSnapshotRecords,
+  type StoredSnapshot,
+} from '@holdfast/backup';
+import { AppError, EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Db } from '../store/database.js';
+import type { RevisionRow } from '../store/revision-log.js';
+import { itemDigest } from '../sync/summary-digest.js';
+import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
+import { toRevisionRow } from './revision-records.js';
+
+/** Where a restore stops. Without either, everything the journal holds is restored. */
+export interface RestorePoint {
+  /** Restore revisions with seq ≤ this. */
+  seq?: number;
+  /** Restore revisions recorded at or before this time. */
+  at?: Date;
+}
+
+/** What happens to blobs during a restore. */
+export type BlobMode =
+  | { mode: 'store'; store: BlobStore }
+  /** Read and hash every blob (or `sample` of them) without storing: a drill. */
+  | { mode: 'hash'; sample?: number };
+
+/** The outcome of a restore. */
+export interface RestoreResult {
+  snapshot: StoredSnapshot;
+  /** The seq the database was restored to. */
+  seq: number;
+  /** Revisions written (snapshot records plus journal tail). */
+  revisions: number;
+  journalRevisions: number;
+  blobsRead: number;
+  blobBytes: number;
+  /** Live items and collections per user after the restore. */
+  users: Record<string, { items: number; collections: number }>;
+}
+
+/**
+ * The snapshot to start from for `point`: the newest one at or before it,
+ * preferring snapshots that passed a drill (ordering by recorded seq and
+ * time, never by name).
+ */
+export async function chooseSnapshot(repo: Repository, point: RestorePoint = {}): Promise<StoredSnapshot> {
+  const snapshots = (await listSnapshots(repo)).filter(
+    (s) =>
+      (point.seq === undefined || s.manifest.seq <= point.seq) &&
+      (point.at === undefined || Date.parse(s.manifest.createdAt) <= point.at.getTime()),
+  );
+  if (snapshots.length === 0) {
+    throw new AppError('not_found', `no snapshot on ${repo.target.description} is old enough for that restore point`);
+  }
+  const verified = new Set((await listVerifications(repo)).filter((v) => v.record.ok).map((v) => v.record.snapshot));
+  // Stay in the lineage of the newest snapshot: an older generation's chain ends where that database was replaced.
+  const newest = snapshots.at(-1) as StoredSnapshot;
+  const lineage = snapshots.filter((s) => s.manifest.generation === newest.manifest.generation);
+  return lineage.filter((s) => verified.has(s.object)).at(-1) ?? newest;
+}
+
+/**
+ * Restores a snapshot and the journal after it into `db`, which must be an
+ * empty database at the current schema (refused otherwise: a restore never
+ * writes over data). The revision log is written back as it was, and the
+ * materialised heads and per-collection summaries are rebuilt from it.
+ * Accounts are not part of the backup: each restored user gets a disabled
+ * placeholder account named `restored-<userId>` until an operator sets a
+ * password.
+ */
+export async function restoreRepository(
+  repo: Repository,
+  db: Db,
+  options: { point?: RestorePoint; snapshot?: StoredSnapshot; blobs: BlobMode; journal?: boolean },
+): Promise<RestoreResult> {
+  await assertEmpty(db);
+  const point = options.point ?? {};
+  const snapshot = options.snapshot ?? (await chooseSnapshot(repo, point));
+  const revisions: Revision[] = [];
+  const blobObjects: BlobMap = { ...snapshot.manifest.blobs };
+  for await (const record of readSnapshotRecords(repo, snapshot.manifest)) revisions.push(record);
+  revisions.sort((a, b) => a.seq - b.seq);
+  let seq = snapshot.manifest.seq;
+  let journalRevisions = 0;
+  if (options.journal !== false) {
+    const view = await scanRepository(repo, await loadSegmentCache(null));
+    const head = chainHead(view, snapshot.manifest.generation);
+    if (head && head.toSeq > snapshot.manifest.seq) {
+      for (const { segment } of await readJournalChain(repo, head.object, snapshot.manifest.seq)) {
+        let stop = false;
+        for (const revision of segment.revisions) {
+          if (revision.seq <= snapshot.manifest.seq) continue;
+          if (point.seq !== undefined && revision.seq > point.seq) stop = true;
+          if (point.at !== undefined && Date.parse(revision.at) > point.at.getTime()) stop = true;
+          if (stop) break;
+          revisions.push(revision);
+          journalRevisions += 1;
+          if (revision.blob) blobObjects[revision.blob.sha256] = segment.blobs[revision.blob.sha256] as string;
+        }
+        if (stop) break;
+        seq = point.seq !== undefined ? Math.min(segment.toSeq, point.seq) : segment.toSeq;
+      }
+    }
+  }
+  await writeLog(db, revisions, Math.max(seq, revisions.at(-1)?.seq ?? 0));
+  const blobs = await restoreBlobs(repo, db, revisions, blobObjects, options.blobs);
+  const users = await countPerUser(db);
+  return {
+    snapshot,
+    seq: Math.max(seq, revisions.at(-1)?.seq ?? 0),
+    revisions: revisions.length,
+    journalRevisions,
+    blobsRead: blobs.read,
+    blobBytes: blobs.bytes,
+    users,
+  };
+}
+
+async function assertEmpty(db: Db): Promise<void> {
+  const revision = await db.kysely.selectFrom('revisions').select('seq').limit(1).executeTakeFirst();
+  const user = await db.kysely.selectFrom('users').select('id').limit(1).executeTakeFirst();
+  if (revision || user) {
+    throw new AppError('conflict', `${db.describe} is not empty; a restore only writes into a new, empty database`);
+  }
+}
+
+async function restoreBlobs(
+  repo: Repository,
+  db: Db,
+  revisions: readonly Revision[],
+  objects: BlobMap,
+  mode: BlobMode,
+): Promise<{ read: number; bytes: number }> {
+  const owners = new Map<string, Set<string>>();
+  for (const revision of revisions) {
+    if (!revision.blob) continue;
+    const set = owners.get(revision.blob.sha256) ?? new Set<string>();
+    set.add(revision.userId);
+    owners.set(revision.blob.sha256, set);
+  }
+  let shas = [...owners.keys()];
+  if (mode.mode === 'hash' && mode.sample !== undefined && mode.sample < shas.length) {
+    const picked = new Set<string>();
+    while (picked.size < mode.sample) picked.add(shas[randomInt(shas.length)] as string);
+    shas = [...picked];
+  }
+  let bytes = 0;
+  const now = Date.now();
+  for (const sha of shas) {
+    const object = objects[sha];
+    if (!object) throw new AppError('internal', `no blob object is mapped for blob ${sha}`);
+    const data = await readBlob(repo, object, sha);
+    bytes += data.byteLength;
+    if (mode.mode !== 'store') continue;
+    await mode.store.put(sha, Readable.from([data]));
+    await db.kysely
+      .insertInto('blobs')
+      .values({ sha256: sha, size: data.byteLength, created_at: now })
+      .onConflict((oc) => oc.column('sha256').doNothing())
+      .execute();
+    for (const userId of owners.get(sha) ?? []) {
+      await db.kysely
+        .insertInto('user_blobs')
+        .values({ user_id: userId, sha256: sha, created_at: now })
+        .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
+        .execute();
+    }
+  }
+  return { read: shas.length, bytes };
+}
+
+interface Head {
+  row: RevisionRow;
+  createdAt: number;
+}
+
+/**
+ * Writes the log and rebuilds what the server materialises from it (item
+ * and collection heads, live counts and digests), in one transaction.
+ */
+async function writeLog(db: Db, revisions: readonly Revision[], headSeq: number): Promise<void> {
+  const rows = revisions.map(toRevisionRow);
+  const users = [...new Set(rows.map((row) => row.user_id))].sort();
+  const items = new Map<string, Head>();
+  const collections = new Map<string, Head>();
+  for (const row of rows) {
+    const map = row.entity === 'item' ? items : collections;
+    const key = `${row.user_id}\n${row.entity === 'item' ? row.item_id : row.collection_id}`;
+    const previous = map.get(key);
+    map.set(key, { row, createdAt: previous?.createdAt ?? row.created_at });
+  }
+  const summaries = new Map<string, { count: number; digest: string }>();
+  for (const { row } of items.values()) {
+    if (row.op !== 'put') continue;
+    const key = `${row.user_id}\n${row.collection_id}`;
+    const summary = summaries.get(key) ?? { count: 0, digest: EMPTY_DIGEST };
+    summary.count += 1;
+    summary.digest = xorDigest(summary.digest, itemDigest(row.item_id ?? '', row.content_hash ?? ''));
+    summaries.set(key, summary);
+  }
+  const collectionRows = [...collections.values()].map(({ row, createdAt }) => {
+    const fields = collectionFields(row);
+    const summary = summaries.get(`${row.user_id}\n${row.collection_id}`) ?? { count: 0, digest: EMPTY_DIGEST };
+    return {
+      user_id: row.user_id,
+      id: row.collection_id,
+      ...fields,
+      deleted: row.op === 'delete' ? 1 : 0,
+      head_seq: row.seq,
+      item_count: summary.count,
+      digest: summary.digest,
+      created_at: createdAt,
+      updated_at: row.created_at,
+    };
+  });
+  // Items can outlive a collection record that was never captured (deleted before the snapshot).
+  for (const { row } of items.values()) {
+    const key = `${row.user_id}\n${row.collection_id}`;
+    if (collections.has(key)) continue;
+    collections.set(key, { row, createdAt: row.created_at });
+    const summary = summaries.get(key) ?? { count: 0, digest: EMPTY_DIGEST };
+    collectionRows.push({
+      user_id: row.user_id,
+      id: row.collection_id,
+      type: 'unknown',
+      name: row.collection_id,
+      description: '',
+      color: null,
+      deleted: 1,
+      head_seq: row.seq,
+      item_count: summary.count,
+      digest: summary.digest,
+      created_at: row.created_at,
+      updated_at: row.created_at,
+    });
+  }
+  const itemRows = [...items.values()].map(({ row, createdAt }) => ({
+    user_id: row.user_id,
+    id: row.item_id as string,
+    collection_id: row.collection_id,
+    head_seq: row.seq,
+    deleted: row.op === 'delete' ? 1 : 0,
+    content_hash: row.op === 'delete' ? null : row.content_hash,
+    size: row.op === 'delete' ? 0 : row.size,
+    created_at: createdAt,
+    updated_at: row.created_at,
+  }));
+  const now = Date.now();
+  await db.kysely.transaction().execute(async (trx) => {
+    for (const userId of users) {
+      await trx
+        .insertInto('users')
+        .values({
+          id: userId,
+          username: `restored-${userId}`,
+          // No password hash matches '!': the account cannot log in until an operator sets a password.
+          password_hash: '!',
+          disabled: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    }
+    for (let i = 0; i < rows.length; i += 200)
+      await trx
+        .insertInto('revisions')
+        .values(rows.slice(i, i + 200))
+        .execute();
+    for (let i = 0; i < collectionRows.length; i += 200) {
+      await trx
+        .insertInto('collections')
+        .values(collectionRows.slice(i, i + 200))
+        .execute();
+    }
+    for (let i = 0; i < itemRows.length; i += 300)
+      await trx
+        .insertInto('items')
+        .values(itemRows.slice(i, i + 300))
+        .execute();
+    await trx.updateTable('log_head').set({ last_seq: headSeq }).where('id', '=', 1).execute();
+  });
+}
+
+function collectionFields(row: RevisionRow): { type: string; name: string; description: string; color: string | null } {
+  try {
+    const parsed = JSON.parse(row.content ?? '{}') as Record<string, unknown>;
+    return {
+      type: typeof parsed.type === 'string' ? parsed.type : 'unknown',
+      name: typeof parsed.name === 'string' ? parsed.name : row.collection_id,
+      description: typeof parsed.description === 'string' ? parsed.description : '',
+      color: typeof parsed.color === 'string' ? parsed.color : null,
+    };
+  } catch {
+    return { type: 'unknown', name: row.collection_id, description: '', color: null };
+  }
+}
+
+/** Live items and collections per user. */
+export async function countPerUser(db: Db): Promise<Record<string, { items: number; collections: number }>> {
+  const out: Record<string, { items: number; collections: number }> = {};
+  const collections = await db.kysely
+    .selectFrom('collections')
+    .select(['user_id', 'item_count'])
+    .where('deleted', '=', 0)
+    .execute();
+  for (const row of collections) {
+    const entry = out[row.user_id] ?? { items: 0, collections: 0 };
+    entry.collections += 1;
+    entry.items += row.item_count;
+    out[row.user_id] = entry;
+  }
+  return out;
+}

@@ -1,0 +1,247 @@
+import {
+  type JournalHead,
+  type Repository,
+  type ReusedData,
+  type ReusedRecord,
+  readSnapshotRecords,
+  type StoredSnapshot,
+  writeSnapshot,
+} from '@holdfast/backup';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Db } from '../store/database.js';
+import { readHead } from '../store/revision-log.js';
+import { ensureBlobs } from './blob-copy.js';
+import type { RepositoryView } from './repository-view.js';
+import { toBackupRevision } from './revision-records.js';
+
+/** Which entity each data object of a snapshot holds, at which seq: what an incremental snapshot may reuse. */
+export interface SnapshotLayout {
+  snapshot: string;
+  objects: { object: string; entries: { key: string; seq: number }[] }[];
+}
+
+/** Records per snapshot data object: small enough that scattered changes leave most objects reusable. */
+export const SNAPSHOT_CHUNK_RECORDS = 100;
+
+type LightHead = ReusedRecord & { key: string };
+
+const lightColumns = [
+  'r.seq',
+  'r.user_id',
+  'r.entity',
+  'r.collection_id',
+  'r.item_id',
+  'r.op',
+  'r.content_hash',
+  'r.blob_sha256',
+  'r.blob_content_type',
+] as const;
+
+interface LightRow {
+  seq: number;
+  user_id: string;
+  entity: 'item' | 'collection';
+  collection_id: string;
+  item_id: string | null;
+  op: 'put' | 'delete';
+  content_hash: string | null;
+  blob_sha256: string | null;
+  blob_content_type: string | null;
+}
+
+function entityKey(row: { entity: string; user_id: string; item_id: string | null; collection_id: string }): string {
+  return row.entity === 'item' ? `i\n${row.user_id}\n${row.item_id}` : `c\n${row.user_id}\n${row.collection_id}`;
+}
+
+function toLight(row: LightRow): LightHead {
+  return {
+    key: entityKey(row),
+    seq: row.seq,
+    userId: row.user_id,
+    entity: row.entity,
+    collectionId: row.collection_id,
+    itemId: row.item_id,
+    op: row.op,
+    hash: row.content_hash,
+    blob: row.blob_sha256
+      ? { sha256: row.blob_sha256, contentType: row.blob_content_type ?? 'application/octet-stream' }
+      : null,
+  };
+}
+
+/**
+ * The head revision of every entity as of seq `at`, without content. Reads
+ * the materialised heads page by page without a long transaction: an entity
+ * whose head moved past `at` meanwhile is looked up in the immutable log,
+ * so the result is exactly the state at `at` whatever writes ran during it.
+ */
+export async function headsAt(db: Db, at: number): Promise<LightHead[]> {
+  const heads: LightHead[] = [];
+  const page = 2000;
+  for (let after: [string, string] = ['', '']; ; ) {
+    const rows = await db.kysely
+      .selectFrom('items as i')
+      .innerJoin('revisions as r', 'r.seq', 'i.head_seq')
+      .select(['i.user_id as k_user', 'i.id as k_id', ...lightColumns])
+      .where((eb) =>
+        eb.or([eb('i.user_id', '>', after[0]), eb.and([eb('i.user_id', '=', after[0]), eb('i.id', '>', after[1])])]),
+      )
+      .orderBy('i.user_id')
+      .orderBy('i.id')
+      .limit(page)
+      .execute();
+    for (const row of rows) {
+      const head =
+        row.seq <= at
+          ? row
+          : await db.kysely
+              .selectFrom('revisions as r')
+              .select(lightColumns)
+              .where('r.user_id', '=', row.k_user)
+              .where('r.entity', '=', 'item')
+              .where('r.item_id', '=', row.k_id)
+              .where('r.seq', '<=', at)
+              .orderBy('r.seq', 'desc')
+              .limit(1)
+              .executeTakeFirst();
+      if (head && head.op === 'put') heads.push(toLight(head));
+    }
+    const last = rows.at(-1);
+    if (!last || rows.length < page) break;
+    after = [last.k_user, last.k_id];
+  }
+  const collections = await db.kysely
+    .selectFrom('collections as c')
+    .innerJoin('revisions as r', 'r.seq', 'c.head_seq')
+    .select(['c.user_id as k_user', 'c.id as k_id', ...lightColumns])
+    .execute();
+  for (const row of collections) {
+    const head =
+      row.seq <= at
+        ? row
+        : await db.kysely
+            .selectFrom('revisions as r')
+            .select(lightColumns)
+            .where('r.user_id', '=', row.k_user)
+            .where('r.entity', '=', 'collection')
+            .where('r.collection_id', '=', row.k_id)
+            .where('r.seq', '<=', at)
+            .orderBy('r.seq', 'desc')
+            .limit(1)
+            .executeTakeFirst();
+    if (head && head.op === 'put') heads.push(toLight(head));
+  }
+  return heads;
+}
+
+/** Rebuilds the layout of a stored snapshot by reading its data objects. */
+export async function readLayout(repo: Repository, snapshot: StoredSnapshot): Promise<SnapshotLayout> {
+  const objects: SnapshotLayout['objects'] = [];
+  const records = readSnapshotRecords(repo, snapshot.manifest);
+  for (const entry of snapshot.manifest.data) {
+    const entries: { key: string; seq: number }[] = [];
+    for (let i = 0; i < entry.records; i++) {
+      const next = await records.next();
+      if (next.done) break;
+      const r = next.value;
+      entries.push({
+        key: entityKey({ entity: r.entity, user_id: r.userId, item_id: r.itemId, collection_id: r.collectionId }),
+        seq: r.seq,
+      });
+    }
+    objects.push({ object: entry.object, entries });
+  }
+  return { snapshot: snapshot.object, objects };
+}
+
+/** What {@link takeSnapshot} needs. */
+export interface SnapshotJob {
+  db: Db;
+  blobs: BlobStore;
+  repo: Repository;
+  view: RepositoryView;
+  blobIndex: Map<string, string>;
+  generation: string;
+  /** The newest journal segment of this generation, or null. */
+  journal: JournalHead | null;
+  /** The layout of the previous snapshot, to reuse its unchanged data objects. */
+  previous: SnapshotLayout | null;
+}
+
+/** The outcome of a snapshot. */
+export interface SnapshotResult {
+  snapshot: StoredSnapshot;
+  layout: SnapshotLayout;
+  reusedObjects: number;
+  newObjects: number;
+  blobsUploaded: number;
+  blobBytes: number;
+}
+
+/**
+ * Takes a compacted, incremental snapshot at the current head: data objects
+ * of the previous snapshot whose records are all still the heads are
+ * referenced again; only changed and new records are written.
+ */
+export async function takeSnapshot(job: SnapshotJob): Promise<SnapshotResult> {
+  const seq = await readHead(job.db.kysely);
+  const journal = job.journal && job.journal.toSeq <= seq ? job.journal : null;
+  const heads = await headsAt(job.db, seq);
+  const byKey = new Map(heads.map((head) => [head.key, head]));
+  const reuse: ReusedData[] = [];
+  const reused = new Set<string>();
+  const layoutObjects: SnapshotLayout['objects'] = [];
+  for (const object of job.previous?.objects ?? []) {
+    if (!job.view.dataObjects.has(object.object)) continue;
+    const unchanged = object.entries.every((entry) => byKey.get(entry.key)?.seq === entry.seq);
+    if (!unchanged || object.entries.length === 0) continue;
+    reuse.push({ object: object.object, records: object.entries.map((entry) => byKey.get(entry.key) as LightHead) });
+    for (const entry of object.entries) reused.add(entry.key);
+    layoutObjects.push(object);
+  }
+  const fresh = heads.filter((head) => !reused.has(head.key));
+  const blobShas = heads.flatMap((head) => (head.blob ? [head.blob.sha256] : []));
+  const copied = await ensureBlobs(job.repo, job.blobs, job.view, job.blobIndex, blobShas);
+  const db = job.db;
+  async function* records() {
+    for (let i = 0; i < fresh.length; i += 500) {
+      const seqs = fresh.slice(i, i + 500).map((head) => head.seq);
+      const rows = await db.kysely
+        .selectFrom('revisions')
+        .selectAll()
+        .where('seq', 'in', seqs)
+        .orderBy('seq')
+        .execute();
+      const bySeq = new Map(rows.map((row) => [row.seq, row]));
+      for (const s of seqs) {
+        const row = bySeq.get(s);
+        if (row) yield toBackupRevision(row);
+      }
+    }
+  }
+  const snapshot = await writeSnapshot(job.repo, {
+    generation: job.generation,
+    seq,
+    journal,
+    records: records(),
+    blobs: copied.map,
+    reuse,
+    chunkRecords: SNAPSHOT_CHUNK_RECORDS,
+  });
+  let cursor = 0;
+  for (const entry of snapshot.manifest.data.slice(reuse.length)) {
+    const entries = fresh.slice(cursor, cursor + entry.records).map((head) => ({ key: head.key, seq: head.seq }));
+    cursor += entry.records;
+    layoutObjects.push({ object: entry.object, entries });
+    job.view.dataObjects.add(entry.object);
+  }
+  job.view.snapshots.push(snapshot);
+  return {
+    snapshot,
+    layout: { snapshot: snapshot.object, objects: layoutObjects },
+    reusedObjects: reuse.length,
+    newObjects: snapshot.manifest.data.length - reuse.length,
+    blobsUploaded: copied.uploaded,
+    blobBytes: copied.bytes,
+  };
+}

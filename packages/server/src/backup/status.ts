@@ -1,0 +1,103 @@
+import { listSnapshots, listVerifications, openRepository } from '@holdfast/backup';
+import type { Config } from '../config.js';
+import type { Db } from '../store/database.js';
+import { readGeneration } from '../store/meta.js';
+import { readHead } from '../store/revision-log.js';
+import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
+import { backupSecret, backupTargetLocations, openBackupTarget } from './targets.js';
+
+/** "Could I restore from this target right now, and how much would I lose?" */
+export interface TargetStatus {
+  index: number;
+  location: string;
+  reachable: boolean;
+  error: string | null;
+  newestSnapshot: { object: string; seq: number; createdAt: string; generation: string } | null;
+  newestVerified: { object: string; seq: number; verifiedAt: string; generation: string } | null;
+  /** The database's generation, when it could be read. */
+  generation: string | null;
+  /** Newest seq restorable for the database's generation (snapshot or journal), or null. */
+  restorableSeq: number | null;
+  /** The database head, when the database could be read. */
+  headSeq: number | null;
+  /** Revisions a restore right now would not bring back. */
+  lagRevisions: number | null;
+  /** Seconds since the oldest revision a restore would not bring back was committed. */
+  lagSeconds: number | null;
+  freeBytes: number | null;
+}
+
+/** Reads the state of every configured target (and, if given, compares it with the database). */
+export async function readBackupStatus(config: Config, db: Db | null, now = Date.now()): Promise<TargetStatus[]> {
+  const head = db ? await readHead(db.kysely).catch(() => null) : null;
+  const generation = db ? await readGeneration(db.kysely).catch(() => null) : null;
+  const out: TargetStatus[] = [];
+  for (const [index, location] of backupTargetLocations(config).entries()) {
+    const status: TargetStatus = {
+      index,
+      location: location.replace(/\/\/[^@/]*@/, '//'),
+      reachable: false,
+      error: null,
+      newestSnapshot: null,
+      newestVerified: null,
+      restorableSeq: null,
+      headSeq: head,
+      generation,
+      lagRevisions: null,
+      lagSeconds: null,
+      freeBytes: null,
+    };
+    const target = openBackupTarget(location, config);
+    try {
+      const repo = await openRepository(target, backupSecret(config));
+      status.reachable = true;
+      status.freeBytes = await target.freeSpace();
+      const snapshots = await listSnapshots(repo);
+      const newest = snapshots.at(-1);
+      if (newest) {
+        const m = newest.manifest;
+        status.newestSnapshot = { object: newest.object, seq: m.seq, createdAt: m.createdAt, generation: m.generation };
+      }
+      const verifications = (await listVerifications(repo)).filter((v) => v.record.ok);
+      const bySnapshot = new Map(snapshots.map((s) => [s.object, s]));
+      const verified = verifications
+        .map((v) => ({ v, s: bySnapshot.get(v.record.snapshot) }))
+        .filter((x) => x.s !== undefined)
+        .sort((a, b) => (a.s?.manifest.seq ?? 0) - (b.s?.manifest.seq ?? 0))
+        .at(-1);
+      if (verified?.s) {
+        status.newestVerified = {
+          object: verified.s.object,
+          seq: verified.s.manifest.seq,
+          verifiedAt: verified.v.record.time,
+          generation: verified.s.manifest.generation,
+        };
+      }
+      if (generation !== null) {
+        const view = await scanRepository(repo, await loadSegmentCache(null));
+        const own = snapshots.filter((s) => s.manifest.generation === generation).at(-1);
+        const journal = chainHead(view, generation);
+        const restorable = Math.max(own?.manifest.seq ?? -1, own ? (journal?.toSeq ?? -1) : -1);
+        status.restorableSeq = restorable >= 0 ? restorable : null;
+      }
+      if (head !== null && db) {
+        const covered = status.restorableSeq ?? 0;
+        status.lagRevisions = Math.max(0, head - covered);
+        const oldest = await db.kysely
+          .selectFrom('revisions')
+          .select('created_at')
+          .where('seq', '>', covered)
+          .orderBy('seq')
+          .limit(1)
+          .executeTakeFirst();
+        status.lagSeconds = oldest ? Math.max(0, (now - oldest.created_at) / 1000) : 0;
+      }
+    } catch (error) {
+      status.error = error instanceof Error ? error.message : String(error);
+    } finally {
+      await target.close();
+    }
+    out.push(status);
+  }
+  return out;
+}

@@ -1,0 +1,224 @@
+import { join } from 'node:path';
+import {
+  acquireLock,
+  type JournalHead,
+  type LockHandle,
+  openRepository,
+  pruneInProgress,
+  type Repository,
+  type Target,
+  writeJournalSegment,
+} from '@holdfast/backup';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Config } from '../config.js';
+import type { Db } from '../store/database.js';
+import { readGeneration } from '../store/meta.js';
+import { readHead } from '../store/revision-log.js';
+import { ensureBlobs } from './blob-copy.js';
+import {
+  blobIndexOf,
+  chainHead,
+  loadSegmentCache,
+  newestSnapshot,
+  type RepositoryView,
+  rememberSegment,
+  type SegmentCache,
+  saveSegmentCache,
+  scanRepository,
+} from './repository-view.js';
+import { toBackupRevision } from './revision-records.js';
+import { readLayout, type SnapshotLayout, type SnapshotResult, takeSnapshot } from './snapshot-builder.js';
+import { backupSecret, lockHolder } from './targets.js';
+
+/** Thrown when a prune holds the target: the writer releases its lock and tries again later. */
+export class PruneInProgress extends Error {
+  constructor(target: string) {
+    super(`a prune is running on ${target}; shipping resumes when it is done`);
+  }
+}
+
+/** Revisions per journal segment at most; a backlog is shipped as several segments. */
+export const SEGMENT_REVISIONS = 1000;
+const LOCK_TTL_MS = 10 * 60_000;
+
+/** One target's shipping state. Everything here can be rebuilt from the repository itself. */
+export interface TargetRuntime {
+  location: string;
+  target: Target;
+  connection: Connection | null;
+}
+
+/** An open repository and what this process knows about it. */
+export interface Connection {
+  repo: Repository;
+  view: RepositoryView;
+  cache: SegmentCache;
+  blobIndex: Map<string, string>;
+  generation: string;
+  /** The newest segment of this generation's chain, or null before the first. */
+  head: JournalHead | null;
+  /** Every revision with seq ≤ this is on the target (in the journal or a snapshot). */
+  shippedSeq: number;
+  layout: SnapshotLayout | null;
+  lastSnapshotSeq: number;
+  lastSnapshotAt: number;
+  lock: LockHandle;
+  lockRefreshedAt: number;
+}
+
+/** What shipping needs from the server. */
+export interface ShipDeps {
+  config: Config;
+  db: Db;
+  blobs: BlobStore;
+  now: () => number;
+}
+
+/**
+ * Opens the repository on a target, takes the backup lock and works out
+ * where shipping resumes: the head of this generation's chain, or the
+ * newest snapshot of this generation, or nothing yet (a snapshot comes first).
+ */
+export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<Connection> {
+  const repo = await openRepository(runtime.target, backupSecret(deps.config), { clock: () => new Date(deps.now()) });
+  if (await pruneInProgress(repo)) throw new PruneInProgress(runtime.target.description);
+  const cache = await loadSegmentCache(join(deps.config.dataDir, 'backup-cache', `${repo.id}.json`));
+  const lock = await acquireLock(repo, { kind: 'backup', holder: lockHolder(deps.config), ttlMs: LOCK_TTL_MS });
+  try {
+    const view = await scanRepository(repo, cache);
+    const generation = await readGeneration(deps.db.kysely);
+    const head = chainHead(view, generation);
+    const snapshot = newestSnapshot(view, generation);
+    return {
+      repo,
+      view,
+      cache,
+      blobIndex: blobIndexOf(view),
+      generation,
+      head,
+      shippedSeq: head?.toSeq ?? snapshot?.manifest.seq ?? -1,
+      layout: null,
+      lastSnapshotSeq: snapshot?.manifest.seq ?? -1,
+      lastSnapshotAt: snapshot ? Date.parse(snapshot.manifest.createdAt) : 0,
+      lock,
+      lockRefreshedAt: deps.now(),
+    };
+  } catch (error) {
+    await lock.release().catch(() => {});
+    throw error;
+  }
+}
+
+/** Keeps the lock alive; a holder that could not refresh in time must not write. */
+async function keepLock(deps: ShipDeps, connection: Connection): Promise<void> {
+  connection.lock.assertHeld();
+  if (deps.now() - connection.lockRefreshedAt >= LOCK_TTL_MS / 3) {
+    await connection.lock.refresh();
+    connection.lockRefreshedAt = deps.now();
+  }
+}
+
+/** The result of one shipping pass over a target. */
+export interface ShipResult {
+  segments: number;
+  revisions: number;
+  blobs: number;
+  blobBytes: number;
+  shippedSeq: number;
+}
+
+/**
+ * Ships every revision after the target's last shipped seq, in segments of
+ * at most {@link SEGMENT_REVISIONS}, blobs first. Reads the head before the
+ * revisions: the log is gap-free and hands out seqs in commit order, so
+ * every seq up to a committed head is readable.
+ */
+export async function shipJournal(deps: ShipDeps, connection: Connection): Promise<ShipResult> {
+  const result: ShipResult = { segments: 0, revisions: 0, blobs: 0, blobBytes: 0, shippedSeq: connection.shippedSeq };
+  if (await pruneInProgress(connection.repo)) throw new PruneInProgress(connection.repo.target.description);
+  if (connection.shippedSeq < 0) {
+    await snapshotNow(deps, connection);
+    result.shippedSeq = connection.shippedSeq;
+  }
+  for (;;) {
+    await keepLock(deps, connection);
+    const head = await readHead(deps.db.kysely);
+    if (head <= connection.shippedSeq) break;
+    const rows = await deps.db.kysely
+      .selectFrom('revisions')
+      .selectAll()
+      .where('seq', '>', connection.shippedSeq)
+      .where('seq', '<=', head)
+      .orderBy('seq')
+      .limit(SEGMENT_REVISIONS)
+      .execute();
+    const revisions = rows.map(toBackupRevision);
+    const toSeq = rows.length < SEGMENT_REVISIONS ? head : (revisions.at(-1)?.seq ?? head);
+    const shas = revisions.flatMap((r) => (r.blob ? [r.blob.sha256] : []));
+    const copied = await ensureBlobs(connection.repo, deps.blobs, connection.view, connection.blobIndex, shas);
+    const stored = await writeJournalSegment(connection.repo, {
+      generation: connection.generation,
+      prev: connection.head,
+      revisions,
+      blobs: copied.map,
+      fromSeq: connection.shippedSeq + 1,
+      toSeq,
+    });
+    rememberSegment(connection.view, connection.cache, stored.object, {
+      generation: stored.segment.generation,
+      fromSeq: stored.segment.fromSeq,
+      toSeq: stored.segment.toSeq,
+      prev: stored.segment.prev?.object ?? null,
+      createdAt: stored.segment.createdAt,
+      blobs: stored.segment.blobs,
+    });
+    connection.head = { object: stored.object, toSeq };
+    connection.shippedSeq = toSeq;
+    result.segments += 1;
+    result.revisions += revisions.length;
+    result.blobs += copied.uploaded;
+    result.blobBytes += copied.bytes;
+  }
+  result.shippedSeq = connection.shippedSeq;
+  return result;
+}
+
+/**
+ * Takes a snapshot now. Before the first segment of a generation the
+ * snapshot is the base the chain starts from, so shipping resumes after it.
+ */
+export async function snapshotNow(deps: ShipDeps, connection: Connection): Promise<SnapshotResult> {
+  await keepLock(deps, connection);
+  if (!connection.layout) {
+    const previous = newestSnapshot(connection.view, connection.generation) ?? newestSnapshot(connection.view);
+    const cached = connection.cache.layout;
+    connection.layout =
+      previous && cached?.snapshot === previous.object
+        ? cached
+        : previous
+          ? await readLayout(connection.repo, previous)
+          : null;
+  }
+  const result = await takeSnapshot({
+    db: deps.db,
+    blobs: deps.blobs,
+    repo: connection.repo,
+    view: connection.view,
+    blobIndex: connection.blobIndex,
+    generation: connection.generation,
+    journal: connection.head,
+    previous: connection.layout,
+  });
+  connection.layout = result.layout;
+  connection.cache.layout = result.layout;
+  connection.lastSnapshotSeq = result.snapshot.manifest.seq;
+  connection.lastSnapshotAt = Date.parse(result.snapshot.manifest.createdAt);
+  if (connection.head === null) connection.shippedSeq = Math.max(connection.shippedSeq, result.snapshot.manifest.seq);
+  return result;
+}
+
+/** Saves the segment cache and releases the lock. */
+export async function disconnect(connection: Connection): Promise<void> {
+  await saveSegmentCache(connection.cache).catch(() => {});
+  await connection.lock.release();
+}

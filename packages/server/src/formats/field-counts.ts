@@ -1,0 +1,124 @@
+import { unfoldLines } from '../content/content-lines.js';
+
+/** Counts of fields by name; zero counts are left out. */
+export type FieldCounts = Record<string, number>;
+
+/** Instant-messaging properties written before IMPP existed (vCard 3.0 clients, Google, Apple, Outlook). */
+const LEGACY_IM = new Set([
+  'X-AIM',
+  'X-ICQ',
+  'X-JABBER',
+  'X-MSN',
+  'X-YAHOO',
+  'X-SKYPE',
+  'X-SKYPE-USERNAME',
+  'X-GTALK',
+  'X-GOOGLE-TALK',
+  'X-QQ',
+  'X-GADUGADU',
+  'X-MS-IMADDRESS',
+]);
+
+/** What the manifest counts in a vCard, by property name. */
+const CONTACT_FIELDS: Record<string, string> = {
+  TEL: 'tel',
+  EMAIL: 'email',
+  ADR: 'adr',
+  URL: 'url',
+  IMPP: 'impp',
+  PHOTO: 'photo',
+  NICKNAME: 'nickname',
+  NOTE: 'note',
+  BDAY: 'bday',
+  ORG: 'org',
+};
+
+const NAME = /^(?:[A-Za-z0-9_-]+\.)?([A-Za-z0-9_-]+)/;
+
+function names(text: string): string[] {
+  return unfoldLines(text).map(({ text: line }) => (NAME.exec(line)?.[1] ?? '').toUpperCase());
+}
+
+/**
+ * A contact's field counts: `tel`, `email`, `adr`, `url`, `impp` (IMPP and
+ * the legacy X- IM properties), `photo`, `nickname`, `note`, `bday`, `org`,
+ * `withTel` (1 if it has a TEL) and `properties` (every property line).
+ */
+export function contactFields(text: string): FieldCounts {
+  const counts: FieldCounts = {};
+  for (const name of names(text)) {
+    if (name === 'BEGIN' || name === 'END' || name === '') continue;
+    add(counts, 'properties');
+    const field = CONTACT_FIELDS[name] ?? (LEGACY_IM.has(name) ? 'impp' : undefined);
+    if (field) add(counts, field);
+  }
+  if (counts.tel) counts.withTel = 1;
+  return counts;
+}
+
+const SCHEDULED = new Set(['VEVENT', 'VTODO']);
+const CALENDAR_FIELDS: Record<string, string> = {
+  RRULE: 'rrule',
+  RDATE: 'rdate',
+  EXDATE: 'exdate',
+  'RECURRENCE-ID': 'overrides',
+  ATTENDEE: 'attendees',
+  'RELATED-TO': 'relatedTo',
+};
+
+/**
+ * An event's or task's field counts, over its VEVENT/VTODO components and
+ * what they contain: `components`, `withRrule` (1 if any has an RRULE),
+ * `rrule`, `rdate`, `exdate`, `overrides` (components with RECURRENCE-ID),
+ * `alarms`, `attendees`, `relatedTo` and `properties`. VTIMEZONEs and the
+ * calendar's own properties are not counted here.
+ */
+export function calendarFields(text: string): FieldCounts {
+  const counts: FieldCounts = {};
+  const stack: string[] = [];
+  for (const { text: line } of unfoldLines(text)) {
+    const keyword = /^(BEGIN|END)[ \t]*:[ \t]*([A-Za-z0-9-]+)/i.exec(line);
+    if (keyword) {
+      const name = (keyword[2] as string).toUpperCase();
+      if ((keyword[1] as string).toUpperCase() === 'BEGIN') {
+        stack.push(name);
+        if (stack.length === 2 && SCHEDULED.has(name)) add(counts, 'components');
+        if (name === 'VALARM' && inScheduled(stack)) add(counts, 'alarms');
+      } else {
+        stack.pop();
+      }
+      continue;
+    }
+    if (!inScheduled(stack)) continue;
+    add(counts, 'properties');
+    const field = CALENDAR_FIELDS[(NAME.exec(line)?.[1] ?? '').toUpperCase()];
+    if (field) add(counts, field);
+  }
+  if (counts.rrule) counts.withRrule = 1;
+  return counts;
+}
+
+function inScheduled(stack: string[]): boolean {
+  return stack.length >= 2 && SCHEDULED.has(stack[1] as string);
+}
+
+function add(counts: FieldCounts, key: string, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by;
+}
+
+/** Adds `more` into `total`. */
+export function addCounts(total: FieldCounts, more: FieldCounts): void {
+  for (const [key, value] of Object.entries(more)) if (value !== 0) add(total, key, value);
+}
+
+/** The keys whose counts differ, with both values. */
+export function diffCounts(
+  expected: FieldCounts,
+  actual: FieldCounts,
+): { field: string; expected: number; actual: number }[] {
+  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
+  return [...keys]
+    .sort()
+    .map((field) => ({ field, expected: expected[field] ?? 0, actual: actual[field] ?? 0 }))
+    .filter((d) => d.expected !== d.actual);
+}

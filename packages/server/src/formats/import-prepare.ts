@@ -1,0 +1,89 @@
+import { once } from 'node:events';
+import type { WriteStream } from 'node:fs';
+import { AppError, messageContentSchema } from '@holdfast/protocol';
+import { type BlobInfo, normalizeContent, readPhotoMeta } from '../content/index.js';
+import type { Context } from '../context.js';
+import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
+import type { ImportReportItem, PreparedItem } from './import-report.js';
+import type { ImportCandidate, ImportProblem } from './import-source.js';
+
+/**
+ * Phase one of an import: validates and normalises every candidate exactly
+ * as a push would and spools the result to `spool` (one JSON line per item),
+ * so the write transaction that follows does no parsing. Returns what was
+ * rejected (with its position in the input) and the position of each
+ * spooled item.
+ */
+export async function prepareCandidates(
+  ctx: Pick<Context, 'db' | 'blobs'>,
+  userId: string,
+  source: AsyncIterable<ImportCandidate | ImportProblem>,
+  spool: WriteStream,
+): Promise<{ problems: { order: number; item: ImportReportItem }[]; orders: number[] }> {
+  const problems: { order: number; item: ImportReportItem }[] = [];
+  const orders: number[] = [];
+  let order = 0;
+  try {
+    for await (const part of source) {
+      order++;
+      if (part.kind === 'problem') {
+        problems.push({ order, item: { source: part.source, status: 'rejected', reason: part.reason } });
+        continue;
+      }
+      let line: string;
+      try {
+        line = JSON.stringify(await prepare(ctx, userId, part));
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        problems.push({
+          order,
+          item: { source: part.source, status: 'rejected', type: part.type, reason: error.message },
+        });
+        continue;
+      }
+      orders.push(order);
+      if (!spool.write(`${line}\n`)) await once(spool, 'drain');
+    }
+  } finally {
+    spool.end();
+    await once(spool, 'close');
+  }
+  return { problems, orders };
+}
+
+async function prepare(
+  ctx: Pick<Context, 'db' | 'blobs'>,
+  userId: string,
+  part: ImportCandidate,
+): Promise<PreparedItem> {
+  let blobInfo: BlobInfo | undefined;
+  if (part.blob) {
+    const size = (await userBlobSizes(ctx.db.kysely, userId, [part.blob.sha256])).get(part.blob.sha256);
+    if (size === undefined) throw new AppError('not_found', `blob ${part.blob.sha256} is not stored`);
+    blobInfo = { size, photoMeta: await readPhotoMeta(await readBlobHead(ctx.blobs, part.blob.sha256), size) };
+  }
+  if (part.type === 'messages') await checkAttachments(ctx, userId, part.content);
+  const normalized = normalizeContent(part.type, part.content, part.blob, blobInfo);
+  return {
+    source: part.source,
+    type: part.type,
+    ...(part.itemId ? { itemId: part.itemId } : {}),
+    ...(part.collection ? { collection: part.collection } : {}),
+    contentType: normalized.contentType,
+    text: normalized.text,
+    meta: normalized.meta,
+    hash: normalized.hash,
+    size: normalized.size,
+    ...(part.blob ? { blob: part.blob } : {}),
+    ...(part.encoding && part.encoding !== 'utf-8' ? { encoding: part.encoding } : {}),
+  };
+}
+
+async function checkAttachments(ctx: Pick<Context, 'db'>, userId: string, content: unknown): Promise<void> {
+  const parsed = messageContentSchema.safeParse(content);
+  if (!parsed.success) return; // normalizeContent names the problem.
+  const wanted = parsed.data.attachments.map((a) => a.sha256);
+  const have = await userBlobSizes(ctx.db.kysely, userId, wanted);
+  const missing = wanted.filter((sha) => !have.has(sha));
+  if (missing.length > 0) throw new AppError('not_found', `attachments not in the bundle: ${missing.join(', ')}`);
+}
