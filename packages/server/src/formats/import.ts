@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { AppError } from '@holdfast/protocol';
 import type { Context } from '../context.js';
 import type { Append } from '../sync/write-transaction.js';
@@ -14,6 +13,7 @@ import { countStatuses, type ImportReport, type ImportReportItem, type PreparedI
 import { calendarCandidates, detectFormat, type ImportFormat, vcardCandidates } from './import-source.js';
 import { withImports } from './import-store.js';
 import { writePrepared } from './import-write.js';
+import { readJsonLines } from './json-lines.js';
 
 export interface ImportOptions {
   /** Put every item into this collection (vCard and iCalendar files only). */
@@ -131,8 +131,7 @@ function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path
 }
 
 async function* readSpool(path: string): AsyncGenerator<PreparedItem> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of lines) if (line.length > 0) yield JSON.parse(line) as PreparedItem;
+  for await (const line of readJsonLines(path)) yield JSON.parse(line) as PreparedItem;
 }
 
 /** Problems (found reading) and written items back in the order the input had them. */

@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { readJsonLines } from './json-lines.js';
 
 /**
  * Values written to a temporary file (one JSON line each) and read back in
@@ -29,10 +29,7 @@ export async function createJsonSpool<T>(): Promise<JsonSpool<T>> {
   async function* lines(): AsyncGenerator<string> {
     out.end();
     if (!out.closed) await once(out, 'close');
-    const input = createReadStream(path);
-    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-      if (line.length > 0) yield line;
-    }
+    yield* readJsonLines(path);
   }
 
   return {
