@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { collectionTypeSchema, idSchema, sha256Schema } from './ids.js';
+import { createCollectionSchema } from './sync.js';
 
 /**
  * Per-collection summaries let a device notice divergence from the server
@@ -45,23 +46,7 @@ export const MAX_INVENTORY_ITEMS = 5000;
  */
 export const inventoryRequestSchema = z
   .object({
-    collections: z
-      .array(
-        z
-          .object({
-            id: idSchema,
-            type: collectionTypeSchema,
-            name: z.string().min(1).max(200),
-            description: z.string().max(2000).default(''),
-            color: z
-              .string()
-              .regex(/^#[0-9a-fA-F]{6}$/)
-              .nullable()
-              .default(null),
-          })
-          .strict(),
-      )
-      .max(10_000),
+    collections: z.array(createCollectionSchema.required({ id: true })).max(10_000),
     items: z
       .array(
         z

@@ -78,18 +78,23 @@ export const pushResponseSchema = z.object({
 });
 export type PushResponse = z.infer<typeof pushResponseSchema>;
 
-/** Item content as it travels: text for vCard/iCalendar, an object for the rest. */
-export const wireItemSchema = z.object({
-  id: z.string(),
-  collectionId: z.string(),
-  revision: z.number().int(),
-  deleted: z.boolean(),
+/** Content as an item head and a revision both carry it: text for vCard/iCalendar, an object for the rest. */
+const wireContentFields = {
   contentType: z.string().nullable(),
   content: z.unknown(),
   blob: blobRefSchema.nullable(),
   meta: z.record(z.string(), z.unknown()).nullable(),
   hash: z.string().nullable(),
   size: z.number().int(),
+};
+
+/** An item's head as it travels. */
+export const wireItemSchema = z.object({
+  id: z.string(),
+  collectionId: z.string(),
+  revision: z.number().int(),
+  deleted: z.boolean(),
+  ...wireContentFields,
   updatedAt: z.string(),
 });
 export type WireItem = z.infer<typeof wireItemSchema>;
@@ -103,12 +108,7 @@ export const wireRevisionSchema = z.object({
   itemId: z.string().nullable(),
   deviceId: z.string().nullable(),
   origin: z.string(),
-  contentType: z.string().nullable(),
-  content: z.unknown(),
-  blob: blobRefSchema.nullable(),
-  meta: z.record(z.string(), z.unknown()).nullable(),
-  hash: z.string().nullable(),
-  size: z.number().int(),
+  ...wireContentFields,
   at: z.string(),
 });
 export type WireRevision = z.infer<typeof wireRevisionSchema>;
