@@ -1,7 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../support/processes.js';
+import { api, runProgram } from '../support/processes.js';
 import { type DavServer, startDavServer } from './dav-server.js';
 
 const script = fileURLToPath(new URL('./caldav_scenario.py', import.meta.url));
@@ -14,25 +14,10 @@ function pythonWithCaldav(): string {
   throw new Error('No python3 can import caldav: install python3-caldav.');
 }
 
-function runScenario(server: DavServer): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(pythonWithCaldav(), [script, server.url, server.username, server.appPassword], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`caldav scenario exited with ${code}:\n${stderr}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>);
-    });
-  });
+async function runScenario(server: DavServer): Promise<Record<string, unknown>> {
+  const run = await runProgram(pythonWithCaldav(), [script, server.url, server.username, server.appPassword]);
+  if (run.code !== 0) throw new Error(`caldav scenario exited with ${run.code}:\n${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
 }
 
 /** python-caldav (Debian python3-caldav) drives a real `holdfast serve`: calendars, time ranges, sync, tasks. */

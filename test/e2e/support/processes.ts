@@ -18,10 +18,22 @@ export function runCli(
   args: string[],
   options: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
+  return runProgram(process.execPath, [...nodeArgs, ...args], {
+    stdin: options.stdin,
+    env: { HOLDFAST_LOG_LEVEL: 'warn', ...options.env },
+  });
+}
+
+/** Runs a program to completion from the repository root, collecting its output. */
+export function runProgram(
+  command: string,
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    const child = spawn(command, args, {
       cwd: root,
-      env: { ...process.env, HOLDFAST_LOG_LEVEL: 'warn', ...options.env },
+      env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
