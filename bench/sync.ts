@@ -15,6 +15,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChangesResponse, Collection, LoginResponse, PushResponse } from '@holdfast/protocol';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const bin = join(root, 'packages/cli/bin/holdfast.js');
@@ -80,7 +81,7 @@ async function rssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-async function json(url: string, method: string, token: string | null, body?: unknown) {
+async function json<T>(url: string, method: string, token: string | null, body?: unknown): Promise<T> {
   const response = await fetch(url, {
     method,
     headers: {
@@ -90,7 +91,7 @@ async function json(url: string, method: string, token: string | null, body?: un
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
-  return response.json() as Promise<any>;
+  return response.json() as Promise<T>;
 }
 
 async function pushRange(url: string, token: string, collectionId: string, from: number, to: number, batch = 100) {
@@ -106,8 +107,8 @@ async function pushRange(url: string, token: string, collectionId: string, from:
         content: contact(i),
       });
     }
-    const result = await json(`${url}/v1/push`, 'POST', token, { changes });
-    if (result.results.some((r: { status: string }) => r.status !== 'applied')) throw new Error('push not applied');
+    const result = await json<PushResponse>(`${url}/v1/push`, 'POST', token, { changes });
+    if (result.results.some((r) => r.status !== 'applied')) throw new Error('push not applied');
   }
 }
 
@@ -115,7 +116,11 @@ async function pullAll(url: string, token: string): Promise<number> {
   let cursor = '';
   let count = 0;
   for (;;) {
-    const page = await json(`${url}/v1/changes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, 'GET', token);
+    const page = await json<ChangesResponse>(
+      `${url}/v1/changes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+      'GET',
+      token,
+    );
     count += page.changes.length;
     cursor = page.cursor;
     if (!page.hasMore) return count;
@@ -129,16 +134,25 @@ async function benchEngine(engine: 'sqlite' | 'postgres', databaseUrl?: string) 
   await run(['user', 'add', 'bench'], env, 'bench-password\n');
   const { url, child } = await serve(env);
   try {
-    const login = await json(`${url}/v1/auth/login`, 'POST', null, { username: 'bench', password: 'bench-password' });
+    const login = await json<LoginResponse>(`${url}/v1/auth/login`, 'POST', null, {
+      username: 'bench',
+      password: 'bench-password',
+    });
     const token = login.token as string;
-    const collection = await json(`${url}/v1/collections`, 'POST', token, { type: 'contacts', name: 'bench' });
+    const collection = await json<Collection>(`${url}/v1/collections`, 'POST', token, {
+      type: 'contacts',
+      name: 'bench',
+    });
 
     await pushRange(url, token, collection.id, 0, 1000); // warm-up
     let t = performance.now();
     await pushRange(url, token, collection.id, 1000, 11_000);
     const pushSeconds = (performance.now() - t) / 1000;
 
-    const fresh = await json(`${url}/v1/auth/login`, 'POST', null, { username: 'bench', password: 'bench-password' });
+    const fresh = await json<LoginResponse>(`${url}/v1/auth/login`, 'POST', null, {
+      username: 'bench',
+      password: 'bench-password',
+    });
     await pullAll(url, fresh.token); // warm-up
     t = performance.now();
     const pulled = await pullAll(url, fresh.token);

@@ -133,6 +133,27 @@ async function push(url: string, token: string, collectionId: string, ids: strin
   }));
   const response = await api(url, 'POST', '/v1/push', { token, body: { changes } });
   expect(response.status).toBe(200);
+  const revisions = (response.body.results as { status: string; revision?: number }[]).map((r) => r.revision ?? -1);
+  return Math.max(...revisions);
+}
+
+/**
+ * Waits until target `index` reports everything up to `seq` restorable, with nothing but the running
+ * server shipping: the journal is continuous. How fast it ships is a figure `npm run bench:backup` prints.
+ */
+async function waitRestorable(config: Config, index: number, seq: number) {
+  const db = openDatabase(join(config.dataDir, 'holdfast.db'));
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const status = (await readBackupStatus(config, db))[index];
+      if ((status?.restorableSeq ?? -1) >= seq) return;
+      if (Date.now() > deadline) throw new Error(`target ${index} still at ${status?.restorableSeq}, want ${seq}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await db.close();
+  }
 }
 
 /** Loads notes through an in-process server that does not back up by itself. */
@@ -174,20 +195,20 @@ async function expectSound(config: Config) {
 }
 
 describe('backups end to end', () => {
-  it('brings back every acknowledged change older than the RPO after the primary is destroyed', async () => {
-    const { dataDir, env, args } = await setup();
+  it('brings back every acknowledged change the journal shipped after the primary is destroyed', async () => {
+    const { dataDir, env, args, config } = await setup();
     const server = await startServerProcess(args, env);
     cleanups.push(() => server.kill());
     const { token, collectionId } = await login(server.url);
-    const acked: { id: string; at: number }[] = [];
+    const acked: string[] = [];
+    let head = -1;
     const until = Date.now() + 3000;
     for (let batch = 0; Date.now() < until; batch++) {
       const ids = Array.from({ length: 10 }, (_, i) => `b${batch}-${i}`);
-      await push(server.url, token, collectionId, ids);
-      const at = Date.now();
-      for (const id of ids) acked.push({ id, at });
+      head = Math.max(head, await push(server.url, token, collectionId, ids));
+      acked.push(...ids);
     }
-    const killedAt = Date.now();
+    await waitRestorable(config, 1, head);
     await server.kill();
     await rm(dataDir, { recursive: true, force: true });
 
@@ -201,13 +222,25 @@ describe('backups end to end', () => {
       const items = new Set(
         (await db.kysely.selectFrom('items').select('id').where('deleted', '=', 0).execute()).map((row) => row.id),
       );
-      const due = acked.filter((a) => a.at < killedAt - 1000);
-      expect(due.length).toBeGreaterThan(100);
-      expect(due.filter((a) => !items.has(a.id))).toEqual([]);
+      expect(acked.length).toBeGreaterThan(100);
+      expect(acked.filter((id) => !items.has(id))).toEqual([]);
       const ledger = await db.kysely.selectFrom('ledger_entries').select(['kind']).execute();
       expect(ledger.map((e) => e.kind)).toContain('restore');
     } finally {
       await db.close();
+    }
+    // The restored deployment is one people can use: alice logs in with her password, the phone keeps its token.
+    const revived = await startServer(
+      loadConfig({ flags: { data: restoredDir, port: '0', 'backup-targets': '', 'log-level': 'warn' }, env: {} }),
+    );
+    try {
+      const again = await api(revived.url, 'POST', '/v1/auth/login', {
+        body: { username: 'alice', password: 'alice-password-123', deviceName: 'laptop' },
+      });
+      expect(again.status).toBe(200);
+      expect((await api(revived.url, 'GET', '/v1/me', { token })).status).toBe(200);
+    } finally {
+      await revived.close();
     }
     const second = await mkdtemp(join(tmpdir(), 'holdfast-e2e-restore-'));
     cleanups.push(() => rm(second, { recursive: true, force: true }));

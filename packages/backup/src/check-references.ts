@@ -71,6 +71,7 @@ export function checkReferences(inventory: Inventory): CheckProblem[] {
       }
     }
     checkBlobs(manifest.blobs, name);
+    if (manifest.accounts !== undefined) present(manifest.accounts, name, 'account state');
   }
 
   const snapshotSeqs = [...inventory.snapshots.values()].map((manifest) => manifest.seq);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeAccountState } from './accounts.js';
 import { writeBlob } from './blob.js';
 import { type CheckReport, checkRepository } from './check.js';
 import { writeJournalSegment } from './journal.js';
@@ -133,6 +134,32 @@ describe.each(targetKinds)('checkRepository on a %s target', (kind) => {
       object: snapshot.object,
       referencedBy: verification.object,
     });
+  });
+
+  it('names a missing account state and the snapshot that references it', async () => {
+    const accounts = await writeAccountState(repo, {
+      generation: 'g1',
+      seq: 5,
+      createdAt: '2025-03-01T00:00:00.000Z',
+      users: [{ id: 'alice', username: 'alice', password_hash: 'h', disabled: 0, created_at: 1, updated_at: 1 }],
+      devices: [],
+      app_passwords: [],
+      dav_names: [],
+      imports: [],
+    });
+    const snapshot = await writeSnapshot(repo, {
+      generation: 'g1',
+      seq: 5,
+      journal: null,
+      records: [],
+      blobs: {},
+      accounts: accounts.object,
+    });
+    expect(summary(await checkRepository(repo))).toEqual([]);
+    await harness.target.deleteObject(accounts.object);
+    expect(summary(await checkRepository(repo))).toEqual([
+      { kind: 'missing', object: accounts.object, referencedBy: snapshot.object },
+    ]);
   });
 
   it('names a truncated segment as truncated', async () => {

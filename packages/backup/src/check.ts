@@ -7,6 +7,7 @@ import { isLockName, MARK_PREFIX } from './lock.js';
 import { decodeJson, openStoredObject, parseObjectName } from './object-store.js';
 import { CONFIG_OBJECT, type Repository } from './repository.js';
 import {
+  accountStateSchema,
   type Digests,
   decodeJsonText,
   journalSegmentSchema,
@@ -15,6 +16,7 @@ import {
   snapshotManifestSchema,
   verificationSchema,
 } from './schemas.js';
+import { includedRecords } from './snapshot.js';
 import { targetFailure } from './target.js';
 
 /**
@@ -66,7 +68,7 @@ export interface CheckOptions {
 /**
  * Reads every object back and checks it: rehashes the stored bytes against
  * the name, decrypts and authenticates, validates the schema, then checks
- * every reference (snapshots → data, blobs, journal head; segments → previous
+ * every reference (snapshots → data, blobs, journal head, account state; segments → previous
  * segment, blobs; verification records → snapshot), the journal chain rule,
  * and each snapshot's counts and digests against its data. Problems are
  * returned, not thrown; an error reaching the target (including a failed
@@ -156,6 +158,9 @@ function record(type: ObjectType, name: string, payload: Uint8Array, inventory: 
     case 'verification':
       inventory.verifications.set(name, decodeJson(name, verificationSchema, payload));
       return;
+    case 'accounts':
+      decodeJson(name, accountStateSchema, payload);
+      return;
   }
 }
 
@@ -196,7 +201,7 @@ async function checkSnapshotData(repo: Repository, inventory: Inventory): Promis
           entry.object,
           await repo.target.getObject(entry.object),
         );
-        for (const item of decodeJson(entry.object, snapshotDataSchema, payload).records) {
+        for (const item of includedRecords(entry, decodeJson(entry.object, snapshotDataSchema, payload).records)) {
           digests.add(item);
           if (item.blob && manifest.blobs[item.blob.sha256] === undefined) unmapped.add(item.blob.sha256);
         }

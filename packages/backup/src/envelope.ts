@@ -39,6 +39,7 @@ export const objectTypes = {
   'snapshot-data': 3,
   snapshot: 4,
   verification: 5,
+  accounts: 6,
 } as const;
 
 /** The kind of an enveloped object. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { keyObjectSchema } from './keys.js';
 import {
+  accountStateSchema,
   journalSegmentSchema,
   repositoryConfigSchema,
   revisionSchema,
@@ -65,6 +66,7 @@ describe('docs/backup-format.md', () => {
       data: snapshotDataSchema,
       manifest: snapshotManifestSchema,
       verification: verificationSchema,
+      accounts: accountStateSchema,
     };
     expect([...blocks.keys()].sort()).toEqual(['$defs', ...Object.keys(schemas)].sort());
     expect(resolve(defs.revision, defs)).toEqual(generated(revisionSchema));

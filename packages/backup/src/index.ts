@@ -2,6 +2,13 @@
  * @holdfast/backup: the backup repository format and its storage targets.
  * The format is specified in docs/backup-format.md.
  */
+export {
+  compareAccountStates,
+  listAccountStates,
+  readAccountState,
+  type StoredAccountState,
+  writeAccountState,
+} from './accounts.js';
 export { type BlobIndex, loadBlobIndex, readBlob, type StoredBlob, writeBlob } from './blob.js';
 export {
   type CheckOptions,
@@ -54,6 +61,8 @@ export {
 } from './repository.js';
 export { S3Target, type S3TargetOptions } from './s3-target.js';
 export {
+  type AccountState,
+  accountStateSchema,
   type BlobMap,
   type Digests,
   type JournalSegment,
@@ -62,6 +71,7 @@ export {
   type Revision,
   revisionSchema,
   type SnapshotData,
+  type SnapshotDataEntry,
   type SnapshotManifest,
   snapshotDataSchema,
   snapshotManifestSchema,
@@ -69,10 +79,12 @@ export {
   verificationSchema,
 } from './schemas.js';
 export {
+  includedRecords,
   listSnapshots,
   type ReusedData,
   type ReusedRecord,
   readSnapshot,
+  readSnapshotData,
   readSnapshotRecords,
   type SnapshotInput,
   type StoredSnapshot,

@@ -26,6 +26,7 @@ const prefixes: Record<ObjectType, { prefix: string; fanOut: boolean }> = {
   'snapshot-data': { prefix: 'data/', fanOut: true },
   snapshot: { prefix: 'snapshots/', fanOut: false },
   verification: { prefix: 'verifications/', fanOut: false },
+  accounts: { prefix: 'accounts/', fanOut: false },
 };
 
 /** The listing prefix of an object type, e.g. `journal/`. */

@@ -17,6 +17,8 @@ export const journalNameSchema = z.string().regex(/^journal\/[0-9a-f]{64}$/, 'a 
 export const blobNameSchema = z.string().regex(/^blobs\/([0-9a-f]{2})\/\1[0-9a-f]{62}$/, 'a blob object name');
 /** `data/<first 2 hex>/<64 hex>` */
 export const dataNameSchema = z.string().regex(/^data\/([0-9a-f]{2})\/\1[0-9a-f]{62}$/, 'a snapshot data object name');
+/** `accounts/<64 hex>` */
+export const accountsNameSchema = z.string().regex(/^accounts\/[0-9a-f]{64}$/, 'an account state object name');
 /** `snapshots/<64 hex>` */
 export const snapshotNameSchema = z.string().regex(/^snapshots\/[0-9a-f]{64}$/, 'a snapshot object name');
 
@@ -136,6 +138,29 @@ export const digestsSchema = z.record(idSchema, z.record(idSchema, collectionDig
 export type Digests = z.infer<typeof digestsSchema>;
 
 /**
+ * One data object of a snapshot. `records` is the number of records the
+ * object holds; `drop` lists (ascending) the positions of records in it that
+ * this snapshot does not include, because they were superseded or deleted
+ * after the object was written (an incremental snapshot reuses the object
+ * and drops only those).
+ */
+export const snapshotDataEntrySchema = z
+  .strictObject({
+    object: dataNameSchema,
+    records: z.int().min(0),
+    drop: z.array(z.int().min(0)).optional(),
+  })
+  .refine(
+    (entry) =>
+      (entry.drop ?? []).every(
+        (position, i, all) => position < entry.records && (i === 0 || position > (all[i - 1] as number)),
+      ),
+    { message: 'drop lists distinct positions below records, ascending' },
+  );
+/** One data object of a snapshot. */
+export type SnapshotDataEntry = z.infer<typeof snapshotDataEntrySchema>;
+
+/**
  * A snapshot manifest, written after everything it names. It covers every
  * revision with seq ≤ `seq`: the data objects hold the head revision of each
  * live entity, `journal` names the newest segment (ending at `journal.toSeq`
@@ -148,10 +173,11 @@ export const snapshotManifestSchema = z
     seq: z.int().min(0),
     createdAt: isoTime,
     journal: z.strictObject({ head: journalNameSchema.nullable(), toSeq: z.int().min(0) }),
-    data: z.array(z.strictObject({ object: dataNameSchema, records: z.int().min(0) })),
+    data: z.array(snapshotDataEntrySchema),
     records: z.int().min(0),
     blobs: blobMapSchema,
     digests: digestsSchema,
+    accounts: accountsNameSchema.optional(),
   })
   .superRefine((manifest, ctx) => {
     if ((manifest.journal.head === null) !== (manifest.journal.toSeq === 0)) {
@@ -160,12 +186,99 @@ export const snapshotManifestSchema = z
     if (manifest.journal.toSeq > manifest.seq) {
       ctx.addIssue({ code: 'custom', message: 'journal.toSeq is after the snapshot seq' });
     }
-    if (manifest.data.reduce((sum, chunk) => sum + chunk.records, 0) !== manifest.records) {
-      ctx.addIssue({ code: 'custom', message: 'records must equal the sum of data[].records' });
+    if (manifest.data.reduce((sum, chunk) => sum + chunk.records - (chunk.drop?.length ?? 0), 0) !== manifest.records) {
+      ctx.addIssue({ code: 'custom', message: 'records must equal the sum of data[].records less the dropped ones' });
     }
   });
 /** A snapshot manifest. */
 export type SnapshotManifest = z.infer<typeof snapshotManifestSchema>;
+
+const text = (max: number) => z.string().max(max);
+const name = z.string().min(1).max(256);
+const millis = z.int().min(0);
+
+/**
+ * The server's account tables at one moment: users with their password
+ * hashes, devices with hashed tokens, app passwords (hashed), DAV resource
+ * names and import records. Rows keep the server's SQL column names; times
+ * are milliseconds since the epoch and flags 0 or 1. `seq` is a revision
+ * the state is at least as new as (every revision up to it was shipped
+ * before the tables were read). Volatile columns (`last_seen_at`,
+ * `last_used_at`) are not kept.
+ */
+export const accountStateSchema = z
+  .strictObject({
+    generation: generationSchema,
+    seq: z.int().min(0),
+    createdAt: isoTime,
+    users: z.array(
+      z.strictObject({
+        id: name,
+        username: name,
+        password_hash: text(1024),
+        disabled: z.int().min(0).max(1),
+        created_at: millis,
+        updated_at: millis,
+      }),
+    ),
+    devices: z.array(
+      z.strictObject({
+        id: name,
+        user_id: name,
+        name: text(1024),
+        token_hash: text(1024),
+        created_at: millis,
+        revoked_at: millis.nullable(),
+      }),
+    ),
+    app_passwords: z.array(
+      z.strictObject({
+        id: name,
+        user_id: name,
+        label: text(1024),
+        password_hash: text(1024),
+        created_at: millis,
+        revoked_at: millis.nullable(),
+      }),
+    ),
+    dav_names: z.array(
+      z.strictObject({
+        user_id: name,
+        collection_id: name,
+        name: z.string().min(1).max(1024),
+        item_id: name,
+        created_at: millis,
+      }),
+    ),
+    imports: z.array(
+      z.strictObject({
+        user_id: name,
+        id: name,
+        source: text(4096),
+        format: text(256),
+        device_id: name.nullable(),
+        first_seq: millis.nullable(),
+        last_seq: millis.nullable(),
+        created: millis,
+        updated: millis,
+        skipped: millis,
+        rejected: millis,
+        report: text(16 * 1024 * 1024),
+        undone_by: name.nullable(),
+        created_at: millis,
+      }),
+    ),
+  })
+  .superRefine((state, ctx) => {
+    const users = new Set(state.users.map((user) => user.id));
+    for (const table of ['devices', 'app_passwords', 'dav_names', 'imports'] as const) {
+      if (state[table].some((row) => !users.has(row.user_id))) {
+        ctx.addIssue({ code: 'custom', message: `every ${table} row belongs to a listed user` });
+      }
+    }
+  });
+/** The server's account tables at one moment. */
+export type AccountState = z.infer<typeof accountStateSchema>;
 
 /** One named check of a restore drill. */
 export const verificationCheckSchema = z.strictObject({

@@ -1,10 +1,11 @@
 import { AppError } from '@holdfast/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listAccountStates, readAccountState, writeAccountState } from './accounts.js';
 import { writeBlob } from './blob.js';
 import { computeDigests } from './digest.js';
 import { writeJournalSegment } from './journal.js';
 import type { Repository } from './repository.js';
-import type { Revision } from './schemas.js';
+import { type Revision, snapshotManifestSchema } from './schemas.js';
 import { listSnapshots, readSnapshot, readSnapshotRecords, writeSnapshot } from './snapshot.js';
 import { createTestRepository, put, putCollection, sha256 } from './test-support/fixtures.js';
 import { createHarness, type TargetHarness, targetKinds } from './test-support/targets.js';
@@ -71,6 +72,71 @@ describe.each(targetKinds)('snapshots and verifications on a %s target', (kind) 
     expect(manifest.digests.alice?.notes?.count).toBe(2);
     expect(await readSnapshot(repo, object)).toEqual(manifest);
     expect(await collect(readSnapshotRecords(repo, manifest))).toEqual(records);
+  });
+
+  it('reuses a data object minus dropped positions, in reading, counts and digests', async () => {
+    const first = await writeSnapshot(repo, {
+      generation: 'g1',
+      seq: 3,
+      journal: null,
+      records: [put(1, 'a', 'one'), put(2, 'b', 'two'), put(3, 'c', 'three')],
+      blobs: {},
+    });
+    const kept = [put(1, 'a', 'one'), put(3, 'c', 'three')];
+    const changed = put(4, 'b', 'two, edited');
+    const second = await writeSnapshot(repo, {
+      generation: 'g1',
+      seq: 4,
+      journal: null,
+      records: [changed],
+      blobs: {},
+      reuse: [{ object: first.manifest.data[0]?.object as string, records: kept, drop: [1] }],
+    });
+    expect(second.manifest.data[0]).toEqual({ object: first.manifest.data[0]?.object, records: 3, drop: [1] });
+    expect(second.manifest.records).toBe(3);
+    expect(second.manifest.digests).toEqual(computeDigests([...kept, changed]));
+    expect(await collect(readSnapshotRecords(repo, second.manifest))).toEqual([...kept, changed]);
+    const badDrop = { ...second.manifest, data: [{ ...second.manifest.data[0], drop: [1, 1] }] };
+    expect(snapshotManifestSchema.safeParse(badDrop).success).toBe(false);
+  });
+
+  it('stores account states, names them from a snapshot and refuses rows of unknown users', async () => {
+    const state = {
+      generation: 'g1',
+      seq: 0,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      users: [
+        { id: 'u1', username: 'alice', password_hash: '$argon2id$v=19$x', disabled: 0, created_at: 1, updated_at: 1 },
+      ],
+      devices: [{ id: 'd1', user_id: 'u1', name: 'phone', token_hash: 'ab', created_at: 2, revoked_at: null }],
+      app_passwords: [],
+      dav_names: [{ user_id: 'u1', collection_id: 'book', name: 'x@y.vcf', item_id: 'i1', created_at: 3 }],
+      imports: [],
+    };
+    const later = await writeAccountState(repo, { ...state, seq: 2, createdAt: '2025-01-01T00:00:00.000Z' });
+    const earlier = await writeAccountState(repo, { ...state, createdAt: '2025-01-02T00:00:00.000Z' });
+    expect((await listAccountStates(repo)).map((entry) => entry.object)).toEqual([earlier.object, later.object]);
+    expect(await readAccountState(repo, earlier.object)).toEqual({ ...state, createdAt: '2025-01-02T00:00:00.000Z' });
+    const snapshot = await writeSnapshot(repo, {
+      generation: 'g1',
+      seq: 0,
+      journal: null,
+      records: [],
+      blobs: {},
+      accounts: later.object,
+    });
+    expect((await readSnapshot(repo, snapshot.object)).accounts).toBe(later.object);
+    const missing = writeSnapshot(repo, {
+      generation: 'g1',
+      seq: 0,
+      journal: null,
+      records: [],
+      blobs: {},
+      accounts: `accounts/${'0'.repeat(64)}`,
+    });
+    expect((await rejection(missing)).code).toBe('precondition_failed');
+    const orphan = writeAccountState(repo, { ...state, devices: [{ ...state.devices[0], user_id: 'u2' }] } as never);
+    expect((await rejection(orphan)).code).toBe('invalid_request');
   });
 
   it('writes the manifest last: a snapshot whose blob is not stored leaves no manifest', async () => {

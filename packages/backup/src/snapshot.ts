@@ -8,6 +8,8 @@ import {
   type BlobMap,
   type Revision,
   revisionSchema,
+  type SnapshotData,
+  type SnapshotDataEntry,
   type SnapshotManifest,
   snapshotDataSchema,
   snapshotManifestSchema,
@@ -34,6 +36,8 @@ export interface SnapshotInput {
    * the fields that digests and blob maps need are required.
    */
   reuse?: readonly ReusedData[];
+  /** The account state object the snapshot carries (it must be stored), or null. */
+  accounts?: string | null;
 }
 
 /** The fields of a record that a reused data object contributes to a manifest. */
@@ -42,10 +46,16 @@ export type ReusedRecord = Pick<
   'userId' | 'collectionId' | 'itemId' | 'entity' | 'op' | 'hash' | 'seq' | 'blob'
 >;
 
-/** A data object of an earlier snapshot, referenced again by a new one. */
+/**
+ * A data object of an earlier snapshot, referenced again by a new one.
+ * `records` are the records it still contributes, in object order; `drop`
+ * (ascending) are the positions of the ones it no longer does, so the object
+ * holds `records.length + drop.length` records.
+ */
 export interface ReusedData {
   object: string;
   records: readonly ReusedRecord[];
+  drop?: readonly number[];
 }
 
 /** A stored snapshot manifest and its object name. */
@@ -80,26 +90,31 @@ export async function writeSnapshot(repo: Repository, input: SnapshotInput): Pro
   const limit = Math.max(1, input.chunkRecords ?? 2000);
   let chunk: Revision[] = [];
   let chunkBytes = 0;
+  /** Counts a record in the digests and maps its blob. */
+  const include = (record: ReusedRecord) => {
+    digests.add(record);
+    if (!record.blob) return;
+    const object = given[record.blob.sha256];
+    if (object === undefined)
+      throw new AppError('invalid_request', `no blob object given for blob ${record.blob.sha256}`);
+    blobs[record.blob.sha256] = object;
+  };
   for (const entry of input.reuse ?? []) {
     for (const record of entry.records) {
       if (record.op !== 'put' || record.seq > input.seq) {
         throw new AppError('invalid_request', `reused record seq ${record.seq} does not fit this snapshot`);
       }
-      digests.add(record);
-      if (record.blob) {
-        const object = given[record.blob.sha256];
-        if (object === undefined)
-          throw new AppError('invalid_request', `no blob object given for blob ${record.blob.sha256}`);
-        blobs[record.blob.sha256] = object;
-      }
+      include(record);
     }
-    data.push({ object: entry.object, records: entry.records.length });
+    const drop = [...(entry.drop ?? [])];
+    data.push({
+      object: entry.object,
+      records: entry.records.length + drop.length,
+      ...(drop.length > 0 ? { drop } : {}),
+    });
   }
-  await assertStored(
-    repo,
-    (input.reuse ?? []).map((entry) => entry.object),
-    'snapshot manifest',
-  );
+  const carried = input.accounts ? [input.accounts] : [];
+  await assertStored(repo, [...(input.reuse ?? []).map((entry) => entry.object), ...carried], 'snapshot manifest');
   const flush = async () => {
     if (chunk.length === 0) return;
     const { name } = await storeJson(repo, 'snapshot-data', snapshotDataSchema, { records: chunk });
@@ -115,13 +130,7 @@ export async function writeSnapshot(repo: Repository, input: SnapshotInput): Pro
     if (record.seq > input.seq) {
       throw new AppError('invalid_request', `snapshot record seq ${record.seq} is after the snapshot seq ${input.seq}`);
     }
-    digests.add(record);
-    if (record.blob) {
-      const object = given[record.blob.sha256];
-      if (object === undefined)
-        throw new AppError('invalid_request', `no blob object given for blob ${record.blob.sha256}`);
-      blobs[record.blob.sha256] = object;
-    }
+    include(record);
     chunk.push(record);
     chunkBytes += (record.content?.length ?? 0) + 256;
     if (chunk.length >= limit || chunkBytes >= CHUNK_BYTES) await flush();
@@ -134,9 +143,10 @@ export async function writeSnapshot(repo: Repository, input: SnapshotInput): Pro
     createdAt: repo.clock().toISOString(),
     journal: input.journal ? { head: input.journal.object, toSeq: input.journal.toSeq } : { head: null, toSeq: 0 },
     data,
-    records: data.reduce((sum, entry) => sum + entry.records, 0),
+    records: data.reduce((sum, entry) => sum + entry.records - (entry.drop?.length ?? 0), 0),
     blobs,
     digests: digests.digests(),
+    ...(input.accounts ? { accounts: input.accounts } : {}),
   });
   return { object: name, manifest: value };
 }
@@ -146,17 +156,33 @@ export function readSnapshot(repo: Repository, object: string): Promise<Snapshot
   return loadJson(repo, 'snapshot', snapshotManifestSchema, object);
 }
 
+/** Reads, rehashes, decrypts and validates one snapshot data object (every record it holds). */
+export function readSnapshotData(repo: Repository, object: string): Promise<SnapshotData> {
+  return loadJson(repo, 'snapshot-data', snapshotDataSchema, object);
+}
+
 /**
- * The snapshot's records, data object by data object. Each data object must
- * hold exactly the number of records the manifest says.
+ * The records of one data object that a snapshot includes: all of them but
+ * the positions its manifest entry drops. The object must hold exactly the
+ * number of records the entry says.
+ */
+export function includedRecords(entry: SnapshotDataEntry, records: readonly Revision[]): Revision[] {
+  if (records.length !== entry.records) {
+    throw objectError('invalid', entry.object, `holds ${records.length} records, the manifest says ${entry.records}`);
+  }
+  if (!entry.drop || entry.drop.length === 0) return [...records];
+  const dropped = new Set(entry.drop);
+  return records.filter((_, position) => !dropped.has(position));
+}
+
+/**
+ * The snapshot's records, data object by data object, without the ones the
+ * manifest drops.
  */
 export async function* readSnapshotRecords(repo: Repository, manifest: SnapshotManifest): AsyncGenerator<Revision> {
   for (const entry of manifest.data) {
-    const { records } = await loadJson(repo, 'snapshot-data', snapshotDataSchema, entry.object);
-    if (records.length !== entry.records) {
-      throw objectError('invalid', entry.object, `holds ${records.length} records, the manifest says ${entry.records}`);
-    }
-    yield* records;
+    const { records } = await readSnapshotData(repo, entry.object);
+    yield* includedRecords(entry, records);
   }
 }
 

@@ -224,10 +224,15 @@ async function restore(invocation: Invocation): Promise<number> {
       `restored revision ${result.seq} (snapshot ${result.snapshot.object} + ${result.journalRevisions} journal revisions) into ${result.database}`,
     );
     io.out(`new generation ${result.generation}; devices will re-seed when they next sync`);
+    io.out(
+      result.accounts
+        ? `accounts restored from ${result.accounts.object}: ${result.accounts.users} users, with their passwords, devices and app passwords`
+        : 'the snapshot carries no accounts: users without one are restored disabled as restored-<userId>',
+    );
+    const placeholders = new Set(result.placeholderUsers);
     for (const [userId, counts] of Object.entries(result.users)) {
-      io.out(
-        `  user ${userId} (account restored-${userId}, disabled until a password is set): ${counts.items} items in ${counts.collections} collections`,
-      );
+      const account = placeholders.has(userId) ? ` (account restored-${userId}, disabled until a password is set)` : '';
+      io.out(`  user ${userId}${account}: ${counts.items} items in ${counts.collections} collections`);
     }
     return 0;
   } finally {

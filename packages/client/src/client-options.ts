@@ -19,7 +19,7 @@ export interface ClientOptions {
   pushBatchSize?: number;
   /** Revisions per change-feed page (default 500). */
   pullPageSize?: number;
-  /** Revisions the mass-change guard checks (and the pull applies) at a time (default 5000). */
+  /** Revisions the mass-change guard checks (and the pull applies) at a time (default 1000). */
   pullChunkRevisions?: number;
   /** Where recovery copies of the replica go before a re-seed (default: beside the replica file, or the temp dir). */
   recoveryDirectory?: string;
@@ -63,7 +63,7 @@ export function resolveSettings(options: ClientOptions): SyncSettings {
   return {
     pushBatchSize: options.pushBatchSize ?? 200,
     pullPageSize: options.pullPageSize ?? 500,
-    pullChunkRevisions: options.pullChunkRevisions ?? 5000,
+    pullChunkRevisions: options.pullChunkRevisions ?? 1000,
     massChange: { ...DEFAULT_MASS_CHANGE_LIMIT, ...options.massChange },
     recoveryDirectory:
       options.recoveryDirectory ?? options.store.recoveryDirectory ?? join(tmpdir(), 'holdfast-recovery'),

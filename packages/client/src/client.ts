@@ -350,7 +350,10 @@ export class HoldfastClient {
       throw failure ?? error;
     }
     const result = ctx.result;
-    if (!result.massChange) this.#store.transaction((tx) => tx.setState({ lastSyncAt: this.#now() }));
+    // Bookkeeping, not data: it need not hold up the sync for a disk flush.
+    if (!result.massChange) {
+      this.#store.transaction((tx) => tx.setState({ lastSyncAt: this.#now() }), { durable: false });
+    }
     this.#events.emit('syncEnd', { result });
     if (result.massChange) {
       this.#events.emit('massChange', {

@@ -27,6 +27,7 @@ export type {
   ItemOutboxEntry,
   ItemQuery,
   ItemRecord,
+  ItemTally,
   NewOutboxEntry,
   OutboxEntry,
   PendingMassChange,
@@ -34,6 +35,7 @@ export type {
   ReplicaStore,
   ReplicaTx,
   ReseedProgress,
+  TransactionOptions,
 } from './replica/store.js';
 export { EMPTY_STATE } from './replica/store.js';
 export { DEFAULT_MASS_CHANGE_LIMIT, isBlanking, massChangeLimit } from './sync/mass-change.js';

@@ -28,7 +28,9 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
  * builds the context every module receives. Nothing else creates resources.
  */
 export async function createContext(config: Config, log: Logger = createLogger(config)): Promise<Context> {
-  const db = openDatabase(databaseLocation(config));
+  const db = openDatabase(databaseLocation(config), (error) =>
+    log.warn({ err: error.message }, 'an idle database connection failed; the pool replaces it'),
+  );
   try {
     // Upgrade gate: pending migrations run only with a fresh verified backup (an empty database is exempt).
     await assertMigrationAllowed(config, db);

@@ -1,4 +1,6 @@
 import {
+  BLOB_BATCH_TYPE,
+  blobBatchManifestSchema,
   type ChangesResponse,
   type Collection,
   changesResponseSchema,
@@ -18,7 +20,7 @@ import {
   wireItemSchema,
   wireRevisionSchema,
 } from '@holdfast/protocol';
-import { HoldfastError } from '../errors.js';
+import { asHoldfastError, HoldfastError } from '../errors.js';
 import type { CollectionFields } from '../replica/store.js';
 import { open, type ResponseSchema, request, type Transport } from './transport.js';
 
@@ -156,15 +158,187 @@ export const putBlob = (t: Transport, sha256: string, bytes: Uint8Array, signal?
     signal,
   });
 
+/** A blob download: its chunks, read once; `cancel` frees the connection if they are not all read. */
+export interface BlobDownload extends AsyncIterable<Uint8Array> {
+  cancel(): Promise<void>;
+}
+
 /** `GET /v1/blobs/:sha256`, as a stream of chunks (the caller verifies the hash). */
-export async function getBlob(t: Transport, sha256: string, signal?: Signal): Promise<AsyncIterable<Uint8Array>> {
+export async function getBlob(t: Transport, sha256: string, signal?: Signal): Promise<BlobDownload> {
   const token = t.token();
   const response = await open(t, 'GET', `/v1/blobs/${sha256}`, {
     headers: { accept: 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     signal,
   });
-  if (!response.body) return (async function* () {})();
-  return response.body as unknown as AsyncIterable<Uint8Array>;
+  // Take the reader now: fetch cancels the body of a Response that is garbage-collected while its body is still
+  // unlocked, and the caller may not start reading until after awaits of its own (opening a file). A cancelled
+  // body reads as empty, which would then fail the hash check for no reason.
+  const reader = response.body?.getReader() ?? null;
+  let finished = reader === null;
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (!reader) return;
+      try {
+        for (;;) {
+          const next = await reader.read();
+          if (next.done) break;
+          yield next.value;
+        }
+        finished = true;
+      } finally {
+        if (!finished) {
+          finished = true;
+          await reader.cancel().catch(() => {});
+        }
+      }
+    },
+    async cancel() {
+      if (finished || !reader) return;
+      finished = true;
+      await reader.cancel().catch(() => {});
+    },
+  };
+}
+
+const MAX_MANIFEST_BYTES = 64 * 1024;
+
+/** One blob of a batch download: its bytes must be read in full before the next blob's. */
+export interface BatchBlob {
+  sha256: string;
+  size: number;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+/** A batch download: the blobs the server holds for this user, in order; `cancel` frees the connection early. */
+export interface BlobBatch {
+  /** The requested blobs the server sent (the others it does not have for this user). */
+  readonly manifest: readonly { sha256: string; size: number }[];
+  blobs(): AsyncIterable<BatchBlob>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * `GET /v1/blobs?sha256=a,b,…`: several blobs in one response (a JSON
+ * manifest line, then each blob's bytes in manifest order). The caller
+ * verifies each blob's hash. A server without the route answers 404
+ * `not_found`; blobs the server does not have are simply not in the manifest.
+ */
+export async function getBlobs(t: Transport, sha256s: readonly string[], signal?: Signal): Promise<BlobBatch> {
+  const token = t.token();
+  const path = `/v1/blobs?sha256=${sha256s.join(',')}`;
+  const response = await open(t, 'GET', path, {
+    headers: { accept: BLOB_BATCH_TYPE, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    signal,
+  });
+  const type = response.headers.get('content-type') ?? '';
+  if (!type.toLowerCase().startsWith(BLOB_BATCH_TYPE) || !response.body) {
+    await response.body?.cancel().catch(() => {});
+    throw new HoldfastError(
+      'unexpected_response',
+      `${path.slice(0, 40)}… answered ${type || 'no content type'}, not a blob batch.`,
+      response.status,
+    );
+  }
+  const reader = response.body.getReader();
+  let finished = false;
+  const cancel = async () => {
+    if (finished) return;
+    finished = true;
+    await reader.cancel().catch(() => {});
+  };
+  const cut = () => new HoldfastError('network', 'The blob download was cut short.', response.status);
+  // Bytes read from the network but not handed out yet.
+  let rest: Uint8Array | null = null;
+  const take = async (): Promise<Uint8Array | null> => {
+    if (rest) {
+      const out = rest;
+      rest = null;
+      return out;
+    }
+    const next = await reader.read();
+    return next.done ? null : next.value;
+  };
+
+  let manifest: { sha256: string; size: number }[];
+  try {
+    const head: Uint8Array[] = [];
+    let headBytes = 0;
+    for (;;) {
+      const chunk = await take();
+      if (!chunk) throw cut();
+      const newline = chunk.indexOf(10);
+      if (newline < 0) {
+        head.push(chunk);
+        headBytes += chunk.length;
+        if (headBytes > MAX_MANIFEST_BYTES)
+          throw new HoldfastError('unexpected_response', 'The blob batch manifest is too long.');
+        continue;
+      }
+      head.push(chunk.subarray(0, newline));
+      if (newline + 1 < chunk.length) rest = chunk.subarray(newline + 1);
+      break;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.concat(head).toString('utf8'));
+    } catch {
+      throw new HoldfastError('unexpected_response', 'The blob batch manifest is not JSON.', response.status);
+    }
+    const checked = blobBatchManifestSchema.safeParse(parsed);
+    const asked = new Set(sha256s);
+    if (!checked.success || !checked.data.blobs.every((blob) => asked.has(blob.sha256))) {
+      throw new HoldfastError('unexpected_response', 'The blob batch manifest has the wrong shape.', response.status);
+    }
+    manifest = checked.data.blobs;
+  } catch (error) {
+    await cancel();
+    throw asHoldfastError(error);
+  }
+
+  async function* slice(size: number): AsyncGenerator<Uint8Array> {
+    let left = size;
+    while (left > 0) {
+      const chunk = await take();
+      if (!chunk) throw cut();
+      if (chunk.length > left) {
+        rest = chunk.subarray(left);
+        yield chunk.subarray(0, left);
+        return;
+      }
+      left -= chunk.length;
+      yield chunk;
+    }
+  }
+
+  return {
+    manifest,
+    async *blobs() {
+      try {
+        for (const { sha256, size } of manifest) {
+          let done = false;
+          const chunks = slice(size);
+          yield {
+            sha256,
+            size,
+            chunks: {
+              async *[Symbol.asyncIterator]() {
+                for await (const chunk of chunks) yield chunk;
+                done = true;
+              },
+            },
+          };
+          // The consumer must have read this blob whole; anything else leaves the stream out of step.
+          if (!done) throw new HoldfastError('internal', `Blob ${sha256} of a batch was not read to its end.`);
+        }
+        if (await take())
+          throw new HoldfastError('unexpected_response', 'The blob batch holds more bytes than its manifest.');
+        finished = true;
+      } finally {
+        await cancel();
+      }
+    },
+    cancel,
+  };
 }
 
 /** `HEAD /v1/blobs/:sha256`: true if the server holds the blob for this user. */

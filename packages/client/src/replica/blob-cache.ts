@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HoldfastError } from '../errors.js';
 
-/** Bytes to store: a whole buffer, or a stream of chunks (a download). */
+/** Bytes to store: a whole buffer, or a stream of chunks (a download; a chunk must not be reused once yielded). */
 export type BlobSource = Uint8Array | AsyncIterable<Uint8Array>;
 
 /**
@@ -23,6 +23,7 @@ export interface BlobCache {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+const WRITE_BATCH_BYTES = 1 << 20;
 
 function checkName(sha256: string): void {
   if (!SHA256.test(sha256)) throw new HoldfastError('invalid_request', `Not a SHA-256 digest: ${sha256}`);
@@ -71,6 +72,21 @@ export function createMemoryBlobCache(): BlobCache {
  */
 export function createFileBlobCache(directory: string): BlobCache {
   const pathOf = (sha256: string) => join(directory, sha256.slice(0, 2), sha256);
+  const tmpPrefix = `${process.pid}-${randomBytes(4).toString('hex')}-`;
+  let tmpCounter = 0;
+  // Directories this cache has made (or found): a blob write costs no mkdir calls after the first in its folder.
+  const made = new Map<string, Promise<unknown>>();
+  const ensureDirectory = (path: string): Promise<unknown> => {
+    let ready = made.get(path);
+    if (!ready) {
+      ready = mkdir(path, { recursive: true }).catch((error: unknown) => {
+        made.delete(path);
+        throw error;
+      });
+      made.set(path, ready);
+    }
+    return ready;
+  };
   const exists = async (path: string) => {
     try {
       return (await stat(path)).isFile();
@@ -94,18 +110,27 @@ export function createFileBlobCache(directory: string): BlobCache {
       const target = pathOf(sha256);
       const folder = join(directory, sha256.slice(0, 2));
       const tmpDir = join(directory, 'tmp');
-      await mkdir(folder, { recursive: true });
-      await mkdir(tmpDir, { recursive: true });
-      const tmp = join(tmpDir, `${sha256}.${randomBytes(6).toString('hex')}`);
+      await Promise.all([ensureDirectory(tmpDir), ensureDirectory(folder)]);
+      const tmp = join(tmpDir, `${sha256}.${tmpPrefix}${(tmpCounter++).toString(36)}`);
       const hash = createHash('sha256');
       let size = 0;
       const file = await open(tmp, 'w');
       try {
+        // Chunks are gathered and written together (one system call per MiB rather than one per network read).
+        let pending: Uint8Array[] = [];
+        let pendingBytes = 0;
         for await (const chunk of chunksOf(source)) {
           hash.update(chunk);
           size += chunk.length;
-          await file.write(chunk);
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= WRITE_BATCH_BYTES) {
+            await file.writev(pending);
+            pending = [];
+            pendingBytes = 0;
+          }
         }
+        if (pending.length > 0) await file.writev(pending);
         await file.sync();
       } catch (error) {
         await file.close();

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import {
   type BlobRef,
   type CollectionType,
+  canonicalJson,
+  contentHashInput,
   icalendarContentSchema,
   messageContentSchema,
   noteContentSchema,
@@ -19,27 +21,11 @@ export interface PreparedContent {
   hash: string;
 }
 
-/** JSON with object keys sorted: the server's canonical text for object content. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return Object.fromEntries(entries.map(([key, item]) => [key, sortKeys(item)]));
-}
-
-/**
- * The item hash exactly as the server computes it: SHA-256 of the JSON array
- * `['holdfast-content-v1', contentType, text, blobSha256]`. Devices use it for
- * edits the server has not seen yet; a wrong guess only makes the server
- * report the item as different during a re-seed, never lose it.
- */
+/** The item hash (ETag): SHA-256 of the protocol's content hash input. */
 export function contentHash(contentType: string, text: string | null, blobSha256: string | null): string {
-  const canonical = JSON.stringify(['holdfast-content-v1', contentType, text, blobSha256]);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(contentHashInput(contentType, text, blobSha256), 'utf8')
+    .digest('hex');
 }
 
 /** The part of a zod schema this module uses. */

@@ -28,6 +28,13 @@ export function replicaSummaries(tx: ReplicaTx): Map<string, LocalSummary> {
   for (const collection of tx.listCollections()) {
     if (!collection.deleted && collection.revision !== null) out.set(collection.id, { count: 0, digest: EMPTY_DIGEST });
   }
+  if (tx.itemTallies) {
+    for (const [id, tally] of tx.itemTallies()) {
+      const summary = out.get(id);
+      if (summary) out.set(id, { count: tally.acked, digest: tally.digest });
+    }
+    return out;
+  }
   let afterId: string | undefined;
   for (;;) {
     const page = tx.listItems({ includeDeleted: true, limit: PAGE, ...(afterId === undefined ? {} : { afterId }) });

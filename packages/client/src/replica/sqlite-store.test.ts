@@ -2,6 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { replicaSummaries } from './digest.js';
 import { SqliteDatabase } from './sqlite-driver.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { describeReplicaStoreContract } from './store-contract.js';
@@ -81,6 +82,52 @@ describe('SQLite replica', () => {
     expect(copy.transaction((tx) => tx.countItems())).toBe(50);
     expect(copy.transaction((tx) => tx.getState())).toMatchObject({ token: null, cursor: 'cur' });
     copy.close();
+  });
+
+  it('works out the kept counts and summaries when it upgrades a replica from before them', () => {
+    const path = join(dir, 'old.db');
+    const store = openSqliteStore(path);
+    store.transaction((tx) => {
+      tx.putCollection({
+        id: 'c1',
+        type: 'notes',
+        name: 'n',
+        description: '',
+        color: null,
+        revision: 1,
+        deleted: false,
+        updatedAt: 1,
+      });
+      for (let i = 0; i < 30; i++) {
+        tx.putItem({
+          id: `i${i}`,
+          collectionId: i % 3 === 0 ? 'c2' : 'c1',
+          content: { title: `${i}`, body: '' },
+          contentType: 'text/markdown',
+          blob: null,
+          meta: null,
+          hash: `h${i}`,
+          baseRevision: i % 5 === 0 ? null : i,
+          baseHash: i % 5 === 0 ? null : `h${i}`,
+          dirty: i % 5 === 0,
+          deleted: i % 7 === 0,
+          updatedAt: i,
+        });
+      }
+    });
+    const expected = store.transaction((tx) => ({ tallies: tx.itemTallies?.(), summaries: replicaSummaries(tx) }));
+    store.close();
+    // What the first schema version left: no tallies table.
+    const db = new SqliteDatabase(path);
+    db.exec('DROP TABLE item_stats');
+    db.pragma('user_version = 1');
+    db.close();
+    const upgraded = openSqliteStore(path);
+    expect(upgraded.transaction((tx) => ({ tallies: tx.itemTallies?.(), summaries: replicaSummaries(tx) }))).toEqual(
+      expected,
+    );
+    expect(upgraded.transaction((tx) => tx.countItems())).toBe(25);
+    upgraded.close();
   });
 
   it('refuses a replica written by a newer schema', () => {

@@ -2,21 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { EMPTY_DIGEST } from '@holdfast/protocol';
 import type BetterSqlite3 from 'better-sqlite3';
 import { type BlobCache, createFileBlobCache } from './blob-cache.js';
 import { SqliteDatabase } from './sqlite-driver.js';
-import { migrateReplica } from './sqlite-schema.js';
+import { itemDigestBytes, migrateReplica, xorInto } from './sqlite-schema.js';
 import {
   type CollectionRecord,
   type ConflictRecord,
   EMPTY_STATE,
   type ItemQuery,
   type ItemRecord,
+  type ItemTally,
   type NewOutboxEntry,
   type OutboxEntry,
   type ReplicaState,
   type ReplicaStore,
   type ReplicaTx,
+  type TransactionOptions,
 } from './store.js';
 import { outboxMatches, runSynchronously } from './transaction-rules.js';
 
@@ -26,6 +29,12 @@ type Row = Record<string, unknown>;
 export interface SqliteStoreOptions {
   /** Where blobs are kept; defaults to `<path>.blobs` beside the database. */
   blobDirectory?: string;
+  /**
+   * SQLite's page cache for the replica, in KiB (default 2048, SQLite's own
+   * default; better-sqlite3 raises it to 16 MiB, which a device keeps in
+   * memory for good once a restore has filled it).
+   */
+  cacheKiB?: number;
 }
 
 /**
@@ -39,6 +48,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 10000');
+  db.pragma(`cache_size = ${-Math.max(64, Math.floor(options.cacheKiB ?? 2048))}`);
   migrateReplica(db);
   const statements = new Map<string, BetterSqlite3.Statement>();
   const prepare = (sql: string) => {
@@ -49,7 +59,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     }
     return statement;
   };
-  const tx = sqliteTx(prepare);
+  const tallies = tallyKeeper(prepare);
+  const tx = sqliteTx(prepare, tallies);
   let active = false;
   const blobs: BlobCache = createFileBlobCache(options.blobDirectory ?? `${path}.blobs`);
 
@@ -57,13 +68,25 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     kind: 'sqlite',
     blobs,
     recoveryDirectory: `${path}.recovery`,
-    transaction<T>(fn: (tx: ReplicaTx) => T): T {
+    transaction<T>(fn: (tx: ReplicaTx) => T, options: TransactionOptions = {}): T {
       if (active) throw new Error('Replica transactions do not nest.');
       active = true;
+      // In WAL mode, NORMAL writes the commit to the log without waiting for the disk; the next FULL commit
+      // syncs the log up to and including it, so commits stay in order.
+      const relaxed = options.durable === false;
+      if (relaxed) db.pragma('synchronous = NORMAL');
       try {
         // IMMEDIATE takes the write lock up front, so a transaction never fails halfway on a busy database.
-        return db.transaction(() => runSynchronously(fn, tx)).immediate();
+        return db
+          .transaction(() => {
+            const result = runSynchronously(fn, tx);
+            tallies.flush();
+            return result;
+          })
+          .immediate();
       } finally {
+        tallies.discard();
+        if (relaxed) db.pragma('synchronous = FULL');
         active = false;
       }
     },
@@ -185,7 +208,92 @@ function itemFilter(query: ItemQuery): { where: string; params: Record<string, u
   return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
-function sqliteTx(prepare: (sql: string) => BetterSqlite3.Statement): ReplicaTx {
+interface TallyDelta {
+  live: number;
+  acked: number;
+  digest: Buffer;
+}
+
+/**
+ * Keeps `item_stats` in step with the items: each item write notes how it
+ * changes its collection's tallies, and the changes are written once per
+ * transaction, before it commits (or dropped with it).
+ */
+function tallyKeeper(prepare: (sql: string) => BetterSqlite3.Statement) {
+  const pending = new Map<string, TallyDelta>();
+  const deltaOf = (collectionId: string): TallyDelta => {
+    let delta = pending.get(collectionId);
+    if (!delta) {
+      delta = { live: 0, acked: 0, digest: Buffer.alloc(16) };
+      pending.set(collectionId, delta);
+    }
+    return delta;
+  };
+  const add = (collectionId: string, itemId: string, deleted: boolean, baseHash: string | null, sign: 1 | -1) => {
+    const delta = deltaOf(collectionId);
+    if (!deleted) delta.live += sign;
+    if (baseHash !== null) {
+      delta.acked += sign;
+      xorInto(delta.digest, itemDigestBytes(itemId, baseHash));
+    }
+  };
+  return {
+    /** Notes that an item row changed from `before` (null: it did not exist) to `after`. */
+    change(
+      itemId: string,
+      before: { collectionId: string; deleted: boolean; baseHash: string | null } | null,
+      after: { collectionId: string; deleted: boolean; baseHash: string | null },
+    ) {
+      if (before && before.collectionId === after.collectionId && before.baseHash === after.baseHash) {
+        // The usual case (an edit, a delete): the digest is unchanged, only liveness may move.
+        if (before.deleted !== after.deleted) deltaOf(after.collectionId).live += after.deleted ? -1 : 1;
+        return;
+      }
+      if (before) add(before.collectionId, itemId, before.deleted, before.baseHash, -1);
+      add(after.collectionId, itemId, after.deleted, after.baseHash, 1);
+    },
+    flush() {
+      if (pending.size === 0) return;
+      const read = prepare('SELECT live, acked, digest FROM item_stats WHERE collection_id = ?');
+      const write = prepare(
+        'INSERT OR REPLACE INTO item_stats (collection_id, live, acked, digest) VALUES (?, ?, ?, ?)',
+      );
+      const remove = prepare('DELETE FROM item_stats WHERE collection_id = ?');
+      for (const [collectionId, delta] of pending) {
+        const row = read.get(collectionId) as { live: number; acked: number; digest: Buffer } | undefined;
+        const digest = Buffer.from(row?.digest ?? Buffer.alloc(16));
+        xorInto(digest, delta.digest);
+        const live = (row?.live ?? 0) + delta.live;
+        const acked = (row?.acked ?? 0) + delta.acked;
+        if (live === 0 && acked === 0) remove.run(collectionId);
+        else write.run(collectionId, live, acked, digest);
+      }
+      pending.clear();
+    },
+    discard() {
+      pending.clear();
+    },
+    /** Every collection's tallies, this transaction's writes included. */
+    read(): Map<string, ItemTally> {
+      this.flush();
+      const out = new Map<string, ItemTally>();
+      for (const row of prepare('SELECT collection_id, live, acked, digest FROM item_stats').all() as Row[]) {
+        const digest = (row.digest as Buffer).toString('hex');
+        out.set(row.collection_id as string, {
+          live: row.live as number,
+          acked: row.acked as number,
+          digest: digest === '' ? EMPTY_DIGEST : digest,
+        });
+      }
+      return out;
+    },
+  };
+}
+
+function sqliteTx(
+  prepare: (sql: string) => BetterSqlite3.Statement,
+  tallies: ReturnType<typeof tallyKeeper>,
+): ReplicaTx {
   const readState = (): ReplicaState => {
     const state: Record<string, unknown> = { ...EMPTY_STATE };
     for (const row of prepare('SELECT key, value FROM state').all() as Row[]) {
@@ -226,10 +334,22 @@ function sqliteTx(prepare: (sql: string) => BetterSqlite3.Statement): ReplicaTx 
       return (prepare(`SELECT * FROM items ${where} ORDER BY id${limit}`).all(params) as Row[]).map(toItem);
     },
     countItems(query = {}) {
+      if (query.includeDeleted !== true) {
+        // Live items, all or of one collection: from the tallies rather than a scan of every item.
+        const all = tallies.read();
+        if (query.collectionId !== undefined) return all.get(query.collectionId)?.live ?? 0;
+        let live = 0;
+        for (const tally of all.values()) live += tally.live;
+        return live;
+      }
       const { where, params } = itemFilter(query);
       return (prepare(`SELECT count(*) AS n FROM items ${where}`).get(params) as { n: number }).n;
     },
+    itemTallies: () => tallies.read(),
     putItem(item) {
+      const before = prepare('SELECT collection_id, deleted, base_hash FROM items WHERE id = ?').get(item.id) as
+        | Row
+        | undefined;
       prepare(
         `INSERT OR REPLACE INTO items (id, collection_id, content, content_type, blob, meta, hash,
            base_revision, base_hash, dirty, deleted, updated_at)
@@ -247,6 +367,17 @@ function sqliteTx(prepare: (sql: string) => BetterSqlite3.Statement): ReplicaTx 
         item.dirty ? 1 : 0,
         item.deleted ? 1 : 0,
         item.updatedAt,
+      );
+      tallies.change(
+        item.id,
+        before
+          ? {
+              collectionId: before.collection_id as string,
+              deleted: before.deleted === 1,
+              baseHash: (before.base_hash as string | null) ?? null,
+            }
+          : null,
+        { collectionId: item.collectionId, deleted: item.deleted, baseHash: item.baseHash },
       );
     },
     clearBaseRevisions() {

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CollectionRecord, ConflictRecord, ItemRecord, NewOutboxEntry, ReplicaStore } from './store.js';
+import { itemDigest, replicaSummaries } from './digest.js';
+import type { CollectionRecord, ConflictRecord, ItemRecord, NewOutboxEntry, ReplicaStore, ReplicaTx } from './store.js';
 
 /** Makes a fresh, empty store for one test and says how to dispose of it. */
 export type StoreFactory = () => Promise<{ store: ReplicaStore; dispose: () => Promise<void> }>;
@@ -146,6 +148,75 @@ export function describeReplicaStoreContract(name: string, factory: StoreFactory
         expect(tx.countItems({ collectionId: 'c1' })).toBe(2);
         expect(tx.countItems({ collectionId: 'c1', includeDeleted: true })).toBe(3);
       });
+    });
+
+    it('keeps counts and summaries in step with every item write, rolled-back ones left out', () => {
+      // What counting and summarising every item gives; a store's kept tallies (if it has them) must agree.
+      const scanned = (tx: ReplicaTx) => {
+        const out = new Map<string, { live: number; acked: number; digest: string }>();
+        for (const it of tx.listItems({ includeDeleted: true })) {
+          const tally = out.get(it.collectionId) ?? { live: 0, acked: 0, digest: EMPTY_DIGEST };
+          if (!it.deleted) tally.live++;
+          if (it.baseHash !== null) {
+            tally.acked++;
+            tally.digest = xorDigest(tally.digest, itemDigest(it.id, it.baseHash));
+          }
+          out.set(it.collectionId, tally);
+        }
+        for (const [id, tally] of out) if (tally.live === 0 && tally.acked === 0) out.delete(id);
+        return out;
+      };
+      const check = () =>
+        store.transaction((tx) => {
+          const expected = scanned(tx);
+          if (tx.itemTallies) expect(tx.itemTallies()).toEqual(expected);
+          let live = 0;
+          for (const [id, tally] of expected) {
+            expect(tx.countItems({ collectionId: id })).toBe(tally.live);
+            live += tally.live;
+          }
+          expect(tx.countItems()).toBe(live);
+          const summaries = replicaSummaries(tx);
+          expect([...summaries.keys()]).toEqual(['c1', 'c2']);
+          for (const [id, summary] of summaries) {
+            expect(summary).toEqual({
+              count: expected.get(id)?.acked ?? 0,
+              digest: expected.get(id)?.digest ?? EMPTY_DIGEST,
+            });
+          }
+        });
+      store.transaction((tx) => {
+        tx.putCollection(collection('c1', { revision: 1 }));
+        tx.putCollection(collection('c2', { revision: 2 }));
+        tx.putItem(item('a', { baseHash: 'h1' }));
+        tx.putItem(item('b', { baseHash: 'h2' }));
+        tx.putItem(item('c', { collectionId: 'c2', baseHash: null, dirty: true }));
+        // Visible to the same transaction before it commits.
+        expect(tx.countItems()).toBe(3);
+      });
+      check();
+      store.transaction((tx) => {
+        tx.putItem(item('a', { baseHash: 'h1b', hash: 'h1b' })); // a pulled edit
+        tx.putItem(item('b', { deleted: true, baseHash: null, content: null, hash: null })); // a tombstone
+        tx.putItem(item('c', { collectionId: 'c2', baseHash: 'h3' })); // acknowledged
+        tx.putItem(item('d', { collectionId: 'c2', deleted: true, baseHash: 'h4' })); // deleted locally, unsent
+      });
+      check();
+      expect(() =>
+        store.transaction((tx) => {
+          tx.putItem(item('e', { baseHash: 'h5' }));
+          tx.putItem(item('a', { collectionId: 'c2', baseHash: 'h6' }));
+          expect(tx.countItems({ collectionId: 'c1' })).toBe(1);
+          throw new Error('roll back');
+        }),
+      ).toThrow('roll back');
+      check();
+      store.transaction((tx) => {
+        tx.putItem(item('a', { collectionId: 'c2', baseHash: 'h1b' })); // moved between collections
+        tx.clearBaseRevisions();
+      });
+      check();
+      expect(store.transaction((tx) => tx.countItems({ collectionId: 'c1' }))).toBe(0);
     });
 
     it('commits all of a transaction or, if it throws, none of it', () => {

@@ -172,6 +172,16 @@ export const EMPTY_STATE: Readonly<ReplicaState> = Object.freeze({
   reseed: null,
 });
 
+/** One collection's tallies (see `ReplicaTx.itemTallies`). */
+export interface ItemTally {
+  /** Items not deleted. */
+  live: number;
+  /** Items with a base hash (the server acknowledged a copy of them). */
+  acked: number;
+  /** XOR over those of `itemDigest(id, baseHash)`, 32 hex digits. */
+  digest: string;
+}
+
 /** Which items `listItems`/`countItems` return, in id order. */
 export interface ItemQuery {
   collectionId?: string;
@@ -199,6 +209,14 @@ export interface ReplicaTx {
   listItems(query?: ItemQuery): ItemRecord[];
   countItems(query?: Omit<ItemQuery, 'afterId' | 'limit'>): number;
   putItem(item: ItemRecord): void;
+  /**
+   * Optional. Per collection that has items: how many are live (not
+   * deleted), and the count and digest of those with a base hash, as
+   * `replicaSummaries` defines them. A store that keeps these up to date as
+   * items are written offers them so a sync need not read every item; without
+   * it they are computed from the items.
+   */
+  itemTallies?(): Map<string, ItemTally>;
   /** Forgets every item's base revision (kept: base hashes): used when the server's lineage changes. */
   clearBaseRevisions(): void;
 
@@ -223,6 +241,12 @@ export interface ReplicaTx {
   removeConflict(id: string): void;
 }
 
+/** Options of one `ReplicaStore.transaction`. */
+export interface TransactionOptions {
+  /** False: the commit need not be durable when the call returns (default true). */
+  durable?: boolean;
+}
+
 /**
  * Where a device keeps its replica. Implementations: `openSqliteStore`
  * (durable, for real devices) and `createMemoryStore` (tests and ephemeral
@@ -236,6 +260,9 @@ export interface ReplicaTx {
  * - Transactions do not nest; calling `transaction` inside one throws.
  * - Once `transaction` returns, its writes are durable (the SQLite backend
  *   commits with synchronous=FULL), so a crash right after loses nothing.
+ *   `{ durable: false }` relaxes that for bookkeeping a crash may lose (such
+ *   as the time of the last sync): such a commit is kept in order with the
+ *   others and becomes durable with the next durable one.
  * - `blobs` is the content-addressed blob cache that goes with the replica.
  */
 export interface ReplicaStore {
@@ -243,7 +270,7 @@ export interface ReplicaStore {
   readonly blobs: BlobCache;
   /** Where recovery snapshots go unless the client is told otherwise (null: no natural place). */
   readonly recoveryDirectory: string | null;
-  transaction<T>(fn: (tx: ReplicaTx) => T): T;
+  transaction<T>(fn: (tx: ReplicaTx) => T, options?: TransactionOptions): T;
   /**
    * Writes a consistent copy of the whole replica into `directory` and
    * returns the file's path (SQLite: a database file; memory: JSON).

@@ -1,4 +1,4 @@
-import type { BlobRef } from '@holdfast/protocol';
+import { type BlobRef, MAX_BLOB_BATCH } from '@holdfast/protocol';
 import { asHoldfastError, HoldfastError, throwIfAborted } from '../errors.js';
 import * as api from '../http/api.js';
 import type { ItemOutboxEntry } from '../replica/store.js';
@@ -64,31 +64,126 @@ export async function uploadBlobs(ctx: SyncContext, entries: readonly ItemOutbox
   return uploaded;
 }
 
+/** Blobs asked for in one batch request at most (the server allows up to `MAX_BLOB_BATCH`). */
+const BLOB_BATCH = 16;
+
+/** Blobs of one batch being made durable while the next ones arrive. */
+const WRITES_IN_FLIGHT = 4;
+
+/** Transports whose server has no batch download route (answered 404): blobs are fetched one by one there. */
+const noBatchRoute = new WeakSet<object>();
+
 /**
  * Downloads the blobs in `wanted` that the local cache lacks. Each is hashed
  * while it is written and stored only if it matches its name, so a download
  * cut off halfway leaves nothing behind, and one already stored is never
- * fetched again (that is what makes a restore resumable). Returns the bytes
- * received; a blob the server does not have is reported, not fatal.
+ * fetched again (that is what makes a restore resumable). Blobs are asked
+ * for in batches (`GET /v1/blobs?sha256=…`, one request for up to 16) on
+ * `blobConcurrency` connections at once, one by one from a server without
+ * the batch route. A blob the server does not have is reported, not fatal.
  */
 export async function downloadBlobs(
   ctx: SyncContext,
   wanted: ReadonlyMap<string, string>,
   onBlob: (bytes: number) => void,
 ): Promise<void> {
+  const lanes = ctx.settings.blobConcurrency;
   const missing: [string, string][] = [];
-  for (const [sha, itemId] of wanted) if (!(await ctx.store.blobs.has(sha))) missing.push([sha, itemId]);
-  await inParallel(missing, ctx.settings.blobConcurrency, async ([sha, itemId]) => {
-    throwIfAborted(ctx.signal);
-    try {
-      const stream = await api.getBlob(ctx.transport, sha, ctx.signal);
-      onBlob(await ctx.store.blobs.write(sha, stream));
-    } catch (error) {
-      if (error instanceof HoldfastError && error.code === 'not_found') {
-        ctx.events.emit('blobMissing', { sha256: sha, itemId });
-        return;
-      }
-      throw asHoldfastError(error);
-    }
+  await inParallel([...wanted], lanes, async (entry) => {
+    if (!(await ctx.store.blobs.has(entry[0]))) missing.push(entry);
   });
+  if (missing.length === 0) return;
+  // Enough batches to keep every connection busy, none larger than BLOB_BATCH.
+  const size = Math.min(BLOB_BATCH, MAX_BLOB_BATCH, Math.ceil(missing.length / lanes));
+  const batches: [string, string][][] = [];
+  for (let i = 0; i < missing.length; i += size) batches.push(missing.slice(i, i + size));
+  await inParallel(batches, lanes, async (batch) => {
+    throwIfAborted(ctx.signal);
+    if (batch.length > 1 && !noBatchRoute.has(ctx.transport) && (await downloadBatch(ctx, batch, onBlob))) return;
+    for (const [sha, itemId] of batch) await downloadOne(ctx, sha, itemId, onBlob);
+  });
+}
+
+/** One batch request; false if the server has no batch route (then nothing was downloaded). */
+async function downloadBatch(
+  ctx: SyncContext,
+  batch: readonly [string, string][],
+  onBlob: (bytes: number) => void,
+): Promise<boolean> {
+  let download: api.BlobBatch;
+  try {
+    download = await api.getBlobs(
+      ctx.transport,
+      batch.map(([sha]) => sha),
+      ctx.signal,
+    );
+  } catch (error) {
+    if (error instanceof HoldfastError && error.code === 'not_found') {
+      noBatchRoute.add(ctx.transport);
+      return false;
+    }
+    throw asHoldfastError(error);
+  }
+  const received = new Set<string>();
+  // A blob's bytes are read off the connection as soon as the one before has been read: its fsync and rename
+  // (which take a while) overlap the next blob's transfer. At most WRITES_IN_FLIGHT are being finished at once.
+  const finishing = new Set<Promise<void>>();
+  let failure: unknown = null;
+  try {
+    for await (const blob of download.blobs()) {
+      throwIfAborted(ctx.signal);
+      if (failure) throw failure;
+      let consumed!: () => void;
+      const read = new Promise<void>((resolve) => {
+        consumed = resolve;
+      });
+      const chunks: AsyncIterable<Uint8Array> = {
+        async *[Symbol.asyncIterator]() {
+          yield* blob.chunks;
+          consumed();
+        },
+      };
+      const writing = ctx.store.blobs.write(blob.sha256, chunks).then(
+        (bytes) => {
+          received.add(blob.sha256);
+          onBlob(bytes);
+        },
+        (error: unknown) => {
+          failure ??= error;
+          consumed();
+        },
+      );
+      finishing.add(writing);
+      void writing.finally(() => finishing.delete(writing));
+      await read;
+      if (failure) throw failure;
+      while (finishing.size >= WRITES_IN_FLIGHT) await Promise.race(finishing);
+    }
+    await Promise.all(finishing);
+    if (failure) throw failure;
+  } catch (error) {
+    await download.cancel();
+    await Promise.all(finishing);
+    throw asHoldfastError(error);
+  }
+  for (const [sha, itemId] of batch) if (!received.has(sha)) ctx.events.emit('blobMissing', { sha256: sha, itemId });
+  return true;
+}
+
+async function downloadOne(ctx: SyncContext, sha: string, itemId: string, onBlob: (bytes: number) => void) {
+  throwIfAborted(ctx.signal);
+  try {
+    const download = await api.getBlob(ctx.transport, sha, ctx.signal);
+    try {
+      onBlob(await ctx.store.blobs.write(sha, download));
+    } finally {
+      await download.cancel();
+    }
+  } catch (error) {
+    if (error instanceof HoldfastError && error.code === 'not_found') {
+      ctx.events.emit('blobMissing', { sha256: sha, itemId });
+      return;
+    }
+    throw asHoldfastError(error);
+  }
 }

@@ -1,5 +1,11 @@
-import { type BlobRef, type CollectionType, type MergeConflict, mergeIcalendar, mergeVcard } from '@holdfast/protocol';
-import { canonicalJson } from '../replica/content-hash.js';
+import {
+  type BlobRef,
+  type CollectionType,
+  canonicalJson,
+  type MergeConflict,
+  mergeIcalendar,
+  mergeVcard,
+} from '@holdfast/protocol';
 
 /** One side of a merge: an item's content and, for photos, its blob. */
 export interface MergeSideValue {

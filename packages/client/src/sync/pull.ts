@@ -36,6 +36,17 @@ function applies(local: ItemRecord | null, revision: WireRevision): boolean {
   return local.baseRevision === null || revision.revision >= local.baseRevision;
 }
 
+/** A change-feed page from `cursor`: the one sent ahead (if it was for this cursor), else a new request. */
+function nextPage(ctx: SyncContext, cursor: string | null) {
+  const early = ctx.prefetch;
+  if (early?.changes) {
+    const changes = early.changes;
+    early.changes = null;
+    if (early.cursor === cursor) return changes;
+  }
+  return api.changes(ctx.transport, cursor, ctx.settings.pullPageSize, ctx.signal);
+}
+
 async function fetchChunk(ctx: SyncContext, cursor: string | null): Promise<Chunk> {
   const chunk: Chunk = {
     collections: new Map(),
@@ -48,7 +59,7 @@ async function fetchChunk(ctx: SyncContext, cursor: string | null): Promise<Chun
   let at = cursor;
   do {
     throwIfAborted(ctx.signal);
-    const page = await api.changes(ctx.transport, at, ctx.settings.pullPageSize, ctx.signal);
+    const page = await nextPage(ctx, at);
     for (const revision of page.changes) {
       if (revision.entity === 'collection') chunk.collections.set(revision.collectionId, revision);
       else if (revision.itemId !== null) chunk.items.set(revision.itemId, revision);
@@ -166,6 +177,12 @@ export async function pull(ctx: SyncContext, confirmMassChange: boolean): Promis
   for (;;) {
     const cursor = ctx.store.transaction((tx) => tx.getState().cursor);
     const chunk = await fetchChunk(ctx, cursor);
+    if (chunk.hasMore) {
+      // Read ahead: the server prepares the next page while this chunk is checked, its blobs fetched and applied.
+      const next = api.changes(ctx.transport, chunk.cursor, ctx.settings.pullPageSize, ctx.signal);
+      next.catch(() => {});
+      ctx.prefetch = { cursor: chunk.cursor, changes: next, summary: ctx.prefetch?.summary ?? null };
+    }
     const planned = ctx.store.transaction((tx) => plan(tx, chunk));
     const damage = planned.deletes + planned.blanks;
     if (!confirmMassChange && destructive + damage > limit) {
@@ -179,10 +196,12 @@ export async function pull(ctx: SyncContext, confirmMassChange: boolean): Promis
       ctx.store.transaction((tx) => tx.setState({ pendingMassChange: pending }));
       return pending;
     }
+    // The replica does not change while the chunk's blobs download: count its live items once, not per blob.
+    const itemsNow = planned.blobs.size > 0 ? ctx.store.transaction((tx) => tx.countItems()) : 0;
     await downloadBlobs(ctx, planned.blobs, (bytes) => {
       progress.bytes += bytes;
       progress.blobs++;
-      emitProgress(ctx, 'blobs', progress);
+      emitProgress(ctx, 'blobs', progress, itemsNow);
     });
     const applied = ctx.store.transaction((tx) => applyChunk(tx, chunk));
     destructive += damage;
@@ -201,7 +220,7 @@ function emitProgress(
   ctx: SyncContext,
   phase: 'items' | 'blobs',
   p: { revisions: number; bytes: number; blobs: number },
+  items = ctx.store.transaction((tx) => tx.countItems()),
 ) {
-  const items = ctx.store.transaction((tx) => tx.countItems());
   ctx.events.emit('progress', { phase, items, itemsTotal: ctx.itemsTotal, ...p });
 }

@@ -1,3 +1,4 @@
+import type { ChangesResponse, SummaryResponse } from '@holdfast/protocol';
 import type { ClientEvents } from '../client-events.js';
 import type { Emitter } from '../events.js';
 import type { Transport } from '../http/transport.js';
@@ -34,4 +35,17 @@ export interface SyncContext {
   result: SyncResult;
   /** Live items on the server, when a restore fetched the summary first (for progress). */
   itemsTotal: number | null;
+  /**
+   * Requests sent ahead, alongside the lineage check, when there is nothing
+   * to push: the first change-feed page from `cursor`, and the summary. Each
+   * is used at most once, by the step that would otherwise send it.
+   */
+  prefetch?: Prefetch | undefined;
+}
+
+/** See `SyncContext.prefetch`. */
+export interface Prefetch {
+  cursor: string | null;
+  changes: Promise<ChangesResponse> | null;
+  summary: Promise<SummaryResponse> | null;
 }

@@ -262,10 +262,14 @@ describe.each(engines)('sync against a real server on %s', (engine) => {
     for (let i = 0; i < 40; i++) source.createItem(book.id, vcard(`r${i}`, `Restore ${i}`), { id: `r${i}` });
     await source.sync();
 
-    const blobGets: string[] = [];
+    // The blobs each download asked for: one per `GET /v1/blobs/{sha}`, several per `GET /v1/blobs?sha256=…`.
+    const blobGets: string[][] = [];
     const counting: typeof fetch = (input, init) => {
-      const url = String(input);
-      if (url.includes('/v1/blobs/') && (init?.method ?? 'GET') === 'GET') blobGets.push(url.split('/').pop() ?? '');
+      const url = new URL(String(input));
+      if (url.pathname.startsWith('/v1/blobs') && (init?.method ?? 'GET') === 'GET') {
+        const list = url.searchParams.get('sha256');
+        blobGets.push(list ? list.split(',') : [url.pathname.split('/').pop() ?? '']);
+      }
       return fetch(input, init);
     };
     const fresh = await device(live, account, {
@@ -282,20 +286,113 @@ describe.each(engines)('sync against a real server on %s', (engine) => {
     });
     await expect(fresh.restore({ signal: stop.signal })).rejects.toMatchObject({ code: 'aborted' });
     offFirst();
-    const storedBeforeResume = [...blobGets];
+    const storedBeforeResume: string[] = [];
+    for (const sha of shas) if (await fresh.readBlob(sha)) storedBeforeResume.push(sha);
     expect(storedBeforeResume.length).toBeGreaterThanOrEqual(3);
     expect(storedBeforeResume.length).toBeLessThan(12);
+    const requestsBeforeResume = blobGets.length;
 
     const result = await fresh.restore();
     expect(result.summary).toBe('match');
-    // Every blob was downloaded once: the interrupted restore's blobs were kept.
-    expect([...blobGets].sort()).toEqual([...shas].sort());
+    // The interrupted restore's blobs were kept: the rest were asked for once each, and those never again.
+    const askedAfterResume = blobGets.slice(requestsBeforeResume).flat();
+    expect(new Set(askedAfterResume).size).toBe(askedAfterResume.length);
+    expect(askedAfterResume.filter((sha) => storedBeforeResume.includes(sha))).toEqual([]);
+    expect([...askedAfterResume, ...storedBeforeResume].sort()).toEqual([...shas].sort());
     expect(liveContents(fresh)).toEqual(liveContents(source));
     for (const sha of shas) expect(await fresh.readBlob(sha)).not.toBeNull();
     const last = progress[progress.length - 1];
     expect(last).toMatchObject({ items: 52, itemsTotal: 52 });
     expect(progress.every((p) => p.itemsTotal === 52)).toBe(true);
     expect(progress.some((p) => p.bytes > 0 && p.blobs > 0)).toBe(true);
+  });
+
+  it('downloads blobs in batches, and one by one from a server without the batch route', async () => {
+    const account = await createAccount(live);
+    const source = await device(live, account);
+    const photos = source.createCollection({ type: 'photos', name: 'Photos' });
+    const shas: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const blob = await source.addBlob(tinyPng(3 + i, 5), 'image/png');
+      shas.push(blob.sha256);
+      source.createItem(photos.id, { caption: `photo ${i}` }, { id: `batch${i}`, blob });
+    }
+    await source.sync();
+
+    for (const batchRoute of [true, false]) {
+      const asked: string[] = [];
+      const serverLike: typeof fetch = async (input, init) => {
+        const url = new URL(String(input));
+        if (url.pathname === '/v1/blobs') {
+          asked.push(url.search);
+          if (!batchRoute) {
+            // What a server from before the batch route answers.
+            return new Response(JSON.stringify({ code: 'not_found', status: 404, detail: 'No route GET /v1/blobs.' }), {
+              status: 404,
+              headers: { 'content-type': 'application/problem+json' },
+            });
+          }
+        } else if (url.pathname.startsWith('/v1/blobs/')) asked.push(url.pathname);
+        return fetch(input, init);
+      };
+      const fresh = await device(live, account, { fetch: serverLike, blobConcurrency: 2 });
+      const missing: string[] = [];
+      fresh.on('blobMissing', ({ sha256 }) => missing.push(sha256));
+      expect((await fresh.restore()).summary).toBe('match');
+      for (const sha of shas)
+        expect(Buffer.from((await fresh.readBlob(sha)) ?? [])).toEqual(Buffer.from((await source.readBlob(sha)) ?? []));
+      expect(missing).toEqual([]);
+      if (batchRoute) {
+        // Two connections, so two batches of at most five, and no single downloads.
+        expect(asked).toHaveLength(2);
+        expect(asked.every((query) => query.startsWith('?sha256='))).toBe(true);
+      } else {
+        // A refused batch on each connection at most, then each blob on its own.
+        expect(asked.filter((path) => path.startsWith('/v1/blobs/'))).toHaveLength(9);
+        expect(asked.filter((path) => path.startsWith('?')).length).toBeLessThanOrEqual(2);
+      }
+    }
+  });
+
+  it('gets a batch of blobs in one response, leaving out those the user may not read', async () => {
+    const alice = await device(live, await createAccount(live));
+    const bob = await device(live, await createAccount(live));
+    const mine = await alice.addBlob(tinyPng(7, 7), 'image/png');
+    const theirs = await bob.addBlob(tinyPng(8, 8), 'image/png');
+    for (const [client, blob] of [
+      [alice, mine],
+      [bob, theirs],
+    ] as const) {
+      const photos = client.createCollection({ type: 'photos', name: 'Photos' });
+      client.createItem(photos.id, { caption: 'x' }, { blob });
+      await client.sync();
+    }
+    const token = alice.store.transaction((tx) => tx.getState().token);
+    const get = (query: string) =>
+      fetch(`${live.url}/v1/blobs${query}`, { headers: { authorization: `Bearer ${token}` } });
+
+    const response = await get(`?sha256=${mine.sha256},${theirs.sha256},${mine.sha256}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/vnd\.holdfast\.blobs/);
+    const body = Buffer.from(await response.arrayBuffer());
+    const newline = body.indexOf(10);
+    const bytes = Buffer.from((await alice.readBlob(mine.sha256)) ?? []);
+    expect(JSON.parse(body.subarray(0, newline).toString())).toEqual({
+      blobs: [{ sha256: mine.sha256, size: bytes.length }],
+    });
+    expect(body.subarray(newline + 1)).toEqual(bytes);
+    expect(Number(response.headers.get('content-length'))).toBe(body.length);
+
+    for (const query of [
+      '?sha256=not-a-hash',
+      `?sha256=${Array.from({ length: 101 }, () => mine.sha256).join(',')}`,
+      `?sha256=${mine.sha256}&extra=1`,
+      '',
+    ]) {
+      const refused = await get(query);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({ code: 'invalid_request' });
+    }
   });
 
   it('follows live changes from the event stream', async () => {

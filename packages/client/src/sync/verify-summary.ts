@@ -18,6 +18,13 @@ export function summaryDifferences(server: SummaryResponse, local: Map<string, L
   return [...differ].sort();
 }
 
+/** The summary sent ahead at the start of the sync, if any (used once). */
+function takeSummary(ctx: SyncContext) {
+  const early = ctx.prefetch?.summary ?? null;
+  if (ctx.prefetch) ctx.prefetch.summary = null;
+  return early;
+}
+
 /**
  * Compares the replica with the server's per-collection summaries after a
  * complete pull, so a server that lost data is noticed even when its
@@ -28,6 +35,8 @@ export function summaryDifferences(server: SummaryResponse, local: Map<string, L
  * summary; then the device catches up (`catchUp`) and compares again. A
  * mismatch is reported only when the device has seen everything up to the
  * summary's head, twice in a row (the summary is not read in one snapshot).
+ * A summary sent ahead at the start of the sync may be older than the pull;
+ * it can confirm a match, and a mismatch is then checked with a fresh one.
  */
 export async function verifySummary(
   ctx: SyncContext,
@@ -36,7 +45,7 @@ export async function verifySummary(
   let confirmed = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
     if (ctx.store.transaction((tx) => tx.countOutbox('pending')) > 0) return { verdict: 'skipped', collections: [] };
-    const server = await api.summary(ctx.transport, ctx.signal);
+    const server = await (takeSummary(ctx) ?? api.summary(ctx.transport, ctx.signal));
     const { state, local } = ctx.store.transaction((tx) => ({ state: tx.getState(), local: replicaSummaries(tx) }));
     if (state.generation !== null && server.generation !== state.generation) {
       throw new HoldfastError('generation_changed', 'The server summary belongs to another lineage.', 409, {

@@ -2,9 +2,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryTarget, initRepository } from '@holdfast/backup';
+import { DirectoryTarget, initRepository, openRepository, type Repository } from '@holdfast/backup';
+import { afterEach } from 'vitest';
 import { tinyPng } from '../test-support/fixtures.js';
 import { addUser, type EngineName, startTestServer, type TestServer, type TestUser } from '../test-support/harness.js';
+import { startBackupService } from './backup-service.js';
 
 /** A cheap KDF for tests only (the format's default is N = 2^17). */
 export const TEST_KDF = { N: 1024 };
@@ -87,6 +89,66 @@ export async function pushNotes(
     if (response.statusCode !== 200) throw new Error(`push failed: ${response.body}`);
   }
   return collectionId;
+}
+
+/** Replaces existing notes (each based on its current head), so their positions in a snapshot are superseded. */
+export async function updateNotes(server: TestServer, user: TestUser, collectionId: string, itemIds: string[]) {
+  const heads = await server.ctx.db.kysely
+    .selectFrom('items')
+    .select(['id', 'head_seq'])
+    .where('user_id', '=', user.userId)
+    .where('id', 'in', itemIds)
+    .execute();
+  const changes = heads.map((head) => ({
+    clientChangeId: randomUUID(),
+    collectionId,
+    itemId: head.id,
+    op: 'put',
+    baseRevision: Number(head.head_seq),
+    content: { title: `updated ${head.id}`, body: randomUUID() },
+  }));
+  const response = await server.app.inject({
+    method: 'POST',
+    url: '/v1/push',
+    headers: user.auth,
+    payload: { changes },
+  });
+  const results = (response.json() as { results: { status: string }[] }).results;
+  if (changes.length !== itemIds.length || results.some((r) => r.status !== 'applied')) {
+    throw new Error(`update failed: ${response.body}`);
+  }
+}
+
+/** One shipping pass of the backup service on every target the server is configured with (snapshot first if none). */
+export async function shipOnce(server: TestServer): Promise<void> {
+  const { config, db, blobs, log } = server.ctx;
+  const service = startBackupService({ config, db, blobs, log, now: Date.now }, { timers: false });
+  await service.runOnce();
+  await service.stop();
+}
+
+/** Opens the test repository in `dir`; the target is closed by `defer`. */
+export async function openTestRepository(
+  dir: string,
+  defer: (cleanup: () => Promise<void>) => void,
+): Promise<Repository> {
+  const target = new DirectoryTarget(dir);
+  defer(() => target.close());
+  return openRepository(target, { passphrase: TEST_PASSPHRASE });
+}
+
+/**
+ * Cleanups that run after each test, newest first: call once per test
+ * file, then register with the returned function.
+ */
+export function cleanupAfterEach(): (cleanup: () => Promise<void>) => void {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return (cleanup) => {
+    cleanups.push(cleanup);
+  };
 }
 
 /** Uploads a small PNG and adds it as a photo item; returns its sha256. */

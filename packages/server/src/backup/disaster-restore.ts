@@ -68,6 +68,7 @@ export async function restoreToNewDeployment(
           seq: result.seq,
           generation,
           previousGeneration: result.snapshot.manifest.generation,
+          accounts: result.accounts?.object ?? null,
           users: result.users,
         },
       },

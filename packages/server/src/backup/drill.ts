@@ -17,7 +17,7 @@ import { sql } from 'kysely';
 import { openDatabase } from '../store/database.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
-import { restoreRepository } from './restore.js';
+import { type RestoreResult, restoreRepository } from './restore.js';
 import { toBackupRevision } from './revision-records.js';
 
 /** The outcome of a restore drill. */
@@ -66,6 +66,7 @@ export async function runDrill(
         ok: true,
         detail: `${restored.blobsRead} blobs, ${restored.blobBytes} bytes read and hashed`,
       });
+      checks.push(await accountsCheck(db, restored));
       checks.push(await integrityCheck(db));
       checks.push(compare('summaries', await summaryDigests(db), snapshot.manifest.digests));
       checks.push(compare('log digests', await logDigests(db), snapshot.manifest.digests));
@@ -95,6 +96,20 @@ async function attempt<T>(errors: string[], work: () => Promise<T>): Promise<T |
     errors.push(error instanceof Error ? error.message : String(error));
     return null;
   }
+}
+
+/** The restored users table holds exactly the account state's users and the placeholders for the others. */
+async function accountsCheck(db: ReturnType<typeof openDatabase>, restored: RestoreResult): Promise<Check> {
+  const { accounts, placeholderUsers } = restored;
+  if (!accounts) return { name: 'accounts', ok: true, detail: 'the snapshot carries no account state' };
+  const users = await db.kysely.selectFrom('users').select('id').execute();
+  const expected = accounts.users + placeholderUsers.length;
+  const ok = users.length === expected;
+  return {
+    name: 'accounts',
+    ok,
+    detail: `${users.length} users restored from ${accounts.object} (${placeholderUsers.length} placeholders)${ok ? '' : `, expected ${expected}`}`,
+  };
 }
 
 async function integrityCheck(db: ReturnType<typeof openDatabase>): Promise<Check> {

@@ -1,24 +1,21 @@
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkRepository, DirectoryTarget, listSnapshots, openRepository, type Repository } from '@holdfast/backup';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBackupService } from './backup-service.js';
-import { addUser, pushNotes, startBackedUpServer, TEST_PASSPHRASE } from './backup-test-support.js';
+import { addUser, cleanupAfterEach, pushNotes, startBackedUpServer, TEST_PASSPHRASE } from './backup-test-support.js';
 import { runDrill } from './drill.js';
 import { pruneRepository } from './prune.js';
 import type { RetentionPolicy } from './retention.js';
 import { connect, disconnect, shipJournal, snapshotNow } from './target-runtime.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = cleanupAfterEach();
 
 const keepOne: RetentionPolicy = { keepLast: 1, keepHourly: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 };
 
 async function setup() {
   const backed = await startBackedUpServer('sqlite', 1);
-  cleanups.push(backed.close);
+  defer(backed.close);
   const { server, dirs } = backed;
   const alice = await addUser(server, 'alice');
   const notes = await pushNotes(server, alice, 300);
@@ -39,7 +36,7 @@ async function setup() {
     }
   };
   const target = new DirectoryTarget(dir);
-  cleanups.push(() => target.close());
+  defer(() => target.close());
   const repo: Repository = await openRepository(target, { passphrase: TEST_PASSPHRASE });
   return { server, alice, notes, dir, snapshots, repo };
 }

@@ -47,9 +47,10 @@ export interface PruneOptions {
  * 2. read everything: every manifest, segment and verification record must
  *    decode, and a listing error stops the prune (it is never "empty");
  * 3. compute the keep-set: the snapshots the policy keeps (always including
- *    the newest verified one and everything newer), their data, blobs and
- *    journal heads, and every journal segment (with its blobs) after the
- *    oldest kept snapshot; stop if anything in it is missing;
+ *    the newest verified one and everything newer), their data, blobs,
+ *    journal heads and account states, every journal segment (with its
+ *    blobs) after the oldest kept snapshot and every account state from its
+ *    seq on; stop if anything in it is missing;
  * 4. sweep: delete only objects that are garbage now *and* were garbage in
  *    a mark written at least `marginMs` ago (an object written by a backup
  *    that has not referenced it yet is young, so never in an old mark);
@@ -91,7 +92,10 @@ async function prune(repo: Repository, options: PruneOptions, assertHeld: () => 
     for (const entry of snapshot.manifest.data) keep.add(entry.object);
     for (const object of Object.values(snapshot.manifest.blobs)) keep.add(object);
     if (snapshot.manifest.journal.head) keep.add(snapshot.manifest.journal.head);
+    if (snapshot.manifest.accounts) keep.add(snapshot.manifest.accounts);
   }
+  // Account states a restore after the oldest kept snapshot may pick (or whose revocations it carries forward).
+  for (const [object, info] of view.accounts) if (info.seq >= oldestKeptSeq) keep.add(object);
   for (const [object, info] of view.segments) {
     if (info.toSeq <= oldestKeptSeq && !keep.has(object)) continue;
     keep.add(object);

@@ -2,9 +2,11 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   type BlobMap,
+  compareAccountStates,
   type JournalHead,
   listSnapshots,
   type Repository,
+  readAccountState,
   readJournalSegment,
   type StoredSnapshot,
   typePrefix,
@@ -29,16 +31,27 @@ export interface SegmentInfo {
  */
 export interface SegmentCache {
   segments: Map<string, SegmentInfo>;
+  /** Account state objects: their generation, seq and time. */
+  accounts: Map<string, AccountStateInfo>;
   /** Which entity each data object of the newest snapshot this process wrote holds (also immutable facts). */
-  layout: { snapshot: string; objects: { object: string; entries: { key: string; seq: number }[] }[] } | null;
+  layout: { snapshot: string; objects: { object: string; entries: ({ key: string; seq: number } | null)[] }[] } | null;
   /** Where the cache is kept between runs, or null for memory only. */
   file: string | null;
+}
+
+/** What an account state object says about itself (immutable, like segments). */
+export interface AccountStateInfo {
+  generation: string;
+  seq: number;
+  createdAt: string;
 }
 
 /** A repository as one scan saw it. */
 export interface RepositoryView {
   /** Every listed segment (read or cached). */
   segments: Map<string, SegmentInfo>;
+  /** Every listed account state (read or cached). */
+  accounts: Map<string, AccountStateInfo>;
   /** Every snapshot, oldest first. */
   snapshots: StoredSnapshot[];
   /** Every listed blob object. */
@@ -49,14 +62,16 @@ export interface RepositoryView {
 
 /** Loads a segment cache from `file` (a missing or unreadable file is an empty cache). */
 export async function loadSegmentCache(file: string | null): Promise<SegmentCache> {
-  const cache: SegmentCache = { segments: new Map(), layout: null, file };
+  const cache: SegmentCache = { segments: new Map(), accounts: new Map(), layout: null, file };
   if (!file) return cache;
   try {
     const data = JSON.parse(await readFile(file, 'utf8')) as {
       segments?: Record<string, SegmentInfo>;
+      accounts?: Record<string, AccountStateInfo>;
       layout?: SegmentCache['layout'];
     };
     for (const [name, info] of Object.entries(data.segments ?? {})) cache.segments.set(name, info);
+    for (const [name, info] of Object.entries(data.accounts ?? {})) cache.accounts.set(name, info);
     cache.layout = data.layout ?? null;
   } catch {
     // No cache yet, or an unreadable one: the next scan reads the segments again.
@@ -69,7 +84,14 @@ export async function saveSegmentCache(cache: SegmentCache): Promise<void> {
   if (!cache.file) return;
   await mkdir(dirname(cache.file), { recursive: true });
   const tmp = `${cache.file}.tmp`;
-  await writeFile(tmp, JSON.stringify({ segments: Object.fromEntries(cache.segments), layout: cache.layout }));
+  await writeFile(
+    tmp,
+    JSON.stringify({
+      segments: Object.fromEntries(cache.segments),
+      accounts: Object.fromEntries(cache.accounts),
+      layout: cache.layout,
+    }),
+  );
   await rename(tmp, cache.file);
 }
 
@@ -96,10 +118,20 @@ export async function scanRepository(repo: Repository, cache: SegmentCache): Pro
     segments.set(name, info);
   }
   cache.segments = new Map(segments);
+  const accounts = new Map<string, AccountStateInfo>();
+  for (const name of await repo.target.listObjects(typePrefix('accounts'))) {
+    let info = cache.accounts.get(name);
+    if (!info) {
+      const { generation, seq, createdAt } = await readAccountState(repo, name);
+      info = { generation, seq, createdAt };
+    }
+    accounts.set(name, info);
+  }
+  cache.accounts = new Map(accounts);
   const snapshots = await listSnapshots(repo);
   const blobObjects = new Set(await repo.target.listObjects(typePrefix('blob')));
   const dataObjects = new Set(await repo.target.listObjects(typePrefix('snapshot-data')));
-  return { segments, snapshots, blobObjects, dataObjects };
+  return { segments, accounts, snapshots, blobObjects, dataObjects };
 }
 
 /** Adds a segment this process just wrote. */
@@ -122,6 +154,15 @@ export function chainHead(view: RepositoryView, generation: string): JournalHead
     if (!head || info.toSeq > head.toSeq) head = { object, toSeq: info.toSeq };
   }
   return head;
+}
+
+/** The newest account state of `generation` (by seq, then recorded time), or null. */
+export function newestAccountState(view: RepositoryView, generation: string): string | null {
+  const own = [...view.accounts]
+    .filter(([, info]) => info.generation === generation)
+    .map(([object, info]) => ({ object, ...info }))
+    .sort(compareAccountStates);
+  return own.at(-1)?.object ?? null;
 }
 
 /** The newest snapshot of `generation`, or null. */

@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryTarget, listVerifications, openRepository, type Repository } from '@holdfast/backup';
-import { afterEach, describe, expect, it } from 'vitest';
+import { DirectoryTarget, listVerifications } from '@holdfast/backup';
+import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../../test/support/postgres.js';
 import { createLocalBlobStore } from '../blobs/local-blob-store.js';
 import { type Db, openDatabase } from '../store/database.js';
@@ -10,37 +10,24 @@ import { readGeneration } from '../store/meta.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { readHead } from '../store/revision-log.js';
 import type { TestServer } from '../test-support/harness.js';
-import { startBackupService } from './backup-service.js';
 import {
   addUser,
+  cleanupAfterEach,
   createCollection,
   createDirectoryRepositories,
+  openTestRepository,
   pushNotes,
   pushPhoto,
+  shipOnce,
   startBackedUpServer,
-  TEST_PASSPHRASE,
+  updateNotes,
 } from './backup-test-support.js';
 import { runDrill } from './drill.js';
 import { restoreRepository } from './restore.js';
 import { connect, disconnect, shipJournal, snapshotNow } from './target-runtime.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function openRepo(dir: string): Promise<Repository> {
-  const target = new DirectoryTarget(dir);
-  cleanups.push(() => target.close());
-  return openRepository(target, { passphrase: TEST_PASSPHRASE });
-}
-
-async function ship(server: TestServer) {
-  const { config, db, blobs, log } = server.ctx;
-  const service = startBackupService({ config, db, blobs, log, now: Date.now }, { timers: false });
-  await service.runOnce();
-  await service.stop();
-}
+const defer = cleanupAfterEach();
+const openRepo = (dir: string) => openTestRepository(dir, defer);
 
 async function snapshot(server: TestServer, dir: string) {
   const { config, db, blobs } = server.ctx;
@@ -83,7 +70,7 @@ async function state(db: Db, seq = Number.MAX_SAFE_INTEGER) {
 
 async function loadServer() {
   const setup = await startBackedUpServer('sqlite', 1);
-  cleanups.push(setup.close);
+  defer(setup.close);
   const { server } = setup;
   const alice = await addUser(server, 'alice');
   const bob = await addUser(server, 'bob');
@@ -101,18 +88,37 @@ describe('snapshots, restore drills and restores', () => {
     // Connecting takes the base snapshot; a second one with nothing changed writes no data at all.
     const first = await snapshot(server, dirs[0] as string);
     expect(first.newObjects).toBe(0);
-    expect(first.reusedObjects).toBeGreaterThan(2);
-    await pushNotes(server, alice, 3, { collectionId: notes, prefix: 'n' });
+    expect(first.reusedObjects).toBeGreaterThan(0);
+    const before = first.snapshot.manifest.data;
+    await pushNotes(server, alice, 3, { collectionId: notes, prefix: 'changed' });
+    await updateNotes(server, alice, notes, ['n1', 'n300', 'n599']);
     const second = await snapshot(server, dirs[0] as string);
-    expect(second.reusedObjects).toBeGreaterThan(0);
-    expect(second.newObjects).toBeLessThanOrEqual(2);
+    // Scattered changes rewrite only the changed records: the old objects are referenced again, minus those positions.
+    expect(second.newObjects).toBe(1);
+    expect(second.reusedObjects).toBe(before.length);
+    expect(second.snapshot.manifest.data.slice(0, before.length).map((entry) => entry.object)).toEqual(
+      before.map((entry) => entry.object),
+    );
+    expect(second.snapshot.manifest.data.flatMap((entry) => entry.drop ?? [])).toHaveLength(3);
+    expect(second.snapshot.manifest.data.at(-1)?.records).toBe(6);
+    // Once most of an object is superseded it is not referenced again: its remaining records are rewritten.
+    const many = Array.from({ length: 400 }, (_, i) => `n${i + 2}`).filter((id) => id !== 'n300');
+    await updateNotes(server, alice, notes, many);
+    const third = await snapshot(server, dirs[0] as string);
+    const objects = third.snapshot.manifest.data.map((entry) => entry.object);
+    expect(objects).not.toContain(before[0]?.object);
+    expect(objects).toContain(second.snapshot.manifest.data.at(-1)?.object);
+    expect(third.snapshot.manifest.records).toBe(second.snapshot.manifest.records);
     const summaries = await state(server.ctx.db);
     for (const row of summaries.collections) {
-      expect(second.snapshot.manifest.digests[row.user_id]?.[row.id]).toEqual({
+      expect(third.snapshot.manifest.digests[row.user_id]?.[row.id]).toEqual({
         count: row.item_count,
         hash: row.digest,
       });
     }
+    const drill = await runDrill(await openRepo(dirs[0] as string));
+    expect(drill.verification.record.errors).toEqual([]);
+    expect(drill.verification.record.ok).toBe(true);
   });
 
   it('verifies by restoring: a passing drill is recorded; corrupted, missing and truncated objects fail it by name', async () => {
@@ -120,7 +126,7 @@ describe('snapshots, restore drills and restores', () => {
     const dir = dirs[0] as string;
     await snapshot(server, dir);
     await pushNotes(server, alice, 10, { collectionId: notes, prefix: 'tail' });
-    await ship(server);
+    await shipOnce(server);
     const repo = await openRepo(dir);
     const passed = await runDrill(repo);
     expect(passed.verification.record.errors).toEqual([]);
@@ -128,6 +134,7 @@ describe('snapshots, restore drills and restores', () => {
     expect(passed.verification.record.checks.map((c) => c.name)).toEqual([
       'restore',
       'blobs',
+      'accounts',
       'sqlite integrity',
       'summaries match manifest',
       'log digests match manifest',
@@ -173,16 +180,16 @@ describe('snapshots, restore drills and restores', () => {
     const dir = dirs[0] as string;
     await snapshot(server, dir);
     await pushNotes(server, alice, 20, { collectionId: notes, prefix: 'after' });
-    await ship(server);
+    await shipOnce(server);
     const head = await readHead(server.ctx.db.kysely);
     const repo = await openRepo(dir);
     const scratch = await mkdtemp(join(tmpdir(), 'holdfast-restore-'));
-    cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+    defer(() => rm(scratch, { recursive: true, force: true }));
     const db = openDatabase(join(scratch, 'holdfast.db'));
-    cleanups.push(() => db.close());
+    defer(() => db.close());
     await migrateToLatest(db);
     const store = await createLocalBlobStore(join(scratch, 'blobs'));
-    cleanups.push(() => store.close());
+    defer(() => store.close());
     const result = await restoreRepository(repo, db, { blobs: { mode: 'store', store } });
     expect(result.seq).toBe(head);
     expect(result.journalRevisions).toBe(20);
@@ -199,12 +206,12 @@ describe('snapshots, restore drills and restores', () => {
     await snapshot(server, dir);
     const before = await readHead(server.ctx.db.kysely);
     await pushNotes(server, alice, 10, { collectionId: notes, prefix: 'late' });
-    await ship(server);
+    await shipOnce(server);
     const repo = await openRepo(dir);
     const scratch = await mkdtemp(join(tmpdir(), 'holdfast-pit-'));
-    cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+    defer(() => rm(scratch, { recursive: true, force: true }));
     const db = openDatabase(join(scratch, 'holdfast.db'));
-    cleanups.push(() => db.close());
+    defer(() => db.close());
     await migrateToLatest(db);
     const result = await restoreRepository(repo, db, { point: { seq: before + 4 }, blobs: { mode: 'hash' } });
     expect(result.seq).toBe(before + 4);
@@ -218,9 +225,9 @@ describe('snapshots, restore drills and restores', () => {
     await snapshot(server, dirs[0] as string);
     const repo = await openRepo(dirs[0] as string);
     const pg = await createTestDatabase();
-    cleanups.push(pg.drop);
+    defer(pg.drop);
     const postgres = openDatabase(pg.url);
-    cleanups.push(() => postgres.close());
+    defer(() => postgres.close());
     await migrateToLatest(postgres);
     await restoreRepository(repo, postgres, { blobs: { mode: 'hash' } });
     expect(await state(postgres)).toEqual(await state(server.ctx.db));
@@ -237,9 +244,9 @@ describe('snapshots, restore drills and restores', () => {
     await disconnect(connection);
     await runtime.target.close();
     const scratch = await mkdtemp(join(tmpdir(), 'holdfast-back-'));
-    cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+    defer(() => rm(scratch, { recursive: true, force: true }));
     const sqlite = openDatabase(join(scratch, 'holdfast.db'));
-    cleanups.push(() => sqlite.close());
+    defer(() => sqlite.close());
     await migrateToLatest(sqlite);
     await restoreRepository(await openRepo(backDir), sqlite, { blobs: { mode: 'hash' } });
     expect(await state(sqlite)).toEqual(await state(server.ctx.db));

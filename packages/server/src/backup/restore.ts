@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   type BlobMap,
+  listAccountStates,
   listSnapshots,
   listVerifications,
   type Repository,
@@ -9,6 +10,7 @@ import {
   readBlob,
   readJournalChain,
   readSnapshotRecords,
+  type StoredAccountState,
   type StoredSnapshot,
 } from '@holdfast/backup';
 import { AppError, EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
@@ -16,6 +18,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Db } from '../store/database.js';
 import type { RevisionRow } from '../store/revision-log.js';
 import { itemDigest } from '../sync/summary-digest.js';
+import { type AccountTables, writeAccountTables } from './account-tables.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
 import { toRevisionRow } from './revision-records.js';
 
@@ -38,6 +41,10 @@ export interface RestoreResult {
   snapshot: StoredSnapshot;
   /** The seq the database was restored to. */
   seq: number;
+  /** The account state restored, or null when the repository has none (accounts are then placeholders). */
+  accounts: { object: string; users: number } | null;
+  /** Users the revisions name that no account state held: restored as disabled `restored-<userId>` accounts. */
+  placeholderUsers: string[];
   /** Revisions written (snapshot records plus journal tail). */
   revisions: number;
   journalRevisions: number;
@@ -68,12 +75,54 @@ export async function chooseSnapshot(repo: Repository, point: RestorePoint = {})
   return lineage.filter((s) => verified.has(s.object)).at(-1) ?? newest;
 }
 
+/** The account state a restore writes, and the credentials later states revoked. */
+interface ChosenAccounts {
+  object: string;
+  tables: AccountTables;
+  revoked: { devices: Map<string, number>; appPasswords: Map<string, number> };
+}
+
+/**
+ * The account state for a restore to `seq` (null: the snapshot alone): the
+ * newest state of the snapshot's lineage that is not newer than the restore
+ * point, else the one the snapshot carries. Devices and app passwords that
+ * any later state of the lineage revoked stay revoked.
+ */
+async function chooseAccountState(
+  repo: Repository,
+  snapshot: StoredSnapshot,
+  seq: number | null,
+  point: RestorePoint,
+): Promise<ChosenAccounts | null> {
+  const lineage = (await listAccountStates(repo)).filter((s) => s.state.generation === snapshot.manifest.generation);
+  const fits = (s: StoredAccountState) =>
+    seq !== null &&
+    s.state.seq <= seq &&
+    (point.at === undefined || Date.parse(s.state.createdAt) <= point.at.getTime());
+  const chosen = lineage.filter(fits).at(-1) ?? lineage.find((s) => s.object === snapshot.manifest.accounts) ?? null;
+  if (!chosen) {
+    if (snapshot.manifest.accounts === undefined) return null;
+    throw new AppError('internal', `account state ${snapshot.manifest.accounts} of the snapshot was not found`);
+  }
+  const revoked = { devices: new Map<string, number>(), appPasswords: new Map<string, number>() };
+  for (const later of lineage.slice(lineage.indexOf(chosen) + 1)) {
+    for (const row of later.state.devices) if (row.revoked_at !== null) revoked.devices.set(row.id, row.revoked_at);
+    for (const row of later.state.app_passwords)
+      if (row.revoked_at !== null) revoked.appPasswords.set(row.id, row.revoked_at);
+  }
+  const { generation: _generation, seq: _seq, createdAt: _createdAt, ...tables } = chosen.state;
+  return { object: chosen.object, tables, revoked };
+}
+
 /**
  * Restores a snapshot and the journal after it into `db`, which must be an
  * empty database at the current schema (refused otherwise: a restore never
  * writes over data). The revision log is written back as it was, and the
- * materialised heads and per-collection summaries are rebuilt from it.
- * Accounts are not part of the backup: each restored user gets a disabled
+ * materialised heads and per-collection summaries are rebuilt from it. The
+ * account tables come from the newest fitting account state, so people log
+ * in with their passwords, devices with their tokens and DAV clients with
+ * their app passwords. A user the revisions name but no account state
+ * holds (a snapshot written before accounts were backed up) gets a disabled
  * placeholder account named `restored-<userId>` until an operator sets a
  * password.
  */
@@ -111,12 +160,16 @@ export async function restoreRepository(
       }
     }
   }
-  await writeLog(db, revisions, Math.max(seq, revisions.at(-1)?.seq ?? 0));
+  const restoredSeq = Math.max(seq, revisions.at(-1)?.seq ?? 0);
+  const accounts = await chooseAccountState(repo, snapshot, options.journal === false ? null : restoredSeq, point);
+  const placeholderUsers = await writeLog(db, revisions, restoredSeq, accounts);
   const blobs = await restoreBlobs(repo, db, revisions, blobObjects, options.blobs);
   const users = await countPerUser(db);
   return {
     snapshot,
-    seq: Math.max(seq, revisions.at(-1)?.seq ?? 0),
+    seq: restoredSeq,
+    accounts: accounts ? { object: accounts.object, users: accounts.tables.users.length } : null,
+    placeholderUsers,
     revisions: revisions.length,
     journalRevisions,
     blobsRead: blobs.read,
@@ -187,9 +240,15 @@ interface Head {
  * Writes the log and rebuilds what the server materialises from it (item
  * and collection heads, live counts and digests), in one transaction.
  */
-async function writeLog(db: Db, revisions: readonly Revision[], headSeq: number): Promise<void> {
+async function writeLog(
+  db: Db,
+  revisions: readonly Revision[],
+  headSeq: number,
+  accounts: ChosenAccounts | null,
+): Promise<string[]> {
   const rows = revisions.map(toRevisionRow);
-  const users = [...new Set(rows.map((row) => row.user_id))].sort();
+  const known = new Set(accounts?.tables.users.map((user) => user.id));
+  const users = [...new Set(rows.map((row) => row.user_id))].filter((id) => !known.has(id)).sort();
   const items = new Map<string, Head>();
   const collections = new Map<string, Head>();
   for (const row of rows) {
@@ -256,6 +315,7 @@ async function writeLog(db: Db, revisions: readonly Revision[], headSeq: number)
   }));
   const now = Date.now();
   await db.kysely.transaction().execute(async (trx) => {
+    if (accounts) await writeAccountTables(trx, accounts.tables, accounts.revoked);
     for (const userId of users) {
       await trx
         .insertInto('users')
@@ -288,6 +348,7 @@ async function writeLog(db: Db, revisions: readonly Revision[], headSeq: number)
         .execute();
     await trx.updateTable('log_head').set({ last_seq: headSeq }).where('id', '=', 1).execute();
   });
+  return users;
 }
 
 function collectionFields(row: RevisionRow): { type: string; name: string; description: string; color: string | null } {

@@ -1,6 +1,13 @@
 import type { Revision } from '@holdfast/backup';
 import type { RevisionRow } from '../store/revision-log.js';
 
+/** The blob a log row references, as the backup format writes it. */
+export function blobRefOf(row: Pick<RevisionRow, 'blob_sha256' | 'blob_content_type'>): Revision['blob'] {
+  return row.blob_sha256
+    ? { sha256: row.blob_sha256, contentType: row.blob_content_type ?? 'application/octet-stream' }
+    : null;
+}
+
 /**
  * The revision log row ↔ backup revision mapping. Every column is carried,
  * so a restored log is the same log (docs/backup-format.md §5.3).
@@ -17,9 +24,7 @@ export function toBackupRevision(row: RevisionRow): Revision {
     origin: row.origin,
     contentType: row.content_type,
     content: row.content,
-    blob: row.blob_sha256
-      ? { sha256: row.blob_sha256, contentType: row.blob_content_type ?? 'application/octet-stream' }
-      : null,
+    blob: blobRefOf(row),
     meta: row.meta,
     hash: row.content_hash,
     size: row.size,

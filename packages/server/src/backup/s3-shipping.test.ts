@@ -3,17 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRepository, initRepository, openRepository, S3Target } from '@holdfast/backup';
 import S3rver from 's3rver';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readHead } from '../store/revision-log.js';
 import { startTestServer } from '../test-support/harness.js';
 import { startBackupService } from './backup-service.js';
-import { addUser, createCollection, pushNotes, pushPhoto, TEST_KDF, TEST_PASSPHRASE } from './backup-test-support.js';
+import {
+  addUser,
+  cleanupAfterEach,
+  createCollection,
+  pushNotes,
+  pushPhoto,
+  TEST_KDF,
+  TEST_PASSPHRASE,
+} from './backup-test-support.js';
 import { runDrill } from './drill.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = cleanupAfterEach();
 
 /** A real s3rver that can be stopped and started again on the same port and files. */
 async function s3(directory: string, port = 0) {
@@ -37,10 +42,10 @@ async function s3(directory: string, port = 0) {
 describe('journal shipping to S3', () => {
   it('ships to a real S3 store, rides out its outage, catches up without a gap, and verifies', async () => {
     const files = await mkdtemp(join(tmpdir(), 'holdfast-s3-backup-'));
-    cleanups.push(() => rm(files, { recursive: true, force: true }));
+    defer(() => rm(files, { recursive: true, force: true }));
     let store = await s3(files);
     const port = store.port;
-    cleanups.push(() => store.stop());
+    defer(() => store.stop());
     const s3Settings = {
       's3-endpoint': `http://127.0.0.1:${port}`,
       's3-access-key-id': 'S3RVER',
@@ -54,7 +59,7 @@ describe('journal shipping to S3', () => {
       maxAttempts: 1,
     };
     const target = new S3Target({ bucket: 'backups', prefix: 'holdfast', client });
-    cleanups.push(() => target.close());
+    defer(() => target.close());
     await initRepository(target, { passphrase: TEST_PASSPHRASE }, { kdf: TEST_KDF });
     const server = await startTestServer('sqlite', {
       'backup-targets': 's3://backups/holdfast',
@@ -62,14 +67,14 @@ describe('journal shipping to S3', () => {
       'backup-drill-interval': '0',
       ...s3Settings,
     });
-    cleanups.push(server.close);
+    defer(server.close);
     const alice = await addUser(server, 'alice');
     const notes = await pushNotes(server, alice, 30);
     const photos = await createCollection(server, alice, 'photos');
     await pushPhoto(server, alice, photos, 'p1');
     const { config, db, blobs, log } = server.ctx;
     const service = startBackupService({ config, db, blobs, log, now: Date.now }, { timers: false });
-    cleanups.push(() => service.stop());
+    defer(() => service.stop());
     await service.runOnce();
     expect(service.health()[0]?.lagRevisions).toBe(0);
 

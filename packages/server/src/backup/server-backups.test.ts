@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirectoryTarget, listVerifications, openRepository, readSnapshot } from '@holdfast/backup';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createUser } from '../auth/accounts.js';
 import { loadConfig } from '../config.js';
 import { listLedger } from '../ledger/ledger.js';
@@ -12,6 +12,7 @@ import { readHead } from '../store/revision-log.js';
 import { startBackupService } from './backup-service.js';
 import {
   addUser,
+  cleanupAfterEach,
   createDirectoryRepositories,
   pushNotes,
   startBackedUpServer,
@@ -19,10 +20,7 @@ import {
 } from './backup-test-support.js';
 import { upgrade } from './operations.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = cleanupAfterEach();
 
 async function until(condition: () => Promise<boolean>, ms = 10_000) {
   const deadline = Date.now() + ms;
@@ -48,7 +46,7 @@ describe('backups in the running server', () => {
       env: {},
     });
     const server = await startServer(config);
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     expect(server.backup).not.toBeNull();
     await createUser(server.ctx, 'alice', 'alice-password-123');
     const head = await readHead(server.ctx.db.kysely);
@@ -59,17 +57,17 @@ describe('backups in the running server', () => {
 
   it('runs the scheduled restore drill and records drill_failed when it fails', async () => {
     const setup = await startBackedUpServer('sqlite', 1, { 'backup-drill-interval': '60000' });
-    cleanups.push(setup.close);
+    defer(setup.close);
     const { server, dirs } = setup;
     const alice = await addUser(server, 'alice');
     await pushNotes(server, alice, 20);
     const { config, db, blobs, log } = server.ctx;
     let clock = Date.now();
     const service = startBackupService({ config, db, blobs, log, now: () => clock }, { timers: false });
-    cleanups.push(() => service.stop());
+    defer(() => service.stop());
     await service.runOnce();
     const target = new DirectoryTarget(dirs[0] as string);
-    cleanups.push(() => target.close());
+    defer(() => target.close());
     const repo = await openRepository(target, { passphrase: TEST_PASSPHRASE });
     expect((await listVerifications(repo)).map((v) => v.record.ok)).toEqual([true]);
     expect(service.health()[0]?.lastVerifiedAt).not.toBeNull();
@@ -89,7 +87,7 @@ describe('backups in the running server', () => {
 
   it('holdfast upgrade refuses, changing nothing, when no target can hold a verified backup', async () => {
     const setup = await startBackedUpServer('sqlite', 1);
-    cleanups.push(setup.close);
+    defer(setup.close);
     const { server, dirs } = setup;
     const alice = await addUser(server, 'alice');
     await pushNotes(server, alice, 5);

@@ -3,7 +3,7 @@ import {
   type Repository,
   type ReusedData,
   type ReusedRecord,
-  readSnapshotRecords,
+  readSnapshotData,
   type StoredSnapshot,
   writeSnapshot,
 } from '@holdfast/backup';
@@ -12,16 +12,31 @@ import type { Db } from '../store/database.js';
 import { readHead } from '../store/revision-log.js';
 import { ensureBlobs } from './blob-copy.js';
 import type { RepositoryView } from './repository-view.js';
-import { toBackupRevision } from './revision-records.js';
+import { blobRefOf, toBackupRevision } from './revision-records.js';
 
-/** Which entity each data object of a snapshot holds, at which seq: what an incremental snapshot may reuse. */
+/**
+ * Which entity each data object of a snapshot holds, at which seq, position
+ * by position (null where the snapshot drops the record): what an
+ * incremental snapshot may reuse.
+ */
 export interface SnapshotLayout {
   snapshot: string;
-  objects: { object: string; entries: { key: string; seq: number }[] }[];
+  objects: { object: string; entries: ({ key: string; seq: number } | null)[] }[];
 }
 
-/** Records per snapshot data object: small enough that scattered changes leave most objects reusable. */
-export const SNAPSHOT_CHUNK_RECORDS = 100;
+/**
+ * Records per snapshot data object. A changed record no longer rewrites its
+ * object (the next snapshot drops its position instead), so objects can be
+ * large: fewer objects make the initial snapshot and the manifest cheaper.
+ */
+export const SNAPSHOT_CHUNK_RECORDS = 1000;
+
+/**
+ * An object whose included records fall below this share is not reused; its
+ * remaining records are written again with the changed ones, which bounds
+ * the dead weight a snapshot can reference.
+ */
+export const REUSE_MIN_LIVE_SHARE = 0.5;
 
 type LightHead = ReusedRecord & { key: string };
 
@@ -63,10 +78,27 @@ function toLight(row: LightRow): LightHead {
     itemId: row.item_id,
     op: row.op,
     hash: row.content_hash,
-    blob: row.blob_sha256
-      ? { sha256: row.blob_sha256, contentType: row.blob_content_type ?? 'application/octet-stream' }
-      : null,
+    blob: blobRefOf(row),
   };
+}
+
+/**
+ * The head of `row`'s entity as of seq `at`: the row itself when it is not
+ * newer, else the newest revision at or before `at` from the immutable log.
+ */
+async function headAsOf(db: Db, row: LightRow & { k_user: string; k_id: string }, at: number) {
+  if (row.seq <= at) return row;
+  const keyColumn = row.entity === 'item' ? 'r.item_id' : 'r.collection_id';
+  return db.kysely
+    .selectFrom('revisions as r')
+    .select(lightColumns)
+    .where('r.user_id', '=', row.k_user)
+    .where('r.entity', '=', row.entity)
+    .where(keyColumn, '=', row.k_id)
+    .where('r.seq', '<=', at)
+    .orderBy('r.seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /**
@@ -83,27 +115,14 @@ export async function headsAt(db: Db, at: number): Promise<LightHead[]> {
       .selectFrom('items as i')
       .innerJoin('revisions as r', 'r.seq', 'i.head_seq')
       .select(['i.user_id as k_user', 'i.id as k_id', ...lightColumns])
-      .where((eb) =>
-        eb.or([eb('i.user_id', '>', after[0]), eb.and([eb('i.user_id', '=', after[0]), eb('i.id', '>', after[1])])]),
-      )
+      // A row-value comparison lets both engines seek the primary key; the equivalent OR rescans from the start.
+      .where((eb) => eb(eb.refTuple('i.user_id', 'i.id'), '>', eb.tuple(after[0], after[1])))
       .orderBy('i.user_id')
       .orderBy('i.id')
       .limit(page)
       .execute();
     for (const row of rows) {
-      const head =
-        row.seq <= at
-          ? row
-          : await db.kysely
-              .selectFrom('revisions as r')
-              .select(lightColumns)
-              .where('r.user_id', '=', row.k_user)
-              .where('r.entity', '=', 'item')
-              .where('r.item_id', '=', row.k_id)
-              .where('r.seq', '<=', at)
-              .orderBy('r.seq', 'desc')
-              .limit(1)
-              .executeTakeFirst();
+      const head = await headAsOf(db, row, at);
       if (head && head.op === 'put') heads.push(toLight(head));
     }
     const last = rows.at(-1);
@@ -116,19 +135,7 @@ export async function headsAt(db: Db, at: number): Promise<LightHead[]> {
     .select(['c.user_id as k_user', 'c.id as k_id', ...lightColumns])
     .execute();
   for (const row of collections) {
-    const head =
-      row.seq <= at
-        ? row
-        : await db.kysely
-            .selectFrom('revisions as r')
-            .select(lightColumns)
-            .where('r.user_id', '=', row.k_user)
-            .where('r.entity', '=', 'collection')
-            .where('r.collection_id', '=', row.k_id)
-            .where('r.seq', '<=', at)
-            .orderBy('r.seq', 'desc')
-            .limit(1)
-            .executeTakeFirst();
+    const head = await headAsOf(db, { ...row, entity: 'collection' }, at);
     if (head && head.op === 'put') heads.push(toLight(head));
   }
   return heads;
@@ -137,18 +144,17 @@ export async function headsAt(db: Db, at: number): Promise<LightHead[]> {
 /** Rebuilds the layout of a stored snapshot by reading its data objects. */
 export async function readLayout(repo: Repository, snapshot: StoredSnapshot): Promise<SnapshotLayout> {
   const objects: SnapshotLayout['objects'] = [];
-  const records = readSnapshotRecords(repo, snapshot.manifest);
   for (const entry of snapshot.manifest.data) {
-    const entries: { key: string; seq: number }[] = [];
-    for (let i = 0; i < entry.records; i++) {
-      const next = await records.next();
-      if (next.done) break;
-      const r = next.value;
-      entries.push({
-        key: entityKey({ entity: r.entity, user_id: r.userId, item_id: r.itemId, collection_id: r.collectionId }),
-        seq: r.seq,
-      });
-    }
+    const { records } = await readSnapshotData(repo, entry.object);
+    const dropped = new Set(entry.drop ?? []);
+    const entries = records.map((r, position) =>
+      dropped.has(position)
+        ? null
+        : {
+            key: entityKey({ entity: r.entity, user_id: r.userId, item_id: r.itemId, collection_id: r.collectionId }),
+            seq: r.seq,
+          },
+    );
     objects.push({ object: entry.object, entries });
   }
   return { snapshot: snapshot.object, objects };
@@ -166,6 +172,8 @@ export interface SnapshotJob {
   journal: JournalHead | null;
   /** The layout of the previous snapshot, to reuse its unchanged data objects. */
   previous: SnapshotLayout | null;
+  /** The account state object the snapshot carries. */
+  accounts: string | null;
 }
 
 /** The outcome of a snapshot. */
@@ -193,11 +201,19 @@ export async function takeSnapshot(job: SnapshotJob): Promise<SnapshotResult> {
   const layoutObjects: SnapshotLayout['objects'] = [];
   for (const object of job.previous?.objects ?? []) {
     if (!job.view.dataObjects.has(object.object)) continue;
-    const unchanged = object.entries.every((entry) => byKey.get(entry.key)?.seq === entry.seq);
-    if (!unchanged || object.entries.length === 0) continue;
-    reuse.push({ object: object.object, records: object.entries.map((entry) => byKey.get(entry.key) as LightHead) });
-    for (const entry of object.entries) reused.add(entry.key);
-    layoutObjects.push(object);
+    // A position stays only while its record is still the entity's head (and no other object kept it already).
+    const entries = object.entries.map((entry) =>
+      entry && !reused.has(entry.key) && byKey.get(entry.key)?.seq === entry.seq ? entry : null,
+    );
+    const live = entries.filter((entry) => entry !== null);
+    if (live.length === 0 || live.length < entries.length * REUSE_MIN_LIVE_SHARE) continue;
+    reuse.push({
+      object: object.object,
+      records: live.map((entry) => byKey.get(entry.key) as LightHead),
+      drop: entries.flatMap((entry, position) => (entry === null ? [position] : [])),
+    });
+    for (const entry of live) reused.add(entry.key);
+    layoutObjects.push({ object: object.object, entries });
   }
   const fresh = heads.filter((head) => !reused.has(head.key));
   const blobShas = heads.flatMap((head) => (head.blob ? [head.blob.sha256] : []));
@@ -227,6 +243,7 @@ export async function takeSnapshot(job: SnapshotJob): Promise<SnapshotResult> {
     blobs: copied.map,
     reuse,
     chunkRecords: SNAPSHOT_CHUNK_RECORDS,
+    accounts: job.accounts,
   });
   let cursor = 0;
   for (const entry of snapshot.manifest.data.slice(reuse.length)) {

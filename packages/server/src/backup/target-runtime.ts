@@ -6,7 +6,9 @@ import {
   openRepository,
   pruneInProgress,
   type Repository,
+  readAccountState,
   type Target,
+  writeAccountState,
   writeJournalSegment,
 } from '@holdfast/backup';
 import type { BlobStore } from '../blobs/blob-store.js';
@@ -14,11 +16,13 @@ import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
 import { readGeneration } from '../store/meta.js';
 import { readHead } from '../store/revision-log.js';
+import { accountFingerprint, readAccountTables } from './account-tables.js';
 import { ensureBlobs } from './blob-copy.js';
 import {
   blobIndexOf,
   chainHead,
   loadSegmentCache,
+  newestAccountState,
   newestSnapshot,
   type RepositoryView,
   rememberSegment,
@@ -64,6 +68,8 @@ export interface Connection {
   lastSnapshotAt: number;
   lock: LockHandle;
   lockRefreshedAt: number;
+  /** The newest account state of this generation on the target and the fingerprint of its tables, or null. */
+  accounts: { object: string; fingerprint: string } | null;
 }
 
 /** What shipping needs from the server. */
@@ -89,6 +95,7 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
     const generation = await readGeneration(deps.db.kysely);
     const head = chainHead(view, generation);
     const snapshot = newestSnapshot(view, generation);
+    const accounts = newestAccountState(view, generation);
     return {
       repo,
       view,
@@ -102,6 +109,9 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
       lastSnapshotAt: snapshot ? Date.parse(snapshot.manifest.createdAt) : 0,
       lock,
       lockRefreshedAt: deps.now(),
+      accounts: accounts
+        ? { object: accounts, fingerprint: accountFingerprint(await readAccountState(repo, accounts)) }
+        : null,
     };
   } catch (error) {
     await lock.release().catch(() => {});
@@ -179,8 +189,34 @@ export async function shipJournal(deps: ShipDeps, connection: Connection): Promi
     result.blobs += copied.uploaded;
     result.blobBytes += copied.bytes;
   }
+  await shipAccountState(deps, connection);
   result.shippedSeq = connection.shippedSeq;
   return result;
+}
+
+/**
+ * Stores the account tables when they differ from the newest state on the
+ * target, and returns the object that holds them. Read after the journal
+ * was shipped, so the state is at least as new as `shippedSeq`; a revoked
+ * device or a new app password reaches the target on the next pass even
+ * when no data changed.
+ */
+export async function shipAccountState(deps: ShipDeps, connection: Connection): Promise<string> {
+  const tables = await readAccountTables(deps.db);
+  const fingerprint = accountFingerprint(tables);
+  if (connection.accounts?.fingerprint === fingerprint) return connection.accounts.object;
+  await keepLock(deps, connection);
+  const stored = await writeAccountState(connection.repo, {
+    generation: connection.generation,
+    seq: Math.max(0, connection.shippedSeq),
+    createdAt: connection.repo.clock().toISOString(),
+    ...tables,
+  });
+  const { generation, seq, createdAt } = stored.state;
+  connection.view.accounts.set(stored.object, { generation, seq, createdAt });
+  connection.cache.accounts.set(stored.object, { generation, seq, createdAt });
+  connection.accounts = { object: stored.object, fingerprint };
+  return stored.object;
 }
 
 /**
@@ -199,7 +235,9 @@ export async function snapshotNow(deps: ShipDeps, connection: Connection): Promi
           ? await readLayout(connection.repo, previous)
           : null;
   }
+  const accounts = await shipAccountState(deps, connection);
   const result = await takeSnapshot({
+    accounts,
     db: deps.db,
     blobs: deps.blobs,
     repo: connection.repo,

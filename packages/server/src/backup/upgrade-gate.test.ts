@@ -1,25 +1,22 @@
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/database.js';
 import { migrateToLatest } from '../store/migrate.js';
-import { addUser, pushNotes, startBackedUpServer } from './backup-test-support.js';
+import { addUser, cleanupAfterEach, pushNotes, startBackedUpServer } from './backup-test-support.js';
 import { backupNow, verifyTargets } from './operations.js';
 import { assertMigrationAllowed, checkUpgradeGate } from './upgrade-gate.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const defer = cleanupAfterEach();
 
 describe('upgrade gate', () => {
   it('exempts an empty database and refuses pending migrations on one with data until a verified backup covers it', async () => {
     const setup = await startBackedUpServer('sqlite', 2, { 'upgrade-max-lag': '0' });
-    cleanups.push(setup.close);
+    defer(setup.close);
     const { server } = setup;
     const { config, db } = server.ctx;
     const empty = openDatabase(':memory:');
-    cleanups.push(() => empty.close());
+    defer(() => empty.close());
     expect(await checkUpgradeGate(config, empty)).toMatchObject({ ok: true, exempt: true });
     await migrateToLatest(empty);
     expect(await checkUpgradeGate(config, empty)).toMatchObject({ ok: true, exempt: true });

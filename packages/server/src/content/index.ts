@@ -1,7 +1,6 @@
 export { type CalendarKind, type CalendarMeta, readICalendar } from './icalendar.js';
 export {
   type BlobInfo,
-  canonicalJson,
   contentHash,
   decodeContent,
   type NormalizedContent,

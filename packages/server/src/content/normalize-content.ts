@@ -4,6 +4,8 @@ import {
   type BlobRef,
   blobRefSchema,
   type CollectionType,
+  canonicalJson,
+  contentHashInput,
   icalendarContentSchema,
   messageContentSchema,
   noteContentSchema,
@@ -198,26 +200,11 @@ function kindOf(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** JSON with object keys sorted, so equal content always gives equal text and hash. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return Object.fromEntries(entries.map(([key, item]) => [key, sortKeys(item)]));
-}
-
-/**
- * The item's ETag. The JSON array is an unambiguous encoding of the three
- * fields (no separator can be forged by the text), and the version tag lets
- * the encoding change later without colliding with old hashes.
- */
+/** The item hash (ETag): SHA-256 of the protocol's content hash input. */
 export function contentHash(contentType: string, text: string | null, blobSha256: string | null): string {
-  const canonical = JSON.stringify(['holdfast-content-v1', contentType, text, blobSha256]);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(contentHashInput(contentType, text, blobSha256), 'utf8')
+    .digest('hex');
 }
 
 /**

@@ -35,7 +35,10 @@ export type Target =
 // Characters left as they are in hrefs (as sabre/dav does), so names like `uid@host.ics` read naturally.
 const SAFE = /[A-Za-z0-9_\-.~():@]/;
 
+const ALL_SAFE = /^[A-Za-z0-9_\-.~():@]*$/;
+
 export function encodeSegment(segment: string): string {
+  if (ALL_SAFE.test(segment)) return segment;
   let out = '';
   for (const char of segment) {
     if (SAFE.test(char)) out += char;

@@ -147,11 +147,20 @@ async function* once(part: string): AsyncGenerator<string> {
   yield part;
 }
 
+/** Parts are sent in chunks of about this many characters: one write per part would cost more than the XML. */
+const CHUNK_CHARS = 64 * 1024;
+
 function sendMultistatus(reply: FastifyReply, parts: AsyncIterable<string>): FastifyReply {
   async function* document(): AsyncGenerator<string> {
-    yield MULTISTATUS_OPEN;
-    for await (const part of parts) if (part) yield part;
-    yield MULTISTATUS_CLOSE;
+    let pending = MULTISTATUS_OPEN;
+    for await (const part of parts) {
+      pending += part;
+      if (pending.length >= CHUNK_CHARS) {
+        yield pending;
+        pending = '';
+      }
+    }
+    yield pending + MULTISTATUS_CLOSE;
   }
   return reply
     .code(207)

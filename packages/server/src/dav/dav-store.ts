@@ -93,6 +93,12 @@ export async function latestCollectionSeq(
 }
 
 function itemQuery(ctx: Context, userId: string, collection: DavCollection, withContent: boolean) {
+  return itemColumns(ctx, withContent)
+    .where('items.user_id', '=', userId)
+    .where('items.collection_id', '=', collection.id);
+}
+
+function itemColumns(ctx: Context, withContent: boolean) {
   return davDb(ctx)
     .selectFrom('items')
     .leftJoin('dav_names', (join) =>
@@ -109,9 +115,7 @@ function itemQuery(ctx: Context, userId: string, collection: DavCollection, with
     ])
     .$if(withContent, (qb) =>
       qb.innerJoin('revisions', 'revisions.seq', 'items.head_seq').select('revisions.content as content'),
-    )
-    .where('items.user_id', '=', userId)
-    .where('items.collection_id', '=', collection.id);
+    );
 }
 
 function toItem(
@@ -191,10 +195,14 @@ export async function findItemsById(
   const unique = [...new Set(ids)];
   const out = new Map<string, DavItem>();
   for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await itemQuery(ctx, userId, collection, withContent)
+    // By primary key only, then filtered here: with the collection in the WHERE clause SQLite
+    // prefers the collection index and walks the whole collection for a hundred ids.
+    const rows = await itemColumns(ctx, withContent)
+      .select('items.collection_id')
+      .where('items.user_id', '=', userId)
       .where('items.id', 'in', unique.slice(i, i + CHUNK))
       .execute();
-    for (const row of rows) out.set(row.id, toItem(collection, row));
+    for (const row of rows) if (row.collection_id === collection.id) out.set(row.id, toItem(collection, row));
   }
   return out;
 }

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, type PushChange, type PushResult } from '@holdfast/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller, Context } from '../context.js';
-import { readRevision } from '../store/revision-log.js';
-import { push } from '../sync/push.js';
+import { pushChanges } from '../sync/push.js';
 import { davError } from './dav-error.js';
 import { findItemsByName, itemIdForNewName } from './dav-names.js';
 import type { Target } from './dav-paths.js';
@@ -117,10 +116,18 @@ function rejection(collection: DavCollection, result: PushResult & { status: 're
   }
 }
 
-async function pushOne(ctx: Context, caller: Caller, change: Omit<PushChange, 'clientChangeId'>): Promise<PushResult> {
-  const [result] = await push(ctx, caller, [{ clientChangeId: `dav-${randomUUID()}`, ...change }]);
+/** One change through the revision log, with the new head's content hash (null for a delete). */
+async function pushOne(
+  ctx: Context,
+  caller: Caller,
+  change: Omit<PushChange, 'clientChangeId'>,
+): Promise<{ result: PushResult; hash: string | null }> {
+  const clientChangeId = `dav-${randomUUID()}`;
+  // The id is fresh on every request, so a receipt for it could never be read back.
+  const { results, hashes } = await pushChanges(ctx, caller, [{ clientChangeId, ...change }], { receipts: false });
+  const [result] = results;
   if (!result) throw new AppError('internal', 'The write returned no result.');
-  return result;
+  return { result, hash: hashes.get(clientChangeId) ?? null };
 }
 
 async function reload(ctx: Context, caller: Caller, target: ItemTarget): Promise<DavItem | null> {
@@ -150,7 +157,7 @@ export async function putItem(
     if (attempt > 0) current = await reload(ctx, caller, target);
     checkWritePreconditions(request, current);
     const itemId = current?.id ?? (await itemIdForNewName(ctx, caller.userId, target.collection, target.name));
-    const result = await pushOne(ctx, caller, {
+    const { result, hash } = await pushOne(ctx, caller, {
       collectionId: target.collection.id,
       itemId,
       op: 'put',
@@ -159,9 +166,8 @@ export async function putItem(
     });
     if (result.status === 'conflict') continue;
     if (result.status === 'rejected') throw rejection(target.collection, result);
-    const revision = await readRevision(ctx.db.kysely, caller.userId, result.revision);
     const created = current === null || current.deleted;
-    if (revision?.content_hash) reply.header('etag', `"${revision.content_hash}"`);
+    if (hash) reply.header('etag', `"${hash}"`);
     return reply.code(created ? 201 : 204).send();
   }
   throw new AppError('conflict', 'The resource kept changing during the write; try again.');
@@ -180,7 +186,7 @@ export async function deleteItem(
     if (attempt > 0) current = await reload(ctx, caller, target);
     if (!current || current.deleted) throw new AppError('not_found', `No ${target.name} here.`);
     checkWritePreconditions(request, current);
-    const result = await pushOne(ctx, caller, {
+    const { result } = await pushOne(ctx, caller, {
       collectionId: target.collection.id,
       itemId: current.id,
       op: 'delete',

@@ -121,7 +121,7 @@ export interface DataOptions {
 /** The properties of a resource, live and computed. Unknown properties are 404 in the propstat. */
 export function propertiesOf(scope: Scope, target: Target, data: DataOptions = {}): Property[] {
   const user = scope.caller.username;
-  const principal = hrefElement(hrefs.principal(user));
+  const principal = principalHref(scope);
   const common = [
     prop(DAV, 'current-user-principal', () => principal),
     prop(DAV, 'principal-collection-set', () => hrefElement(hrefs.principals()), false),
@@ -239,6 +239,18 @@ function itemProperties(collection: DavCollection, item: DavItem, principal: str
   return properties;
 }
 
+const principals = new WeakMap<Scope, string>();
+
+/** The caller's principal href element, built once per request: every resource in a listing names it. */
+function principalHref(scope: Scope): string {
+  let href = principals.get(scope);
+  if (href === undefined) {
+    href = hrefElement(hrefs.principal(scope.caller.username));
+    principals.set(scope, href);
+  }
+  return href;
+}
+
 /** Evaluates a property request against a resource's properties. */
 export async function propstats(properties: Property[], request: PropRequest): Promise<PropStats> {
   const found: string[] = [];
@@ -247,26 +259,27 @@ export async function propstats(properties: Property[], request: PropRequest): P
     for (const p of properties) found.push(element(p.ns, p.name));
     return new Map([[200, found]]);
   }
-  const byName = new Map(properties.map((p) => [clark(p.ns, p.name), p]));
+  // A resource has a dozen properties and a request names a few: a scan beats building a map per resource.
+  const find = (ns: string, name: string) => properties.find((p) => p.name === name && p.ns === ns);
   const wanted =
     request.mode === 'prop'
       ? request.names
-      : [...properties.filter((p) => p.inAllprop), ...request.include.filter((q) => !isAllprop(byName, q))];
+      : [...properties.filter((p) => p.inAllprop), ...request.include.filter((q) => !find(q.ns, q.name)?.inAllprop)];
   const seen = new Set<string>();
   for (const { ns, name } of wanted) {
     const key = clark(ns, name);
     if (seen.has(key)) continue;
     seen.add(key);
-    const property = byName.get(key);
-    if (property) found.push(element(ns, name, await property.value()));
-    else missing.push(element(ns, name));
+    const property = find(ns, name);
+    if (!property) {
+      missing.push(element(ns, name));
+      continue;
+    }
+    const value = property.value();
+    found.push(element(ns, name, typeof value === 'string' ? value : await value));
   }
   return new Map([
     [200, found],
     [404, missing],
   ]);
-}
-
-function isAllprop(byName: Map<string, Property>, q: QName): boolean {
-  return byName.get(clark(q.ns, q.name))?.inAllprop ?? false;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
 import type { Kysely } from 'kysely';
 import type { BlobStore } from '../blobs/blob-store.js';
@@ -85,7 +85,7 @@ function damaged(item: ManifestItem, path: string): ImportProblem {
 }
 
 function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return hash('sha256', bytes);
 }
 
 async function* sliced(

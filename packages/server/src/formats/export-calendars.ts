@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { allItemsAt, type SnapshotCollection } from './account-snapshot.js';
 import { batched, safeName } from './bundle-writer.js';
 import type { ExportRun } from './export-run.js';
@@ -99,7 +99,7 @@ async function* body(
     await run.manifest.add({
       id: item.id,
       revision: item.revision,
-      sha256: createHash('sha256').update(item.slice, 'utf8').digest('hex'),
+      sha256: hash('sha256', item.slice),
       offset,
       length,
       createdAt: item.createdAt,

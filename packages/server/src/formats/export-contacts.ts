@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { allItemsAt, type SnapshotCollection } from './account-snapshot.js';
 import { batched, safeName } from './bundle-writer.js';
 import type { ExportRun } from './export-run.js';
@@ -46,7 +46,7 @@ export async function exportContacts(run: ExportRun, collection: SnapshotCollect
       await run.manifest.add({
         id: item.id,
         revision: item.revision.seq,
-        sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+        sha256: hash('sha256', text),
         offset,
         length,
         createdAt: new Date(item.createdAt).toISOString(),

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type MessageContent, messageContentSchema } from '@holdfast/protocol';
-import { canonicalJson } from '../content/index.js';
-import { readRevisionsBySeq } from './account-read.js';
+import { canonicalJson, type MessageContent, messageContentSchema } from '@holdfast/protocol';
+import { readRevisionsBySeq } from '../sync/point-in-time.js';
 import { allItemsAt, type SnapshotCollection } from './account-snapshot.js';
 import { batched, safeName } from './bundle-writer.js';
 import type { ExportRun } from './export-run.js';
@@ -91,7 +90,10 @@ export async function exportMessages(run: ExportRun, collection: SnapshotCollect
         });
         continue;
       }
-      await run.writer.addFile(`messages/attachments/${attachment.sha256}`, stream, { compress: false });
+      await run.writer.addFile(`messages/attachments/${attachment.sha256}`, stream, {
+        compress: false,
+        sha256: attachment.sha256,
+      });
     }
   }
   run.smsThreads.push(...threads.values());

@@ -1,5 +1,4 @@
-import { photoContentSchema } from '@holdfast/protocol';
-import { canonicalJson } from '../content/index.js';
+import { canonicalJson, photoContentSchema } from '@holdfast/protocol';
 import { allItemsAt, type SnapshotCollection } from './account-snapshot.js';
 import { safeName } from './bundle-writer.js';
 import type { ExportRun } from './export-run.js';
@@ -45,7 +44,7 @@ export async function exportPhotos(run: ExportRun, collection: SnapshotCollectio
       });
       continue;
     }
-    const file = await run.writer.addFile(path, stream, { compress: false });
+    const file = await run.writer.addFile(path, stream, { compress: false, sha256 });
     bytes += file.bytes;
     const sidecar = canonicalJson({
       id: item.id,

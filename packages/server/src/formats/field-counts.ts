@@ -35,8 +35,28 @@ const CONTACT_FIELDS: Record<string, string> = {
 
 const NAME = /^(?:[A-Za-z0-9_-]+\.)?([A-Za-z0-9_-]+)/;
 
+/** A line ending in '=': the only place a QUOTED-PRINTABLE soft line break can be. */
+const SOFT_BREAK_CANDIDATE = /=(?:\r\n|\r|\n)/;
+
+/**
+ * The logical lines of a card or calendar object, as unfoldLines gives them.
+ * Counting runs over every item of an export, so text that cannot hold a
+ * QUOTED-PRINTABLE soft line break (almost all of it) is unfolded here
+ * directly, without the per-line bookkeeping unfoldLines needs for those.
+ */
+export function logicalLines(text: string): string[] {
+  if (SOFT_BREAK_CANDIDATE.test(text)) return unfoldLines(text).map((line) => line.text);
+  const out: string[] = [];
+  for (const row of text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)) {
+    const first = row.charCodeAt(0);
+    if (out.length > 0 && (first === 0x20 || first === 0x09)) out[out.length - 1] += row.slice(1);
+    else if (row.length > 0) out.push(row);
+  }
+  return out;
+}
+
 function names(text: string): string[] {
-  return unfoldLines(text).map(({ text: line }) => (NAME.exec(line)?.[1] ?? '').toUpperCase());
+  return logicalLines(text).map((line) => (NAME.exec(line)?.[1] ?? '').toUpperCase());
 }
 
 /**
@@ -76,7 +96,7 @@ const CALENDAR_FIELDS: Record<string, string> = {
 export function calendarFields(text: string): FieldCounts {
   const counts: FieldCounts = {};
   const stack: string[] = [];
-  for (const { text: line } of unfoldLines(text)) {
+  for (const line of logicalLines(text)) {
     const keyword = /^(BEGIN|END)[ \t]*:[ \t]*([A-Za-z0-9-]+)/i.exec(line);
     if (keyword) {
       const name = (keyword[2] as string).toUpperCase();

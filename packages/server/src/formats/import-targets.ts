@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type CollectionType, EMPTY_DIGEST } from '@holdfast/protocol';
+import type { CollectionType } from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { collectionRevision } from '../sync/collections.js';
+import { collectionRevision, insertCollectionRow } from '../sync/collections.js';
 import type { Append } from '../sync/write-transaction.js';
 import type { CollectionSpec } from './import-source.js';
 
@@ -59,20 +59,7 @@ export function createTargetResolver(
       'import',
     );
     const [seq] = await append([{ ...revision, device_id: owner.deviceId }]);
-    await trx
-      .insertInto('collections')
-      .values({
-        user_id: owner.userId,
-        id,
-        ...fields,
-        deleted: 0,
-        head_seq: seq as number,
-        item_count: 0,
-        digest: EMPTY_DIGEST,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await insertCollectionRow(trx, owner.userId, id, fields, seq as number, now);
     created.push({ id, type: spec.type, name: fields.name });
     return id;
   }

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
 import type { Context } from '../context.js';
+import { appendLedgerEntry } from '../ledger/ledger.js';
 import type { NewRevision } from '../store/revision-log.js';
 import { type HeadWrite, writeItemHeads } from '../sync/item-heads.js';
+import { readRevisionsBySeq } from '../sync/point-in-time.js';
 import { writeTransaction } from '../sync/write-transaction.js';
-import { readRevisionsBySeq } from './account-read.js';
 import type { ImportOwner } from './import.js';
+import { importUndoIncident, type UndoImpact } from './import-ledger.js';
 import { findImport, withImports } from './import-store.js';
 
 export interface UndoResult {
@@ -23,7 +25,8 @@ export interface UndoResult {
  * item the import created is deleted, an item it updated gets its previous
  * content back. Items changed since the import are left alone and listed,
  * so undo never throws away a later edit. Collections the import created
- * stay (empty). An import can be undone once.
+ * stay (empty). An import can be undone once. The undo is recorded on the
+ * incident ledger with what it did to each collection.
  */
 export async function undoImport(ctx: Context, owner: ImportOwner, importId: string): Promise<UndoResult> {
   const now = ctx.now();
@@ -33,6 +36,12 @@ export async function undoImport(ctx: Context, owner: ImportOwner, importId: str
     if (!row) throw new AppError('not_found', `No import ${importId}.`);
     if (row.undone_by) throw new AppError('conflict', `Import ${importId} has already been undone.`);
     const result: UndoResult = { importId, undone: 0, kept: [], firstRevision: null, lastRevision: null };
+    const collections: UndoImpact['collections'] = new Map();
+    const impactOn = (collectionId: string) => {
+      const impact = collections.get(collectionId) ?? { deleted: 0, restored: 0, kept: 0 };
+      collections.set(collectionId, impact);
+      return impact;
+    };
     if (row.first_seq !== null && row.last_seq !== null) {
       for (let from = row.first_seq; from <= row.last_seq; from += 500) {
         const seqs = Array.from({ length: Math.min(500, row.last_seq - from + 1) }, (_, i) => from + i);
@@ -65,10 +74,12 @@ export async function undoImport(ctx: Context, owner: ImportOwner, importId: str
           const itemId = revision.item_id as string;
           if (heads.get(itemId) !== revision.seq) {
             result.kept.push({ itemId, reason: `changed after the import (now at revision ${heads.get(itemId)})` });
+            impactOn(revision.collection_id).kept++;
             continue;
           }
           const base = revision.base_seq === null ? undefined : bases.get(revision.base_seq);
           const restore = base?.op === 'put' ? base : undefined;
+          impactOn(revision.collection_id)[restore ? 'restored' : 'deleted']++;
           const { seq: _imported, ...fields } = revision;
           writes.push({
             ...fields,
@@ -115,6 +126,18 @@ export async function undoImport(ctx: Context, owner: ImportOwner, importId: str
       .where('user_id', '=', owner.userId)
       .where('id', '=', importId)
       .execute();
+    await appendLedgerEntry(
+      trx,
+      importUndoIncident(owner.userId, owner.deviceId, {
+        importId,
+        undoId,
+        source: row.source,
+        collections,
+        firstRevision: result.firstRevision,
+        lastRevision: result.lastRevision,
+      }),
+      now,
+    );
     return result;
   });
 }

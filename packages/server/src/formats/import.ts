@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { AppError } from '@holdfast/protocol';
 import type { Context } from '../context.js';
+import { appendLedgerEntry } from '../ledger/ledger.js';
 import type { Append } from '../sync/write-transaction.js';
 import { writeTransaction } from '../sync/write-transaction.js';
 import { bundleCandidates } from './bundle-import.js';
+import { importIncident } from './import-ledger.js';
 import { prepareCandidates } from './import-prepare.js';
 import { countStatuses, type ImportReport, type ImportReportItem, type PreparedItem } from './import-report.js';
 import { calendarCandidates, detectFormat, type ImportFormat, vcardCandidates } from './import-source.js';
@@ -107,6 +109,12 @@ export async function importFile(
           created_at: now,
         })
         .execute();
+      const summary = { importId, source: name, format, firstRevision: first, lastRevision: last, counts };
+      await appendLedgerEntry(
+        trx,
+        importIncident(owner.userId, owner.deviceId, { ...summary, collectionsCreated: result.created }, items),
+        now,
+      );
       return { items, counts, created: result.created };
     });
     return {

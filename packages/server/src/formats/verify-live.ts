@@ -1,5 +1,5 @@
 import type { CollectionType } from '@holdfast/protocol';
-import { canonicalJson } from '../content/index.js';
+import { canonicalJson } from '@holdfast/protocol';
 import { collectionCandidates } from './bundle-import.js';
 import type { Bundle } from './bundle-reader.js';
 import type { Manifest } from './manifest.js';

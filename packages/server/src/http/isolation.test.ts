@@ -114,6 +114,37 @@ describe.each(engines)('user isolation on %s', (engine) => {
     expect(response.json().results[0]).toMatchObject({ status: 'rejected', code: 'not_found' });
   });
 
+  it("gets only its own blobs from a batch download that names another user's", async () => {
+    const own = Buffer.from('mallory own bytes');
+    const ownSha = createHash('sha256').update(own).digest('hex');
+    await call('PUT', `/v1/blobs/${ownSha}`, own);
+    const absent = 'f'.repeat(64);
+    const batch = (user: TestUser, shas: string[]) =>
+      server.app.inject({ method: 'GET', url: `/v1/blobs?sha256=${shas.join(',')}`, headers: user.auth });
+    const split = (body: Buffer) => {
+      const newline = body.indexOf(10);
+      return { manifest: JSON.parse(body.subarray(0, newline).toString()), bytes: body.subarray(newline + 1) };
+    };
+
+    const stolen = await batch(mallory, [blobSha, ownSha, absent]);
+    expect(stolen.statusCode).toBe(200);
+    expect(stolen.headers['content-type']).toBe('application/vnd.holdfast.blobs');
+    const got = split(stolen.rawPayload);
+    expect(got.manifest).toEqual({ blobs: [{ sha256: ownSha, size: own.length }] });
+    expect(got.bytes.equals(own)).toBe(true);
+
+    const owner = split((await batch(alice, [absent, blobSha, blobSha])).rawPayload);
+    expect(owner.manifest).toEqual({ blobs: [{ sha256: blobSha, size: blob.length }] });
+    expect(owner.bytes.equals(blob)).toBe(true);
+
+    for (const query of ['', 'sha256=', 'sha256=xyz', `sha256=${Array(101).fill(ownSha).join(',')}`]) {
+      const bad = await server.app.inject({ method: 'GET', url: `/v1/blobs?${query}`, headers: mallory.auth });
+      expect(bad.statusCode, query.slice(0, 20)).toBe(400);
+      expect(bad.headers['content-type']).toContain('application/problem+json');
+      expect(bad.json().code).toBe('invalid_request');
+    }
+  });
+
   it("sees none of the other user's data in lists or the change feed", async () => {
     const collections = (await call('GET', '/v1/collections?includeDeleted=true')).json().collections;
     expect(collections.find((c: { id: string }) => c.id === collectionId)).toBeUndefined();

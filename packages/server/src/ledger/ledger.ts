@@ -16,7 +16,9 @@ export type LedgerKind =
   | 'drill_failed'
   | 'journal_lag'
   | 'prune'
-  | 'mass_change_blocked';
+  | 'mass_change_blocked'
+  | 'import'
+  | 'import_undo';
 
 export interface LedgerInput {
   kind: LedgerKind;

@@ -16,9 +16,14 @@ export interface Db {
   close(): Promise<void>;
 }
 
-/** Opens `postgres://…` URLs on PostgreSQL and anything else as a SQLite file path. */
-export function openDatabase(location: string): Db {
-  if (/^postgres(ql)?:\/\//.test(location)) return openPostgres(location);
+/**
+ * Opens `postgres://…` URLs on PostgreSQL and anything else as a SQLite file
+ * path. `onConnectionError` hears about pooled PostgreSQL connections that
+ * broke while idle (the pool replaces them; without a listener the process
+ * would crash on the unhandled error event).
+ */
+export function openDatabase(location: string, onConnectionError: (error: Error) => void = () => {}): Db {
+  if (/^postgres(ql)?:\/\//.test(location)) return openPostgres(location, onConnectionError);
   return openSqlite(location);
 }
 
@@ -71,8 +76,9 @@ const types = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-function openPostgres(url: string): Db {
+function openPostgres(url: string, onConnectionError: (error: Error) => void): Db {
   const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  pool.on('error', onConnectionError);
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     engine: 'postgres',

@@ -26,8 +26,10 @@ export async function lockLogHead(trx: Transaction<Database>, engine: 'sqlite' |
 }
 
 /**
- * Appends revisions after the head returned by `lockLogHead` in the same
- * transaction; returns their sequence numbers in order.
+ * Appends revisions after `head` (the value from `lockLogHead`, or the last
+ * seq appended since) in the same transaction; returns their sequence
+ * numbers in order. The caller records the new head with `advanceLogHead`
+ * before committing.
  */
 export async function appendRevisions(
   trx: Transaction<Database>,
@@ -36,11 +38,6 @@ export async function appendRevisions(
 ): Promise<number[]> {
   if (revisions.length === 0) return [];
   const seqs = revisions.map((_, i) => head + i + 1);
-  await trx
-    .updateTable('log_head')
-    .set({ last_seq: head + revisions.length })
-    .where('id', '=', 1)
-    .execute();
   const rows = revisions.map((r, i) => ({ ...r, seq: seqs[i] as number }));
   // Bounded by SQLite's limit on bound parameters per statement.
   for (let i = 0; i < rows.length; i += 500) {
@@ -50,6 +47,11 @@ export async function appendRevisions(
       .execute();
   }
   return seqs;
+}
+
+/** Records the last seq appended in this transaction, which still holds the log lock. */
+export async function advanceLogHead(trx: Transaction<Database>, last: number): Promise<void> {
+  await trx.updateTable('log_head').set({ last_seq: last }).where('id', '=', 1).execute();
 }
 
 /** The last sequence number handed out (committed). */

@@ -69,3 +69,29 @@ describe.each(engines)('store on %s', (engine) => {
     }
   });
 });
+
+describe('a PostgreSQL connection that breaks while idle', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('postgres');
+  });
+  afterAll(async () => server?.close());
+
+  it('is reported and replaced instead of crashing the process', async () => {
+    const errors: Error[] = [];
+    const db = openDatabase(server.databaseUrl, (error) => errors.push(error));
+    try {
+      const pidOf = async () =>
+        (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db.kysely)).rows[0]?.pid;
+      const first = await pidOf();
+      // The pooled connection is idle now; the database ends it as an administrator (or a failover) would.
+      await sql`SELECT pg_terminate_backend(${first})`.execute(server.ctx.db.kysely);
+      await expect.poll(() => errors.length, { timeout: 5000 }).toBeGreaterThan(0);
+      expect(errors[0]?.message).toMatch(/terminat/i);
+      const second = await pidOf();
+      expect(second).not.toBe(first);
+    } finally {
+      await db.close();
+    }
+  });
+});

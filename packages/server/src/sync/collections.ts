@@ -6,10 +6,10 @@ import {
   EMPTY_DIGEST,
   type UpdateCollection,
 } from '@holdfast/protocol';
-import type { Transaction } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { Caller, Context } from '../context.js';
 import type { NewRevision } from '../store/revision-log.js';
-import type { Database } from '../store/schema.js';
+import type { CollectionsTable, Database } from '../store/schema.js';
 import { writeItemHeads } from './item-heads.js';
 import { toWireCollection } from './wire.js';
 import { writeTransaction } from './write-transaction.js';
@@ -67,6 +67,33 @@ export async function getCollection(ctx: Context, caller: Caller, id: string): P
   return toWireCollection(row);
 }
 
+/**
+ * Adds the row of a new, empty, live collection whose `fields` were just
+ * written as its revision `headSeq` (inside the same write transaction).
+ */
+export async function insertCollectionRow(
+  trx: Transaction<Database>,
+  userId: string,
+  id: string,
+  fields: { type: string; name: string; description: string; color: string | null },
+  headSeq: number,
+  now: number,
+): Promise<Selectable<CollectionsTable>> {
+  const row = {
+    user_id: userId,
+    id,
+    ...fields,
+    deleted: 0,
+    head_seq: headSeq,
+    item_count: 0,
+    digest: EMPTY_DIGEST,
+    created_at: now,
+    updated_at: now,
+  };
+  await trx.insertInto('collections').values(row).execute();
+  return row;
+}
+
 export async function createCollection(ctx: Context, caller: Caller, input: CreateCollection): Promise<Collection> {
   const id = input.id ?? randomUUID();
   const now = ctx.now();
@@ -81,18 +108,7 @@ export async function createCollection(ctx: Context, caller: Caller, input: Crea
       throw new AppError('conflict', `Collection ${id} already exists${existing.deleted ? ' (deleted)' : ''}.`);
     const fields = { type: input.type, name: input.name, description: input.description, color: input.color };
     const [seq] = await append([collectionRevision(caller, id, 'put', fields, now)]);
-    const row = {
-      user_id: caller.userId,
-      id,
-      ...fields,
-      deleted: 0,
-      head_seq: seq as number,
-      item_count: 0,
-      digest: EMPTY_DIGEST,
-      created_at: now,
-      updated_at: now,
-    };
-    await trx.insertInto('collections').values(row).execute();
+    const row = await insertCollectionRow(trx, caller.userId, id, fields, seq as number, now);
     return toWireCollection(row);
   });
 }

@@ -74,7 +74,7 @@ export async function applyRestore(ctx: Context, caller: Caller, point: RestoreP
         .where('id', '=', id)
         .execute();
     }
-    const historic = await readRevisions(
+    const historic = await readRevisionsBySeq(
       trx,
       caller.userId,
       plan.steps.flatMap((s) => (s.fromRevision === null ? [] : [s.fromRevision])),
@@ -172,7 +172,7 @@ async function planRestore(db: Reader, userId: string, point: RestorePoint): Pro
   past =
     point.seq !== undefined ? past.where('seq', '<=', point.seq) : past.where('created_at', '<=', point.at as number);
   const pastHeads = new Map((await past.execute()).map((r) => [r.item_id as string, Number(r.seq)]));
-  const pastRows = await readRevisions(db, userId, [...pastHeads.values()]);
+  const pastRows = await readRevisionsBySeq(db, userId, [...pastHeads.values()]);
   const current = await db
     .selectFrom('items')
     .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
@@ -229,7 +229,12 @@ function emptyPlan(point: RestorePoint): RestorePlan {
   };
 }
 
-async function readRevisions(db: Reader, userId: string, seqs: number[]): Promise<Map<number, RevisionRow>> {
+/** Revisions by sequence number (only the user's), in pages of 400. Revisions never change, so any time is fine. */
+export async function readRevisionsBySeq(
+  db: Reader,
+  userId: string,
+  seqs: number[],
+): Promise<Map<number, RevisionRow>> {
   const out = new Map<number, RevisionRow>();
   for (let i = 0; i < seqs.length; i += 400) {
     const rows = await db

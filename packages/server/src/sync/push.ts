@@ -34,6 +34,21 @@ interface Head {
 
 const CHUNK = 400;
 
+/** Push options for writers that never retry a change under the same id. */
+export interface PushOptions {
+  /**
+   * Record receipts so a retried clientChangeId returns its first result.
+   * DAV mints a fresh id for every request, so its receipts would never be read.
+   */
+  receipts: boolean;
+}
+
+/** Push results, with the content hash of each applied put's head (a DAV ETag). */
+export interface PushOutcome {
+  results: PushResult[];
+  hashes: Map<string, string | null>;
+}
+
 /**
  * Applies a batch of device changes. Each change gets its own result
  * (applied, conflict or rejected); one bad change never blocks the others.
@@ -41,8 +56,21 @@ const CHUNK = 400;
  * A clientChangeId seen before returns its first result and writes nothing.
  */
 export async function push(ctx: Context, caller: Caller, changes: PushChange[]): Promise<PushResult[]> {
+  return (await pushChanges(ctx, caller, changes, { receipts: true })).results;
+}
+
+/** `push`, with its options and the applied heads' hashes. */
+export async function pushChanges(
+  ctx: Context,
+  caller: Caller,
+  changes: PushChange[],
+  options: PushOptions,
+): Promise<PushOutcome> {
   const results = new Map<string, PushResult>();
-  const earlier = await readReceipts(ctx.db.kysely, caller.userId, changes);
+  const hashes = new Map<string, string | null>();
+  const earlier = options.receipts
+    ? await readReceipts(ctx.db.kysely, caller.userId, changes)
+    : new Map<string, PushResult>();
   for (const [id, result] of earlier) results.set(id, result);
 
   const collectionTypes = await liveCollectionTypes(
@@ -65,11 +93,19 @@ export async function push(ctx: Context, caller: Caller, changes: PushChange[]):
   if (prepared.length > 0 || results.size > earlier.size) {
     const fresh = [...results.entries()].filter(([id]) => !earlier.has(id)).map(([, r]) => r);
     const applied = await writeTransaction(ctx, caller.userId, (trx, append) =>
-      applyPrepared(trx, append, ctx.now(), caller, prepared, fresh, ctx.log),
+      applyPrepared(trx, append, {
+        now: ctx.now(),
+        caller,
+        prepared,
+        alreadyDecided: fresh,
+        log: ctx.log,
+        options,
+        hashes,
+      }),
     );
     for (const result of applied) results.set(result.clientChangeId, result);
   }
-  return changes.map((c) => results.get(c.clientChangeId) as PushResult);
+  return { results: changes.map((c) => results.get(c.clientChangeId) as PushResult), hashes };
 }
 
 async function prepare(
@@ -118,21 +154,30 @@ function rejection(change: PushChange, error: unknown): PushResult {
   throw error;
 }
 
+interface ApplyInput {
+  now: number;
+  caller: Caller;
+  prepared: Prepared[];
+  alreadyDecided: PushResult[];
+  log: Logger;
+  options: PushOptions;
+  /** Filled with the head hash of every applied put. */
+  hashes: Map<string, string | null>;
+}
+
 async function applyPrepared(
   trx: Transaction<Database>,
   append: (revisions: NewRevision[]) => Promise<number[]>,
-  now: number,
-  caller: Caller,
-  prepared: Prepared[],
-  alreadyDecided: PushResult[],
-  log: Logger,
+  { now, caller, prepared, alreadyDecided, log, options, hashes }: ApplyInput,
 ): Promise<PushResult[]> {
   // Re-read inside the lock: a concurrent push of the same change may have won.
-  const receipts = await readReceipts(
-    trx,
-    caller.userId,
-    prepared.map((p) => p.change),
-  );
+  const receipts = options.receipts
+    ? await readReceipts(
+        trx,
+        caller.userId,
+        prepared.map((p) => p.change),
+      )
+    : new Map<string, PushResult>();
   const todo = prepared.filter((p) => !receipts.has(p.change.clientChangeId));
   const liveCollections = await liveCollectionTypes(
     trx,
@@ -158,6 +203,7 @@ async function applyPrepared(
     const decided = decide(change, normalized, heads.get(change.itemId), liveCollections.has(change.collectionId));
     if (decided) {
       pendingResults.set(change.clientChangeId, decided);
+      if (decided.status === 'applied') hashes.set(change.clientChangeId, heads.get(change.itemId)?.hash ?? null);
       continue;
     }
     const revision: NewRevision = {
@@ -199,6 +245,7 @@ async function applyPrepared(
       status: 'applied',
       revision: seq,
     });
+    hashes.set(p.prepared.change.clientChangeId, p.revision.content_hash);
     const original = originalHeads.get(itemId);
     finalHeads.set(itemId, {
       itemId,
@@ -212,7 +259,7 @@ async function applyPrepared(
   });
   await writeItemHeads(trx, caller.userId, [...finalHeads.values()], now);
   const fresh = [...alreadyDecided, ...pendingResults.values()];
-  await writeReceipts(trx, caller.userId, fresh, now);
+  if (options.receipts) await writeReceipts(trx, caller.userId, fresh, now);
   return [...results, ...pendingResults.values()];
 }
 

@@ -1,17 +1,11 @@
-import {
-  type CollectionType,
-  EMPTY_DIGEST,
-  type InventoryRequest,
-  type InventoryResponse,
-  type SummaryResponse,
-} from '@holdfast/protocol';
+import type { CollectionType, InventoryRequest, InventoryResponse, SummaryResponse } from '@holdfast/protocol';
 import { sql } from 'kysely';
 import type { Caller, Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
 import { userBlobSizes } from '../store/blob-index.js';
 import { readGeneration } from '../store/meta.js';
 import { readHead } from '../store/revision-log.js';
-import { collectionRevision } from './collections.js';
+import { collectionRevision, insertCollectionRow } from './collections.js';
 import { writeTransaction } from './write-transaction.js';
 
 /** Live collections with their item count and digest, for devices to compare with their replica. */
@@ -62,20 +56,7 @@ export async function takeInventory(
       const fields = { type: c.type, name: c.name, description: c.description, color: c.color };
       const [seq] = await append([collectionRevision(caller, c.id, 'put', fields, now, 'reseed')]);
       if (state === undefined) {
-        await trx
-          .insertInto('collections')
-          .values({
-            user_id: caller.userId,
-            id: c.id,
-            ...fields,
-            deleted: 0,
-            head_seq: seq as number,
-            item_count: 0,
-            digest: EMPTY_DIGEST,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
+        await insertCollectionRow(trx, caller.userId, c.id, fields, seq as number, now);
       } else {
         // Deleted here but alive on the device: an edit wins over a delete the device never saw.
         await trx

@@ -1,41 +1,144 @@
-import { sql, type Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Context } from '../context.js';
-import { appendRevisions, lockLogHead, type NewRevision } from '../store/revision-log.js';
+import { advanceLogHead, appendRevisions, lockLogHead, type NewRevision } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { NOTIFY_CHANNEL } from './change-notifier.js';
 
 export type Append = (revisions: NewRevision[]) => Promise<number[]>;
+type Work = (trx: Transaction<Database>, append: Append) => Promise<unknown>;
+
+interface Waiting {
+  userId: string;
+  work: Work;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Outcome {
+  ok: boolean;
+  value: unknown;
+  /** The last seq this write appended, or 0 if it appended nothing. */
+  last: number;
+}
+
+/** Writes that share one transaction and one fsync, at most. */
+const MAX_GROUP = 64;
+
+/**
+ * One queue per database: a commit costs an fsync, so writes that arrive
+ * while one is being prepared or committed wait and then commit together.
+ */
+interface CommitQueue {
+  waiting: Waiting[];
+  busy: boolean;
+}
+
+const queues = new WeakMap<Kysely<Database>, CommitQueue>();
 
 /**
  * The one way to change a user's data: a transaction that holds the log's
  * write lock, appends revisions and updates the materialised heads together.
  * When it resolves, the commit is durable (SQLite synchronous=FULL; PostgreSQL
  * synchronous_commit), so callers may acknowledge.
+ *
+ * Group commit: concurrent calls run one after another inside one database
+ * transaction, each in its own savepoint, so a failing write rolls back alone
+ * and later writes see earlier ones exactly as with separate transactions.
+ * Every caller is answered only after the shared commit has returned, so no
+ * write is acknowledged before it is durable; if the commit fails, all fail.
  */
-export async function writeTransaction<T>(
+export function writeTransaction<T>(
   ctx: Context,
   userId: string,
   work: (trx: Transaction<Database>, append: Append) => Promise<T>,
 ): Promise<T> {
-  const { result, last, first } = await ctx.db.kysely.transaction().execute(async (trx) => {
-    const first = await lockLogHead(trx, ctx.db.engine);
-    let last = first;
-    const append: Append = async (revisions) => {
-      const seqs = await appendRevisions(trx, last, revisions);
-      last += revisions.length;
-      return seqs;
-    };
-    const result = await work(trx, append);
-    if (last > first && ctx.db.engine === 'postgres') {
-      // Delivered by PostgreSQL only if this transaction commits.
-      await sql`SELECT pg_notify(${NOTIFY_CHANNEL}, ${`${userId} ${last}`})`.execute(trx);
-    }
-    return { result, last, first };
+  let queue = queues.get(ctx.db.kysely);
+  if (!queue) {
+    queue = { waiting: [], busy: false };
+    queues.set(ctx.db.kysely, queue);
+  }
+  const target = queue;
+  return new Promise<T>((resolve, reject) => {
+    target.waiting.push({ userId, work, resolve: resolve as (value: unknown) => void, reject });
+    schedule(ctx, target);
   });
+}
+
+function schedule(ctx: Context, queue: CommitQueue): void {
+  if (queue.busy || queue.waiting.length === 0) return;
+  queue.busy = true;
+  // One turn of the event loop lets requests that arrived together join the group.
+  setImmediate(() => {
+    const group = queue.waiting.splice(0, MAX_GROUP);
+    commitGroup(ctx, group).finally(() => {
+      queue.busy = false;
+      schedule(ctx, queue);
+    });
+  });
+}
+
+async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
+  let outcomes: Outcome[];
+  let first = 0;
+  let last = 0;
+  try {
+    ({ outcomes, first, last } = await ctx.db.kysely.transaction().execute(async (trx) => {
+      const head = await lockLogHead(trx, ctx.db.engine);
+      let end = head;
+      const append: Append = async (revisions) => {
+        const seqs = await appendRevisions(trx, end, revisions);
+        end += revisions.length;
+        return seqs;
+      };
+      const results: Outcome[] = [];
+      for (const waiting of group) {
+        const before = end;
+        if (group.length === 1) {
+          results.push({ ok: true, value: await waiting.work(trx, append), last: end > before ? end : 0 });
+          continue;
+        }
+        await sql`SAVEPOINT group_write`.execute(trx);
+        try {
+          const value = await waiting.work(trx, append);
+          await sql`RELEASE SAVEPOINT group_write`.execute(trx);
+          results.push({ ok: true, value, last: end > before ? end : 0 });
+        } catch (error) {
+          await sql`ROLLBACK TO SAVEPOINT group_write`.execute(trx);
+          await sql`RELEASE SAVEPOINT group_write`.execute(trx);
+          end = before;
+          results.push({ ok: false, value: error, last: 0 });
+        }
+      }
+      if (end > head) await advanceLogHead(trx, end);
+      if (end > head && ctx.db.engine === 'postgres') {
+        // Delivered by PostgreSQL only if this transaction commits.
+        for (const [userId, userLast] of lastPerUser(group, results)) {
+          await sql`SELECT pg_notify(${NOTIFY_CHANNEL}, ${`${userId} ${userLast}`})`.execute(trx);
+        }
+      }
+      return { outcomes: results, first: head, last: end };
+    }));
+  } catch (error) {
+    for (const waiting of group) waiting.reject(error);
+    return;
+  }
   if (last > first) {
     ctx.highWaterMark.note(last);
     ctx.metrics.logHead.set(last);
-    ctx.notifier.publishLocal(userId, last);
+    for (const [userId, userLast] of lastPerUser(group, outcomes)) ctx.notifier.publishLocal(userId, userLast);
   }
-  return result;
+  group.forEach((waiting, i) => {
+    const outcome = outcomes[i] as Outcome;
+    if (outcome.ok) waiting.resolve(outcome.value);
+    else waiting.reject(outcome.value);
+  });
+}
+
+function lastPerUser(group: Waiting[], outcomes: Outcome[]): Map<string, number> {
+  const out = new Map<string, number>();
+  group.forEach((waiting, i) => {
+    const last = outcomes[i]?.last ?? 0;
+    if (last > (out.get(waiting.userId) ?? 0)) out.set(waiting.userId, last);
+  });
+  return out;
 }

@@ -1,4 +1,5 @@
-import { AppError, sha256Schema } from '@holdfast/protocol';
+import { Readable } from 'node:stream';
+import { AppError, BLOB_BATCH_TYPE, blobBatchQuerySchema, sha256Schema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
@@ -7,6 +8,37 @@ import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
 const params = z.object({ sha256: sha256Schema });
+
+/**
+ * The bytes of several stored blobs, one after another, each checked against
+ * its recorded size. A blob that went missing from storage or changed size
+ * after the manifest was sent cannot be reported in band any more: the
+ * response is cut short instead, which the client sees as a failed download.
+ */
+async function* concatenated(
+  open: (sha256: string) => Promise<Readable | null>,
+  blobs: readonly { sha256: string; size: number }[],
+  onError: (sha256: string, message: string) => void,
+): AsyncGenerator<Uint8Array> {
+  for (const { sha256, size } of blobs) {
+    const stream = await open(sha256);
+    if (!stream) {
+      onError(sha256, 'blob recorded but missing from the blob store');
+      throw new AppError('internal', `Blob ${sha256} is recorded but missing from storage.`);
+    }
+    let sent = 0;
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      sent += chunk.length;
+      if (sent > size) break;
+      yield chunk;
+    }
+    if (sent !== size) {
+      stream.destroy();
+      onError(sha256, `blob is ${sent} bytes in storage, ${size} recorded`);
+      throw new AppError('internal', `Blob ${sha256} does not match its recorded size.`);
+    }
+  }
+}
 
 export function blobRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
@@ -36,6 +68,36 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
       const { sha256 } = parseInput(params, request.params, 'path');
       const size = await found(callerOf(request).userId, sha256);
       return reply.header('content-length', String(size)).header('etag', `"${sha256}"`).send();
+    });
+
+    // Many blobs in one response, for devices restoring many small blobs (photos): one request instead of one
+    // each. Blobs this user may not read are left out of the manifest, exactly as if they did not exist.
+    app.get('/v1/blobs', async (request, reply) => {
+      const { sha256: wanted } = parseInput(blobBatchQuerySchema, request.query, 'query');
+      const unique = [...new Set(wanted)];
+      const sizes = await userBlobSizes(ctx.db.kysely, callerOf(request).userId, unique);
+      const blobs = unique.flatMap((sha256) => {
+        const size = sizes.get(sha256);
+        return size === undefined ? [] : [{ sha256, size }];
+      });
+      const manifest = Buffer.from(`${JSON.stringify({ blobs })}\n`);
+      const total = blobs.reduce((sum, blob) => sum + blob.size, manifest.length);
+      const body = Readable.from(
+        (async function* () {
+          yield manifest;
+          yield* concatenated(
+            (sha256) => ctx.blobs.get(sha256),
+            blobs,
+            (sha256, message) => request.log.error({ sha256 }, message),
+          );
+        })(),
+        { objectMode: false },
+      );
+      return reply
+        .type(BLOB_BATCH_TYPE)
+        .header('content-length', String(total))
+        .header('cache-control', 'private, no-cache')
+        .send(body);
     });
 
     app.get('/v1/blobs/:sha256', async (request, reply) => {
