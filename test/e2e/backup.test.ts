@@ -133,28 +133,14 @@ async function push(url: string, token: string, collectionId: string, ids: strin
   }));
   const response = await api(url, 'POST', '/v1/push', { token, body: { changes } });
   expect(response.status).toBe(200);
-  const revisions = (response.body.results as { status: string; revision?: number }[]).map((r) => r.revision ?? -1);
-  return Math.max(...revisions);
 }
 
 /**
- * Waits until target `index` reports everything up to `seq` restorable, with nothing but the running
- * server shipping: the journal is continuous. How fast it ships is a figure `npm run bench:backup` prints.
+ * The recovery point this test holds the running server to. The target is 1 s
+ * (`npm run bench:backup` prints the measured figure); a test machine running
+ * many suites at once is given 3 s before a change counts as overdue.
  */
-async function waitRestorable(config: Config, index: number, seq: number) {
-  const db = openDatabase(join(config.dataDir, 'holdfast.db'));
-  try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const status = (await readBackupStatus(config, db))[index];
-      if ((status?.restorableSeq ?? -1) >= seq) return;
-      if (Date.now() > deadline) throw new Error(`target ${index} still at ${status?.restorableSeq}, want ${seq}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await db.close();
-  }
-}
+const RPO_BOUND_MS = 3000;
 
 /** Loads notes through an in-process server that does not back up by itself. */
 async function load(config: Config, prefix: string, batches: number) {
@@ -195,20 +181,21 @@ async function expectSound(config: Config) {
 }
 
 describe('backups end to end', () => {
-  it('brings back every acknowledged change the journal shipped after the primary is destroyed', async () => {
-    const { dataDir, env, args, config } = await setup();
+  it('brings back every acknowledged change older than the RPO after the primary is destroyed', async () => {
+    const { dataDir, env, args } = await setup();
     const server = await startServerProcess(args, env);
     cleanups.push(() => server.kill());
     const { token, collectionId } = await login(server.url);
-    const acked: string[] = [];
-    let head = -1;
-    const until = Date.now() + 3000;
+    const acked: { id: string; at: number }[] = [];
+    const until = Date.now() + RPO_BOUND_MS + 3000;
     for (let batch = 0; Date.now() < until; batch++) {
       const ids = Array.from({ length: 10 }, (_, i) => `b${batch}-${i}`);
-      head = Math.max(head, await push(server.url, token, collectionId, ids));
-      acked.push(...ids);
+      await push(server.url, token, collectionId, ids);
+      const at = Date.now();
+      for (const id of ids) acked.push({ id, at });
     }
-    await waitRestorable(config, 1, head);
+    // SIGKILL right after the last acknowledgement: nothing gets to flush on the way out.
+    const killedAt = Date.now();
     await server.kill();
     await rm(dataDir, { recursive: true, force: true });
 
@@ -222,8 +209,9 @@ describe('backups end to end', () => {
       const items = new Set(
         (await db.kysely.selectFrom('items').select('id').where('deleted', '=', 0).execute()).map((row) => row.id),
       );
-      expect(acked.length).toBeGreaterThan(100);
-      expect(acked.filter((id) => !items.has(id))).toEqual([]);
+      const due = acked.filter((a) => a.at < killedAt - RPO_BOUND_MS);
+      expect(due.length).toBeGreaterThan(100);
+      expect(due.filter((a) => !items.has(a.id))).toEqual([]);
       const ledger = await db.kysely.selectFrom('ledger_entries').select(['kind']).execute();
       expect(ledger.map((e) => e.kind)).toContain('restore');
     } finally {

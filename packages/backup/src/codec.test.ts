@@ -88,13 +88,13 @@ describe('object codec', () => {
     await harness.cleanup();
   });
 
-  it('encode/decode round-trips arbitrary revision batches', () => {
+  it('encode/decode round-trips arbitrary revision batches', async () => {
     const key = createSecretKey(randomBytes(32));
-    fc.assert(
-      fc.property(batchArb, compressionArb, (batch, compression) => {
+    await fc.assert(
+      fc.asyncProperty(batchArb, compressionArb, async (batch, compression) => {
         const segment = journalSegmentSchema.parse(segmentOf(batch));
         const payload = Buffer.from(JSON.stringify(segment), 'utf8');
-        const stored = sealEnvelope(key, 'journal', payload, compression);
+        const stored = await sealEnvelope(key, 'journal', payload, compression);
         const decoded = decodeJson(
           'journal/x',
           journalSegmentSchema,
@@ -106,23 +106,23 @@ describe('object codec', () => {
     );
   });
 
-  it('round-trips arbitrary payloads with every compression', () => {
+  it('round-trips arbitrary payloads with every compression', async () => {
     const key = createSecretKey(randomBytes(32));
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 5000 }), compressionArb, (payload, compression) => {
-        const stored = sealEnvelope(key, 'blob', payload, compression);
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), compressionArb, async (payload, compression) => {
+        const stored = await sealEnvelope(key, 'blob', payload, compression);
         expect(Buffer.compare(openEnvelope(key, 'blob', stored, 'blobs/x'), payload)).toBe(0);
       }),
     );
   });
 
-  it('lays out the envelope as magic, version, type, compression, length, nonce, ciphertext, tag', () => {
+  it('lays out the envelope as magic, version, type, compression, length, nonce, ciphertext, tag', async () => {
     const key = createSecretKey(randomBytes(32));
-    const stored = Buffer.from(sealEnvelope(key, 'snapshot', Buffer.from('x'.repeat(1000)), 'brotli'));
+    const stored = Buffer.from(await sealEnvelope(key, 'snapshot', Buffer.from('x'.repeat(1000)), 'brotli'));
     expect(stored.subarray(0, 4).toString('ascii')).toBe('HFBK');
     expect([stored[4], stored[5], stored[6], stored[7]]).toEqual([1, 4, 2, 0]);
     expect(stored.length).toBe(28 + Number(stored.readBigUInt64BE(8)) + 16);
-    const again = Buffer.from(sealEnvelope(key, 'snapshot', Buffer.from('x'.repeat(1000)), 'brotli'));
+    const again = Buffer.from(await sealEnvelope(key, 'snapshot', Buffer.from('x'.repeat(1000)), 'brotli'));
     expect(again.subarray(16, 28).equals(stored.subarray(16, 28))).toBe(false);
   });
 
@@ -148,9 +148,9 @@ describe('object codec', () => {
     }
   });
 
-  it('never opens an object with another key, or as another type', () => {
+  it('never opens an object with another key, or as another type', async () => {
     const key = createSecretKey(randomBytes(32));
-    const stored = sealEnvelope(key, 'journal', Buffer.from('{}'));
+    const stored = await sealEnvelope(key, 'journal', Buffer.from('{}'));
     const wrongKey = () => openEnvelope(createSecretKey(randomBytes(32)), 'journal', stored, 'journal/x');
     expect(wrongKey).toThrow(/authentication failed/);
     expect(() => openEnvelope(key, 'snapshot', stored, 'snapshots/x')).toThrow(/expected 4/);

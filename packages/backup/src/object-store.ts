@@ -91,7 +91,7 @@ export async function storeObject(
   compression: Compression = 'brotli',
 ): Promise<string> {
   const key = objectKeyOf(repo);
-  const stored = sealEnvelope(key, type, payload, compression);
+  const stored = await sealEnvelope(key, type, payload, compression);
   const name = objectName(type, sha256Hex(stored));
   if (!sameBytes(openEnvelope(key, type, stored, name), payload)) {
     throw new AppError('internal', `encoding ${type} object ${name} did not round-trip; nothing was stored`);

@@ -7,7 +7,6 @@ import type { Repository } from './repository.js';
 import {
   type BlobMap,
   type Revision,
-  revisionSchema,
   type SnapshotData,
   type SnapshotDataEntry,
   type SnapshotManifest,
@@ -67,6 +66,9 @@ export interface StoredSnapshot {
 /** Approximate bytes of content per data object before a new one is started. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
+/** Data objects compressing and writing at once: enough to keep two cores busy, little memory. */
+const DATA_WRITES_IN_FLIGHT = 3;
+
 /**
  * Writes a snapshot in the only safe order: the data objects, then (after
  * confirming the journal head and every referenced blob are stored) the
@@ -115,27 +117,49 @@ export async function writeSnapshot(repo: Repository, input: SnapshotInput): Pro
   }
   const carried = input.accounts ? [input.accounts] : [];
   await assertStored(repo, [...(input.reuse ?? []).map((entry) => entry.object), ...carried], 'snapshot manifest');
+  // Data objects are compressed and written while the next records are read; `data` keeps their order.
+  const writing: Promise<SnapshotDataEntry>[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
-    const { name } = await storeJson(repo, 'snapshot-data', snapshotDataSchema, { records: chunk });
-    data.push({ object: name, records: chunk.length });
+    const records = chunk;
+    writing.push(
+      storeJson(repo, 'snapshot-data', snapshotDataSchema, { records }).then(({ name }) => ({
+        object: name,
+        records: records.length,
+      })),
+    );
     chunk = [];
     chunkBytes = 0;
-  };
-  for await (const raw of input.records) {
-    const parsed = revisionSchema.safeParse(raw);
-    if (!parsed.success) throw new AppError('invalid_request', `invalid snapshot record: ${parsed.error.message}`);
-    const record = parsed.data;
-    if (record.op !== 'put') throw new AppError('invalid_request', `snapshot record seq ${record.seq} is a delete`);
-    if (record.seq > input.seq) {
-      throw new AppError('invalid_request', `snapshot record seq ${record.seq} is after the snapshot seq ${input.seq}`);
+    if (writing.length >= DATA_WRITES_IN_FLIGHT) {
+      data.push(await (writing[0] as Promise<SnapshotDataEntry>));
+      writing.shift();
     }
-    include(record);
-    chunk.push(record);
-    chunkBytes += (record.content?.length ?? 0) + 256;
-    if (chunk.length >= limit || chunkBytes >= CHUNK_BYTES) await flush();
+  };
+  const collect = async () => {
+    // storeJson validates every record against the schema before its data object is written.
+    for await (const record of input.records) {
+      if (record.op !== 'put') throw new AppError('invalid_request', `snapshot record seq ${record.seq} is a delete`);
+      if (record.seq > input.seq) {
+        throw new AppError(
+          'invalid_request',
+          `snapshot record seq ${record.seq} is after the snapshot seq ${input.seq}`,
+        );
+      }
+      include(record);
+      chunk.push(record);
+      chunkBytes += (record.content?.length ?? 0) + 256;
+      if (chunk.length >= limit || chunkBytes >= CHUNK_BYTES) await flush();
+    }
+    await flush();
+    for (const entry of writing) data.push(await entry);
+    writing.length = 0;
+  };
+  try {
+    await collect();
+  } finally {
+    // A failed write or a bad record must not leave other writes running unobserved.
+    await Promise.allSettled(writing);
   }
-  await flush();
   await assertStored(repo, Object.values(blobs), 'snapshot manifest');
   const { name, value } = await storeJson(repo, 'snapshot', snapshotManifestSchema, {
     generation: input.generation,

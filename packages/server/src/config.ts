@@ -87,7 +87,8 @@ export const configFields = {
   }),
   backupShipIntervalMs: field({
     schema: int(100, 3_600_000).default(1000),
-    description: 'How often new revisions and blobs are shipped to every backup target, in milliseconds.',
+    description:
+      'Longest wait between shipping passes to every backup target, in milliseconds: a commit starts one at once, and a target in an outage is retried at this interval.',
   }),
   backupSnapshotInterval: field({
     schema: int(60_000, 30 * 86_400_000).default(3_600_000),

@@ -46,6 +46,9 @@ interface TargetLoop extends TargetRuntime {
   lagAlerted: boolean;
   running: Promise<void> | null;
   timer: NodeJS.Timeout | null;
+  /** A commit arrived while a pass was running: start the next pass at once. */
+  again: boolean;
+  lastPassAt: number;
 }
 
 /** The continuous backup: journal shipping and snapshots to every target, independently. */
@@ -62,10 +65,19 @@ export interface BackupServiceDeps extends ShipDeps {
   metrics?: BackupMetrics;
   /** Opens a configured target location (default {@link openBackupTarget}); tests wrap targets to inject faults. */
   openTarget?: (location: string) => Target;
+  /** Subscribes to commits; shipping then starts at once instead of at the next interval. */
+  onCommit?: (listener: () => void) => () => void;
 }
 
 /**
- * Starts shipping to every configured target every `backupShipIntervalMs`.
+ * Commits closer together than this share one journal segment, which bounds
+ * the segments a busy server writes to ten a second.
+ */
+const MIN_COMMIT_SHIP_GAP_MS = 100;
+
+/**
+ * Starts shipping to every configured target as soon as something commits
+ * (`onCommit`), and every `backupShipIntervalMs` regardless.
  * A target that fails keeps its backlog: it resumes from its own last
  * shipped seq when it comes back, so nothing is dropped. Each outage is
  * logged and recorded once (`backup_failed`); a lag above
@@ -81,6 +93,8 @@ export function startBackupService(deps: BackupServiceDeps, options: { timers?: 
     lagAlerted: false,
     running: null,
     timer: null,
+    again: false,
+    lastPassAt: 0,
     drilling: null,
     lastDrillAt: null,
     lastFreeSpaceAt: 0,
@@ -301,15 +315,34 @@ export function startBackupService(deps: BackupServiceDeps, options: { timers?: 
   const schedule = (loop: TargetLoop, delay: number) => {
     if (stopped) return;
     loop.timer = setTimeout(() => {
-      const started = deps.now();
+      loop.timer = null;
+      const started = Date.now();
+      loop.lastPassAt = started;
       void run(loop).finally(() => {
+        const elapsed = Date.now() - started;
         // Keep the cadence: a pass that took part of the interval shortens the wait.
-        loop.timer = null;
-        schedule(loop, Math.max(0, config.backupShipIntervalMs - (deps.now() - started)));
+        const delay = loop.again
+          ? Math.max(0, MIN_COMMIT_SHIP_GAP_MS - elapsed)
+          : Math.max(0, config.backupShipIntervalMs - elapsed);
+        loop.again = false;
+        schedule(loop, delay);
       });
     }, delay);
     loop.timer.unref();
   };
+  const wake = () => {
+    for (const loop of loops) {
+      // A target in an outage retries at the interval, not on every commit.
+      if (stopped || loop.health.outage !== null) continue;
+      if (loop.timer === null) {
+        loop.again = true;
+        continue;
+      }
+      clearTimeout(loop.timer);
+      schedule(loop, Math.max(0, loop.lastPassAt + MIN_COMMIT_SHIP_GAP_MS - Date.now()));
+    }
+  };
+  const unsubscribe = options.timers !== false && deps.onCommit ? deps.onCommit(wake) : () => {};
   if (options.timers !== false) for (const loop of loops) schedule(loop, 0);
 
   return {
@@ -325,6 +358,7 @@ export function startBackupService(deps: BackupServiceDeps, options: { timers?: 
     health: () => loops.map((loop) => ({ ...loop.health })),
     async stop() {
       stopped = true;
+      unsubscribe();
       for (const loop of loops) if (loop.timer) clearTimeout(loop.timer);
       await Promise.all(loops.map((loop) => loop.running));
       await Promise.all(loops.map((loop) => loop.drilling));

@@ -5,8 +5,10 @@ import { type Config, databaseLocation } from '../config.js';
 import { recordIncident } from '../ledger/ledger.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { migrateToLatest, readSchemaState, type SchemaState } from '../store/migrate.js';
+import { readHead } from '../store/revision-log.js';
 import { type DrillResult, runDrill } from './drill.js';
 import { type PruneResult, pruneRepository } from './prune.js';
+import { newestSnapshot } from './repository-view.js';
 import { connect, disconnect, type ShipResult, shipJournal, snapshotNow } from './target-runtime.js';
 import { backupSecret, backupTargetLocations, lockHolder, openBackupTarget } from './targets.js';
 import { checkUpgradeGate } from './upgrade-gate.js';
@@ -68,9 +70,15 @@ export async function backupNow(
     return await eachTarget(config, async (target) => {
       const connection = await connect(deps, { location: target.description, target, connection: null });
       try {
+        const before = connection.lastSnapshotSeq;
         const shipped = await shipJournal(deps, connection);
-        const snapshot = await snapshotNow(deps, connection);
-        return { ...shipped, snapshot: snapshot.snapshot.object, seq: snapshot.snapshot.manifest.seq };
+        // The first pass on a new repository starts with a snapshot; a second one at the same head adds nothing.
+        const fresh = newestSnapshot(connection.view, connection.generation);
+        const current =
+          connection.lastSnapshotSeq !== before && fresh && fresh.manifest.seq === (await readHead(db.kysely))
+            ? fresh
+            : (await snapshotNow(deps, connection)).snapshot;
+        return { ...shipped, snapshot: current.object, seq: current.manifest.seq };
       } finally {
         await disconnect(connection);
       }

@@ -9,6 +9,7 @@ import { listLedger } from '../ledger/ledger.js';
 import { startServer } from '../main.js';
 import { readSchemaState } from '../store/migrate.js';
 import { readHead } from '../store/revision-log.js';
+import { engines } from '../test-support/harness.js';
 import { startBackupService } from './backup-service.js';
 import {
   addUser,
@@ -19,6 +20,7 @@ import {
   TEST_PASSPHRASE,
 } from './backup-test-support.js';
 import { upgrade } from './operations.js';
+import { startServerBackups } from './server-backups.js';
 
 const defer = cleanupAfterEach();
 
@@ -101,5 +103,24 @@ describe('backups in the running server', () => {
     expect(result.after).toBeNull();
     expect(result.backups.every((b) => !b.ok)).toBe(true);
     expect((await readSchemaState(server.ctx.db)).pending).toHaveLength(1);
+  });
+});
+
+describe.each(engines)('continuous shipping on %s', (engine) => {
+  it('ships a commit at once instead of waiting for the next interval', async () => {
+    // An hour between timed passes: only the commit itself can make the change reach the targets in time.
+    const setup = await startBackedUpServer(engine, 2, { 'backup-ship-interval-ms': '3600000' });
+    defer(setup.close);
+    const { server } = setup;
+    const service = startServerBackups(server.ctx);
+    defer(async () => service?.stop());
+    const health = () => service?.health() ?? [];
+    const before = await readHead(server.ctx.db.kysely);
+    await until(async () => health().length === 2 && health().every((h) => h.shippedSeq >= before));
+    const alice = await addUser(server, 'alice');
+    await pushNotes(server, alice, 5);
+    const head = await readHead(server.ctx.db.kysely);
+    expect(head).toBeGreaterThan(before);
+    await until(async () => health().every((h) => h.shippedSeq >= head && h.outage === null));
   });
 });

@@ -16,5 +16,6 @@ export function startServerBackups(ctx: Context): BackupService | null {
     log: ctx.log.child({ component: 'backup' }),
     now: ctx.now,
     metrics: createBackupMetrics(ctx.metrics.registry),
+    onCommit: (listener) => ctx.notifier.subscribeAll(listener),
   });
 }

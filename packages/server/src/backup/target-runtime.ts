@@ -70,7 +70,15 @@ export interface Connection {
   lockRefreshedAt: number;
   /** The newest account state of this generation on the target and the fingerprint of its tables, or null. */
   accounts: { object: string; fingerprint: string } | null;
+  /** When the account tables were last compared with the target (wall clock). */
+  accountsCheckedAt: number;
 }
+
+/**
+ * While revisions keep arriving, the account tables (which can be large:
+ * every DAV name) are compared with the target at most this often.
+ */
+const ACCOUNT_CHECK_INTERVAL_MS = 1000;
 
 /** What shipping needs from the server. */
 export interface ShipDeps {
@@ -109,6 +117,7 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
       lastSnapshotAt: snapshot ? Date.parse(snapshot.manifest.createdAt) : 0,
       lock,
       lockRefreshedAt: deps.now(),
+      accountsCheckedAt: 0,
       accounts: accounts
         ? { object: accounts, fingerprint: accountFingerprint(await readAccountState(repo, accounts)) }
         : null,
@@ -152,6 +161,9 @@ export async function shipJournal(deps: ShipDeps, connection: Connection): Promi
   }
   for (;;) {
     await keepLock(deps, connection);
+    // A pass can run as long as writes keep coming; new logins and app passwords must not wait for its end.
+    if (Date.now() - connection.accountsCheckedAt >= ACCOUNT_CHECK_INTERVAL_MS)
+      await shipAccountState(deps, connection);
     const head = await readHead(deps.db.kysely);
     if (head <= connection.shippedSeq) break;
     const rows = await deps.db.kysely
@@ -189,26 +201,31 @@ export async function shipJournal(deps: ShipDeps, connection: Connection): Promi
     result.blobs += copied.uploaded;
     result.blobBytes += copied.bytes;
   }
-  await shipAccountState(deps, connection);
+  if (result.segments === 0 || Date.now() - connection.accountsCheckedAt >= ACCOUNT_CHECK_INTERVAL_MS) {
+    await shipAccountState(deps, connection);
+  }
   result.shippedSeq = connection.shippedSeq;
   return result;
 }
 
 /**
  * Stores the account tables when they differ from the newest state on the
- * target, and returns the object that holds them. Read after the journal
- * was shipped, so the state is at least as new as `shippedSeq`; a revoked
- * device or a new app password reaches the target on the next pass even
- * when no data changed.
+ * target, and returns the object that holds them. The state is placed at the
+ * head read before the tables, so a restore to an earlier point never uses
+ * it; a revoked device or a new app password reaches the target within about
+ * a second, whether or not data changed.
  */
 export async function shipAccountState(deps: ShipDeps, connection: Connection): Promise<string> {
+  connection.accountsCheckedAt = Date.now();
+  // Read first: the tables are at least as new as this seq, which is the state's place in the log.
+  const head = await readHead(deps.db.kysely);
   const tables = await readAccountTables(deps.db);
   const fingerprint = accountFingerprint(tables);
   if (connection.accounts?.fingerprint === fingerprint) return connection.accounts.object;
   await keepLock(deps, connection);
   const stored = await writeAccountState(connection.repo, {
     generation: connection.generation,
-    seq: Math.max(0, connection.shippedSeq),
+    seq: Math.max(0, head),
     createdAt: connection.repo.clock().toISOString(),
     ...tables,
   });

@@ -11,19 +11,30 @@ export interface ChangeNotifier {
   /** Called after a commit on SQLite; on PostgreSQL the NOTIFY in the transaction does this. */
   publishLocal(userId: string, seq: number): void;
   subscribe(userId: string, listener: (seq: number) => void): () => void;
+  /** Every user's commits: continuous backup ships as soon as something commits. */
+  subscribeAll(listener: (seq: number) => void): () => void;
   close(): Promise<void>;
 }
 
 export const NOTIFY_CHANNEL = 'holdfast_changes';
 
+const ANY_USER = Symbol('any user');
+
 export function createLocalNotifier(): ChangeNotifier {
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   return {
-    publishLocal: (userId, seq) => emitter.emit(userId, seq),
+    publishLocal: (userId, seq) => {
+      emitter.emit(userId, seq);
+      emitter.emit(ANY_USER, seq);
+    },
     subscribe(userId, listener) {
       emitter.on(userId, listener);
       return () => emitter.off(userId, listener);
+    },
+    subscribeAll(listener) {
+      emitter.on(ANY_USER, listener);
+      return () => emitter.off(ANY_USER, listener);
     },
     close: async () => {
       emitter.removeAllListeners();
@@ -57,6 +68,7 @@ export async function createPostgresNotifier(url: string, onError: (error: Error
     // The NOTIFY inside the writing transaction reaches this server too.
     publishLocal: () => {},
     subscribe: local.subscribe,
+    subscribeAll: local.subscribeAll,
     close: async () => {
       closed = true;
       await local.close();
