@@ -75,6 +75,13 @@ function serve(env: Record<string, string>): Promise<{ url: string; child: Child
   });
 }
 
+/** The server's JS heap in use, from its own Prometheus metrics. */
+async function heapMb(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const bytes = Number(/^holdfast_process_nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1] ?? 0);
+  return bytes / 1024 / 1024;
+}
+
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -133,6 +140,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres', databaseUrl?: string) 
   if (databaseUrl) env.HOLDFAST_DATABASE_URL = databaseUrl;
   await run(['user', 'add', 'bench'], env, 'bench-password\n');
   const { url, child } = await serve(env);
+  const startupRss = await rssMb(child.pid as number);
   try {
     const login = await json<LoginResponse>(`${url}/v1/auth/login`, 'POST', null, {
       username: 'bench',
@@ -166,12 +174,13 @@ async function benchEngine(engine: 'sqlite' | 'postgres', databaseUrl?: string) 
 
     await pushRange(url, token, collection.id, 21_000, 100_000);
     const rss = await rssMb(child.pid as number);
+    const heap = await heapMb(url);
     const pushPerSecond = 10_000 / pushSeconds;
     console.log(
       `${engine.padEnd(8)} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (10,000 in batches of 100)` +
         `, ${(10_000 / concurrentSeconds).toFixed(0)} contacts/s with 4 devices at once` +
         ` | pull ${pulled} revisions in ${pullMs.toFixed(0)} ms ` +
-        ` | server RSS ${rss.toFixed(0)} MB after 100,000 contacts`,
+        ` | server RSS ${rss.toFixed(0)} MB after 100,000 contacts (JS heap ${heap.toFixed(0)} MB; ${startupRss.toFixed(0)} MB at start)`,
     );
   } finally {
     child.kill('SIGTERM');

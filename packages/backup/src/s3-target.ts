@@ -1,14 +1,5 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsCommand,
-  type ListObjectsCommandOutput,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { createRequire } from 'node:module';
+import type { ListObjectsCommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { AppError } from '@holdfast/protocol';
 import {
   assertListPrefix,
@@ -37,6 +28,17 @@ export interface S3TargetOptions {
   conditionalWrites?: boolean;
   /** Keys requested per listing page, 1 to 1000 (default 1000). */
   listPageSize?: number;
+}
+
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+let loaded: S3Sdk | undefined;
+/**
+ * The SDK, loaded when the first S3 target is opened rather than at startup:
+ * it costs about 27 MB that a deployment without S3 targets should not pay.
+ */
+function sdk(): S3Sdk {
+  loaded ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as S3Sdk;
+  return loaded;
 }
 
 /** Error names S3-compatible stores use for "no room" (AWS has none; MinIO and Ceph do). */
@@ -69,6 +71,7 @@ export function s3Failure(error: unknown): TargetFailure {
  */
 export class S3Target implements Target {
   readonly description: string;
+  readonly #sdk = sdk();
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -82,7 +85,7 @@ export class S3Target implements Target {
     this.#bucket = options.bucket;
     this.#conditional = options.conditionalWrites ?? true;
     this.#pageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
-    this.#client = new S3Client(options.client ?? {});
+    this.#client = new this.#sdk.S3Client(options.client ?? {});
     this.description = `s3://${this.#bucket}/${this.#prefix}`;
   }
 
@@ -92,7 +95,7 @@ export class S3Target implements Target {
     if (existing) return this.#compareExisting(name, existing, bytes);
     try {
       await this.#client.send(
-        new PutObjectCommand({
+        new this.#sdk.PutObjectCommand({
           Bucket: this.#bucket,
           Key: this.#key(name),
           Body: bytes,
@@ -120,7 +123,7 @@ export class S3Target implements Target {
   async hasObject(name: string): Promise<boolean> {
     assertObjectName(name, this.description);
     try {
-      await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(name) }));
+      await this.#client.send(new this.#sdk.HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(name) }));
       return true;
     } catch (error) {
       if (describeS3Error(error).status !== 404) throw this.#wrap(error, 'stat', name);
@@ -128,7 +131,7 @@ export class S3Target implements Target {
     // A HEAD response has no body, so a missing bucket also looks like a
     // plain 404. Only report absence once the bucket is known to be there.
     try {
-      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+      await this.#client.send(new this.#sdk.HeadBucketCommand({ Bucket: this.#bucket }));
     } catch (error) {
       throw this.#wrap(error, 'open bucket for', name);
     }
@@ -167,7 +170,7 @@ export class S3Target implements Target {
 
   #listPage(prefix: string, marker: string | undefined): Promise<ListObjectsCommandOutput> {
     return this.#client.send(
-      new ListObjectsCommand({
+      new this.#sdk.ListObjectsCommand({
         Bucket: this.#bucket,
         Prefix: this.#key(prefix),
         MaxKeys: this.#pageSize,
@@ -179,7 +182,7 @@ export class S3Target implements Target {
   async deleteObject(name: string): Promise<void> {
     assertObjectName(name, this.description);
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(name) }));
+      await this.#client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(name) }));
     } catch (error) {
       throw this.#wrap(error, 'delete', name);
     }
@@ -200,7 +203,9 @@ export class S3Target implements Target {
   /** The object's bytes, or null when the store says the key does not exist. */
   async #getIfPresent(name: string): Promise<Uint8Array | null> {
     try {
-      const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(name) }));
+      const response = await this.#client.send(
+        new this.#sdk.GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(name) }),
+      );
       const bytes = response.Body ? await response.Body.transformToByteArray() : new Uint8Array(0);
       if (response.ContentLength !== undefined && response.ContentLength !== bytes.byteLength) {
         throw targetError(

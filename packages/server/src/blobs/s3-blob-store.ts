@@ -1,23 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import { AppError } from '@holdfast/protocol';
 import type { BlobPutResult, BlobStore } from './blob-store.js';
 import { assertSha256, consumeVerified, removeStaleFiles, STALE_TMP_MS } from './local-blob-store.js';
+
+type S3Sdk = typeof import('@aws-sdk/client-s3');
 
 const MIB = 1024 * 1024;
 /** S3 rejects multipart parts below 5 MiB (except the last one). */
@@ -71,7 +64,11 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
     await removeStaleFiles(spoolDir, STALE_TMP_MS);
   }
 
-  const client = new S3Client({
+  // Loaded here, not at startup: the SDK costs about 27 MB that a deployment without S3 should not pay.
+  // Required (CommonJS) as backup's S3 target does, so the two share one copy.
+  const sdk = createRequire(import.meta.url)('@aws-sdk/client-s3') as S3Sdk;
+  const { GetObjectCommand, HeadObjectCommand, PutObjectCommand } = sdk;
+  const client = new sdk.S3Client({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.region ? { region: options.region } : {}),
     ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
@@ -107,7 +104,7 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
         }),
       );
     } else {
-      await uploadInParts(client, { bucket, key: keyOf(sha256), file, size, partSize });
+      await uploadInParts(sdk, client, { bucket, key: keyOf(sha256), file, size, partSize });
     }
   }
 
@@ -186,9 +183,16 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
 
 /** Multipart upload for blobs beyond one part; each part carries its own SHA-256. */
 async function uploadInParts(
+  sdk: S3Sdk,
   client: S3Client,
   target: { bucket: string; key: string; file: string; size: number; partSize: number },
 ): Promise<void> {
+  const {
+    AbortMultipartUploadCommand,
+    CompleteMultipartUploadCommand,
+    CreateMultipartUploadCommand,
+    UploadPartCommand,
+  } = sdk;
   const { bucket, key, file, size, partSize } = target;
   const { UploadId } = await client.send(
     new CreateMultipartUploadCommand({

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './load-pg.js';
 import type { Database } from './schema.js';
 import { SqliteDatabase } from './sqlite-driver.js';
 
@@ -67,17 +68,17 @@ function withStatementCache(sqlite: BetterSqlite3.Database, capacity = 256) {
   };
 }
 
-// BIGINT (oid 20) comes back as a string by default; our sequences and times fit in a double.
-const int8 = 20;
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === int8
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
-
 function openPostgres(url: string, onConnectionError: (error: Error) => void): Db {
-  const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  const { Pool, types: parsers } = loadPg();
+  // BIGINT (oid 20) comes back as a string by default; our sequences and times fit in a double.
+  const int8 = 20;
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === int8
+        ? (value: string) => Number(value)
+        : parsers.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+  const pool = new Pool({ connectionString: url, max: 10, types });
   pool.on('error', onConnectionError);
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {

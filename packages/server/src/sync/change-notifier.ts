@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../store/load-pg.js';
 
 /**
  * Tells live listeners (Server-Sent Events) that a user's log moved. With
@@ -48,7 +49,8 @@ export async function createPostgresNotifier(url: string, onError: (error: Error
   let closed = false;
 
   const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString: url });
+    const { Client } = loadPg();
+    const next = new Client({ connectionString: url });
     next.on('notification', (message) => {
       const [userId, seq] = (message.payload ?? '').split(' ');
       if (userId && seq) local.publishLocal(userId, Number(seq));
