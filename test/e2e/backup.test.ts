@@ -142,6 +142,32 @@ async function push(url: string, token: string, collectionId: string, ids: strin
  */
 const RPO_BOUND_MS = 3000;
 
+/** The head of the revision log, read beside the running servers. */
+async function headOf(config: Config): Promise<number> {
+  const db = openDatabase(join(config.dataDir, 'holdfast.db'));
+  try {
+    return (await db.kysely.selectFrom('log_head').select('last_seq').executeTakeFirstOrThrow()).last_seq;
+  } finally {
+    await db.close();
+  }
+}
+
+/** Waits until every target reports everything up to `seq` restorable. */
+async function waitRestorable(config: Config, seq: number) {
+  const db = openDatabase(join(config.dataDir, 'holdfast.db'));
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const statuses = await readBackupStatus(config, db);
+      if (statuses.every((s) => (s.restorableSeq ?? -1) >= seq)) return;
+      if (Date.now() > deadline) throw new Error(`targets at ${statuses.map((s) => s.restorableSeq)}, want ${seq}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await db.close();
+  }
+}
+
 /** Loads notes through an in-process server that does not back up by itself. */
 async function load(config: Config, prefix: string, batches: number) {
   const server = await startServer(
@@ -238,6 +264,34 @@ describe('backups end to end', () => {
       restoreToNewDeployment(await openRepository(target, { passphrase: PASSPHRASE }), { dataDir: second }),
     ).rejects.toThrow(/not empty/);
     await target.close();
+  });
+
+  it('lets one of two servers on one database ship while the other stands by, and takes over when it dies', async () => {
+    const { env, args, config } = await setup();
+    const first = await startServerProcess(args, env);
+    cleanups.push(() => first.kill());
+    const second = await startServerProcess(args, env);
+    cleanups.push(() => second.kill());
+    const { token, collectionId } = await login(first.url);
+    await push(first.url, token, collectionId, ['before-1', 'before-2']);
+    await push(second.url, token, collectionId, ['before-3']);
+    await waitRestorable(config, await headOf(config));
+
+    // SIGKILL leaves the lock of whichever server held it; a dead holder's lock is taken over at once.
+    await first.kill();
+    await push(second.url, token, collectionId, ['after-1']);
+    await waitRestorable(config, await headOf(config));
+    await second.kill();
+
+    const db = openDatabase(join(config.dataDir, 'holdfast.db'));
+    try {
+      const kinds = (await db.kysely.selectFrom('ledger_entries').select('kind').execute()).map((e) => e.kind);
+      // Standing by is not a failure: nobody is alerted, and nothing went unshipped.
+      expect(kinds).not.toContain('backup_failed');
+      expect(kinds).not.toContain('journal_lag');
+    } finally {
+      await db.close();
+    }
   });
 
   it('resumes cleanly after SIGKILL during a snapshot, during journal shipping and during a prune', async () => {

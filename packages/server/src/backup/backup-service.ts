@@ -11,6 +11,7 @@ import {
   disconnect,
   PruneInProgress,
   type ShipDeps,
+  ShippedElsewhere,
   shipJournal,
   snapshotNow,
   type TargetRuntime,
@@ -29,6 +30,8 @@ export interface TargetHealth {
   lastSuccessAt: number | null;
   /** Set while the target is failing: since when, and the last error. */
   outage: { since: number; error: string } | null;
+  /** True while another server on the same database holds the target and ships for this one. */
+  standby: boolean;
   lastSnapshotAt: number | null;
   /** When a restore drill last passed on this target. */
   lastVerifiedAt: number | null;
@@ -109,6 +112,7 @@ export function startBackupService(deps: BackupServiceDeps, options: { timers?: 
       lagSeconds: 0,
       lastSuccessAt: null,
       outage: null,
+      standby: false,
       lastSnapshotAt: null,
       lastVerifiedAt: null,
       freeBytes: null,
@@ -148,9 +152,11 @@ export function startBackupService(deps: BackupServiceDeps, options: { timers?: 
       await measureTarget(loop, connection);
     } catch (error) {
       if (error instanceof PruneInProgress) await stepBack(loop);
+      else if (error instanceof ShippedElsewhere) await standBy(loop, error);
       else await failed(loop, error);
     }
-    await measureLag(loop);
+    // The server that ships measures and alerts on the lag; a standby's own position says nothing.
+    if (!loop.health.standby) await measureLag(loop);
   };
 
   const succeeded = async (loop: TargetLoop, connection: Connection) => {
@@ -159,6 +165,7 @@ export function startBackupService(deps: BackupServiceDeps, options: { timers?: 
       log.info({ target: loop.index, since: new Date(health.outage.since).toISOString() }, 'backup target recovered');
     }
     health.outage = null;
+    health.standby = false;
     health.connected = true;
     health.shippedSeq = connection.shippedSeq;
     health.lastSuccessAt = deps.now();
@@ -239,6 +246,18 @@ export function startBackupService(deps: BackupServiceDeps, options: { timers?: 
     loop.connection = null;
     if (connection) await disconnect(connection).catch(() => {});
     log.info({ target: loop.index }, 'a prune is running on the backup target; shipping waits');
+  };
+
+  const standBy = async (loop: TargetLoop, error: ShippedElsewhere) => {
+    const connection = loop.connection;
+    loop.connection = null;
+    if (connection) await disconnect(connection).catch(() => {});
+    const health = loop.health;
+    if (!health.standby) log.info({ target: loop.index }, error.message);
+    // Reachable and in use: whatever outage this server saw is over.
+    health.outage = null;
+    health.standby = true;
+    health.connected = false;
   };
 
   const failed = async (loop: TargetLoop, error: unknown) => {
@@ -332,8 +351,8 @@ export function startBackupService(deps: BackupServiceDeps, options: { timers?: 
   };
   const wake = () => {
     for (const loop of loops) {
-      // A target in an outage retries at the interval, not on every commit.
-      if (stopped || loop.health.outage !== null) continue;
+      // A target in an outage, or shipped by another server, is retried at the interval, not on every commit.
+      if (stopped || loop.health.outage !== null || loop.health.standby) continue;
       if (loop.timer === null) {
         loop.again = true;
         continue;

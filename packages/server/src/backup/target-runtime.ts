@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   acquireLock,
   type JournalHead,
+  LOCK_PREFIX,
   type LockHandle,
   openRepository,
   pruneInProgress,
@@ -11,6 +12,7 @@ import {
   writeAccountState,
   writeJournalSegment,
 } from '@holdfast/backup';
+import { AppError } from '@holdfast/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
@@ -38,6 +40,16 @@ import { backupSecret, lockHolder } from './targets.js';
 export class PruneInProgress extends Error {
   constructor(target: string) {
     super(`a prune is running on ${target}; shipping resumes when it is done`);
+  }
+}
+
+/**
+ * Thrown when another server holds the target's backup lock: several servers
+ * on one database ship through one of them, and the others stand by.
+ */
+export class ShippedElsewhere extends Error {
+  constructor(target: string, lock: string) {
+    super(`another server is shipping to ${target} (${lock}); this one stands by`);
   }
 }
 
@@ -97,7 +109,12 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
   const repo = await openRepository(runtime.target, backupSecret(deps.config), { clock: () => new Date(deps.now()) });
   if (await pruneInProgress(repo)) throw new PruneInProgress(runtime.target.description);
   const cache = await loadSegmentCache(join(deps.config.dataDir, 'backup-cache', `${repo.id}.json`));
-  const lock = await acquireLock(repo, { kind: 'backup', holder: lockHolder(deps.config), ttlMs: LOCK_TTL_MS });
+  const lock = await acquireLock(repo, { kind: 'backup', holder: lockHolder(deps.config), ttlMs: LOCK_TTL_MS }).catch(
+    (error: unknown) => {
+      const held = error instanceof AppError && error.code === 'conflict' ? String(error.details?.lock ?? '') : '';
+      throw held.startsWith(`${LOCK_PREFIX}backup-`) ? new ShippedElsewhere(runtime.target.description, held) : error;
+    },
+  );
   try {
     const view = await scanRepository(repo, cache);
     const generation = await readGeneration(deps.db.kysely);
