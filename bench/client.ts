@@ -30,7 +30,7 @@
  * flags for the server or the memory child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  * To profile parts 1 and 2, run this file itself under `node --cpu-prof --import tsx`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,9 +43,9 @@ import {
   openSqliteStore,
   type ReplicaStore,
 } from '@holdfast/client';
+import { contactCard, run, serve } from './support.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const bin = join(root, 'packages/cli/bin/holdfast.js');
 
 const quick = process.env.HOLDFAST_BENCH_QUICK === '1';
 const N = {
@@ -58,29 +58,6 @@ const N = {
 };
 const parts = new Set((process.env.HOLDFAST_BENCH_PARTS ?? 'restore,incremental,memory').split(','));
 const PASSWORD = 'bench-password';
-
-function contact(i: number, note = `Met at conference ${i % 50}\\, follow up about the project.`): string {
-  const first = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Ken', 'Radia', 'Donald'][i % 8] as string;
-  const last = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Thompson', 'Perlman', 'Knuth'][(i >> 3) % 8];
-  const n = String(i).padStart(7, '0');
-  return [
-    'BEGIN:VCARD',
-    'VERSION:3.0',
-    `UID:bench-${n}`,
-    `FN:${first} ${last} ${n}`,
-    `N:${last};${first};;;`,
-    'ORG:Example Corp;Research',
-    'TITLE:Engineer',
-    `TEL;TYPE=CELL:+1 555 ${n.slice(0, 3)} ${n.slice(3)}`,
-    `TEL;TYPE=WORK:+44 20 7946 ${n.slice(3)}`,
-    `EMAIL;TYPE=INTERNET:${first.toLowerCase()}.${n}@example.com`,
-    `ADR;TYPE=HOME:;;${i} Main Street;Springfield;IL;62701;USA`,
-    'BDAY:1970-01-01',
-    `NOTE:${note}`,
-    'END:VCARD',
-    '',
-  ].join('\r\n');
-}
 
 /** A JPEG the server reads the size of: SOI, a baseline frame header, then random "scan" bytes and EOI. */
 function photo(size: number, width = 1600, height = 1200): Buffer {
@@ -97,37 +74,6 @@ function photo(size: number, width = 1600, height = 1200): Buffer {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Server process and raw HTTP (seeding is not what is measured, so it bypasses the SDK)
-
-function run(args: string[], env: Record<string, string>, stdin = ''): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err))));
-    child.stdin.end(stdin);
-  });
-}
-
-function serve(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const nodeArgs = (process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--port', '0'], {
-      env: { ...process.env, ...env },
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve({ url: match[1], child });
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
 
 // biome-ignore lint/suspicious/noExplicitAny: the bench reads the server's JSON loosely, like bench/sync.ts
 async function http(url: string, method: string, token: string | null, body?: unknown): Promise<any> {
@@ -174,7 +120,7 @@ async function seedContacts(url: string, who: Account, collectionId: string, fro
         itemId: `c${i}`,
         op: 'put',
         baseRevision: null,
-        content: contact(i),
+        content: contactCard(i, { detailed: true }),
       });
     }
     await pushChanges(url, who.token, changes);
@@ -437,7 +383,7 @@ async function main() {
         const syncMs: number[] = [];
         for (let round = 0; round < N.warmupRounds + N.rounds; round++) {
           const i = (round * 7919) % N.contacts;
-          const content = contact(i, `Round ${round} of the incremental bench.`);
+          const content = contactCard(i, { detailed: true, note: `Round ${round} of the incremental bench.` });
           let t0 = performance.now();
           b.updateItem(`c${i}`, content);
           const pushed = await b.sync();
@@ -502,7 +448,10 @@ async function main() {
           synced,
         } = await memoryChild(url, big, join(dataDir, `memory-${index}.db`), run.nodeArgs, async () => {
           const item = await http(`${url}/v1/items/${changedId}`, 'GET', big.token);
-          const content = contact(Math.floor(N.memoryContacts / 2), `Changed for the memory bench, run ${index}.`);
+          const content = contactCard(Math.floor(N.memoryContacts / 2), {
+            detailed: true,
+            note: `Changed for the memory bench, run ${index}.`,
+          });
           await pushChanges(url, big.token, [
             {
               clientChangeId: `memory-change-${index}`,

@@ -26,14 +26,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bin, rssMb } from './support.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const bin = join(root, 'packages/cli/bin/holdfast.js');
 const python = '/usr/bin/python3';
 
 const quick = process.env.HOLDFAST_BENCH_QUICK === '1';
@@ -408,11 +408,6 @@ interface Row {
   syncEdits: Timing;
   fidelity: number;
   rssMb: number;
-}
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 /** PUTs cards until done or the phase budget runs out; returns cards/s and the names stored. */

