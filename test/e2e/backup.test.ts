@@ -15,6 +15,7 @@ import {
   openDatabase,
   pruneTargets,
   readBackupStatus,
+  readHead,
   restoreToNewDeployment,
   startServer,
   verifyTargets,
@@ -142,20 +143,11 @@ async function push(url: string, token: string, collectionId: string, ids: strin
  */
 const RPO_BOUND_MS = 3000;
 
-/** The head of the revision log, read beside the running servers. */
-async function headOf(config: Config): Promise<number> {
+/** Waits until every target can restore everything committed so far, read beside the running servers. */
+async function waitRestorable(config: Config) {
   const db = openDatabase(join(config.dataDir, 'holdfast.db'));
   try {
-    return (await db.kysely.selectFrom('log_head').select('last_seq').executeTakeFirstOrThrow()).last_seq;
-  } finally {
-    await db.close();
-  }
-}
-
-/** Waits until every target reports everything up to `seq` restorable. */
-async function waitRestorable(config: Config, seq: number) {
-  const db = openDatabase(join(config.dataDir, 'holdfast.db'));
-  try {
+    const seq = await readHead(db.kysely);
     const deadline = Date.now() + 30_000;
     for (;;) {
       const statuses = await readBackupStatus(config, db);
@@ -275,12 +267,12 @@ describe('backups end to end', () => {
     const { token, collectionId } = await login(first.url);
     await push(first.url, token, collectionId, ['before-1', 'before-2']);
     await push(second.url, token, collectionId, ['before-3']);
-    await waitRestorable(config, await headOf(config));
+    await waitRestorable(config);
 
     // SIGKILL leaves the lock of whichever server held it; a dead holder's lock is taken over at once.
     await first.kill();
     await push(second.url, token, collectionId, ['after-1']);
-    await waitRestorable(config, await headOf(config));
+    await waitRestorable(config);
     await second.kill();
 
     const db = openDatabase(join(config.dataDir, 'holdfast.db'));

@@ -59,7 +59,7 @@ export {
   openRepository,
   type Repository,
 } from './repository.js';
-export { S3Target, type S3TargetOptions } from './s3-target.js';
+export { loadS3Sdk, type S3Sdk, S3Target, type S3TargetOptions } from './s3-target.js';
 export {
   type AccountState,
   accountStateSchema,

@@ -30,13 +30,15 @@ export interface S3TargetOptions {
   listPageSize?: number;
 }
 
-type S3Sdk = typeof import('@aws-sdk/client-s3');
+/** The S3 SDK module. */
+export type S3Sdk = typeof import('@aws-sdk/client-s3');
 let loaded: S3Sdk | undefined;
 /**
- * The SDK, loaded when the first S3 target is opened rather than at startup:
- * it costs about 27 MB that a deployment without S3 targets should not pay.
+ * The SDK, loaded when S3 is first used rather than at startup: it costs
+ * about 27 MB that a deployment without S3 should not pay. The server's S3
+ * blob store loads it through here too, so there is one copy.
  */
-function sdk(): S3Sdk {
+export function loadS3Sdk(): S3Sdk {
   loaded ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as S3Sdk;
   return loaded;
 }
@@ -71,7 +73,7 @@ export function s3Failure(error: unknown): TargetFailure {
  */
 export class S3Target implements Target {
   readonly description: string;
-  readonly #sdk = sdk();
+  readonly #sdk = loadS3Sdk();
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;

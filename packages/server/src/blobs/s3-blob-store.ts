@@ -1,16 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import { loadS3Sdk, type S3Sdk } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
 import type { BlobPutResult, BlobStore } from './blob-store.js';
 import { assertSha256, consumeVerified, removeStaleFiles, STALE_TMP_MS } from './local-blob-store.js';
-
-type S3Sdk = typeof import('@aws-sdk/client-s3');
 
 const MIB = 1024 * 1024;
 /** S3 rejects multipart parts below 5 MiB (except the last one). */
@@ -64,9 +62,7 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
     await removeStaleFiles(spoolDir, STALE_TMP_MS);
   }
 
-  // Loaded here, not at startup: the SDK costs about 27 MB that a deployment without S3 should not pay.
-  // Required (CommonJS) as backup's S3 target does, so the two share one copy.
-  const sdk = createRequire(import.meta.url)('@aws-sdk/client-s3') as S3Sdk;
+  const sdk = loadS3Sdk();
   const { GetObjectCommand, HeadObjectCommand, PutObjectCommand } = sdk;
   const client = new sdk.S3Client({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
