@@ -5,7 +5,20 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { replicaSummaries } from './digest.js';
 import { SqliteDatabase } from './sqlite-driver.js';
 import { openSqliteStore } from './sqlite-store.js';
+import type { CollectionRecord } from './store.js';
 import { describeReplicaStoreContract } from './store-contract.js';
+
+/** A notes collection as the server last sent it. */
+const NOTES: CollectionRecord = {
+  id: 'c1',
+  type: 'notes',
+  name: 'n',
+  description: '',
+  color: null,
+  revision: 1,
+  deleted: false,
+  updatedAt: 1,
+};
 
 describeReplicaStoreContract('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'holdfast-replica-'));
@@ -32,16 +45,7 @@ describe('SQLite replica', () => {
     const first = openSqliteStore(path);
     first.transaction((tx) => {
       tx.setState({ cursor: 'c', generation: 'g' });
-      tx.putCollection({
-        id: 'c1',
-        type: 'notes',
-        name: 'n',
-        description: '',
-        color: null,
-        revision: 1,
-        deleted: false,
-        updatedAt: 1,
-      });
+      tx.putCollection(NOTES);
     });
     const bytes = new TextEncoder().encode('blob');
     const sha = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
@@ -88,16 +92,7 @@ describe('SQLite replica', () => {
     const path = join(dir, 'old.db');
     const store = openSqliteStore(path);
     store.transaction((tx) => {
-      tx.putCollection({
-        id: 'c1',
-        type: 'notes',
-        name: 'n',
-        description: '',
-        color: null,
-        revision: 1,
-        deleted: false,
-        updatedAt: 1,
-      });
+      tx.putCollection(NOTES);
       for (let i = 0; i < 30; i++) {
         tx.putItem({
           id: `i${i}`,
