@@ -20,7 +20,7 @@ import {
   wireItemSchema,
   wireRevisionSchema,
 } from '@holdfast/protocol';
-import { asHoldfastError, HoldfastError } from '../errors.js';
+import { asHoldfastError, HoldfastError, throwIfAborted } from '../errors.js';
 import type { CollectionFields } from '../replica/store.js';
 import { open, type ResponseSchema, request, type Transport } from './transport.js';
 
@@ -158,6 +158,30 @@ export const putBlob = (t: Transport, sha256: string, bytes: Uint8Array, signal?
     signal,
   });
 
+/**
+ * Cancels `reader` when `signal` aborts. fetch does not always error a body
+ * that is already being read when its signal aborts, and a read waiting for
+ * bytes that never come would then wait for good. Returns the detach.
+ */
+function cancelOnAbort(reader: ReadableStreamDefaultReader<Uint8Array>, signal: Signal): () => void {
+  if (!signal) return () => {};
+  const cancel = () => void reader.cancel(signal.reason).catch(() => {});
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
+  return () => signal.removeEventListener('abort', cancel);
+}
+
+/** The next chunk of a download (null at its end), failing as `aborted` once the caller has aborted. */
+async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>, signal: Signal): Promise<Uint8Array | null> {
+  const next = await reader.read().catch((error: unknown) => {
+    throwIfAborted(signal);
+    throw asHoldfastError(error);
+  });
+  // A body cut off by an abort ends early; that must not pass for the whole download.
+  throwIfAborted(signal);
+  return next.done ? null : next.value;
+}
+
 /** A blob download: its chunks, read once; `cancel` frees the connection if they are not all read. */
 export interface BlobDownload extends AsyncIterable<Uint8Array> {
   cancel(): Promise<void>;
@@ -175,28 +199,24 @@ export async function getBlob(t: Transport, sha256: string, signal?: Signal): Pr
   // body reads as empty, which would then fail the hash check for no reason.
   const reader = response.body?.getReader() ?? null;
   let finished = reader === null;
+  const detach = reader ? cancelOnAbort(reader, signal) : () => {};
+  const cancel = async () => {
+    detach();
+    if (finished || !reader) return;
+    finished = true;
+    await reader.cancel().catch(() => {});
+  };
   return {
     async *[Symbol.asyncIterator]() {
       if (!reader) return;
       try {
-        for (;;) {
-          const next = await reader.read();
-          if (next.done) break;
-          yield next.value;
-        }
+        for (let chunk = await readChunk(reader, signal); chunk; chunk = await readChunk(reader, signal)) yield chunk;
         finished = true;
       } finally {
-        if (!finished) {
-          finished = true;
-          await reader.cancel().catch(() => {});
-        }
+        await cancel();
       }
     },
-    async cancel() {
-      if (finished || !reader) return;
-      finished = true;
-      await reader.cancel().catch(() => {});
-    },
+    cancel,
   };
 }
 
@@ -241,7 +261,9 @@ export async function getBlobs(t: Transport, sha256s: readonly string[], signal?
   }
   const reader = response.body.getReader();
   let finished = false;
+  const detach = cancelOnAbort(reader, signal);
   const cancel = async () => {
+    detach();
     if (finished) return;
     finished = true;
     await reader.cancel().catch(() => {});
@@ -255,8 +277,7 @@ export async function getBlobs(t: Transport, sha256s: readonly string[], signal?
       rest = null;
       return out;
     }
-    const next = await reader.read();
-    return next.done ? null : next.value;
+    return readChunk(reader, signal);
   };
 
   let manifest: { sha256: string; size: number }[];
