@@ -1,26 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { AccountState } from '@holdfast/backup';
-import type { Kysely, Transaction } from 'kysely';
+import { type AccountInsertRows, readAccountRows } from '../store/account-state.js';
 import type { Db } from '../store/database.js';
-import type { Database } from '../store/schema.js';
 
 /** The account tables' rows as a backup carries them (docs/backup-format.md §5.9). */
 export type AccountTables = Omit<AccountState, 'generation' | 'seq' | 'createdAt'>;
-
-type Row<K extends keyof AccountTables> = AccountTables[K][number];
-
-/** The tables added by the DAV and import migrations, which the store's own type does not name. */
-interface AccountDatabase {
-  users: Row<'users'>;
-  devices: Row<'devices'> & { last_seen_at: number | null };
-  app_passwords: Row<'app_passwords'> & { last_used_at: number | null };
-  dav_names: Row<'dav_names'>;
-  imports: Row<'imports'>;
-}
-
-function accountDb(db: Kysely<Database> | Transaction<Database>): Kysely<AccountDatabase> {
-  return db as unknown as Kysely<AccountDatabase>;
-}
 
 /**
  * Reads the account tables, in a stable order so equal tables give equal
@@ -28,31 +12,8 @@ function accountDb(db: Kysely<Database> | Transaction<Database>): Kysely<Account
  * on every request and are not worth a backup object each time.
  */
 export async function readAccountTables(db: Db): Promise<AccountTables> {
-  const k = accountDb(db.kysely);
   const num = (value: number | string | bigint | null) => (value === null ? null : Number(value));
-  const users = await k
-    .selectFrom('users')
-    .select(['id', 'username', 'password_hash', 'disabled', 'created_at', 'updated_at'])
-    .orderBy('id')
-    .execute();
-  const devices = await k
-    .selectFrom('devices')
-    .select(['id', 'user_id', 'name', 'token_hash', 'created_at', 'revoked_at'])
-    .orderBy('id')
-    .execute();
-  const appPasswords = await k
-    .selectFrom('app_passwords')
-    .select(['id', 'user_id', 'label', 'password_hash', 'created_at', 'revoked_at'])
-    .orderBy('id')
-    .execute();
-  const davNames = await k
-    .selectFrom('dav_names')
-    .select(['user_id', 'collection_id', 'name', 'item_id', 'created_at'])
-    .orderBy('user_id')
-    .orderBy('collection_id')
-    .orderBy('name')
-    .execute();
-  const imports = await k.selectFrom('imports').selectAll().orderBy('user_id').orderBy('id').execute();
+  const { users, devices, app_passwords: appPasswords, dav_names: davNames, imports } = await readAccountRows(db);
   // PostgreSQL returns bigint columns as strings; the format stores numbers.
   return {
     users: users.map((r) => ({
@@ -101,37 +62,27 @@ export function accountFingerprint(tables: AccountTables): string {
 }
 
 /**
- * Writes restored account tables into an empty database, inside the
- * restore's transaction. Users come first (everything else references them).
- * `revoked` names devices and app passwords that a later account state
- * revoked: a restore to an earlier point never brings a revoked credential back.
+ * The rows a restore writes for `tables` into an empty database. `revoked`
+ * names devices and app passwords that a later account state revoked: a
+ * restore to an earlier point never brings a revoked credential back.
  */
-export async function writeAccountTables(
-  trx: Transaction<Database>,
+export function accountRowsToRestore(
   tables: AccountTables,
   revoked: { devices: Map<string, number>; appPasswords: Map<string, number> },
-): Promise<void> {
-  const k = accountDb(trx);
-  const chunks = async <T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>) => {
-    for (let i = 0; i < rows.length; i += 200) await insert(rows.slice(i, i + 200));
-  };
-  await chunks(tables.users, (rows) => k.insertInto('users').values(rows).execute());
-  await chunks(
-    tables.devices.map((row) => ({
+): AccountInsertRows {
+  return {
+    users: tables.users,
+    devices: tables.devices.map((row) => ({
       ...row,
       revoked_at: row.revoked_at ?? revoked.devices.get(row.id) ?? null,
       last_seen_at: null,
     })),
-    (rows) => k.insertInto('devices').values(rows).execute(),
-  );
-  await chunks(
-    tables.app_passwords.map((row) => ({
+    app_passwords: tables.app_passwords.map((row) => ({
       ...row,
       revoked_at: row.revoked_at ?? revoked.appPasswords.get(row.id) ?? null,
       last_used_at: null,
     })),
-    (rows) => k.insertInto('app_passwords').values(rows).execute(),
-  );
-  await chunks(tables.dav_names, (rows) => k.insertInto('dav_names').values(rows).execute());
-  await chunks(tables.imports, (rows) => k.insertInto('imports').values(rows).execute());
+    dav_names: tables.dav_names,
+    imports: tables.imports,
+  };
 }

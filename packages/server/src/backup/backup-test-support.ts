@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryTarget, initRepository, openRepository, type Repository } from '@holdfast/backup';
 import { afterEach } from 'vitest';
+import { readItemHeadSeqs } from '../store/entity-heads.js';
 import { tinyPng } from '../test-support/fixtures.js';
 import { addUser, type EngineName, startTestServer, type TestServer, type TestUser } from '../test-support/harness.js';
 import { startBackupService } from './backup-service.js';
@@ -93,12 +94,7 @@ export async function pushNotes(
 
 /** Replaces existing notes (each based on its current head), so their positions in a snapshot are superseded. */
 export async function updateNotes(server: TestServer, user: TestUser, collectionId: string, itemIds: string[]) {
-  const heads = await server.ctx.db.kysely
-    .selectFrom('items')
-    .select(['id', 'head_seq'])
-    .where('user_id', '=', user.userId)
-    .where('id', 'in', itemIds)
-    .execute();
+  const heads = await readItemHeadSeqs(server.ctx.db, user.userId, itemIds);
   const changes = heads.map((head) => ({
     clientChangeId: randomUUID(),
     collectionId,

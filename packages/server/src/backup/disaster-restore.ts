@@ -5,7 +5,7 @@ import { AppError } from '@holdfast/protocol';
 import { openBlobStore } from '../blobs/index.js';
 import { recordIncident } from '../ledger/ledger.js';
 import { openDatabase } from '../store/database.js';
-import { readGeneration } from '../store/meta.js';
+import { insertMeta, readGeneration } from '../store/meta.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { type RestorePoint, type RestoreResult, restoreRepository } from './restore.js';
 
@@ -48,13 +48,11 @@ export async function restoreToNewDeployment(
       await blobs.close();
     }
     const generation = await readGeneration(db.kysely);
-    await db.kysely
-      .insertInto('meta')
-      .values({
-        key: 'restored_from',
-        value: JSON.stringify({ repository: repo.id, snapshot: result.snapshot.object, seq: result.seq }),
-      })
-      .execute();
+    await insertMeta(
+      db.kysely,
+      'restored_from',
+      JSON.stringify({ repository: repo.id, snapshot: result.snapshot.object, seq: result.seq }),
+    );
     await recordIncident(
       db,
       {

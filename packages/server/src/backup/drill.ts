@@ -13,8 +13,10 @@ import {
   writeVerification,
 } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
-import { sql } from 'kysely';
-import { openDatabase } from '../store/database.js';
+import { countUsers } from '../store/counts.js';
+import { type Db, openDatabase } from '../store/database.js';
+import { readCollectionSummaries, readHeadRevisions } from '../store/entity-heads.js';
+import { checkSqliteIntegrity } from '../store/integrity.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
 import { type RestoreResult, restoreRepository } from './restore.js';
@@ -99,43 +101,36 @@ async function attempt<T>(errors: string[], work: () => Promise<T>): Promise<T |
 }
 
 /** The restored users table holds exactly the account state's users and the placeholders for the others. */
-async function accountsCheck(db: ReturnType<typeof openDatabase>, restored: RestoreResult): Promise<Check> {
+async function accountsCheck(db: Db, restored: RestoreResult): Promise<Check> {
   const { accounts, placeholderUsers } = restored;
   if (!accounts) return { name: 'accounts', ok: true, detail: 'the snapshot carries no account state' };
-  const users = await db.kysely.selectFrom('users').select('id').execute();
+  const users = await countUsers(db);
   const expected = accounts.users + placeholderUsers.length;
-  const ok = users.length === expected;
+  const ok = users === expected;
   return {
     name: 'accounts',
     ok,
-    detail: `${users.length} users restored from ${accounts.object} (${placeholderUsers.length} placeholders)${ok ? '' : `, expected ${expected}`}`,
+    detail: `${users} users restored from ${accounts.object} (${placeholderUsers.length} placeholders)${ok ? '' : `, expected ${expected}`}`,
   };
 }
 
-async function integrityCheck(db: ReturnType<typeof openDatabase>): Promise<Check> {
-  const integrity = await sql<{ integrity_check: string }>`PRAGMA integrity_check`.execute(db.kysely);
-  const foreign = await sql<Record<string, unknown>>`PRAGMA foreign_key_check`.execute(db.kysely);
-  const result = integrity.rows.map((row) => row.integrity_check).join('; ');
-  const ok = result === 'ok' && foreign.rows.length === 0;
+async function integrityCheck(db: Db): Promise<Check> {
+  const { integrity, foreignKeyViolations } = await checkSqliteIntegrity(db);
+  const result = integrity.join('; ');
+  const ok = result === 'ok' && foreignKeyViolations === 0;
   return {
     name: 'sqlite integrity',
     ok,
     detail: ok
       ? 'integrity_check ok, no foreign key violations'
-      : `${result}; ${foreign.rows.length} foreign key violations`,
+      : `${result}; ${foreignKeyViolations} foreign key violations`,
   };
 }
 
 /** Digests from the collection summaries the restore maintained. */
-async function summaryDigests(db: ReturnType<typeof openDatabase>): Promise<Digests> {
-  const rows = await db.kysely
-    .selectFrom('collections')
-    .select(['user_id', 'id', 'item_count', 'digest', 'deleted'])
-    .orderBy('user_id')
-    .orderBy('id')
-    .execute();
+async function summaryDigests(db: Db): Promise<Digests> {
   const out: Digests = {};
-  for (const row of rows) {
+  for (const row of await readCollectionSummaries(db)) {
     if (row.deleted && row.item_count === 0) continue;
     out[row.user_id] ??= {};
     (out[row.user_id] as Digests[string])[row.id] = { count: row.item_count, hash: row.digest };
@@ -144,19 +139,8 @@ async function summaryDigests(db: ReturnType<typeof openDatabase>): Promise<Dige
 }
 
 /** Digests recomputed from the restored log's head revisions, independently of the summaries. */
-async function logDigests(db: ReturnType<typeof openDatabase>): Promise<Digests> {
-  const items = await db.kysely
-    .selectFrom('items as i')
-    .innerJoin('revisions as r', 'r.seq', 'i.head_seq')
-    .selectAll('r')
-    .execute();
-  const collections = await db.kysely
-    .selectFrom('collections as c')
-    .innerJoin('revisions as r', 'r.seq', 'c.head_seq')
-    .selectAll('r')
-    .where('r.entity', '=', 'collection')
-    .execute();
-  return computeDigests([...collections, ...items].map(toBackupRevision));
+async function logDigests(db: Db): Promise<Digests> {
+  return computeDigests((await readHeadRevisions(db)).map(toBackupRevision));
 }
 
 function compare(name: string, actual: Digests, expected: Digests): Check {

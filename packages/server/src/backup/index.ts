@@ -12,7 +12,7 @@ export {
   verifyTargets,
 } from './operations.js';
 export { type PruneResult, pruneRepository } from './prune.js';
-export { chooseSnapshot, type RestorePoint as BackupRestorePoint, restoreRepository } from './restore.js';
+export { chooseSnapshot, type RestorePoint, restoreRepository } from './restore.js';
 export { readBackupStatus, type TargetStatus } from './status.js';
 export { backupSecret, backupTargetLocations, openBackupTarget } from './targets.js';
 export { checkUpgradeGate } from './upgrade-gate.js';

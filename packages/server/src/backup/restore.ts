@@ -15,10 +15,13 @@ import {
 } from '@holdfast/backup';
 import { AppError, EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
+import { recordRestoredBlob, writeRestoredRows } from '../store/bulk-restore.js';
+import { isDatabaseEmpty } from '../store/counts.js';
 import type { Db } from '../store/database.js';
+import { readLiveCollectionCounts } from '../store/entity-heads.js';
 import type { RevisionRow } from '../store/revision-log.js';
 import { itemDigest } from '../sync/summary-digest.js';
-import { type AccountTables, writeAccountTables } from './account-tables.js';
+import { type AccountTables, accountRowsToRestore } from './account-tables.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
 import { toRevisionRow } from './revision-records.js';
 
@@ -179,9 +182,7 @@ export async function restoreRepository(
 }
 
 async function assertEmpty(db: Db): Promise<void> {
-  const revision = await db.kysely.selectFrom('revisions').select('seq').limit(1).executeTakeFirst();
-  const user = await db.kysely.selectFrom('users').select('id').limit(1).executeTakeFirst();
-  if (revision || user) {
+  if (!(await isDatabaseEmpty(db))) {
     throw new AppError('conflict', `${db.describe} is not empty; a restore only writes into a new, empty database`);
   }
 }
@@ -215,18 +216,7 @@ async function restoreBlobs(
     bytes += data.byteLength;
     if (mode.mode !== 'store') continue;
     await mode.store.put(sha, Readable.from([data]));
-    await db.kysely
-      .insertInto('blobs')
-      .values({ sha256: sha, size: data.byteLength, created_at: now })
-      .onConflict((oc) => oc.column('sha256').doNothing())
-      .execute();
-    for (const userId of owners.get(sha) ?? []) {
-      await db.kysely
-        .insertInto('user_blobs')
-        .values({ user_id: userId, sha256: sha, created_at: now })
-        .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
-        .execute();
-    }
+    await recordRestoredBlob(db, { sha256: sha, size: data.byteLength }, owners.get(sha) ?? [], now);
   }
   return { read: shas.length, bytes };
 }
@@ -314,39 +304,21 @@ async function writeLog(
     updated_at: row.created_at,
   }));
   const now = Date.now();
-  await db.kysely.transaction().execute(async (trx) => {
-    if (accounts) await writeAccountTables(trx, accounts.tables, accounts.revoked);
-    for (const userId of users) {
-      await trx
-        .insertInto('users')
-        .values({
-          id: userId,
-          username: `restored-${userId}`,
-          // No password hash matches '!': the account cannot log in until an operator sets a password.
-          password_hash: '!',
-          disabled: 1,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
-    }
-    for (let i = 0; i < rows.length; i += 200)
-      await trx
-        .insertInto('revisions')
-        .values(rows.slice(i, i + 200))
-        .execute();
-    for (let i = 0; i < collectionRows.length; i += 200) {
-      await trx
-        .insertInto('collections')
-        .values(collectionRows.slice(i, i + 200))
-        .execute();
-    }
-    for (let i = 0; i < itemRows.length; i += 300)
-      await trx
-        .insertInto('items')
-        .values(itemRows.slice(i, i + 300))
-        .execute();
-    await trx.updateTable('log_head').set({ last_seq: headSeq }).where('id', '=', 1).execute();
+  await writeRestoredRows(db, {
+    accounts: accounts ? accountRowsToRestore(accounts.tables, accounts.revoked) : null,
+    placeholderUsers: users.map((userId) => ({
+      id: userId,
+      username: `restored-${userId}`,
+      // No password hash matches '!': the account cannot log in until an operator sets a password.
+      password_hash: '!',
+      disabled: 1,
+      created_at: now,
+      updated_at: now,
+    })),
+    revisions: rows,
+    collections: collectionRows,
+    items: itemRows,
+    headSeq,
   });
   return users;
 }
@@ -368,12 +340,7 @@ function collectionFields(row: RevisionRow): { type: string; name: string; descr
 /** Live items and collections per user. */
 export async function countPerUser(db: Db): Promise<Record<string, { items: number; collections: number }>> {
   const out: Record<string, { items: number; collections: number }> = {};
-  const collections = await db.kysely
-    .selectFrom('collections')
-    .select(['user_id', 'item_count'])
-    .where('deleted', '=', 0)
-    .execute();
-  for (const row of collections) {
+  for (const row of await readLiveCollectionCounts(db)) {
     const entry = out[row.user_id] ?? { items: 0, collections: 0 };
     entry.collections += 1;
     entry.items += row.item_count;

@@ -9,7 +9,14 @@ import {
 } from '@holdfast/backup';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Db } from '../store/database.js';
-import { readHead } from '../store/revision-log.js';
+import {
+  type LightHeadRow,
+  type LightRevision,
+  readCollectionHeads,
+  readHeadAsOf,
+  readItemHeadPage,
+} from '../store/entity-heads.js';
+import { readHead, readRevisionsBySeq } from '../store/revision-log.js';
 import { ensureBlobs } from './blob-copy.js';
 import type { RepositoryView } from './repository-view.js';
 import { blobRefOf, toBackupRevision } from './revision-records.js';
@@ -40,35 +47,11 @@ export const REUSE_MIN_LIVE_SHARE = 0.5;
 
 type LightHead = ReusedRecord & { key: string };
 
-const lightColumns = [
-  'r.seq',
-  'r.user_id',
-  'r.entity',
-  'r.collection_id',
-  'r.item_id',
-  'r.op',
-  'r.content_hash',
-  'r.blob_sha256',
-  'r.blob_content_type',
-] as const;
-
-interface LightRow {
-  seq: number;
-  user_id: string;
-  entity: 'item' | 'collection';
-  collection_id: string;
-  item_id: string | null;
-  op: 'put' | 'delete';
-  content_hash: string | null;
-  blob_sha256: string | null;
-  blob_content_type: string | null;
-}
-
 function entityKey(row: { entity: string; user_id: string; item_id: string | null; collection_id: string }): string {
   return row.entity === 'item' ? `i\n${row.user_id}\n${row.item_id}` : `c\n${row.user_id}\n${row.collection_id}`;
 }
 
-function toLight(row: LightRow): LightHead {
+function toLight(row: LightRevision): LightHead {
   return {
     key: entityKey(row),
     seq: row.seq,
@@ -86,19 +69,9 @@ function toLight(row: LightRow): LightHead {
  * The head of `row`'s entity as of seq `at`: the row itself when it is not
  * newer, else the newest revision at or before `at` from the immutable log.
  */
-async function headAsOf(db: Db, row: LightRow & { k_user: string; k_id: string }, at: number) {
+async function headAsOf(db: Db, row: LightHeadRow, at: number): Promise<LightRevision | undefined> {
   if (row.seq <= at) return row;
-  const keyColumn = row.entity === 'item' ? 'r.item_id' : 'r.collection_id';
-  return db.kysely
-    .selectFrom('revisions as r')
-    .select(lightColumns)
-    .where('r.user_id', '=', row.k_user)
-    .where('r.entity', '=', row.entity)
-    .where(keyColumn, '=', row.k_id)
-    .where('r.seq', '<=', at)
-    .orderBy('r.seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  return readHeadAsOf(db, { userId: row.k_user, kind: row.entity, id: row.k_id }, at);
 }
 
 /**
@@ -111,16 +84,7 @@ export async function headsAt(db: Db, at: number): Promise<LightHead[]> {
   const heads: LightHead[] = [];
   const page = 2000;
   for (let after: [string, string] = ['', '']; ; ) {
-    const rows = await db.kysely
-      .selectFrom('items as i')
-      .innerJoin('revisions as r', 'r.seq', 'i.head_seq')
-      .select(['i.user_id as k_user', 'i.id as k_id', ...lightColumns])
-      // A row-value comparison lets both engines seek the primary key; the equivalent OR rescans from the start.
-      .where((eb) => eb(eb.refTuple('i.user_id', 'i.id'), '>', eb.tuple(after[0], after[1])))
-      .orderBy('i.user_id')
-      .orderBy('i.id')
-      .limit(page)
-      .execute();
+    const rows = await readItemHeadPage(db, after, page);
     for (const row of rows) {
       const head = await headAsOf(db, row, at);
       if (head && head.op === 'put') heads.push(toLight(head));
@@ -129,12 +93,7 @@ export async function headsAt(db: Db, at: number): Promise<LightHead[]> {
     if (!last || rows.length < page) break;
     after = [last.k_user, last.k_id];
   }
-  const collections = await db.kysely
-    .selectFrom('collections as c')
-    .innerJoin('revisions as r', 'r.seq', 'c.head_seq')
-    .select(['c.user_id as k_user', 'c.id as k_id', ...lightColumns])
-    .execute();
-  for (const row of collections) {
+  for (const row of await readCollectionHeads(db)) {
     const head = await headAsOf(db, { ...row, entity: 'collection' }, at);
     if (head && head.op === 'put') heads.push(toLight(head));
   }
@@ -222,12 +181,7 @@ export async function takeSnapshot(job: SnapshotJob): Promise<SnapshotResult> {
   async function* records() {
     for (let i = 0; i < fresh.length; i += 500) {
       const seqs = fresh.slice(i, i + 500).map((head) => head.seq);
-      const rows = await db.kysely
-        .selectFrom('revisions')
-        .selectAll()
-        .where('seq', 'in', seqs)
-        .orderBy('seq')
-        .execute();
+      const rows = await readRevisionsBySeq(db.kysely, seqs);
       const bySeq = new Map(rows.map((row) => [row.seq, row]));
       for (const s of seqs) {
         const row = bySeq.get(s);

@@ -2,7 +2,7 @@ import { listSnapshots, listVerifications, openRepository } from '@holdfast/back
 import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
 import { readGeneration } from '../store/meta.js';
-import { readHead } from '../store/revision-log.js';
+import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
 import { backupSecret, backupTargetLocations, openBackupTarget } from './targets.js';
 
@@ -83,14 +83,8 @@ export async function readBackupStatus(config: Config, db: Db | null, now = Date
       if (head !== null && db) {
         const covered = status.restorableSeq ?? 0;
         status.lagRevisions = Math.max(0, head - covered);
-        const oldest = await db.kysely
-          .selectFrom('revisions')
-          .select('created_at')
-          .where('seq', '>', covered)
-          .orderBy('seq')
-          .limit(1)
-          .executeTakeFirst();
-        status.lagSeconds = oldest ? Math.max(0, (now - oldest.created_at) / 1000) : 0;
+        const oldest = await readFirstRevisionTimeAfter(db.kysely, covered);
+        status.lagSeconds = oldest !== undefined ? Math.max(0, (now - oldest) / 1000) : 0;
       }
     } catch (error) {
       status.error = error instanceof Error ? error.message : String(error);

@@ -17,7 +17,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
 import { readGeneration } from '../store/meta.js';
-import { readHead } from '../store/revision-log.js';
+import { readHead, readRevisionRange } from '../store/revision-log.js';
 import { accountFingerprint, readAccountTables } from './account-tables.js';
 import { ensureBlobs } from './blob-copy.js';
 import {
@@ -183,14 +183,7 @@ export async function shipJournal(deps: ShipDeps, connection: Connection): Promi
       await shipAccountState(deps, connection);
     const head = await readHead(deps.db.kysely);
     if (head <= connection.shippedSeq) break;
-    const rows = await deps.db.kysely
-      .selectFrom('revisions')
-      .selectAll()
-      .where('seq', '>', connection.shippedSeq)
-      .where('seq', '<=', head)
-      .orderBy('seq')
-      .limit(SEGMENT_REVISIONS)
-      .execute();
+    const rows = await readRevisionRange(deps.db.kysely, connection.shippedSeq, head, SEGMENT_REVISIONS);
     const revisions = rows.map(toBackupRevision);
     const toSeq = rows.length < SEGMENT_REVISIONS ? head : (revisions.at(-1)?.seq ?? head);
     const shas = revisions.flatMap((r) => (r.blob ? [r.blob.sha256] : []));

@@ -1,5 +1,6 @@
 import { AppError } from '@holdfast/protocol';
 import type { Config } from '../config.js';
+import { isDatabaseEmpty } from '../store/counts.js';
 import type { Db } from '../store/database.js';
 import { readSchemaState } from '../store/migrate.js';
 import { readBackupStatus } from './status.js';
@@ -21,9 +22,7 @@ export interface GateResult {
 export async function checkUpgradeGate(config: Config, db: Db, now = Date.now()): Promise<GateResult> {
   const schema = await readSchemaState(db);
   if (schema.applied.length === 0) return { ok: true, exempt: true, reasons: [] };
-  const users = await db.kysely.selectFrom('users').select('id').limit(1).executeTakeFirst();
-  const revision = await db.kysely.selectFrom('revisions').select('seq').limit(1).executeTakeFirst();
-  if (!users && !revision) return { ok: true, exempt: true, reasons: [] };
+  if (await isDatabaseEmpty(db)) return { ok: true, exempt: true, reasons: [] };
   const reasons: string[] = [];
   const statuses = await readBackupStatus(config, db, now);
   if (statuses.length === 0) reasons.push('no backup targets are configured (backupTargets)');

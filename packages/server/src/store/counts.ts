@@ -23,3 +23,16 @@ export async function readDatabaseCounts(db: Db): Promise<Record<string, number>
     ),
   };
 }
+
+/** Whether the database holds neither accounts nor revisions: nothing a restore could overwrite, nothing to lose. */
+export async function isDatabaseEmpty(db: Db): Promise<boolean> {
+  const revision = await db.kysely.selectFrom('revisions').select('seq').limit(1).executeTakeFirst();
+  const user = await db.kysely.selectFrom('users').select('id').limit(1).executeTakeFirst();
+  return !revision && !user;
+}
+
+/** How many accounts the database holds. */
+export async function countUsers(db: Db): Promise<number> {
+  const row = await db.kysely.selectFrom('users').select(sql<number>`count(*)`.as('n')).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

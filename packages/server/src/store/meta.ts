@@ -13,3 +13,8 @@ export async function readMeta(db: Executor, key: string): Promise<string | unde
   const row = await db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
   return row?.value;
 }
+
+/** Records a new key; refused when the key is already set. */
+export async function insertMeta(db: Executor, key: string, value: string): Promise<void> {
+  await db.insertInto('meta').values({ key, value }).execute();
+}

@@ -102,3 +102,37 @@ export async function readItemRevisions(
 export async function readRevision(db: Executor, userId: string, seq: number): Promise<RevisionRow | undefined> {
   return db.selectFrom('revisions').selectAll().where('user_id', '=', userId).where('seq', '=', seq).executeTakeFirst();
 }
+
+/** Every user's revisions after `afterSeq`, up to `uptoSeq`, in sequence order: what a backup ships. */
+export async function readRevisionRange(
+  db: Executor,
+  afterSeq: number,
+  uptoSeq: number,
+  limit: number,
+): Promise<RevisionRow[]> {
+  return db
+    .selectFrom('revisions')
+    .selectAll()
+    .where('seq', '>', afterSeq)
+    .where('seq', '<=', uptoSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+/** The revisions with these sequence numbers, in sequence order; the caller bounds how many it asks for. */
+export async function readRevisionsBySeq(db: Executor, seqs: number[]): Promise<RevisionRow[]> {
+  return db.selectFrom('revisions').selectAll().where('seq', 'in', seqs).orderBy('seq').execute();
+}
+
+/** When the first revision after `afterSeq` was committed, or undefined when there is none. */
+export async function readFirstRevisionTimeAfter(db: Executor, afterSeq: number): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('revisions')
+    .select('created_at')
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.created_at;
+}

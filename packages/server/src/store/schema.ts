@@ -15,6 +15,8 @@ export interface Database {
   blobs: BlobsTable;
   user_blobs: UserBlobsTable;
   ledger_entries: LedgerEntriesTable;
+  dav_names: DavNamesTable;
+  imports: ImportsTable;
 }
 
 /** The incident ledger: append-only, each entry hashing the one before. */
@@ -139,5 +141,32 @@ export interface BlobsTable {
 export interface UserBlobsTable {
   user_id: string;
   sha256: string;
+  created_at: number;
+}
+
+/** The name a DAV client gave a resource (migration 0003-dav). */
+export interface DavNamesTable {
+  user_id: string;
+  collection_id: string;
+  name: string;
+  item_id: string;
+  created_at: number;
+}
+
+/** One import run and its report (migration 0004-imports). */
+export interface ImportsTable {
+  user_id: string;
+  id: string;
+  source: string;
+  format: string;
+  device_id: string | null;
+  first_seq: number | null;
+  last_seq: number | null;
+  created: number;
+  updated: number;
+  skipped: number;
+  rejected: number;
+  report: string;
+  undone_by: string | null;
   created_at: number;
 }

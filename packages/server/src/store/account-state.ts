@@ -1,0 +1,69 @@
+import type { Insertable, Transaction } from 'kysely';
+import type { Db } from './database.js';
+import type { AppPasswordsTable, Database, DavNamesTable, DevicesTable, ImportsTable, UsersTable } from './schema.js';
+
+/**
+ * The account tables' rows as a backup carries them. `last_seen_at` and
+ * `last_used_at` are left out: they change on every request and are not
+ * worth a backup object each time.
+ */
+export interface AccountRows {
+  users: UsersTable[];
+  devices: Omit<DevicesTable, 'last_seen_at'>[];
+  app_passwords: Omit<AppPasswordsTable, 'last_used_at'>[];
+  dav_names: DavNamesTable[];
+  imports: ImportsTable[];
+}
+
+/** The same tables as written into a database, every column given. */
+export interface AccountInsertRows {
+  users: Insertable<UsersTable>[];
+  devices: Insertable<DevicesTable>[];
+  app_passwords: Insertable<AppPasswordsTable>[];
+  dav_names: Insertable<DavNamesTable>[];
+  imports: Insertable<ImportsTable>[];
+}
+
+/** Reads the account tables in a stable order, so equal tables read equal. */
+export async function readAccountRows(db: Db): Promise<AccountRows> {
+  const k = db.kysely;
+  const users = await k
+    .selectFrom('users')
+    .select(['id', 'username', 'password_hash', 'disabled', 'created_at', 'updated_at'])
+    .orderBy('id')
+    .execute();
+  const devices = await k
+    .selectFrom('devices')
+    .select(['id', 'user_id', 'name', 'token_hash', 'created_at', 'revoked_at'])
+    .orderBy('id')
+    .execute();
+  const appPasswords = await k
+    .selectFrom('app_passwords')
+    .select(['id', 'user_id', 'label', 'password_hash', 'created_at', 'revoked_at'])
+    .orderBy('id')
+    .execute();
+  const davNames = await k
+    .selectFrom('dav_names')
+    .select(['user_id', 'collection_id', 'name', 'item_id', 'created_at'])
+    .orderBy('user_id')
+    .orderBy('collection_id')
+    .orderBy('name')
+    .execute();
+  const imports = await k.selectFrom('imports').selectAll().orderBy('user_id').orderBy('id').execute();
+  return { users, devices, app_passwords: appPasswords, dav_names: davNames, imports };
+}
+
+/**
+ * Inserts account rows inside `trx`, users first (everything else references
+ * them), in chunks that stay under SQLite's limit on bound parameters.
+ */
+export async function insertAccountRows(trx: Transaction<Database>, rows: AccountInsertRows): Promise<void> {
+  const chunks = async <T>(list: T[], insert: (chunk: T[]) => Promise<unknown>) => {
+    for (let i = 0; i < list.length; i += 200) await insert(list.slice(i, i + 200));
+  };
+  await chunks(rows.users, (chunk) => trx.insertInto('users').values(chunk).execute());
+  await chunks(rows.devices, (chunk) => trx.insertInto('devices').values(chunk).execute());
+  await chunks(rows.app_passwords, (chunk) => trx.insertInto('app_passwords').values(chunk).execute());
+  await chunks(rows.dav_names, (chunk) => trx.insertInto('dav_names').values(chunk).execute());
+  await chunks(rows.imports, (chunk) => trx.insertInto('imports').values(chunk).execute());
+}

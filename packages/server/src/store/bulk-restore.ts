@@ -1,0 +1,69 @@
+import type { Insertable } from 'kysely';
+import { type AccountInsertRows, insertAccountRows } from './account-state.js';
+import type { Db } from './database.js';
+import type { RevisionRow } from './revision-log.js';
+import type { CollectionsTable, ItemsTable, UsersTable } from './schema.js';
+
+/** Everything a restore writes into an empty database, in one transaction. */
+export interface RestoredRows {
+  /** The account tables, or null when the backup carries none. */
+  accounts: AccountInsertRows | null;
+  /** Accounts made up for users the log names but no account state holds. */
+  placeholderUsers: Insertable<UsersTable>[];
+  revisions: RevisionRow[];
+  collections: Insertable<CollectionsTable>[];
+  items: Insertable<ItemsTable>[];
+  /** The log head after the restore. */
+  headSeq: number;
+}
+
+/**
+ * Writes a restored log, its materialised heads and the account tables in
+ * one transaction, in multi-row inserts sized under SQLite's limit on bound
+ * parameters. The log is written as it was (sequence numbers included), so
+ * this bypasses the log lock that live writers take: only for a database
+ * nothing else writes to.
+ */
+export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<void> {
+  await db.kysely.transaction().execute(async (trx) => {
+    if (rows.accounts) await insertAccountRows(trx, rows.accounts);
+    for (const user of rows.placeholderUsers) await trx.insertInto('users').values(user).execute();
+    for (let i = 0; i < rows.revisions.length; i += 200)
+      await trx
+        .insertInto('revisions')
+        .values(rows.revisions.slice(i, i + 200))
+        .execute();
+    for (let i = 0; i < rows.collections.length; i += 200)
+      await trx
+        .insertInto('collections')
+        .values(rows.collections.slice(i, i + 200))
+        .execute();
+    for (let i = 0; i < rows.items.length; i += 300)
+      await trx
+        .insertInto('items')
+        .values(rows.items.slice(i, i + 300))
+        .execute();
+    await trx.updateTable('log_head').set({ last_seq: rows.headSeq }).where('id', '=', 1).execute();
+  });
+}
+
+/** Records a restored blob and the users who may read it. Idempotent. */
+export async function recordRestoredBlob(
+  db: Db,
+  blob: { sha256: string; size: number },
+  userIds: Iterable<string>,
+  now: number,
+): Promise<void> {
+  await db.kysely
+    .insertInto('blobs')
+    .values({ sha256: blob.sha256, size: blob.size, created_at: now })
+    .onConflict((oc) => oc.column('sha256').doNothing())
+    .execute();
+  for (const userId of userIds) {
+    await db.kysely
+      .insertInto('user_blobs')
+      .values({ user_id: userId, sha256: blob.sha256, created_at: now })
+      .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
+      .execute();
+  }
+}
