@@ -8,8 +8,10 @@ import { loadConfig } from '../config.js';
 import { addDavUser } from '../dav/dav-test-support.js';
 import { startServer } from '../main.js';
 import { openDatabase } from '../store/database.js';
+import { listDevices } from '../store/devices.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { readHead } from '../store/revision-log.js';
+import { listUsers } from '../store/users.js';
 import { addUser, vcard } from '../test-support/harness.js';
 import {
   cleanupAfterEach,
@@ -134,9 +136,9 @@ describe('a disaster restore brings back a deployment people can use', () => {
       const result = await restoreRepository(repo, db, { point: { seq: point }, blobs: { mode: 'hash' } });
       expect(result.seq).toBe(point);
       expect(result.accounts?.object).toBe(states[0]?.object);
-      const devices = await db.kysely.selectFrom('devices').select(['id', 'revoked_at']).execute();
+      const devices = (await listDevices(db.kysely)).map(({ id, revoked_at }) => ({ id, revoked_at }));
       expect(devices).toEqual([{ id: alice.deviceId, revoked_at: states[1]?.state.devices[0]?.revoked_at }]);
-      const users = await db.kysely.selectFrom('users').select(['username', 'password_hash']).execute();
+      const users = (await listUsers(db.kysely)).map(({ username, password_hash }) => ({ username, password_hash }));
       expect(users).toEqual([{ username: 'alice', password_hash: expect.stringMatching(/^\$argon2id\$/) }]);
     } finally {
       await db.close();
