@@ -1,10 +1,10 @@
-import { listVerifications, type Target } from '@holdfast/backup';
+import type { Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
 import { recordIncident } from '../ledger/ledger.js';
 import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
 import type { BackupMetrics } from './backup-metrics.js';
-import { runDrill } from './drill.js';
 import { saveSegmentCache } from './repository-view.js';
+import { maybeDrill } from './scheduled-drill.js';
 import {
   type Connection,
   connect,
@@ -178,62 +178,6 @@ async function measureTarget(deps: BackupServiceDeps, loop: TargetLoop, connecti
     loop.health.freeBytes = free;
     if (free !== null) deps.metrics?.freeBytes.set(label, free);
   }
-}
-
-/** Starts the scheduled restore drill when it is due; it runs beside shipping, not instead of it. */
-async function maybeDrill(scope: LoopScope, loop: TargetLoop, connection: Connection): Promise<void> {
-  const { deps } = scope;
-  if (deps.config.backupDrillInterval === 0 || loop.drilling || scope.stopped) return;
-  if (loop.lastDrillAt === null) {
-    const records = await listVerifications(connection.repo);
-    const last = records.at(-1);
-    loop.lastDrillAt = last ? Date.parse(last.record.time) : 0;
-    const ok = records.filter((r) => r.record.ok).at(-1);
-    loop.health.lastVerifiedAt = ok ? Date.parse(ok.record.time) : null;
-  }
-  if (deps.now() - loop.lastDrillAt < deps.config.backupDrillInterval) return;
-  if (connection.lastSnapshotSeq < 0) return;
-  loop.lastDrillAt = deps.now();
-  loop.drilling = drill(deps, loop, connection).finally(() => {
-    loop.drilling = null;
-  });
-}
-
-async function drill(deps: BackupServiceDeps, loop: TargetLoop, connection: Connection): Promise<void> {
-  try {
-    const result = await runDrill(connection.repo);
-    deps.metrics?.drillSeconds.set({ target: String(loop.index) }, result.durationMs / 1000);
-    const record = result.verification.record;
-    if (record.ok) {
-      loop.health.lastVerifiedAt = Date.parse(record.time);
-      deps.log.info(
-        { target: loop.index, snapshot: result.snapshot.object, ms: Math.round(result.durationMs) },
-        'restore drill passed',
-      );
-      return;
-    }
-    const reason = [
-      ...record.errors,
-      ...record.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail ?? ''}`),
-    ].join('; ');
-    await drillFailed(deps, loop, reason);
-  } catch (error) {
-    await drillFailed(deps, loop, error instanceof Error ? error.message : String(error));
-  }
-}
-
-async function drillFailed(deps: BackupServiceDeps, loop: TargetLoop, reason: string): Promise<void> {
-  deps.log.error({ target: loop.index, err: reason.slice(0, 2000) }, 'restore drill failed');
-  await recordIncident(
-    deps.db,
-    {
-      kind: 'drill_failed',
-      userId: null,
-      summary: `The restore drill on backup target ${loop.index + 1} failed: ${reason.slice(0, 500)}`,
-      details: { target: loop.index, reason: reason.slice(0, 5000) },
-    },
-    deps.now(),
-  ).catch((error) => deps.log.error({ err: String(error) }, 'could not record drill_failed'));
 }
 
 /** Closes the loop's connection; what this process believed about the target is re-read on the next pass. */
