@@ -15,6 +15,7 @@ export interface Database {
   blobs: BlobsTable;
   user_blobs: UserBlobsTable;
   ledger_entries: LedgerEntriesTable;
+  dav_names: DavNamesTable;
 }
 
 /** The incident ledger: append-only, each entry hashing the one before. */
@@ -139,5 +140,17 @@ export interface BlobsTable {
 export interface UserBlobsTable {
   user_id: string;
   sha256: string;
+  created_at: number;
+}
+
+/**
+ * DAV resource names that are not `<item id>.vcf|.ics` (migration 0003-dav
+ * says why they exist).
+ */
+export interface DavNamesTable {
+  user_id: string;
+  collection_id: string;
+  name: string;
+  item_id: string;
   created_at: number;
 }
