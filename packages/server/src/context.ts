@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.js';
 import type { Db } from './store/database.js';
 import type { ChangeNotifier } from './sync/change-notifier.js';
 import type { HighWaterMark } from './sync/lineage.js';
+import type { CommitQueue } from './sync/write-transaction.js';
 
 /** Everything a request or job needs, built once by the composition root (main.ts). */
 export interface Context {
@@ -18,6 +19,8 @@ export interface Context {
   /** Tracks the highest committed sequence outside the database (rollback detection). */
   highWaterMark: HighWaterMark;
   metrics: Metrics;
+  /** Writes waiting to share the next commit (sync/write-transaction.ts). */
+  commits: CommitQueue;
   /** Milliseconds since the epoch; injectable so tests control time. */
   now: () => number;
 }

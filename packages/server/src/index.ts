@@ -14,4 +14,4 @@ export { readGeneration } from './store/meta.js';
 export { CODE_SCHEMA_VERSION, migrateToLatest, readSchemaState } from './store/migrate.js';
 export { readHead } from './store/revision-log.js';
 export { listUsers } from './store/users.js';
-export { applyRestore, previewRestore, type RestorePoint } from './sync/point-in-time.js';
+export { applyRestore, type PointInTime, previewRestore } from './sync/point-in-time.js';

@@ -14,6 +14,7 @@ import { migrateToLatest } from './store/migrate.js';
 import { readHead } from './store/revision-log.js';
 import { createLocalNotifier, createPostgresNotifier } from './sync/change-notifier.js';
 import { checkLineage, createHighWaterMark } from './sync/lineage.js';
+import { createCommitQueue } from './sync/write-transaction.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({
@@ -56,7 +57,18 @@ export async function createContext(config: Config, log: Logger = createLogger(c
     });
     const metrics = createMetrics();
     metrics.logHead.set(await readHead(db.kysely));
-    return { config, log, db, blobs, notifier, loginLimiter, highWaterMark, metrics, now: Date.now };
+    return {
+      config,
+      log,
+      db,
+      blobs,
+      notifier,
+      loginLimiter,
+      highWaterMark,
+      metrics,
+      commits: createCommitQueue(),
+      now: Date.now,
+    };
   } catch (error) {
     await db.close();
     throw error;

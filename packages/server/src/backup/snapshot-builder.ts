@@ -16,7 +16,7 @@ import {
   readHeadAsOf,
   readItemHeadPage,
 } from '../store/entity-heads.js';
-import { readHead, readRevisionsBySeq } from '../store/revision-log.js';
+import { readAnyRevisionsBySeq, readHead } from '../store/revision-log.js';
 import { ensureBlobs } from './blob-copy.js';
 import type { RepositoryView } from './repository-view.js';
 import { blobRefOf, toBackupRevision } from './revision-records.js';
@@ -181,7 +181,7 @@ export async function takeSnapshot(job: SnapshotJob): Promise<SnapshotResult> {
   async function* records() {
     for (let i = 0; i < fresh.length; i += 500) {
       const seqs = fresh.slice(i, i + 500).map((head) => head.seq);
-      const rows = await readRevisionsBySeq(db.kysely, seqs);
+      const rows = await readAnyRevisionsBySeq(db.kysely, seqs);
       const bySeq = new Map(rows.map((row) => [row.seq, row]));
       for (const s of seqs) {
         const row = bySeq.get(s);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { idSchema } from '@holdfast/protocol';
 import type { Context } from '../context.js';
-import { type DavCollection, type DavItem, davDb, extensionOf, findItemsById } from './dav-store.js';
-
-const CHUNK = 400;
+import { findNamedItemIds, insertDavName, readNamedItemId } from '../store/dav-names.js';
+import { itemIdExists } from '../store/items.js';
+import { type DavCollection, type DavItem, extensionOf, findItemsById } from './dav-store.js';
 
 /** The id a name addresses without a mapping row: `<id>.<ext>` with a valid id. */
 function directId(collection: DavCollection, name: string): string | null {
@@ -26,17 +26,7 @@ export async function findItemsByName(
   withContent: boolean,
 ): Promise<Map<string, DavItem>> {
   const unique = [...new Set(names)];
-  const ids = new Map<string, string>();
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await davDb(ctx)
-      .selectFrom('dav_names')
-      .select(['name', 'item_id'])
-      .where('user_id', '=', userId)
-      .where('collection_id', '=', collection.id)
-      .where('name', 'in', unique.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) ids.set(row.name, row.item_id);
-  }
+  const ids = await findNamedItemIds(ctx.db, userId, collection.id, unique);
   for (const name of unique) {
     const id = ids.has(name) ? undefined : directId(collection, name);
     if (id) ids.set(name, id);
@@ -62,36 +52,18 @@ export async function itemIdForNewName(
   collection: DavCollection,
   name: string,
 ): Promise<string> {
-  const db = davDb(ctx);
-  const mapped = await db
-    .selectFrom('dav_names')
-    .select('item_id')
-    .where('user_id', '=', userId)
-    .where('collection_id', '=', collection.id)
-    .where('name', '=', name)
-    .executeTakeFirst();
-  if (mapped) return mapped.item_id;
+  const mapped = await readNamedItemId(ctx.db, userId, collection.id, name);
+  if (mapped) return mapped;
   const stem = directId(collection, name);
-  if (stem) {
-    const used = await db
-      .selectFrom('items')
-      .select('id')
-      .where('user_id', '=', userId)
-      .where('id', '=', stem)
-      .executeTakeFirst();
-    if (!used) return stem;
-  }
-  await db
-    .insertInto('dav_names')
-    .values({ user_id: userId, collection_id: collection.id, name, item_id: randomUUID(), created_at: ctx.now() })
-    .onConflict((oc) => oc.columns(['user_id', 'collection_id', 'name']).doNothing())
-    .execute();
-  const row = await db
-    .selectFrom('dav_names')
-    .select('item_id')
-    .where('user_id', '=', userId)
-    .where('collection_id', '=', collection.id)
-    .where('name', '=', name)
-    .executeTakeFirstOrThrow();
-  return row.item_id;
+  if (stem && !(await itemIdExists(ctx.db, userId, stem))) return stem;
+  await insertDavName(ctx.db, {
+    user_id: userId,
+    collection_id: collection.id,
+    name,
+    item_id: randomUUID(),
+    created_at: ctx.now(),
+  });
+  const row = await readNamedItemId(ctx.db, userId, collection.id, name);
+  if (row === undefined) throw new Error(`The DAV name ${name} was mapped but cannot be read back.`);
+  return row;
 }

@@ -53,7 +53,7 @@ export function createScope(ctx: Context, caller: Caller): Scope {
     ctx,
     caller,
     generation: () => {
-      generation ??= readGeneration(ctx.db.kysely);
+      generation ??= readGeneration(ctx.db);
       return generation;
     },
     latestSeq: (collectionId) => {

@@ -56,7 +56,7 @@ export async function syncCollection(
   }
   const request = parsePropRequest(body);
   const generation = await scope.generation();
-  const head = await readHead(scope.ctx.db.kysely);
+  const head = await readHead(scope.ctx.db);
   const after = token === '' ? null : parseSyncToken(token, generation, head);
   const latest = await latestCollectionSeq(scope.ctx, scope.caller.userId, target.collection.id, head);
   const sync: SyncContext = { scope, target, request, withData: wantsData(request), generation, limit };

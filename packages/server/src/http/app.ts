@@ -4,15 +4,17 @@ import { authenticate } from '../auth/accounts.js';
 import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
 import { errorHandler, sendProblem } from './problem.js';
-import { authRoutes } from './routes/auth-routes.js';
+import { authMeDeviceRoutes } from './routes/auth-me-device-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
+import { contactRoutes } from './routes/contact-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
-import { exportRoutes } from './routes/export-routes.js';
+import { exportImportRoutes } from './routes/export-import-routes.js';
 import { itemRoutes } from './routes/item-routes.js';
-import { reseedRoutes } from './routes/reseed-routes.js';
+import { ledgerRoutes } from './routes/ledger-routes.js';
+import { pushChangesRoutes } from './routes/push-changes-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
-import { syncRoutes } from './routes/sync-routes.js';
+import { summaryReseedRoutes } from './routes/summary-reseed-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -70,14 +72,16 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   app.get('/metrics', async (_request, reply) =>
     reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
   );
-  await app.register(authRoutes(ctx));
+  await app.register(authMeDeviceRoutes(ctx));
   await app.register(collectionRoutes(ctx));
   await app.register(itemRoutes(ctx));
-  await app.register(syncRoutes(ctx));
+  await app.register(pushChangesRoutes(ctx));
   await app.register(blobRoutes(ctx));
   await app.register(eventRoutes(ctx));
-  await app.register(reseedRoutes(ctx));
-  await app.register(exportRoutes(ctx));
+  await app.register(summaryReseedRoutes(ctx));
+  await app.register(ledgerRoutes(ctx));
+  await app.register(exportImportRoutes(ctx));
+  await app.register(contactRoutes(ctx));
   await app.register(restoreRoutes(ctx));
   await app.register(davRoutes(ctx));
   return app;

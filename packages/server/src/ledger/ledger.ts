@@ -1,10 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Db } from '../store/database.js';
+import {
+  insertLedgerEntry,
+  type LedgerRow,
+  listLedgerEntries,
+  listUserVisibleLedgerEntries,
+  readLastLedgerEntry,
+} from '../store/ledger-entries.js';
+import type { Queryable } from '../store/queryable.js';
 import { lockLogHead } from '../store/revision-log.js';
-import type { Database, LedgerEntriesTable } from '../store/schema.js';
+import type { Database } from '../store/schema.js';
+import { inTransaction } from '../store/transactions.js';
 
-export type LedgerRow = Selectable<LedgerEntriesTable>;
+export type { LedgerRow };
 
 /** What kinds of incident are recorded. Each names who was affected and how much. */
 export type LedgerKind =
@@ -44,12 +53,7 @@ export async function appendLedgerEntry(
   input: LedgerInput,
   at: number,
 ): Promise<LedgerRow> {
-  const last = await trx
-    .selectFrom('ledger_entries')
-    .select(['seq', 'hash'])
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const last = await readLastLedgerEntry(trx);
   const base = {
     seq: (last?.seq ?? 0) + 1,
     at,
@@ -60,31 +64,37 @@ export async function appendLedgerEntry(
   };
   const prevHash = last?.hash ?? GENESIS_HASH;
   const row: LedgerRow = { ...base, prev_hash: prevHash, hash: entryHash(prevHash, base) };
-  await trx.insertInto('ledger_entries').values(row).execute();
+  await insertLedgerEntry(trx, row);
   return row;
 }
 
 /** Records an incident in its own transaction. */
 export async function recordIncident(db: Db, input: LedgerInput, at = Date.now()): Promise<LedgerRow> {
-  return db.kysely.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await lockLogHead(trx, db.engine);
     return appendLedgerEntry(trx, input, at);
   });
 }
 
 export async function listLedger(
-  db: Kysely<Database>,
+  db: Queryable,
   options: { userId?: string; after?: number; limit: number },
 ): Promise<LedgerRow[]> {
-  let query = db.selectFrom('ledger_entries').selectAll().orderBy('seq').limit(options.limit);
-  if (options.userId) query = query.where('user_id', '=', options.userId);
-  if (options.after) query = query.where('seq', '>', options.after);
-  return query.execute();
+  return listLedgerEntries(db, options);
+}
+
+/** A user's own incidents plus deployment-wide ones (a restore affects everyone). */
+export async function listUserLedger(
+  db: Queryable,
+  userId: string,
+  options: { after: number; limit: number },
+): Promise<LedgerRow[]> {
+  return listUserVisibleLedgerEntries(db, userId, options);
 }
 
 /** Walks the whole chain; returns the first broken entry, if any. */
 export async function verifyLedger(
-  db: Kysely<Database>,
+  db: Queryable,
 ): Promise<{ ok: boolean; entries: number; brokenAt?: number; reason?: string }> {
   let prev = GENESIS_HASH;
   let expectedSeq = 1;

@@ -1,15 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { BlobStore } from '../blobs/blob-store.js';
+import type { Db } from './database.js';
+import { executor, type Queryable } from './queryable.js';
 import type { Database } from './schema.js';
 
-type Reader = Pick<Kysely<Database>, 'selectFrom'>;
-
 /** Sizes of the blobs among `sha256s` that this user uploaded; others are invisible to them. */
-export async function userBlobSizes(db: Reader, userId: string, sha256s: string[]): Promise<Map<string, number>> {
+export async function userBlobSizes(on: Queryable, userId: string, sha256s: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const unique = [...new Set(sha256s)];
   for (let i = 0; i < unique.length; i += 400) {
-    const rows = await db
+    const rows = await executor(on)
       .selectFrom('user_blobs')
       .innerJoin('blobs', 'blobs.sha256', 'user_blobs.sha256')
       .select(['blobs.sha256 as sha256', 'blobs.size as size'])
@@ -22,19 +22,21 @@ export async function userBlobSizes(db: Reader, userId: string, sha256s: string[
 }
 
 /** Records that a blob is stored and that this user may read it. Idempotent. */
-export async function recordBlob(db: Kysely<Database>, userId: string, sha256: string, size: number, now: number) {
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('blobs')
-      .values({ sha256, size, created_at: now })
-      .onConflict((oc) => oc.column('sha256').doNothing())
-      .execute();
-    await trx
-      .insertInto('user_blobs')
-      .values({ user_id: userId, sha256, created_at: now })
-      .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
-      .execute();
-  });
+export async function recordBlob(db: Db | Kysely<Database>, userId: string, sha256: string, size: number, now: number) {
+  await executor(db)
+    .transaction()
+    .execute(async (trx) => {
+      await trx
+        .insertInto('blobs')
+        .values({ sha256, size, created_at: now })
+        .onConflict((oc) => oc.column('sha256').doNothing())
+        .execute();
+      await trx
+        .insertInto('user_blobs')
+        .values({ user_id: userId, sha256, created_at: now })
+        .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
+        .execute();
+    });
 }
 
 /** Up to the first 512 KiB of a blob: enough for image headers and EXIF. */

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { executor, type Queryable } from './queryable.js';
 import type { Database, DevicesTable } from './schema.js';
 
 export type DeviceRow = Selectable<DevicesTable>;
@@ -22,20 +23,15 @@ export async function findDeviceByTokenHash(
     .executeTakeFirst();
 }
 
-export async function listDevices(db: Kysely<Database>, userId?: string): Promise<DeviceRow[]> {
-  let query = db.selectFrom('devices').selectAll().orderBy('created_at');
+export async function listDevices(on: Queryable, userId?: string): Promise<DeviceRow[]> {
+  let query = executor(on).selectFrom('devices').selectAll().orderBy('created_at');
   if (userId) query = query.where('user_id', '=', userId);
   return query.execute();
 }
 
 /** Revokes a device; scoped to a user when `userId` is given. Returns whether a live device was revoked. */
-export async function revokeDevice(
-  db: Kysely<Database>,
-  deviceId: string,
-  now: number,
-  userId?: string,
-): Promise<boolean> {
-  let query = db
+export async function revokeDevice(on: Queryable, deviceId: string, now: number, userId?: string): Promise<boolean> {
+  let query = executor(on)
     .updateTable('devices')
     .set({ revoked_at: now })
     .where('id', '=', deviceId)

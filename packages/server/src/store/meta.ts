@@ -1,20 +1,36 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
+import { executor, type Queryable } from './queryable.js';
 import type { Database } from './schema.js';
 
-type Executor = Kysely<Database> | Transaction<Database>;
-
 /** The lineage id of this database; a restore or replacement starts a new one. */
-export async function readGeneration(db: Executor): Promise<string> {
-  const row = await db.selectFrom('meta').select('value').where('key', '=', 'generation').executeTakeFirstOrThrow();
+export async function readGeneration(on: Queryable): Promise<string> {
+  const row = await executor(on)
+    .selectFrom('meta')
+    .select('value')
+    .where('key', '=', 'generation')
+    .executeTakeFirstOrThrow();
   return row.value;
 }
 
-export async function readMeta(db: Executor, key: string): Promise<string | undefined> {
-  const row = await db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
+export async function readMeta(on: Queryable, key: string): Promise<string | undefined> {
+  const row = await executor(on).selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
   return row?.value;
 }
 
 /** Records a new key; refused when the key is already set. */
-export async function insertMeta(db: Executor, key: string, value: string): Promise<void> {
-  await db.insertInto('meta').values({ key, value }).execute();
+export async function insertMeta(on: Queryable, key: string, value: string): Promise<void> {
+  await executor(on).insertInto('meta').values({ key, value }).execute();
+}
+
+/**
+ * Starts lineage `next` in place of `previous`, and records that `previous`
+ * was replaced so other servers on this database know it was handled.
+ */
+export async function replaceGeneration(trx: Transaction<Database>, previous: string, next: string): Promise<void> {
+  await trx.updateTable('meta').set({ value: next }).where('key', '=', 'generation').execute();
+  await trx
+    .insertInto('meta')
+    .values({ key: `generation_replaced:${previous}`, value: next })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: next }))
+    .execute();
 }

@@ -1,9 +1,11 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { type Selectable, sql, type Transaction } from 'kysely';
+import { executor, type Queryable } from './queryable.js';
 import type { Database, RevisionsTable } from './schema.js';
 
 export type RevisionRow = Selectable<RevisionsTable>;
 export type NewRevision = Omit<RevisionsTable, 'seq'>;
-type Executor = Kysely<Database> | Transaction<Database>;
+
+const CHUNK = 400;
 
 /**
  * Takes the log's write lock for the rest of the transaction and returns the
@@ -55,20 +57,24 @@ export async function advanceLogHead(trx: Transaction<Database>, last: number): 
 }
 
 /** The last sequence number handed out (committed). */
-export async function readHead(db: Executor): Promise<number> {
-  const row = await db.selectFrom('log_head').select('last_seq').where('id', '=', 1).executeTakeFirstOrThrow();
+export async function readHead(on: Queryable): Promise<number> {
+  const row = await executor(on)
+    .selectFrom('log_head')
+    .select('last_seq')
+    .where('id', '=', 1)
+    .executeTakeFirstOrThrow();
   return row.last_seq;
 }
 
 /** A user's revisions after `afterSeq`, up to `uptoSeq`, in sequence order. */
 export async function readUserRevisions(
-  db: Executor,
+  on: Queryable,
   userId: string,
   afterSeq: number,
   uptoSeq: number,
   limit: number,
 ): Promise<RevisionRow[]> {
-  return db
+  return executor(on)
     .selectFrom('revisions')
     .selectAll()
     .where('user_id', '=', userId)
@@ -81,12 +87,12 @@ export async function readUserRevisions(
 
 /** Every revision of one item, oldest first. */
 export async function readItemRevisions(
-  db: Executor,
+  on: Queryable,
   userId: string,
   itemId: string,
   options: { afterSeq?: number; limit: number },
 ): Promise<RevisionRow[]> {
-  return db
+  return executor(on)
     .selectFrom('revisions')
     .selectAll()
     .where('user_id', '=', userId)
@@ -99,18 +105,120 @@ export async function readItemRevisions(
 }
 
 /** One revision by sequence number, only if it belongs to the user. */
-export async function readRevision(db: Executor, userId: string, seq: number): Promise<RevisionRow | undefined> {
-  return db.selectFrom('revisions').selectAll().where('user_id', '=', userId).where('seq', '=', seq).executeTakeFirst();
+export async function readRevision(on: Queryable, userId: string, seq: number): Promise<RevisionRow | undefined> {
+  return executor(on)
+    .selectFrom('revisions')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('seq', '=', seq)
+    .executeTakeFirst();
+}
+
+/** Revisions by sequence number (only the user's), in pages. Revisions never change, so any time is fine. */
+export async function readRevisionsBySeq(
+  on: Queryable,
+  userId: string,
+  seqs: number[],
+): Promise<Map<number, RevisionRow>> {
+  const out = new Map<number, RevisionRow>();
+  for (let i = 0; i < seqs.length; i += CHUNK) {
+    const rows = await executor(on)
+      .selectFrom('revisions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('seq', 'in', seqs.slice(i, i + CHUNK))
+      .execute();
+    for (const row of rows) out.set(row.seq, row);
+  }
+  return out;
+}
+
+/** How many revisions one device wrote with this origin. */
+export async function countDeviceRevisions(
+  on: Queryable,
+  userId: string,
+  deviceId: string,
+  origin: string,
+): Promise<number> {
+  const row = await executor(on)
+    .selectFrom('revisions')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('user_id', '=', userId)
+    .where('device_id', '=', deviceId)
+    .where('origin', '=', origin)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** The seq of each item's last revision at or before a revision or a time, in these collections. */
+export async function itemSeqsAt(
+  on: Queryable,
+  userId: string,
+  collectionIds: string[],
+  point: { seq: number } | { at: number },
+): Promise<Map<string, number>> {
+  let query = executor(on)
+    .selectFrom('revisions')
+    .select(['item_id', sql<number>`max(seq)`.as('seq')])
+    .where('user_id', '=', userId)
+    .where('entity', '=', 'item')
+    .where('collection_id', 'in', collectionIds)
+    .groupBy('item_id');
+  query = 'seq' in point ? query.where('seq', '<=', point.seq) : query.where('created_at', '<=', point.at);
+  return new Map((await query.execute()).map((r) => [r.item_id as string, Number(r.seq)]));
+}
+
+/** The seq of the collection's latest revision (itself or any item) at or below `upto`. */
+export async function latestCollectionSeq(
+  on: Queryable,
+  userId: string,
+  collectionId: string,
+  upto?: number,
+): Promise<number> {
+  let query = executor(on)
+    .selectFrom('revisions')
+    .select((eb) => eb.fn.max('seq').as('last'))
+    .where('user_id', '=', userId)
+    .where('collection_id', '=', collectionId);
+  if (upto !== undefined) query = query.where('seq', '<=', upto);
+  const row = await query.executeTakeFirst();
+  return Number(row?.last ?? 0);
+}
+
+/**
+ * Items of the collection with revisions in (after, upto], each with its
+ * latest such seq, in seq order. Reads only the log's index for this
+ * collection, so the cost follows the number of changes, not the collection.
+ */
+export async function changedItemSeqs(
+  on: Queryable,
+  userId: string,
+  collectionId: string,
+  range: { after: number; upto: number; limit: number },
+): Promise<{ itemId: string; seq: number }[]> {
+  const rows = await executor(on)
+    .selectFrom('revisions')
+    .select((eb) => ['item_id', eb.fn.max('seq').as('last_seq')])
+    .where('user_id', '=', userId)
+    .where('collection_id', '=', collectionId)
+    .where('entity', '=', 'item')
+    .where('seq', '>', range.after)
+    .where('seq', '<=', range.upto)
+    .groupBy('item_id')
+    .orderBy('last_seq')
+    .limit(range.limit)
+    .execute();
+  return rows.map((row) => ({ itemId: row.item_id as string, seq: Number(row.last_seq) }));
 }
 
 /** Every user's revisions after `afterSeq`, up to `uptoSeq`, in sequence order: what a backup ships. */
 export async function readRevisionRange(
-  db: Executor,
+  on: Queryable,
   afterSeq: number,
   uptoSeq: number,
   limit: number,
 ): Promise<RevisionRow[]> {
-  return db
+  return executor(on)
     .selectFrom('revisions')
     .selectAll()
     .where('seq', '>', afterSeq)
@@ -120,14 +228,14 @@ export async function readRevisionRange(
     .execute();
 }
 
-/** The revisions with these sequence numbers, in sequence order; the caller bounds how many it asks for. */
-export async function readRevisionsBySeq(db: Executor, seqs: number[]): Promise<RevisionRow[]> {
-  return db.selectFrom('revisions').selectAll().where('seq', 'in', seqs).orderBy('seq').execute();
+/** The revisions with these sequence numbers, whoever owns them, in sequence order; the caller bounds how many it asks for. */
+export async function readAnyRevisionsBySeq(on: Queryable, seqs: number[]): Promise<RevisionRow[]> {
+  return executor(on).selectFrom('revisions').selectAll().where('seq', 'in', seqs).orderBy('seq').execute();
 }
 
 /** When the first revision after `afterSeq` was committed, or undefined when there is none. */
-export async function readFirstRevisionTimeAfter(db: Executor, afterSeq: number): Promise<number | undefined> {
-  const row = await db
+export async function readFirstRevisionTimeAfter(on: Queryable, afterSeq: number): Promise<number | undefined> {
+  const row = await executor(on)
     .selectFrom('revisions')
     .select('created_at')
     .where('seq', '>', afterSeq)

@@ -144,7 +144,10 @@ export interface UserBlobsTable {
   created_at: number;
 }
 
-/** The name a DAV client gave a resource (migration 0003-dav). */
+/**
+ * DAV resource names that are not `<item id>.vcf|.ics` (migration 0003-dav
+ * says why they exist).
+ */
 export interface DavNamesTable {
   user_id: string;
   collection_id: string;

@@ -16,11 +16,11 @@ export async function readChanges(
   cursor: string | undefined,
   limit: number,
 ): Promise<ChangesResponse> {
-  const generation = await readGeneration(ctx.db.kysely);
+  const generation = await readGeneration(ctx.db);
   // Read the head before the rows: every revision at or below it is committed.
-  const head = await readHead(ctx.db.kysely);
+  const head = await readHead(ctx.db);
   const after = cursor ? checkCursor(cursor, generation, head) : 0;
-  const rows = await readUserRevisions(ctx.db.kysely, caller.userId, after, head, limit);
+  const rows = await readUserRevisions(ctx.db, caller.userId, after, head, limit);
   const hasMore = rows.length === limit;
   const last = hasMore ? (rows[rows.length - 1]?.seq ?? after) : head;
   return {
@@ -52,7 +52,7 @@ export function checkCursor(cursor: string, generation: string, head: number): n
 
 /** The cursor for "now", returned after pushes so a device need not re-pull its own writes blindly. */
 export async function currentCursor(ctx: Context): Promise<{ cursor: string; generation: string; head: number }> {
-  const generation = await readGeneration(ctx.db.kysely);
-  const head = await readHead(ctx.db.kysely);
+  const generation = await readGeneration(ctx.db);
+  const head = await readHead(ctx.db);
   return { cursor: encodeCursor({ generation, seq: head }), generation, head };
 }

@@ -6,10 +6,19 @@ import {
   EMPTY_DIGEST,
   type UpdateCollection,
 } from '@holdfast/protocol';
-import type { Selectable, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Caller, Context } from '../context.js';
+import {
+  type CollectionRow,
+  insertCollection,
+  listCollectionRows,
+  readCollection,
+  readLiveCollection,
+  updateCollectionRow,
+} from '../store/collections.js';
+import { liveItemsOfCollection } from '../store/items.js';
 import type { NewRevision } from '../store/revision-log.js';
-import type { CollectionsTable, Database } from '../store/schema.js';
+import type { Database } from '../store/schema.js';
 import { writeItemHeads } from './item-heads.js';
 import { toWireCollection } from './wire.js';
 import { writeTransaction } from './write-transaction.js';
@@ -46,23 +55,11 @@ export function collectionRevision(
 }
 
 export async function listCollections(ctx: Context, caller: Caller, includeDeleted = false): Promise<Collection[]> {
-  let query = ctx.db.kysely
-    .selectFrom('collections')
-    .selectAll()
-    .where('user_id', '=', caller.userId)
-    .orderBy('created_at');
-  if (!includeDeleted) query = query.where('deleted', '=', 0);
-  return (await query.execute()).map(toWireCollection);
+  return (await listCollectionRows(ctx.db, caller.userId, includeDeleted)).map(toWireCollection);
 }
 
 export async function getCollection(ctx: Context, caller: Caller, id: string): Promise<Collection> {
-  const row = await ctx.db.kysely
-    .selectFrom('collections')
-    .selectAll()
-    .where('user_id', '=', caller.userId)
-    .where('id', '=', id)
-    .where('deleted', '=', 0)
-    .executeTakeFirst();
+  const row = await readLiveCollection(ctx.db, caller.userId, id);
   if (!row) throw new AppError('not_found', `No collection ${id}.`);
   return toWireCollection(row);
 }
@@ -78,7 +75,7 @@ export async function insertCollectionRow(
   fields: { type: string; name: string; description: string; color: string | null },
   headSeq: number,
   now: number,
-): Promise<Selectable<CollectionsTable>> {
+): Promise<CollectionRow> {
   const row = {
     user_id: userId,
     id,
@@ -90,7 +87,7 @@ export async function insertCollectionRow(
     created_at: now,
     updated_at: now,
   };
-  await trx.insertInto('collections').values(row).execute();
+  await insertCollection(trx, row);
   return row;
 }
 
@@ -98,12 +95,7 @@ export async function createCollection(ctx: Context, caller: Caller, input: Crea
   const id = input.id ?? randomUUID();
   const now = ctx.now();
   return writeTransaction(ctx, caller.userId, async (trx, append) => {
-    const existing = await trx
-      .selectFrom('collections')
-      .select(['deleted'])
-      .where('user_id', '=', caller.userId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const existing = await readCollection(trx, caller.userId, id);
     if (existing)
       throw new AppError('conflict', `Collection ${id} already exists${existing.deleted ? ' (deleted)' : ''}.`);
     const fields = { type: input.type, name: input.name, description: input.description, color: input.color };
@@ -129,12 +121,7 @@ export async function updateCollection(
       color: input.color === undefined ? row.color : input.color,
     };
     const [seq] = await append([collectionRevision(caller, id, 'put', fields, now)]);
-    await trx
-      .updateTable('collections')
-      .set({ ...fields, head_seq: seq as number, updated_at: now })
-      .where('user_id', '=', caller.userId)
-      .where('id', '=', id)
-      .execute();
+    await updateCollectionRow(trx, caller.userId, id, { ...fields, head_seq: seq as number, updated_at: now });
     return toWireCollection({ ...row, ...fields, head_seq: seq as number, updated_at: now });
   });
 }
@@ -148,14 +135,7 @@ export async function deleteCollection(ctx: Context, caller: Caller, id: string)
   const now = ctx.now();
   return writeTransaction(ctx, caller.userId, async (trx, append) => {
     const row = await liveCollection(trx, caller.userId, id);
-    const items = await trx
-      .selectFrom('items')
-      .select(['id', 'head_seq', 'content_hash'])
-      .where('user_id', '=', caller.userId)
-      .where('collection_id', '=', id)
-      .where('deleted', '=', 0)
-      .orderBy('id')
-      .execute();
+    const items = await liveItemsOfCollection(trx, caller.userId, id);
     const tombstones: NewRevision[] = items.map((item) => ({
       user_id: caller.userId,
       entity: 'item',
@@ -192,24 +172,13 @@ export async function deleteCollection(ctx: Context, caller: Caller, id: string)
       now,
     );
     const last = seqs[seqs.length - 1] as number;
-    await trx
-      .updateTable('collections')
-      .set({ deleted: 1, head_seq: last, updated_at: now })
-      .where('user_id', '=', caller.userId)
-      .where('id', '=', id)
-      .execute();
+    await updateCollectionRow(trx, caller.userId, id, { deleted: 1, head_seq: last, updated_at: now });
     return { revision: last };
   });
 }
 
 async function liveCollection(trx: Transaction<Database>, userId: string, id: string) {
-  const row = await trx
-    .selectFrom('collections')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('id', '=', id)
-    .where('deleted', '=', 0)
-    .executeTakeFirst();
+  const row = await readLiveCollection(trx, userId, id);
   if (!row) throw new AppError('not_found', `No collection ${id}.`);
   return row;
 }

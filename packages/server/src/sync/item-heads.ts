@@ -1,5 +1,7 @@
 import { EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
+import { readCollectionSummary, updateCollectionRow } from '../store/collections.js';
+import { upsertItemHeads } from '../store/items.js';
 import type { Database } from '../store/schema.js';
 import { itemDigest } from './summary-digest.js';
 
@@ -14,8 +16,6 @@ export interface HeadWrite {
   /** The hash of the live head this replaces, or null if there was none (new or deleted). */
   previousLiveHash: string | null;
 }
-
-const CHUNK = 400;
 
 /**
  * Moves item heads to their new revisions and keeps each collection's live
@@ -40,21 +40,7 @@ export async function writeItemHeads(
     created_at: now,
     updated_at: now,
   }));
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await trx
-      .insertInto('items')
-      .values(rows.slice(i, i + CHUNK))
-      .onConflict((oc) =>
-        oc.columns(['user_id', 'id']).doUpdateSet((eb) => ({
-          head_seq: eb.ref('excluded.head_seq'),
-          deleted: eb.ref('excluded.deleted'),
-          content_hash: eb.ref('excluded.content_hash'),
-          size: eb.ref('excluded.size'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-  }
+  await upsertItemHeads(trx, rows);
 
   const deltas = new Map<string, { count: number; digest: string }>();
   for (const w of writes) {
@@ -70,17 +56,10 @@ export async function writeItemHeads(
     deltas.set(w.collectionId, delta);
   }
   for (const [collectionId, delta] of deltas) {
-    const current = await trx
-      .selectFrom('collections')
-      .select(['item_count', 'digest'])
-      .where('user_id', '=', userId)
-      .where('id', '=', collectionId)
-      .executeTakeFirstOrThrow();
-    await trx
-      .updateTable('collections')
-      .set({ item_count: current.item_count + delta.count, digest: xorDigest(current.digest, delta.digest) })
-      .where('user_id', '=', userId)
-      .where('id', '=', collectionId)
-      .execute();
+    const current = await readCollectionSummary(trx, userId, collectionId);
+    await updateCollectionRow(trx, userId, collectionId, {
+      item_count: current.item_count + delta.count,
+      digest: xorDigest(current.digest, delta.digest),
+    });
   }
 }

@@ -1,18 +1,13 @@
 import { AppError, type WireItem, type WireRevision } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
+import { readLiveCollection } from '../store/collections.js';
+import { listLiveItemsAtHead, readItemAtHead } from '../store/items.js';
 import { readItemRevisions, readRevision } from '../store/revision-log.js';
 import { toWireItem, toWireRevision } from './wire.js';
 
 /** An item as of its head revision; deleted items answer 404 unless asked for. */
 export async function getItem(ctx: Context, caller: Caller, itemId: string, includeDeleted = false): Promise<WireItem> {
-  const row = await ctx.db.kysely
-    .selectFrom('items')
-    .innerJoin('revisions', 'revisions.seq', 'items.head_seq')
-    .selectAll('revisions')
-    .select('items.deleted as item_deleted')
-    .where('items.user_id', '=', caller.userId)
-    .where('items.id', '=', itemId)
-    .executeTakeFirst();
+  const row = await readItemAtHead(ctx.db, caller.userId, itemId);
   if (!row || (row.item_deleted === 1 && !includeDeleted)) throw new AppError('not_found', `No item ${itemId}.`);
   return toWireItem(row, row.item_deleted === 1);
 }
@@ -24,25 +19,12 @@ export async function listItems(
   collectionId: string,
   options: { after?: string; limit: number },
 ): Promise<{ items: WireItem[]; next: string | null }> {
-  const collection = await ctx.db.kysely
-    .selectFrom('collections')
-    .select('id')
-    .where('user_id', '=', caller.userId)
-    .where('id', '=', collectionId)
-    .where('deleted', '=', 0)
-    .executeTakeFirst();
+  const collection = await readLiveCollection(ctx.db, caller.userId, collectionId);
   if (!collection) throw new AppError('not_found', `No collection ${collectionId}.`);
-  let query = ctx.db.kysely
-    .selectFrom('items')
-    .innerJoin('revisions', 'revisions.seq', 'items.head_seq')
-    .selectAll('revisions')
-    .where('items.user_id', '=', caller.userId)
-    .where('items.collection_id', '=', collectionId)
-    .where('items.deleted', '=', 0)
-    .orderBy('items.id')
-    .limit(options.limit + 1);
-  if (options.after) query = query.where('items.id', '>', options.after);
-  const rows = await query.execute();
+  const rows = await listLiveItemsAtHead(ctx.db, caller.userId, collectionId, {
+    after: options.after,
+    limit: options.limit + 1,
+  });
   const page = rows.slice(0, options.limit);
   return {
     items: page.map((row) => toWireItem(row, false)),
@@ -57,7 +39,7 @@ export async function itemHistory(
   itemId: string,
   options: { after?: number; limit: number },
 ): Promise<{ revisions: WireRevision[]; next: number | null }> {
-  const rows = await readItemRevisions(ctx.db.kysely, caller.userId, itemId, {
+  const rows = await readItemRevisions(ctx.db, caller.userId, itemId, {
     afterSeq: options.after ?? 0,
     limit: options.limit + 1,
   });
@@ -76,7 +58,7 @@ export async function getItemRevision(
   itemId: string,
   seq: number,
 ): Promise<WireRevision> {
-  const row = await readRevision(ctx.db.kysely, caller.userId, seq);
+  const row = await readRevision(ctx.db, caller.userId, seq);
   if (!row || row.item_id !== itemId || row.entity !== 'item') {
     throw new AppError('not_found', `No revision ${seq} of item ${itemId}.`);
   }

@@ -4,8 +4,9 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { appendLedgerEntry } from '../ledger/ledger.js';
 import type { Db } from '../store/database.js';
-import { readGeneration, readMeta } from '../store/meta.js';
+import { readGeneration, readMeta, replaceGeneration } from '../store/meta.js';
 import { lockLogHead, readHead } from '../store/revision-log.js';
+import { inTransaction } from '../store/transactions.js';
 
 /**
  * The highest sequence this server has seen committed, kept in a file beside
@@ -38,19 +39,14 @@ export interface LineageCheck {
 /** Compares the database with the last high-water mark; bumps the generation after a rollback. */
 export async function checkLineage(db: Db, dataDir: string, log: Logger, now = Date.now()): Promise<LineageCheck> {
   const mark = await readMark(join(dataDir, FILE));
-  const generation = await readGeneration(db.kysely);
-  const head = await readHead(db.kysely);
+  const generation = await readGeneration(db);
+  const head = await readHead(db);
   if (!mark) return { generation, rolledBack: false, replaced: false };
   if (mark.generation === generation && head < mark.seq) {
     const next = randomBytes(16).toString('base64url');
-    await db.kysely.transaction().execute(async (trx) => {
+    await inTransaction(db, async (trx) => {
       await lockLogHead(trx, db.engine);
-      await trx.updateTable('meta').set({ value: next }).where('key', '=', 'generation').execute();
-      await trx
-        .insertInto('meta')
-        .values({ key: `generation_replaced:${generation}`, value: next })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: next }))
-        .execute();
+      await replaceGeneration(trx, generation, next);
       await appendLedgerEntry(
         trx,
         {
@@ -70,9 +66,9 @@ export async function checkLineage(db: Db, dataDir: string, log: Logger, now = D
   }
   if (mark.generation !== generation) {
     // Another server on the same database may already have handled this lineage change.
-    const handled = (await readMeta(db.kysely, `generation_replaced:${mark.generation}`)) !== undefined;
+    const handled = (await readMeta(db, `generation_replaced:${mark.generation}`)) !== undefined;
     if (!handled) {
-      await db.kysely.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         await lockLogHead(trx, db.engine);
         await appendLedgerEntry(
           trx,

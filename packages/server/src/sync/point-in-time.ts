@@ -1,15 +1,16 @@
 import { AppError } from '@holdfast/protocol';
-import { sql, type Transaction } from 'kysely';
 import type { Caller, Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
-import type { NewRevision, RevisionRow } from '../store/revision-log.js';
-import type { Database } from '../store/schema.js';
+import { collectionsInScope, readCollection, updateCollectionRow } from '../store/collections.js';
+import { itemHeadsOfCollections, readItemHeads } from '../store/items.js';
+import type { Queryable } from '../store/queryable.js';
+import { itemSeqsAt, type NewRevision, readRevisionsBySeq } from '../store/revision-log.js';
 import { collectionRevision } from './collections.js';
 import { type HeadWrite, writeItemHeads } from './item-heads.js';
 import { writeTransaction } from './write-transaction.js';
 
 /** Which moment to go back to: a time, or a revision (exact, and what "undo a restore" uses). */
-export interface RestorePoint {
+export interface PointInTime {
   at?: number;
   seq?: number;
   /** Limit to these collections; all of the user's otherwise. */
@@ -41,11 +42,12 @@ export interface RestoreResult extends RestorePlan {
   lastRevision: number | null;
 }
 
-type Reader = Pick<Transaction<Database>, 'selectFrom'>;
+// Formats read history through here too.
+export { readRevisionsBySeq };
 
 /** What a restore to `point` would change, without changing anything. */
-export async function previewRestore(ctx: Context, caller: Caller, point: RestorePoint): Promise<RestorePlan> {
-  return planRestore(ctx.db.kysely, caller.userId, point);
+export async function previewRestore(ctx: Context, caller: Caller, point: PointInTime): Promise<RestorePlan> {
+  return planRestore(ctx.db, caller.userId, point);
 }
 
 /**
@@ -53,26 +55,17 @@ export async function previewRestore(ctx: Context, caller: Caller, point: Restor
  * `restore`): nothing is overwritten, devices sync the result like any edit,
  * and the restore itself can be undone the same way.
  */
-export async function applyRestore(ctx: Context, caller: Caller, point: RestorePoint): Promise<RestoreResult> {
+export async function applyRestore(ctx: Context, caller: Caller, point: PointInTime): Promise<RestoreResult> {
   const now = ctx.now();
   return writeTransaction(ctx, caller.userId, async (trx, append) => {
     const plan = await planRestore(trx, caller.userId, point);
     for (const id of plan.collectionsRevived) {
       // The collection comes back first, as a revision devices see like any other.
-      const row = await trx
-        .selectFrom('collections')
-        .selectAll()
-        .where('user_id', '=', caller.userId)
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
+      const row = await readCollection(trx, caller.userId, id);
+      if (!row) throw new AppError('not_found', `No collection ${id}.`);
       const fields = { type: row.type, name: row.name, description: row.description, color: row.color };
       const [seq] = await append([collectionRevision(caller, id, 'put', fields, now, 'restore')]);
-      await trx
-        .updateTable('collections')
-        .set({ deleted: 0, head_seq: seq as number, updated_at: now })
-        .where('user_id', '=', caller.userId)
-        .where('id', '=', id)
-        .execute();
+      await updateCollectionRow(trx, caller.userId, id, { deleted: 0, head_seq: seq as number, updated_at: now });
     }
     const historic = await readRevisionsBySeq(
       trx,
@@ -142,19 +135,12 @@ export async function applyRestore(ctx: Context, caller: Caller, point: RestoreP
   });
 }
 
-async function planRestore(db: Reader, userId: string, point: RestorePoint): Promise<RestorePlan> {
+async function planRestore(db: Queryable, userId: string, point: PointInTime): Promise<RestorePlan> {
   if ((point.at === undefined) === (point.seq === undefined)) {
     throw new AppError('invalid_request', 'Give exactly one of a time (at) or a revision (seq) to restore to.');
   }
-  let scope = db
-    .selectFrom('collections')
-    .select(['id', 'deleted', 'created_at', 'head_seq'])
-    .where('user_id', '=', userId);
-  if (point.collectionIds) {
-    if (point.collectionIds.length === 0) throw new AppError('invalid_request', 'No collections named.');
-    scope = scope.where('id', 'in', point.collectionIds);
-  }
-  const collections = await scope.execute();
+  if (point.collectionIds?.length === 0) throw new AppError('invalid_request', 'No collections named.');
+  const collections = await collectionsInScope(db, userId, point.collectionIds);
   if (point.collectionIds && collections.length !== new Set(point.collectionIds).size) {
     throw new AppError('not_found', 'One of the named collections does not exist.');
   }
@@ -162,23 +148,14 @@ async function planRestore(db: Reader, userId: string, point: RestorePoint): Pro
   if (ids.length === 0) return emptyPlan(point);
 
   // The last revision of each item at or before the point.
-  let past = db
-    .selectFrom('revisions')
-    .select(['item_id', sql<number>`max(seq)`.as('seq')])
-    .where('user_id', '=', userId)
-    .where('entity', '=', 'item')
-    .where('collection_id', 'in', ids)
-    .groupBy('item_id');
-  past =
-    point.seq !== undefined ? past.where('seq', '<=', point.seq) : past.where('created_at', '<=', point.at as number);
-  const pastHeads = new Map((await past.execute()).map((r) => [r.item_id as string, Number(r.seq)]));
+  const pastHeads = await itemSeqsAt(
+    db,
+    userId,
+    ids,
+    point.seq !== undefined ? { seq: point.seq } : { at: point.at as number },
+  );
   const pastRows = await readRevisionsBySeq(db, userId, [...pastHeads.values()]);
-  const current = await db
-    .selectFrom('items')
-    .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
-    .where('user_id', '=', userId)
-    .where('collection_id', 'in', ids)
-    .execute();
+  const current = await itemHeadsOfCollections(db, userId, ids);
 
   const steps: RestoreStep[] = [];
   let unchanged = 0;
@@ -220,7 +197,7 @@ async function planRestore(db: Reader, userId: string, point: RestorePoint): Pro
   };
 }
 
-function emptyPlan(point: RestorePoint): RestorePlan {
+function emptyPlan(point: PointInTime): RestorePlan {
   return {
     point: { at: point.at === undefined ? null : new Date(point.at).toISOString(), seq: point.seq ?? null },
     steps: [],
@@ -229,35 +206,10 @@ function emptyPlan(point: RestorePoint): RestorePlan {
   };
 }
 
-/** Revisions by sequence number (only the user's), in pages of 400. Revisions never change, so any time is fine. */
-export async function readRevisionsBySeq(
-  db: Reader,
-  userId: string,
-  seqs: number[],
-): Promise<Map<number, RevisionRow>> {
-  const out = new Map<number, RevisionRow>();
-  for (let i = 0; i < seqs.length; i += 400) {
-    const rows = await db
-      .selectFrom('revisions')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('seq', 'in', seqs.slice(i, i + 400))
-      .execute();
-    for (const row of rows) out.set(row.seq, row);
-  }
-  return out;
-}
-
-async function currentLiveHashes(db: Reader, userId: string, itemIds: string[]): Promise<Map<string, string>> {
+async function currentLiveHashes(db: Queryable, userId: string, itemIds: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (let i = 0; i < itemIds.length; i += 400) {
-    const rows = await db
-      .selectFrom('items')
-      .select(['id', 'content_hash', 'deleted'])
-      .where('user_id', '=', userId)
-      .where('id', 'in', itemIds.slice(i, i + 400))
-      .execute();
-    for (const row of rows) if (row.deleted === 0) out.set(row.id, row.content_hash ?? '');
+  for (const row of (await readItemHeads(db, userId, itemIds)).values()) {
+    if (row.deleted === 0) out.set(row.id, row.content_hash ?? '');
   }
   return out;
 }

@@ -12,7 +12,11 @@ import type { Logger } from 'pino';
 import { type BlobInfo, type NormalizedContent, normalizeContent, readPhotoMeta } from '../content/index.js';
 import type { Caller, Context } from '../context.js';
 import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
-import type { NewRevision } from '../store/revision-log.js';
+import { liveCollectionTypes as readLiveCollectionTypes } from '../store/collections.js';
+import { readItemHeads } from '../store/items.js';
+import { insertPushReceipts, readPushReceipts } from '../store/push-receipts.js';
+import type { Queryable } from '../store/queryable.js';
+import { type NewRevision, readRevisionsBySeq } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { type HeadWrite, writeItemHeads } from './item-heads.js';
 import { reseedContent } from './reseed-merge.js';
@@ -31,8 +35,6 @@ interface Head {
   hash: string | null;
   collectionId: string;
 }
-
-const CHUNK = 400;
 
 /** Push options for writers that never retry a change under the same id. */
 export interface PushOptions {
@@ -68,13 +70,11 @@ export async function pushChanges(
 ): Promise<PushOutcome> {
   const results = new Map<string, PushResult>();
   const hashes = new Map<string, string | null>();
-  const earlier = options.receipts
-    ? await readReceipts(ctx.db.kysely, caller.userId, changes)
-    : new Map<string, PushResult>();
+  const earlier = options.receipts ? await readReceipts(ctx.db, caller.userId, changes) : new Map<string, PushResult>();
   for (const [id, result] of earlier) results.set(id, result);
 
   const collectionTypes = await liveCollectionTypes(
-    ctx.db.kysely,
+    ctx.db,
     caller.userId,
     changes.map((c) => c.collectionId),
   );
@@ -130,7 +130,7 @@ async function prepare(
 
 async function photoBlobInfo(ctx: Context, caller: Caller, blob: BlobRef, type: CollectionType) {
   if (type !== 'photos') throw new AppError('invalid_content', `Items in ${type} collections carry no blob.`);
-  const sizes = await userBlobSizes(ctx.db.kysely, caller.userId, [blob.sha256]);
+  const sizes = await userBlobSizes(ctx.db, caller.userId, [blob.sha256]);
   const size = sizes.get(blob.sha256);
   if (size === undefined) throw new AppError('not_found', `Blob ${blob.sha256} has not been uploaded.`);
   const head = await readBlobHead(ctx.blobs, blob.sha256);
@@ -142,7 +142,7 @@ async function checkAttachments(ctx: Context, caller: Caller, content: unknown):
   if (!parsed.success) return; // normalizeContent reports the schema error precisely.
   const wanted = parsed.data.attachments.map((a) => a.sha256);
   if (wanted.length === 0) return;
-  const have = await userBlobSizes(ctx.db.kysely, caller.userId, wanted);
+  const have = await userBlobSizes(ctx.db, caller.userId, wanted);
   const missing = wanted.filter((sha) => !have.has(sha));
   if (missing.length > 0) throw new AppError('not_found', `Attachment blobs not uploaded: ${missing.join(', ')}.`);
 }
@@ -318,22 +318,13 @@ function decide(
 
 async function readHeads(trx: Transaction<Database>, userId: string, itemIds: string[]): Promise<Map<string, Head>> {
   const heads = new Map<string, Head>();
-  const unique = [...new Set(itemIds)];
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await trx
-      .selectFrom('items')
-      .select(['id', 'head_seq', 'deleted', 'content_hash', 'collection_id'])
-      .where('user_id', '=', userId)
-      .where('id', 'in', unique.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) {
-      heads.set(row.id, {
-        seq: row.head_seq,
-        deleted: row.deleted === 1,
-        hash: row.content_hash,
-        collectionId: row.collection_id,
-      });
-    }
+  for (const row of (await readItemHeads(trx, userId, itemIds)).values()) {
+    heads.set(row.id, {
+      seq: row.head_seq,
+      deleted: row.deleted === 1,
+      hash: row.content_hash,
+      collectionId: row.collection_id,
+    });
   }
   return heads;
 }
@@ -351,15 +342,7 @@ async function readReseedBases(
     .filter((h): h is Head => h !== undefined && !h.deleted && h.seq >= 0)
     .map((h) => h.seq);
   const out = new Map<string, string | null>();
-  for (let i = 0; i < seqs.length; i += CHUNK) {
-    const rows = await trx
-      .selectFrom('revisions')
-      .select(['item_id', 'content'])
-      .where('user_id', '=', userId)
-      .where('seq', 'in', seqs.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) out.set(row.item_id as string, row.content);
-  }
+  for (const row of (await readRevisionsBySeq(trx, userId, seqs)).values()) out.set(row.item_id as string, row.content);
   return out;
 }
 
@@ -382,20 +365,14 @@ function reseedPrepared(p: Prepared, head: Head | undefined, bases: Map<string, 
   }
 }
 
-type Reader = Pick<Transaction<Database>, 'selectFrom'>;
-
-async function readReceipts(db: Reader, userId: string, changes: PushChange[]): Promise<Map<string, PushResult>> {
-  const ids = [...new Set(changes.map((c) => c.clientChangeId))];
+async function readReceipts(db: Queryable, userId: string, changes: PushChange[]): Promise<Map<string, PushResult>> {
+  const stored = await readPushReceipts(
+    db,
+    userId,
+    changes.map((c) => c.clientChangeId),
+  );
   const out = new Map<string, PushResult>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const rows = await db
-      .selectFrom('push_receipts')
-      .select(['client_change_id', 'result'])
-      .where('user_id', '=', userId)
-      .where('client_change_id', 'in', ids.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) out.set(row.client_change_id, JSON.parse(row.result) as PushResult);
-  }
+  for (const [id, result] of stored) out.set(id, JSON.parse(result) as PushResult);
   return out;
 }
 
@@ -406,27 +383,9 @@ async function writeReceipts(trx: Transaction<Database>, userId: string, results
     result: JSON.stringify(r),
     created_at: now,
   }));
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await trx
-      .insertInto('push_receipts')
-      .values(rows.slice(i, i + CHUNK))
-      .onConflict((oc) => oc.columns(['user_id', 'client_change_id']).doNothing())
-      .execute();
-  }
+  await insertPushReceipts(trx, rows);
 }
 
-async function liveCollectionTypes(db: Reader, userId: string, ids: string[]): Promise<Map<string, CollectionType>> {
-  const unique = [...new Set(ids)];
-  const out = new Map<string, CollectionType>();
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await db
-      .selectFrom('collections')
-      .select(['id', 'type'])
-      .where('user_id', '=', userId)
-      .where('deleted', '=', 0)
-      .where('id', 'in', unique.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) out.set(row.id, row.type as CollectionType);
-  }
-  return out;
+async function liveCollectionTypes(db: Queryable, userId: string, ids: string[]): Promise<Map<string, CollectionType>> {
+  return (await readLiveCollectionTypes(db, userId, ids)) as Map<string, CollectionType>;
 }

@@ -1,24 +1,19 @@
 import type { CollectionType, InventoryRequest, InventoryResponse, SummaryResponse } from '@holdfast/protocol';
-import { sql } from 'kysely';
 import type { Caller, Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
 import { userBlobSizes } from '../store/blob-index.js';
+import { collectionDeletedFlags, liveCollectionSummaries, updateCollectionRow } from '../store/collections.js';
+import { readItemHeads } from '../store/items.js';
 import { readGeneration } from '../store/meta.js';
-import { readHead } from '../store/revision-log.js';
+import { countDeviceRevisions, readHead } from '../store/revision-log.js';
 import { collectionRevision, insertCollectionRow } from './collections.js';
 import { writeTransaction } from './write-transaction.js';
 
 /** Live collections with their item count and digest, for devices to compare with their replica. */
 export async function readSummary(ctx: Context, caller: Caller): Promise<SummaryResponse> {
-  const generation = await readGeneration(ctx.db.kysely);
-  const head = await readHead(ctx.db.kysely);
-  const rows = await ctx.db.kysely
-    .selectFrom('collections')
-    .select(['id', 'type', 'item_count', 'digest'])
-    .where('user_id', '=', caller.userId)
-    .where('deleted', '=', 0)
-    .orderBy('id')
-    .execute();
+  const generation = await readGeneration(ctx.db);
+  const head = await readHead(ctx.db);
+  const rows = await liveCollectionSummaries(ctx.db, caller.userId);
   return {
     generation,
     head,
@@ -38,17 +33,11 @@ export async function takeInventory(
 ): Promise<InventoryResponse> {
   const now = ctx.now();
   const recreatedCollections = await writeTransaction(ctx, caller.userId, async (trx, append) => {
-    const ids = inventory.collections.map((c) => c.id);
-    const existing = new Map<string, number>();
-    for (let i = 0; i < ids.length; i += 400) {
-      const rows = await trx
-        .selectFrom('collections')
-        .select(['id', 'deleted'])
-        .where('user_id', '=', caller.userId)
-        .where('id', 'in', ids.slice(i, i + 400))
-        .execute();
-      for (const row of rows) existing.set(row.id, row.deleted);
-    }
+    const existing = await collectionDeletedFlags(
+      trx,
+      caller.userId,
+      inventory.collections.map((c) => c.id),
+    );
     const recreated: string[] = [];
     for (const c of inventory.collections) {
       const state = existing.get(c.id);
@@ -59,30 +48,23 @@ export async function takeInventory(
         await insertCollectionRow(trx, caller.userId, c.id, fields, seq as number, now);
       } else {
         // Deleted here but alive on the device: an edit wins over a delete the device never saw.
-        await trx
-          .updateTable('collections')
-          .set({ ...fields, deleted: 0, head_seq: seq as number, updated_at: now })
-          .where('user_id', '=', caller.userId)
-          .where('id', '=', c.id)
-          .execute();
+        await updateCollectionRow(trx, caller.userId, c.id, {
+          ...fields,
+          deleted: 0,
+          head_seq: seq as number,
+          updated_at: now,
+        });
       }
       recreated.push(c.id);
     }
     return recreated;
   });
 
-  const heads = new Map<string, { hash: string | null; deleted: number; collection: string }>();
-  const itemIds = inventory.items.map((i) => i.itemId);
-  for (let i = 0; i < itemIds.length; i += 400) {
-    const rows = await ctx.db.kysely
-      .selectFrom('items')
-      .select(['id', 'content_hash', 'deleted', 'collection_id'])
-      .where('user_id', '=', caller.userId)
-      .where('id', 'in', itemIds.slice(i, i + 400))
-      .execute();
-    for (const row of rows)
-      heads.set(row.id, { hash: row.content_hash, deleted: row.deleted, collection: row.collection_id });
-  }
+  const heads = await readItemHeads(
+    ctx.db,
+    caller.userId,
+    inventory.items.map((i) => i.itemId),
+  );
   const missingItems: string[] = [];
   const differentItems: string[] = [];
   for (const item of inventory.items) {
@@ -92,11 +74,11 @@ export async function takeInventory(
       continue;
     }
     if (!head) missingItems.push(item.itemId);
-    else if (head.deleted === 1 || head.hash !== item.hash) differentItems.push(item.itemId);
+    else if (head.deleted === 1 || head.content_hash !== item.hash) differentItems.push(item.itemId);
   }
-  const haveBlobs = await userBlobSizes(ctx.db.kysely, caller.userId, inventory.blobs);
+  const haveBlobs = await userBlobSizes(ctx.db, caller.userId, inventory.blobs);
   return {
-    generation: await readGeneration(ctx.db.kysely),
+    generation: await readGeneration(ctx.db),
     recreatedCollections,
     missingItems,
     differentItems,
@@ -119,14 +101,8 @@ export interface ReseedReport {
  * user can see what was recovered and from where.
  */
 export async function completeReseed(ctx: Context, caller: Caller, report: ReseedReport) {
-  const reseeded = await ctx.db.kysely
-    .selectFrom('revisions')
-    .select(sql<number>`count(*)`.as('n'))
-    .where('user_id', '=', caller.userId)
-    .where('device_id', '=', caller.deviceId)
-    .where('origin', '=', 'reseed')
-    .executeTakeFirst();
-  const generation = await readGeneration(ctx.db.kysely);
+  const reseeded = await countDeviceRevisions(ctx.db, caller.userId, caller.deviceId, 'reseed');
+  const generation = await readGeneration(ctx.db);
   const row = await writeTransaction(ctx, caller.userId, (trx) =>
     appendLedgerEntry(
       trx,
@@ -138,7 +114,7 @@ export async function completeReseed(ctx: Context, caller: Caller, report: Resee
           ...report,
           deviceId: caller.deviceId,
           generation,
-          reseededRevisionsFromDevice: Number(reseeded?.n ?? 0),
+          reseededRevisionsFromDevice: reseeded,
         },
       },
       ctx.now(),

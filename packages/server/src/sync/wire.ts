@@ -1,7 +1,6 @@
 import type { Collection, WireItem, WireRevision } from '@holdfast/protocol';
-import type { Selectable } from 'kysely';
+import type { CollectionRow } from '../store/collections.js';
 import type { RevisionRow } from '../store/revision-log.js';
-import type { CollectionsTable } from '../store/schema.js';
 
 /** vCard and iCalendar travel as the exact text stored; everything else is stored as JSON. */
 export function decodeStoredContent(contentType: string | null, text: string | null): unknown {
@@ -51,7 +50,7 @@ export function toWireItem(row: RevisionRow, deleted: boolean): WireItem {
   };
 }
 
-export function toWireCollection(row: Selectable<CollectionsTable>): Collection {
+export function toWireCollection(row: CollectionRow): Collection {
   return {
     id: row.id,
     type: row.type as Collection['type'],

@@ -93,4 +93,12 @@ describe.each(engines)('group commit on %s', (engine) => {
       .executeTakeFirstOrThrow();
     expect(collection.name).toBe('Group');
   });
+
+  it("queues writes in the context's commit queue and commits them together", async () => {
+    const queued = server.ctx.commits.waiting.length;
+    const writes = [1, 2, 3].map((n) => writeTransaction(server.ctx, caller.userId, async () => n));
+    expect(server.ctx.commits.waiting.length).toBe(queued + 3);
+    await expect(Promise.all(writes)).resolves.toEqual([1, 2, 3]);
+    expect(server.ctx.commits.waiting).toHaveLength(0);
+  });
 });

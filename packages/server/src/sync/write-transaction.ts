@@ -1,7 +1,14 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Context } from '../context.js';
 import { advanceLogHead, appendRevisions, lockLogHead, type NewRevision } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
+import {
+  beginSavepoint,
+  inTransaction,
+  notifyOnCommit,
+  releaseSavepoint,
+  rollbackToSavepoint,
+} from '../store/transactions.js';
 import { NOTIFY_CHANNEL } from './change-notifier.js';
 
 export type Append = (revisions: NewRevision[]) => Promise<number[]>;
@@ -25,15 +32,18 @@ interface Outcome {
 const MAX_GROUP = 64;
 
 /**
- * One queue per database: a commit costs an fsync, so writes that arrive
- * while one is being prepared or committed wait and then commit together.
+ * One queue per database (it lives in the context): a commit costs an fsync,
+ * so writes that arrive while one is being prepared or committed wait and
+ * then commit together.
  */
-interface CommitQueue {
+export interface CommitQueue {
   waiting: Waiting[];
   busy: boolean;
 }
 
-const queues = new WeakMap<Kysely<Database>, CommitQueue>();
+export function createCommitQueue(): CommitQueue {
+  return { waiting: [], busy: false };
+}
 
 /**
  * The one way to change a user's data: a transaction that holds the log's
@@ -52,12 +62,7 @@ export function writeTransaction<T>(
   userId: string,
   work: (trx: Transaction<Database>, append: Append) => Promise<T>,
 ): Promise<T> {
-  let queue = queues.get(ctx.db.kysely);
-  if (!queue) {
-    queue = { waiting: [], busy: false };
-    queues.set(ctx.db.kysely, queue);
-  }
-  const target = queue;
+  const target = ctx.commits;
   return new Promise<T>((resolve, reject) => {
     target.waiting.push({ userId, work, resolve: resolve as (value: unknown) => void, reject });
     schedule(ctx, target);
@@ -82,7 +87,7 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
   let first = 0;
   let last = 0;
   try {
-    ({ outcomes, first, last } = await ctx.db.kysely.transaction().execute(async (trx) => {
+    ({ outcomes, first, last } = await inTransaction(ctx.db, async (trx) => {
       const head = await lockLogHead(trx, ctx.db.engine);
       let end = head;
       const append: Append = async (revisions) => {
@@ -97,14 +102,13 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
           results.push({ ok: true, value: await waiting.work(trx, append), last: end > before ? end : 0 });
           continue;
         }
-        await sql`SAVEPOINT group_write`.execute(trx);
+        await beginSavepoint(trx);
         try {
           const value = await waiting.work(trx, append);
-          await sql`RELEASE SAVEPOINT group_write`.execute(trx);
+          await releaseSavepoint(trx);
           results.push({ ok: true, value, last: end > before ? end : 0 });
         } catch (error) {
-          await sql`ROLLBACK TO SAVEPOINT group_write`.execute(trx);
-          await sql`RELEASE SAVEPOINT group_write`.execute(trx);
+          await rollbackToSavepoint(trx);
           end = before;
           results.push({ ok: false, value: error, last: 0 });
         }
@@ -113,7 +117,7 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
       if (end > head && ctx.db.engine === 'postgres') {
         // Delivered by PostgreSQL only if this transaction commits.
         for (const [userId, userLast] of lastPerUser(group, results)) {
-          await sql`SELECT pg_notify(${NOTIFY_CHANNEL}, ${`${userId} ${userLast}`})`.execute(trx);
+          await notifyOnCommit(trx, NOTIFY_CHANNEL, `${userId} ${userLast}`);
         }
       }
       return { outcomes: results, first: head, last: end };

@@ -54,12 +54,12 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
         throw new AppError('payload_too_large', `Blobs are limited to ${ctx.config.maxBlobBytes} bytes.`);
       }
       const stored = await ctx.blobs.put(sha256, request.raw, { maxBytes: ctx.config.maxBlobBytes });
-      await recordBlob(ctx.db.kysely, caller.userId, sha256, stored.size, ctx.now());
+      await recordBlob(ctx.db, caller.userId, sha256, stored.size, ctx.now());
       return reply.code(stored.created ? 201 : 200).send({ sha256, size: stored.size });
     });
 
     const found = async (userId: string, sha256: string): Promise<number> => {
-      const size = (await userBlobSizes(ctx.db.kysely, userId, [sha256])).get(sha256);
+      const size = (await userBlobSizes(ctx.db, userId, [sha256])).get(sha256);
       if (size === undefined) throw new AppError('not_found', `No blob ${sha256}.`);
       return size;
     };
@@ -75,7 +75,7 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
     app.get('/v1/blobs', async (request, reply) => {
       const { sha256: wanted } = parseInput(blobBatchQuerySchema, request.query, 'query');
       const unique = [...new Set(wanted)];
-      const sizes = await userBlobSizes(ctx.db.kysely, callerOf(request).userId, unique);
+      const sizes = await userBlobSizes(ctx.db, callerOf(request).userId, unique);
       const blobs = unique.flatMap((sha256) => {
         const size = sizes.get(sha256);
         return size === undefined ? [] : [{ sha256, size }];

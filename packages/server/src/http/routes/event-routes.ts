@@ -15,8 +15,8 @@ export function eventRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/events', async (request, reply) => {
       const caller = callerOf(request);
-      const generation = await readGeneration(ctx.db.kysely);
-      const head = await readHead(ctx.db.kysely);
+      const generation = await readGeneration(ctx.db);
+      const head = await readHead(ctx.db);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

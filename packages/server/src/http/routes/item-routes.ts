@@ -2,12 +2,15 @@ import { idSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
+import { itemJsonView } from '../../formats/item-view.js';
+import { readCollectionType } from '../../store/collections.js';
 import { getItem, getItemRevision, itemHistory } from '../../sync/items.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
 const params = z.object({ id: idSchema });
 const revisionParams = z.object({ id: idSchema, revision: z.coerce.number().int().positive() });
+const noQuery = z.object({}).strict();
 const itemQuery = z.object({ includeDeleted: z.enum(['true', 'false']).optional() }).strict();
 const historyQuery = z
   .object({
@@ -16,6 +19,7 @@ const historyQuery = z
   })
   .strict();
 
+/** GET /v1/items/:id, its history (/revisions, /revisions/:revision) and its jCard/jCal view (/json). */
 export function itemRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/items/:id', async (request) => {
@@ -33,6 +37,16 @@ export function itemRoutes(ctx: Context): FastifyPluginAsync {
     app.get('/v1/items/:id/revisions/:revision', async (request) => {
       const { id, revision } = parseInput(revisionParams, request.params, 'path');
       return getItemRevision(ctx, callerOf(request), id, revision);
+    });
+
+    /** A contact as jCard or an event/task as jCal. */
+    app.get('/v1/items/:id/json', async (request) => {
+      const { id } = parseInput(params, request.params, 'path');
+      parseInput(noQuery, request.query, 'query');
+      const item = await getItem(ctx, callerOf(request), id);
+      const type = await readCollectionType(ctx.db, callerOf(request).userId, item.collectionId);
+      const view = itemJsonView(type as Parameters<typeof itemJsonView>[0], String(item.content));
+      return { id: item.id, collectionId: item.collectionId, revision: item.revision, ...view };
     });
   };
 }

@@ -2,7 +2,7 @@ import { idSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
-import { applyRestore, previewRestore, type RestorePoint } from '../../sync/point-in-time.js';
+import { applyRestore, type PointInTime, previewRestore } from '../../sync/point-in-time.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -16,7 +16,7 @@ const restoreSchema = z
   .strict()
   .refine((v) => (v.at === undefined) !== (v.revision === undefined), 'give exactly one of at or revision');
 
-function toPoint(body: z.output<typeof restoreSchema>): RestorePoint {
+function toPoint(body: z.output<typeof restoreSchema>): PointInTime {
   return {
     ...(body.at ? { at: Date.parse(body.at) } : {}),
     ...(body.revision !== undefined ? { seq: body.revision } : {}),

@@ -1,6 +1,11 @@
+import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import { itemDigest } from '../../sync/summary-digest.js';
 import type { Engine } from '../database.js';
+
+// Frozen copy of sync/summary-digest.ts as it was when this migration was written.
+function itemDigest(itemId: string, hash: string): string {
+  return createHash('sha256').update(`${itemId}\n${hash}`, 'utf8').digest('hex').slice(0, 32);
+}
 
 /**
  * Per-collection summaries (live item count and an order-independent digest),

@@ -7,12 +7,13 @@ import { push } from '../../sync/push.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
-export function syncRoutes(ctx: Context): FastifyPluginAsync {
+/** POST /v1/push and GET /v1/changes. */
+export function pushChangesRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/push', async (request) => {
       const body = parseInput(pushRequestSchema, request.body, 'push');
       const caller = callerOf(request);
-      const generation = await readGeneration(ctx.db.kysely);
+      const generation = await readGeneration(ctx.db);
       if (body.generation !== undefined && body.generation !== generation && body.changes.some((c) => !c.reseed)) {
         throw new AppError('generation_changed', 'This server was restored or replaced; pull (and re-seed) first.', {
           generation,

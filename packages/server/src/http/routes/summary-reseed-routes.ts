@@ -17,14 +17,8 @@ const completeSchema = z
   })
   .strict();
 
-const ledgerQuery = z
-  .object({
-    after: z.coerce.number().int().nonnegative().optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-  })
-  .strict();
-
-export function reseedRoutes(ctx: Context): FastifyPluginAsync {
+/** GET /v1/summary and the re-seed exchange (/v1/reseed/inventory, /v1/reseed/complete). */
+export function summaryReseedRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/summary', async (request) => readSummary(ctx, callerOf(request)));
 
@@ -36,21 +30,6 @@ export function reseedRoutes(ctx: Context): FastifyPluginAsync {
     app.post('/v1/reseed/complete', async (request) => {
       const body = parseInput(completeSchema, request.body, 'reseed report');
       return toWireLedgerEntry(await completeReseed(ctx, callerOf(request), body));
-    });
-
-    /** The caller's own incidents plus deployment-wide ones (a restore affects everyone). */
-    app.get('/v1/ledger', async (request) => {
-      const query = parseInput(ledgerQuery, request.query, 'query');
-      const caller = callerOf(request);
-      const rows = await ctx.db.kysely
-        .selectFrom('ledger_entries')
-        .selectAll()
-        .where((eb) => eb.or([eb('user_id', '=', caller.userId), eb('user_id', 'is', null)]))
-        .where('seq', '>', query.after ?? 0)
-        .orderBy('seq')
-        .limit(query.limit)
-        .execute();
-      return { entries: rows.map(toWireLedgerEntry) };
     });
   };
 }

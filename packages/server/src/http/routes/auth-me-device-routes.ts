@@ -11,7 +11,8 @@ import { parseInput } from '../validate.js';
 
 const deviceParams = z.object({ id: z.string().min(1).max(128) });
 
-export function authRoutes(ctx: Context): FastifyPluginAsync {
+/** /v1/auth/login and /logout, /v1/me, and the caller's devices (/v1/devices). */
+export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/auth/login', async (request) => {
       const body = parseInput(loginRequestSchema, request.body, 'login');
@@ -20,7 +21,7 @@ export function authRoutes(ctx: Context): FastifyPluginAsync {
 
     app.post('/v1/auth/logout', async (request, reply) => {
       const caller = callerOf(request);
-      await revokeDevice(ctx.db.kysely, caller.deviceId, ctx.now(), caller.userId);
+      await revokeDevice(ctx.db, caller.deviceId, ctx.now(), caller.userId);
       return reply.code(204).send();
     });
 
@@ -28,14 +29,14 @@ export function authRoutes(ctx: Context): FastifyPluginAsync {
       const caller = callerOf(request);
       return {
         ...caller,
-        generation: await readGeneration(ctx.db.kysely),
-        head: await readHead(ctx.db.kysely),
+        generation: await readGeneration(ctx.db),
+        head: await readHead(ctx.db),
       };
     });
 
     app.get('/v1/devices', async (request) => {
       const caller = callerOf(request);
-      const devices = await listDevices(ctx.db.kysely, caller.userId);
+      const devices = await listDevices(ctx.db, caller.userId);
       return {
         devices: devices.map((d) => ({
           id: d.id,
@@ -51,7 +52,7 @@ export function authRoutes(ctx: Context): FastifyPluginAsync {
     app.delete('/v1/devices/:id', async (request, reply) => {
       const caller = callerOf(request);
       const { id } = parseInput(deviceParams, request.params, 'path');
-      const revoked = await revokeDevice(ctx.db.kysely, id, ctx.now(), caller.userId);
+      const revoked = await revokeDevice(ctx.db, id, ctx.now(), caller.userId);
       if (!revoked) throw new AppError('not_found', `No device ${id}.`);
       return reply.code(204).send();
     });

@@ -8,30 +8,24 @@ import { AppError, idSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
-import { findDuplicates } from '../../formats/duplicates.js';
 import { exportAccount } from '../../formats/export-run.js';
 import { importFile } from '../../formats/import.js';
 import { listImports } from '../../formats/import-store.js';
 import { undoImport } from '../../formats/import-undo.js';
-import { itemJsonView } from '../../formats/item-view.js';
-import { getItem } from '../../sync/items.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
 const exportQuery = z.object({ vcard: z.enum(['original', '3.0']).optional() }).strict();
 const importQuery = z.object({ collection: idSchema.optional(), name: z.string().min(1).max(255).optional() }).strict();
 const params = z.object({ id: idSchema });
-const noQuery = z.object({}).strict();
 
 /**
  * Whole-account export and file import (docs/export-format.md):
  * - GET /v1/export[?vcard=3.0]: the caller's account as a ZIP, streamed as it is written.
  * - POST /v1/import[?collection=ID&name=FILE]: a .vcf, .ics or export ZIP as the raw body.
  * - GET /v1/imports, POST /v1/imports/:id/undo: past imports, and undoing one.
- * - GET /v1/items/:id/json: a contact as jCard or an event/task as jCal.
- * - GET /v1/contacts/duplicates: contacts that look like the same person (suggestions only).
  */
-export function exportRoutes(ctx: Context): FastifyPluginAsync {
+export function exportImportRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     // Upload bodies stream to a temporary file, never into memory.
     app.removeAllContentTypeParsers();
@@ -99,24 +93,6 @@ export function exportRoutes(ctx: Context): FastifyPluginAsync {
       const caller = callerOf(request);
       const { id } = parseInput(params, request.params, 'path');
       return undoImport(ctx, { userId: caller.userId, deviceId: caller.deviceId }, id);
-    });
-
-    app.get('/v1/items/:id/json', async (request) => {
-      const { id } = parseInput(params, request.params, 'path');
-      parseInput(noQuery, request.query, 'query');
-      const item = await getItem(ctx, callerOf(request), id);
-      const collection = await ctx.db.kysely
-        .selectFrom('collections')
-        .select('type')
-        .where('user_id', '=', callerOf(request).userId)
-        .where('id', '=', item.collectionId)
-        .executeTakeFirstOrThrow();
-      const view = itemJsonView(collection.type as Parameters<typeof itemJsonView>[0], String(item.content));
-      return { id: item.id, collectionId: item.collectionId, revision: item.revision, ...view };
-    });
-
-    app.get('/v1/contacts/duplicates', async (request) => {
-      return { groups: await findDuplicates(ctx.db.kysely, callerOf(request).userId) };
     });
   };
 }

@@ -1,0 +1,160 @@
+import type { Selectable, Transaction, Updateable } from 'kysely';
+import { executor, type Queryable } from './queryable.js';
+import type { CollectionsTable, Database } from './schema.js';
+
+export type CollectionRow = Selectable<CollectionsTable>;
+
+const CHUNK = 400;
+
+/** A user's collections, oldest first; deleted ones only when asked for. */
+export async function listCollectionRows(
+  on: Queryable,
+  userId: string,
+  includeDeleted: boolean,
+): Promise<CollectionRow[]> {
+  let query = executor(on).selectFrom('collections').selectAll().where('user_id', '=', userId).orderBy('created_at');
+  if (!includeDeleted) query = query.where('deleted', '=', 0);
+  return query.execute();
+}
+
+/** One collection, live or deleted. */
+export async function readCollection(on: Queryable, userId: string, id: string): Promise<CollectionRow | undefined> {
+  return executor(on)
+    .selectFrom('collections')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function readLiveCollection(
+  on: Queryable,
+  userId: string,
+  id: string,
+): Promise<CollectionRow | undefined> {
+  return executor(on)
+    .selectFrom('collections')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+}
+
+/** The type of a collection that exists (live or deleted). */
+export async function readCollectionType(on: Queryable, userId: string, id: string): Promise<string> {
+  const row = await executor(on)
+    .selectFrom('collections')
+    .select('type')
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return row.type;
+}
+
+/** The types of the live collections among `ids`. */
+export async function liveCollectionTypes(on: Queryable, userId: string, ids: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  const out = new Map<string, string>();
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const rows = await executor(on)
+      .selectFrom('collections')
+      .select(['id', 'type'])
+      .where('user_id', '=', userId)
+      .where('deleted', '=', 0)
+      .where('id', 'in', unique.slice(i, i + CHUNK))
+      .execute();
+    for (const row of rows) out.set(row.id, row.type);
+  }
+  return out;
+}
+
+/** The `deleted` flag of each collection among `ids` that exists. */
+export async function collectionDeletedFlags(
+  on: Queryable,
+  userId: string,
+  ids: string[],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = await executor(on)
+      .selectFrom('collections')
+      .select(['id', 'deleted'])
+      .where('user_id', '=', userId)
+      .where('id', 'in', ids.slice(i, i + CHUNK))
+      .execute();
+    for (const row of rows) out.set(row.id, row.deleted);
+  }
+  return out;
+}
+
+/** A user's collections, or only those named, with what a restore plan needs. */
+export async function collectionsInScope(on: Queryable, userId: string, ids?: string[]) {
+  let query = executor(on)
+    .selectFrom('collections')
+    .select(['id', 'deleted', 'created_at', 'head_seq'])
+    .where('user_id', '=', userId);
+  if (ids) query = query.where('id', 'in', ids);
+  return query.execute();
+}
+
+/** Live collections with their item count and digest, in id order. */
+export async function liveCollectionSummaries(on: Queryable, userId: string) {
+  return executor(on)
+    .selectFrom('collections')
+    .select(['id', 'type', 'item_count', 'digest'])
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .orderBy('id')
+    .execute();
+}
+
+export async function insertCollection(trx: Transaction<Database>, row: CollectionRow): Promise<void> {
+  await trx.insertInto('collections').values(row).execute();
+}
+
+export async function updateCollectionRow(
+  trx: Transaction<Database>,
+  userId: string,
+  id: string,
+  changes: Updateable<CollectionsTable>,
+): Promise<void> {
+  await trx.updateTable('collections').set(changes).where('user_id', '=', userId).where('id', '=', id).execute();
+}
+
+/** A collection's live item count and digest. */
+export async function readCollectionSummary(
+  trx: Transaction<Database>,
+  userId: string,
+  id: string,
+): Promise<{ item_count: number; digest: string }> {
+  return trx
+    .selectFrom('collections')
+    .select(['item_count', 'digest'])
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+}
+
+/** Collection fields DAV shows, for a collection live or deleted. */
+export async function readCollectionForDav(on: Queryable, userId: string, id: string) {
+  return executor(on)
+    .selectFrom('collections')
+    .select(['id', 'type', 'name', 'description', 'color', 'deleted'])
+    .where('user_id', '=', userId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Live collections of these types, oldest first, with the fields DAV shows. */
+export async function listLiveCollectionsOfTypes(on: Queryable, userId: string, types: string[]) {
+  return executor(on)
+    .selectFrom('collections')
+    .select(['id', 'type', 'name', 'description', 'color'])
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .where('type', 'in', types)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}

@@ -1,0 +1,130 @@
+import type { Insertable, Transaction } from 'kysely';
+import { executor, type Queryable } from './queryable.js';
+import type { RevisionRow } from './revision-log.js';
+import type { Database, ItemsTable } from './schema.js';
+
+const CHUNK = 400;
+
+export interface ItemHeadRow {
+  id: string;
+  collection_id: string;
+  head_seq: number;
+  deleted: number;
+  content_hash: string | null;
+}
+
+/** An item's head revision, with whether the item is deleted. */
+export async function readItemAtHead(
+  on: Queryable,
+  userId: string,
+  itemId: string,
+): Promise<(RevisionRow & { item_deleted: number }) | undefined> {
+  return executor(on)
+    .selectFrom('items')
+    .innerJoin('revisions', 'revisions.seq', 'items.head_seq')
+    .selectAll('revisions')
+    .select('items.deleted as item_deleted')
+    .where('items.user_id', '=', userId)
+    .where('items.id', '=', itemId)
+    .executeTakeFirst();
+}
+
+/** Head revisions of a collection's live items in id order, after the id `after`. */
+export async function listLiveItemsAtHead(
+  on: Queryable,
+  userId: string,
+  collectionId: string,
+  options: { after?: string; limit: number },
+): Promise<RevisionRow[]> {
+  let query = executor(on)
+    .selectFrom('items')
+    .innerJoin('revisions', 'revisions.seq', 'items.head_seq')
+    .selectAll('revisions')
+    .where('items.user_id', '=', userId)
+    .where('items.collection_id', '=', collectionId)
+    .where('items.deleted', '=', 0)
+    .orderBy('items.id')
+    .limit(options.limit);
+  if (options.after) query = query.where('items.id', '>', options.after);
+  return query.execute();
+}
+
+/** The heads of the items among `itemIds` that exist (live or deleted), by id. */
+export async function readItemHeads(
+  on: Queryable,
+  userId: string,
+  itemIds: string[],
+): Promise<Map<string, ItemHeadRow>> {
+  const unique = [...new Set(itemIds)];
+  const out = new Map<string, ItemHeadRow>();
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const rows = await executor(on)
+      .selectFrom('items')
+      .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
+      .where('user_id', '=', userId)
+      .where('id', 'in', unique.slice(i, i + CHUNK))
+      .execute();
+    for (const row of rows) out.set(row.id, row);
+  }
+  return out;
+}
+
+/** The heads of every item (live or deleted) in these collections. */
+export async function itemHeadsOfCollections(
+  on: Queryable,
+  userId: string,
+  collectionIds: string[],
+): Promise<ItemHeadRow[]> {
+  return executor(on)
+    .selectFrom('items')
+    .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
+    .where('user_id', '=', userId)
+    .where('collection_id', 'in', collectionIds)
+    .execute();
+}
+
+/** A collection's live items in id order. */
+export async function liveItemsOfCollection(
+  on: Queryable,
+  userId: string,
+  collectionId: string,
+): Promise<{ id: string; head_seq: number; content_hash: string | null }[]> {
+  return executor(on)
+    .selectFrom('items')
+    .select(['id', 'head_seq', 'content_hash'])
+    .where('user_id', '=', userId)
+    .where('collection_id', '=', collectionId)
+    .where('deleted', '=', 0)
+    .orderBy('id')
+    .execute();
+}
+
+/** Whether any item, live or deleted, in any collection, has this id. */
+export async function itemIdExists(on: Queryable, userId: string, itemId: string): Promise<boolean> {
+  const row = await executor(on)
+    .selectFrom('items')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('id', '=', itemId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Inserts item heads or moves existing ones (keeping their creation time), in pages. */
+export async function upsertItemHeads(trx: Transaction<Database>, rows: Insertable<ItemsTable>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await trx
+      .insertInto('items')
+      .values(rows.slice(i, i + CHUNK))
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'id']).doUpdateSet((eb) => ({
+          head_seq: eb.ref('excluded.head_seq'),
+          deleted: eb.ref('excluded.deleted'),
+          content_hash: eb.ref('excluded.content_hash'),
+          size: eb.ref('excluded.size'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+}
