@@ -73,7 +73,7 @@ function rejection(run: () => unknown): AppError | null {
   }
 }
 
-describe('mergeVcard on the real-world corpus', () => {
+describe('mergeVcard on the corpus', () => {
   const files = corpusFiles('vcard');
 
   it('finds the corpus', () => {
@@ -115,7 +115,7 @@ describe('mergeVcard on the real-world corpus', () => {
   });
 });
 
-describe('mergeIcalendar on the real-world corpus', () => {
+describe('mergeIcalendar on the corpus', () => {
   const files = corpusFiles('ical');
 
   it('finds the corpus', () => {
