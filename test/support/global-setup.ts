@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { corpusNotice } from './corpus.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,6 +18,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * other's rows.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const notice = corpusNotice();
+  if (notice) console.log(notice);
   const given = process.env.HOLDFAST_TEST_POSTGRES_URL;
   if (given) {
     project.provide('postgresUrl', given);

@@ -1,35 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { photoMetaSchema } from '@holdfast/protocol';
 import { describe, expect, test } from 'vitest';
+import { bundledCorpusDir, corpusFiles } from '../../../../test/support/corpus.js';
 import { readPhotoMeta } from './photo-meta.js';
-import { corpusFiles } from './test-support/corpus.js';
 import { EXIF, jpeg, png, vcardPhoto } from './test-support/images.js';
 
-/** Real images embedded in corpus vCards; sizes as `file(1)` reports them. */
+/** Real images embedded in bundled corpus vCards; sizes as `file(1)` reports them. */
 function corpusImage(name: string): Buffer {
-  const file = corpusFiles('vcard', '.vcf').find((f) => f.name === name);
+  const file = corpusFiles('vcard', 'bundled').find((f) => f.name === name);
   if (!file) throw new Error(`corpus file ${name} is missing`);
   return vcardPhoto(file.text);
 }
 
 describe('readPhotoMeta on real images', () => {
   test.each([
-    ['sabre_v21-photo-jpeg.vcf', 320, 320],
-    ['calendarserver_apple-ab-photo.vcf', 640, 480],
-    // No EXIF size at all: only the JPEG frame header knows.
-    ['folkerkinzel_outlook-v21-photo.vcf', 314, 177],
+    // A phone photo with its EXIF kept: camera time with offset, and stale EXIF sizes (4032x3024) the header overrides.
+    ['apple-contacts-macos-photo.vcf', 'photo-exif.jpg', 48, 36, '2023-05-14T09:41:07+02:00'],
+    ['android-21-photo.vcf', 'photo-exif.jpg', 48, 36, '2023-05-14T09:41:07+02:00'],
+    // No EXIF at all: only the JPEG frame header knows.
+    ['outlook-21-photo.vcf', 'photo-jfif.jpg', 40, 52, null],
     // A PNG: size from IHDR.
-    ['aosp_v21_blackberry_photo.vcf', 50, 58],
-  ])('%s is %ix%i', async (name, width, height) => {
+    ['evolution-3-png-photo.vcf', 'photo.png', 30, 24, null],
+  ])('%s (%s) is %ix%i', async (name, image, width, height, takenAt) => {
     const bytes = corpusImage(name);
+    expect(bytes).toEqual(readFileSync(join(bundledCorpusDir, 'images', image)));
     const meta = await readPhotoMeta(bytes, bytes.length);
-    expect(meta).toEqual({ size: bytes.length, width, height, takenAt: null });
+    expect(meta).toEqual({ size: bytes.length, width, height, takenAt });
     expect(photoMetaSchema.parse(meta)).toEqual(meta);
   });
 
   test('accepts a Uint8Array as well as a Buffer', async () => {
-    const bytes = corpusImage('sabre_v21-photo-jpeg.vcf');
+    const bytes = corpusImage('outlook-21-photo.vcf');
     const meta = await readPhotoMeta(new Uint8Array(bytes), 7);
-    expect(meta).toEqual({ size: 7, width: 320, height: 320, takenAt: null });
+    expect(meta).toEqual({ size: 7, width: 40, height: 52, takenAt: null });
   });
 });
 
@@ -76,7 +80,7 @@ describe('readPhotoMeta never throws', () => {
     ['empty', Buffer.alloc(0)],
     ['text', Buffer.from('definitely not an image, just words')],
     ['random', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256))],
-    ['a JPEG cut inside its EXIF segment', corpusImage('sabre_v21-photo-jpeg.vcf').subarray(0, 40)],
+    ['a JPEG cut inside its EXIF segment', corpusImage('android-21-photo.vcf').subarray(0, 40)],
     ['a PNG cut inside IHDR', png(64, 48).subarray(0, 20)],
     ['a JPEG whose segment lengths are wrong', Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x00, 0x01, 0xff, 0xc0])],
   ])('%s → nulls', async (_name, bytes) => {

@@ -1,5 +1,6 @@
 /**
- * Every vCard in the shared real-world corpus goes through the push path.
+ * Every vCard of the corpus (the bundled one, and the extra one when
+ * HOLDFAST_EXTRA_CORPUS_DIR names it) goes through the push path.
  * Single-card files must be accepted with their text stored unchanged, or be
  * listed below with the reason they are refused. Multi-card files must be
  * refused as "one contact per item", and each of their cards accepted alone.
@@ -7,10 +8,10 @@
 import { AppError } from '@holdfast/protocol';
 import ICAL from 'ical.js';
 import { describe, expect, test } from 'vitest';
+import { type CorpusFile, corpusFiles, extraCorpusDir } from '../../../../test/support/corpus.js';
 import { decodeContent, normalizeContent } from './normalize-content.js';
-import { type CorpusFile, corpusFiles } from './test-support/corpus.js';
 
-const files = corpusFiles('vcard', '.vcf');
+const files = corpusFiles('vcard');
 
 /** Single-card files refused, and why. */
 const REJECTED: Record<string, RegExp> = {};
@@ -24,7 +25,19 @@ const REJECTED_SPLIT: Record<string, [number, RegExp][]> = {};
  * parameters, QP soft breaks, `PHOTO;BASE64:`), or whose FN is
  * QUOTED-PRINTABLE (ical.js would return the encoded text).
  */
-const EXPECTED: Record<string, { uid: string | null; fn: string | null }> = {
+const EXPECTED_BUNDLED: Record<string, { uid: string | null; fn: string | null }> = {
+  'android-21-photo.vcf': { uid: null, fn: 'Samir Haddad' },
+  'android-21-qp-utf8.vcf': { uid: null, fn: 'Ömer Çelik' },
+  // A feature phone writes N (and its reading as SOUND), no FN.
+  'docomo-21-sjis-qp.vcf': { uid: null, fn: null },
+  'outlook-2003-mixed-eol.vcf': { uid: null, fn: 'Marta Kowalczyk' },
+  'outlook-21-cp1252.vcf': { uid: null, fn: 'Jürgen Müller' },
+  'outlook-21-photo.vcf': { uid: null, fn: 'Ms. Eleanor Whitfield' },
+  'thunderbird-68-tab-folds.vcf': { uid: null, fn: 'Ingrid Eriksen' },
+};
+
+/** The same, for files of the extra corpus (checked when it is set). */
+const EXPECTED_EXTRA: Record<string, { uid: string | null; fn: string | null }> = {
   // A photo-only card: no name at all, still a contact worth keeping.
   'sabre_v21-photo-jpeg.vcf': { uid: null, fn: null },
   'aosp_v21_complicated.vcf': { uid: null, fn: 'Joe Due' },
@@ -44,6 +57,8 @@ const EXPECTED: Record<string, { uid: string | null; fn: string | null }> = {
   'kcontacts_ximian-evolution-1x.vcf': { uid: 'pas-id-3E136F9B00000000', fn: '' },
   'sabre_v30-photo-base64-param.vcf': { uid: null, fn: 'Test Benutzer' },
 };
+
+const EXPECTED = { ...EXPECTED_BUNDLED, ...EXPECTED_EXTRA };
 
 const BEGIN = /^BEGIN:VCARD[ \t]*$/gim;
 
@@ -108,9 +123,12 @@ const multi = files.filter((f) => cardCount(f.text) > 1);
 
 describe('vCard corpus', () => {
   test('is there and every file is either single- or multi-card', () => {
-    expect(files.length).toBeGreaterThanOrEqual(55);
+    expect(files.filter((f) => f.source === 'bundled').length).toBeGreaterThanOrEqual(20);
+    if (extraCorpusDir) expect(files.filter((f) => f.source === 'extra').length).toBeGreaterThanOrEqual(55);
     expect(single.length + multi.length).toBe(files.length);
-    for (const name of [...Object.keys(REJECTED), ...Object.keys(EXPECTED)]) {
+    const listed = [...Object.keys(REJECTED), ...Object.keys(EXPECTED_BUNDLED)];
+    if (extraCorpusDir) listed.push(...Object.keys(EXPECTED_EXTRA));
+    for (const name of listed) {
       expect(single.map((f) => f.name)).toContain(name);
     }
   });

@@ -104,7 +104,7 @@ function crc32(bytes: Buffer): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-/** The first base64 PHOTO of a vCard, decoded (the corpus's real-world images). */
+/** The first base64 PHOTO of a vCard, decoded (the corpus images). */
 export function vcardPhoto(vcard: string): Buffer {
   const match = /^PHOTO[^:\r\n]*:([\s\S]*?)\r?\n(?=[A-Za-z])/m.exec(vcard);
   if (!match?.[1]) throw new Error('no PHOTO in this vCard');
