@@ -1,6 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CODE_SCHEMA_VERSION, createUser, migrateTo, openDatabase, readSchemaState } from '@holdfast/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, runCli, startServerProcess } from './support/processes.js';
 
@@ -188,3 +191,92 @@ describe('holdfast ledger and restore-to', () => {
     }
   }, 120_000);
 });
+
+describe('which commands may create or migrate a database', () => {
+  const dirs: string[] = [];
+  const scratch = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'holdfast-open-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to migrate a database with data and no verified backup, leaving its schema as it was', async () => {
+    const dataDir = await scratch();
+    const older = CODE_SCHEMA_VERSION - 1;
+    const path = join(dataDir, 'holdfast.db');
+    const db = openDatabase(path);
+    try {
+      // What an older Holdfast left behind: its schema, and an account in it.
+      await migrateTo(db, older);
+      await createUser({ db, now: Date.now }, 'erin', 'erin-password');
+    } finally {
+      await db.close();
+    }
+    const schemaVersion = async () => {
+      const again = openDatabase(path, { create: false });
+      try {
+        return (await readSchemaState(again)).version;
+      } finally {
+        await again.close();
+      }
+    };
+
+    const listed = await runCli(['user', 'list', '--data', dataDir]);
+    expect(listed.code).not.toBe(0);
+    expect(listed.stderr).toMatch(/upgrade gate/i);
+    expect(listed.stderr).toContain('holdfast upgrade');
+    expect(listed.stderr).toContain(`schema version ${older}`);
+    expect(listed.stdout).not.toContain('erin');
+    expect(await schemaVersion()).toBe(older);
+
+    // A command that writes would migrate, but only through the gate.
+    const added = await runCli(['user', 'add', 'frank', '--data', dataDir], { stdin: 'frank-password\n' });
+    expect(added.code).not.toBe(0);
+    expect(added.stderr).toMatch(/upgrade gate/i);
+    expect(added.stderr).toContain('no backup targets are configured');
+    expect(added.stderr).toContain('holdfast upgrade');
+    expect(await schemaVersion()).toBe(older);
+  }, 60_000);
+
+  it('backup status on a missing data directory says so and creates nothing', async () => {
+    const parent = await scratch();
+    const target = join(parent, 'target');
+    await mkdir(target);
+    const missing = join(parent, 'no-such-data');
+    const status = await runCli(['backup', 'status', '--data', missing, '--backup-targets', target]);
+    expect(status.code).not.toBe(0);
+    expect(status.stderr).toContain(`no database at ${join(missing, 'holdfast.db')}`);
+    expect(status.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(missing)).toBe(false);
+    // Commands that only read refuse the same way.
+    const users = await runCli(['user', 'list', '--data', missing]);
+    expect(users.code).not.toBe(0);
+    expect(users.stderr).toContain(`no database at ${join(missing, 'holdfast.db')}`);
+    expect(existsSync(missing)).toBe(false);
+  }, 60_000);
+
+  it('doctor says it cannot connect to an unreachable PostgreSQL, not that the schema is empty', async () => {
+    const port = await closedPort();
+    const url = `postgres://holdfast:hunter2-secret@127.0.0.1:${port}/holdfast`;
+    const doctor = await runCli(['doctor', '--database', url, '--data', await scratch()]);
+    const output = doctor.stdout + doctor.stderr;
+    expect(doctor.code, output).toBe(1);
+    expect(output).toContain(`cannot connect to postgres://holdfast:***@127.0.0.1:${port}/holdfast`);
+    expect(output).not.toMatch(/Schema version/);
+    expect(output).not.toMatch(/migrations pending/);
+    expect(output).not.toContain('hunter2-secret');
+  }, 60_000);
+});
+
+/** A local port nothing listens on: bound, then let go. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address !== 'object') throw new Error('no port');
+  return address.port;
+}

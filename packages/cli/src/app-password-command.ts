@@ -6,7 +6,9 @@ import type { Invocation } from './main.js';
 export async function appPasswordCommand({ config, args, options, io }: Invocation): Promise<number> {
   const [verb, username, id] = args;
   if (!username) throw new AppError('invalid_request', 'Usage: holdfast app-password add|list USER | revoke USER ID');
-  return withDatabase(config, async (ctx) => {
+  if (verb !== 'add' && verb !== 'list' && verb !== 'revoke')
+    throw new AppError('invalid_request', 'Usage: holdfast app-password add|list USER | revoke USER ID');
+  return withDatabase(config, verb === 'list' ? 'read' : 'write', async (ctx) => {
     const user = await requireUser(ctx, username);
     switch (verb) {
       case 'add': {

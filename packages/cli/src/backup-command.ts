@@ -9,7 +9,6 @@ import {
   databaseLocation,
   initTargets,
   openBackupTarget,
-  openDatabase,
   type PerTarget,
   pruneTargets,
   readBackupStatus,
@@ -17,6 +16,7 @@ import {
   restoreToNewDeployment,
   verifyTargets,
 } from '@holdfast/server';
+import { withDatabase } from './admin-db.js';
 import type { Invocation } from './main.js';
 
 /** `holdfast backup init|run|status|list|verify|restore|prune`. */
@@ -98,15 +98,15 @@ function report<T>(
   return code;
 }
 
-/** Opens the database without migrating it (backups must work on a database awaiting an upgrade). */
+/**
+ * Opens the database without migrating it (backups must work on a database awaiting an upgrade) and
+ * without creating it: a missing database is an error, not an empty one. `null` for a database with no schema.
+ */
 async function withExistingDatabase<T>(config: Config, work: (db: Db | null) => Promise<T>): Promise<T> {
-  const db = openDatabase(databaseLocation(config));
-  try {
+  return withDatabase(config, 'inspect', async ({ db }) => {
     const schema = await readSchemaState(db);
-    return await work(schema.applied.length > 0 ? db : null);
-  } finally {
-    await db.close();
-  }
+    return work(schema.applied.length > 0 ? db : null);
+  });
 }
 
 function age(from: string | number, now: number): string {

@@ -9,7 +9,7 @@ const USAGE = 'Usage: holdfast contacts duplicates --user NAME [--json]';
 export async function contactsCommand({ config, args, options, io }: Invocation): Promise<number> {
   const username = typeof options.user === 'string' ? options.user : undefined;
   if (args[0] !== 'duplicates' || args.length > 1 || !username) throw new AppError('invalid_request', USAGE);
-  return withDatabase(config, async (ctx) => {
+  return withDatabase(config, 'read', async (ctx) => {
     const user = await requireUser(ctx, username);
     const groups = await findDuplicates(ctx.db.kysely, user.id);
     if (options.json) {

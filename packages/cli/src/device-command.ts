@@ -4,13 +4,17 @@ import { withDatabase } from './admin-db.js';
 import { DEVICE_VERBS, deviceSimCommand } from './device-sim-command.js';
 import type { Invocation } from './main.js';
 
+const USAGE =
+  'Usage: holdfast device list [--user NAME] | revoke ID (admin) | login|sync|watch|status|add-contact|export (a device)';
+
 const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : '-');
 
 export async function deviceCommand(invocation: Invocation): Promise<number> {
   const { config, args, options, io } = invocation;
   const [verb, id] = args;
   if (verb && DEVICE_VERBS.has(verb)) return deviceSimCommand(invocation);
-  return withDatabase(config, async (ctx) => {
+  if (verb !== 'list' && !(verb === 'revoke' && id)) throw new AppError('invalid_request', USAGE);
+  return withDatabase(config, verb === 'list' ? 'read' : 'write', async (ctx) => {
     if (verb === 'list') {
       const userId = typeof options.user === 'string' ? (await requireUser(ctx, options.user)).id : undefined;
       const devices = await listDevices(ctx.db.kysely, userId);
@@ -24,15 +28,9 @@ export async function deviceCommand(invocation: Invocation): Promise<number> {
       }
       return 0;
     }
-    if (verb === 'revoke' && id) {
-      if (!(await revokeDevice(ctx.db.kysely, id, ctx.now())))
-        throw new AppError('not_found', `No active device ${id}.`);
-      io.out(`Revoked device ${id}`);
-      return 0;
-    }
-    throw new AppError(
-      'invalid_request',
-      'Usage: holdfast device list [--user NAME] | revoke ID (admin) | login|sync|watch|status|add-contact|export (a device)',
-    );
+    if (!id || !(await revokeDevice(ctx.db.kysely, id, ctx.now())))
+      throw new AppError('not_found', `No active device ${id}.`);
+    io.out(`Revoked device ${id}`);
+    return 0;
   });
 }

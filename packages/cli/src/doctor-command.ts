@@ -1,15 +1,15 @@
-import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import { AppError } from '@holdfast/protocol';
 import {
   CODE_SCHEMA_VERSION,
   databaseLocation,
-  openDatabase,
   readDatabaseCounts,
   readGeneration,
   readHead,
   readSchemaState,
   redactConfig,
 } from '@holdfast/server';
+import { withDatabase } from './admin-db.js';
 import type { Invocation } from './main.js';
 
 const LOW_DISK_BYTES = 1024 ** 3;
@@ -18,31 +18,23 @@ const LOW_DISK_BYTES = 1024 ** 3;
 export async function doctorCommand({ config, options, io }: Invocation): Promise<number> {
   const problems: string[] = [];
   const report: Record<string, unknown> = { config: redactConfig(config) };
-  const location = databaseLocation(config);
-  if (!/^postgres/.test(location) && !existsSync(location)) {
-    // Opening would create an empty database; doctor only looks.
-    problems.push(`no database at ${location} yet (holdfast serve creates it)`);
-    report.problems = problems;
-    if (options.json) io.out(JSON.stringify(report, null, 2));
-    else io.out(`Problems:\n  - ${problems[0]}`);
-    return 1;
-  }
-  const db = openDatabase(location);
   try {
-    const schema = await readSchemaState(db);
-    report.schema = { ...schema, codeVersion: CODE_SCHEMA_VERSION };
-    if (schema.unknown.length > 0)
-      problems.push(`database schema is newer than this Holdfast: ${schema.unknown.join(', ')}`);
-    if (schema.pending.length > 0) problems.push(`migrations pending: ${schema.pending.join(', ')}`);
-    if (schema.applied.length > 0) {
-      report.generation = await readGeneration(db.kysely);
-      report.head = await readHead(db.kysely);
-      report.counts = await readDatabaseCounts(db);
-    }
+    // Opened as it is, never created or migrated: doctor only looks.
+    await withDatabase(config, 'inspect', async ({ db }) => {
+      const schema = await readSchemaState(db);
+      report.schema = { ...schema, codeVersion: CODE_SCHEMA_VERSION };
+      if (schema.unknown.length > 0)
+        problems.push(`database schema is newer than this Holdfast: ${schema.unknown.join(', ')}`);
+      if (schema.pending.length > 0) problems.push(`migrations pending: ${schema.pending.join(', ')}`);
+      if (schema.applied.length > 0) {
+        report.generation = await readGeneration(db.kysely);
+        report.head = await readHead(db.kysely);
+        report.counts = await readDatabaseCounts(db);
+      }
+    });
   } catch (error) {
-    problems.push(`database unreadable: ${(error as Error).message}`);
-  } finally {
-    await db.close();
+    // A database that cannot be opened or reached: say so, and report no schema rather than an empty one.
+    problems.push(error instanceof AppError ? error.message : `database unreadable: ${(error as Error).message}`);
   }
   try {
     const fs = await statfs(config.dataDir);

@@ -1,34 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { AppError } from '@holdfast/protocol';
-import {
-  type Config,
-  type Context,
-  closeContext,
-  createContext,
-  createLogger,
-  exportAccount,
-  requireUser,
-} from '@holdfast/server';
+import { exportAccount, requireUser } from '@holdfast/server';
+import { withCommandContext } from './admin-db.js';
 import type { Invocation } from './main.js';
 
 const USAGE = 'Usage: holdfast export --user NAME --out FILE.zip [--vcard 3]';
-
-/**
- * Runs `work` with a full server context (database, blob store) for a
- * command that reads or writes account data. Its log goes no lower than
- * warn, so the command's own output stays readable.
- */
-export async function withCommandContext<T>(config: Config, work: (ctx: Context) => Promise<T>): Promise<T> {
-  const level =
-    config.logLevel === 'info' || config.logLevel === 'debug' || config.logLevel === 'trace' ? 'warn' : config.logLevel;
-  const ctx = await createContext(config, createLogger({ logLevel: level }));
-  try {
-    return await work(ctx);
-  } finally {
-    await closeContext(ctx);
-  }
-}
 
 /** `holdfast export`: the whole account as one verifiable ZIP (docs/export-format.md). */
 export async function exportCommand({ config, options, io }: Invocation): Promise<number> {
@@ -39,7 +16,7 @@ export async function exportCommand({ config, options, io }: Invocation): Promis
     options.vcard === undefined ? 'original' : options.vcard === '3' || options.vcard === '3.0' ? '3.0' : null;
   if (vcard === null)
     throw new AppError('invalid_request', `--vcard takes 3 (or leave it out for the cards as stored). ${USAGE}`);
-  return withCommandContext(config, async (ctx) => {
+  return withCommandContext(config, 'read', async (ctx) => {
     const user = await requireUser(ctx, username);
     // Written under a temporary name: a half-written export never sits under the name asked for.
     const partial = `${out}.partial`;

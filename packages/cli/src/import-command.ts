@@ -1,6 +1,6 @@
 import { AppError } from '@holdfast/protocol';
 import { formatImportReport, importFile, listImports, requireUser, undoImport } from '@holdfast/server';
-import { withCommandContext } from './export-command.js';
+import { withCommandContext } from './admin-db.js';
 import type { Invocation } from './main.js';
 
 const USAGE =
@@ -14,7 +14,7 @@ const USAGE =
 export async function importCommand({ config, args, options, io }: Invocation): Promise<number> {
   const username = typeof options.user === 'string' ? options.user : undefined;
   if (!username) throw new AppError('invalid_request', USAGE);
-  return withCommandContext(config, async (ctx) => {
+  return withCommandContext(config, options.list ? 'read' : 'write', async (ctx) => {
     const user = await requireUser(ctx, username);
     const owner = { userId: user.id, deviceId: null };
     if (options.list) {

@@ -6,7 +6,7 @@ import type { Invocation } from './main.js';
 /** `holdfast ledger list [--user NAME] | show SEQ | verify`: the incident ledger, read-only. */
 export async function ledgerCommand({ config, args, options, io }: Invocation): Promise<number> {
   const [verb, which] = args;
-  return withDatabase(config, async (ctx) => {
+  return withDatabase(config, 'read', async (ctx) => {
     if (verb === 'list') {
       const userId = typeof options.user === 'string' ? (await requireUser(ctx, options.user)).id : undefined;
       const rows = await listLedger(ctx.db.kysely, { ...(userId ? { userId } : {}), limit: 10_000 });

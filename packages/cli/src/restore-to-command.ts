@@ -1,5 +1,6 @@
 import { AppError } from '@holdfast/protocol';
-import { applyRestore, closeContext, createContext, createLogger, previewRestore, requireUser } from '@holdfast/server';
+import { applyRestore, previewRestore, requireUser } from '@holdfast/server';
+import { withCommandContext } from './admin-db.js';
 import type { Invocation } from './main.js';
 
 /**
@@ -8,7 +9,8 @@ import type { Invocation } from './main.js';
  * preview unless --yes is given.
  */
 export async function restoreToCommand({ config, options, io }: Invocation): Promise<number> {
-  if (typeof options.user !== 'string') throw new AppError('invalid_request', 'Name the user: --user NAME');
+  const username = options.user;
+  if (typeof username !== 'string') throw new AppError('invalid_request', 'Name the user: --user NAME');
   const at = typeof options.at === 'string' ? Date.parse(options.at) : undefined;
   const seq = typeof options.revision === 'string' ? Number(options.revision) : undefined;
   if (
@@ -18,9 +20,9 @@ export async function restoreToCommand({ config, options, io }: Invocation): Pro
   ) {
     throw new AppError('invalid_request', 'Give one of --at TIME (ISO 8601) or --revision N.');
   }
-  const ctx = await createContext(config, createLogger({ logLevel: 'warn' }));
-  try {
-    const user = await requireUser(ctx, options.user);
+  // The preview only reads; applying writes new revisions.
+  return withCommandContext(config, options.yes ? 'write' : 'read', async (ctx) => {
+    const user = await requireUser(ctx, username);
     const caller = { userId: user.id, username: user.username, deviceId: 'admin-cli' };
     const point = {
       ...(at !== undefined ? { at } : {}),
@@ -45,7 +47,5 @@ export async function restoreToCommand({ config, options, io }: Invocation): Pro
       }
     }
     return 0;
-  } finally {
-    await closeContext(ctx);
-  }
+  });
 }

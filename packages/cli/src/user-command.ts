@@ -16,10 +16,16 @@ async function readNewPassword(invocation: Invocation): Promise<string> {
   return password;
 }
 
+const USER_VERBS = ['add', 'list', 'passwd', 'disable', 'enable'];
+
 export async function userCommand(invocation: Invocation): Promise<number> {
   const { config, args, io } = invocation;
   const [verb, name] = args;
-  return withDatabase(config, async (ctx) => {
+  // Usage errors before the database is opened: a mistyped command creates and migrates nothing.
+  if (!verb || !USER_VERBS.includes(verb))
+    throw new AppError('invalid_request', 'Usage: holdfast user add|list|passwd|disable|enable NAME');
+  if (verb !== 'list' && !name) throw new AppError('invalid_request', `Usage: holdfast user ${verb} NAME`);
+  return withDatabase(config, verb === 'list' ? 'read' : 'write', async (ctx) => {
     switch (verb) {
       case 'add': {
         if (!name) throw new AppError('invalid_request', 'Usage: holdfast user add NAME');

@@ -33,7 +33,7 @@ export async function verifyExportCommand({ config, args, options, io }: Invocat
   };
   if (server) return run(httpLiveSource(server, token as string));
   if (username) {
-    return withDatabase(config, async (ctx) => {
+    return withDatabase(config, 'read', async (ctx) => {
       const user = await requireUser(ctx, username);
       return run(databaseLiveSource(ctx.db.kysely, { id: user.id, username: user.username }));
     });

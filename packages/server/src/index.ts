@@ -11,7 +11,7 @@ export { readDatabaseCounts } from './store/counts.js';
 export { type Db, openDatabase } from './store/database.js';
 export { listDevices, revokeDevice } from './store/devices.js';
 export { readGeneration } from './store/meta.js';
-export { CODE_SCHEMA_VERSION, migrateToLatest, readSchemaState } from './store/migrate.js';
+export { CODE_SCHEMA_VERSION, migrateTo, migrateToLatest, readSchemaState } from './store/migrate.js';
 export { readHead } from './store/revision-log.js';
 export { listUsers } from './store/users.js';
 export { applyRestore, type PointInTime, previewRestore } from './sync/point-in-time.js';

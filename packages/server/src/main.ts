@@ -1,85 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import { type Logger, pino } from 'pino';
-import { createLoginLimiter } from './auth/login-limiter.js';
+import type { Logger } from 'pino';
 import type { BackupService } from './backup/backup-service.js';
 import { startServerBackups } from './backup/server-backups.js';
-import { assertMigrationAllowed } from './backup/upgrade-gate.js';
-import { openBlobStore } from './blobs/index.js';
-import { type Config, databaseLocation } from './config.js';
+import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { buildApp } from './http/app.js';
-import { createMetrics } from './metrics.js';
-import { openDatabase } from './store/database.js';
-import { migrateToLatest } from './store/migrate.js';
-import { readHead } from './store/revision-log.js';
-import { createLocalNotifier, createPostgresNotifier } from './sync/change-notifier.js';
-import { checkLineage, createHighWaterMark } from './sync/lineage.js';
-import { createCommitQueue } from './sync/write-transaction.js';
+import { closeContext, createLogger, openContext } from './open-context.js';
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
-    level: config.logLevel,
-    // Belt and braces: credentials never reach the log even if a request object is logged whole.
-    redact: ['req.headers.authorization', 'req.headers.cookie', 'password', '*.password', 'token', '*.token'],
-  });
-}
+export { closeContext, createLogger, type DatabaseContext, type OpenOptions, openContext } from './open-context.js';
 
 /**
- * The composition root: opens storage, brings the schema up to date and
- * builds the context every module receives. Nothing else creates resources.
+ * The composition root for the server: opens storage, brings the schema up
+ * to date through the upgrade gate and builds the context every module
+ * receives.
  */
 export async function createContext(config: Config, log: Logger = createLogger(config)): Promise<Context> {
-  const db = openDatabase(databaseLocation(config), (error) =>
-    log.warn({ err: error.message }, 'an idle database connection failed; the pool replaces it'),
-  );
-  try {
-    // Upgrade gate: pending migrations run only with a fresh verified backup (an empty database is exempt).
-    await assertMigrationAllowed(config, db);
-    const schema = await migrateToLatest(db);
-    log.info({ database: db.describe, engine: db.engine, schemaVersion: schema.version }, 'database ready');
-    const blobs = await openBlobStore(config.blobs, config.dataDir, {
-      endpoint: config.s3Endpoint,
-      region: config.s3Region,
-      accessKeyId: config.s3AccessKeyId,
-      secretAccessKey: config.s3SecretAccessKey,
-    });
-    const notifier =
-      db.engine === 'postgres'
-        ? await createPostgresNotifier(databaseLocation(config), (error) =>
-            log.warn({ err: error.message }, 'change notification connection failed'),
-          )
-        : createLocalNotifier();
-    const lineage = await checkLineage(db, config.dataDir, log);
-    const highWaterMark = await createHighWaterMark(config.dataDir, lineage.generation, await readHead(db.kysely));
-    const loginLimiter = createLoginLimiter({
-      burst: config.loginBurst,
-      refillPerSecond: config.loginRefillPerMinute / 60,
-    });
-    const metrics = createMetrics();
-    metrics.logHead.set(await readHead(db.kysely));
-    return {
-      config,
-      log,
-      db,
-      blobs,
-      notifier,
-      loginLimiter,
-      highWaterMark,
-      metrics,
-      commits: createCommitQueue(),
-      now: Date.now,
-    };
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
-}
-
-export async function closeContext(ctx: Context): Promise<void> {
-  await ctx.highWaterMark.close();
-  await ctx.notifier.close();
-  await ctx.blobs.close();
-  await ctx.db.close();
+  return openContext(config, { migrate: 'gated', log });
 }
 
 export interface RunningServer {

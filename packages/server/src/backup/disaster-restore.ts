@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import type { Repository } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
 import { openBlobStore } from '../blobs/index.js';
+import { loadConfig } from '../config.js';
 import { recordIncident } from '../ledger/ledger.js';
-import { openDatabase } from '../store/database.js';
+import { createLogger, openContext } from '../open-context.js';
 import { insertMeta, readGeneration } from '../store/meta.js';
-import { migrateToLatest } from '../store/migrate.js';
+import { readSchemaState } from '../store/migrate.js';
 import { type RestorePoint, type RestoreResult, restoreRepository } from './restore.js';
 
 /** Where a disaster restore writes: always somewhere new. */
@@ -36,9 +37,15 @@ export async function restoreToNewDeployment(
     throw new AppError('conflict', `${destination.dataDir} is not empty; restore into a new data directory`);
   }
   const location = destination.database ?? join(destination.dataDir, 'holdfast.db');
-  const db = openDatabase(location);
+  // A new database: the upgrade gate exempts it, so opening creates it with the current schema.
+  const config = loadConfig({ flags: { data: destination.dataDir, database: location }, env: {} });
+  const { db } = await openContext(config, {
+    migrate: 'gated',
+    databaseOnly: true,
+    log: createLogger({ logLevel: 'silent' }),
+  });
   try {
-    const before = await migrateToLatest(db);
+    const before = await readSchemaState(db);
     if (before.applied.length === 0) throw new AppError('internal', 'the new database has no schema');
     const blobs = await openBlobStore('', destination.dataDir);
     let result: RestoreResult;

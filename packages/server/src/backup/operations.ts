@@ -1,9 +1,10 @@
 import { initRepository, openRepository, type Repository, type Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
 import { openBlobStore } from '../blobs/index.js';
-import { type Config, databaseLocation } from '../config.js';
+import type { Config } from '../config.js';
 import { recordIncident } from '../ledger/ledger.js';
-import { type Db, openDatabase } from '../store/database.js';
+import { openContext } from '../open-context.js';
+import type { Db } from '../store/database.js';
 import { migrateToLatest, readSchemaState, type SchemaState } from '../store/migrate.js';
 import { readHead } from '../store/revision-log.js';
 import { type DrillResult, runDrill } from './drill.js';
@@ -171,7 +172,8 @@ export interface UpgradeResult {
  * snapshot covering the head.
  */
 export async function upgrade(config: Config, log?: Logger): Promise<UpgradeResult> {
-  const db = openDatabase(databaseLocation(config));
+  // Opened as it is: the upgrade runs its own gate (backup, drill) before it migrates.
+  const { db } = await openContext(config, { migrate: 'never', anySchema: true, databaseOnly: true });
   try {
     const before = await readSchemaState(db);
     if (before.pending.length === 0) return { before, after: before, backups: [], drills: [], refused: null };

@@ -54,7 +54,7 @@ export async function checkUpgradeGate(config: Config, db: Db, now = Date.now())
 
 /**
  * Refuses to go on with pending migrations unless the gate is met. Called
- * before migrating at startup; `holdfast upgrade` meets the gate first.
+ * by openContext before migrating; `holdfast upgrade` meets the gate first.
  */
 export async function assertMigrationAllowed(config: Config, db: Db): Promise<void> {
   const schema = await readSchemaState(db);
@@ -63,7 +63,7 @@ export async function assertMigrationAllowed(config: Config, db: Db): Promise<vo
   if (gate.ok) return;
   throw new AppError(
     'precondition_failed',
-    `The database needs migrations (${schema.pending.join(', ')}) and there is no fresh verified backup of it: ${gate.reasons.join('; ')}. Run \`holdfast upgrade\`, which backs up, verifies and then migrates.`,
+    `Upgrade gate: the database needs migrations (${schema.pending.join(', ')}) and there is no fresh verified backup of it: ${gate.reasons.join('; ')}. Run \`holdfast upgrade\`, which backs up, verifies and then migrates.`,
     { pending: schema.pending, reasons: gate.reasons },
   );
 }

@@ -17,20 +17,34 @@ export interface Db {
   close(): Promise<void>;
 }
 
-/**
- * Opens `postgres://…` URLs on PostgreSQL and anything else as a SQLite file
- * path. `onConnectionError` hears about pooled PostgreSQL connections that
- * broke while idle (the pool replaces them; without a listener the process
- * would crash on the unhandled error event).
- */
-export function openDatabase(location: string, onConnectionError: (error: Error) => void = () => {}): Db {
-  if (/^postgres(ql)?:\/\//.test(location)) return openPostgres(location, onConnectionError);
-  return openSqlite(location);
+export interface OpenDatabaseOptions {
+  /** Hears about pooled PostgreSQL connections that broke while idle. */
+  onConnectionError?: (error: Error) => void;
+  /** False: a missing SQLite file (or its directory) is an error, never created. Default true. */
+  create?: boolean;
 }
 
-function openSqlite(path: string): Db {
-  mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SqliteDatabase(path);
+/** True for a `postgres://…` location; anything else is a SQLite file path. */
+export function isPostgresLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+/**
+ * Opens `postgres://…` URLs on PostgreSQL and anything else as a SQLite file
+ * path. Only the open module (open-context.ts) calls this for a deployment's
+ * database; it decides whether to create and whether to migrate. Pooled
+ * PostgreSQL connections that break while idle go to `onConnectionError`
+ * (the pool replaces them; without a listener the process would crash on the
+ * unhandled error event).
+ */
+export function openDatabase(location: string, options: OpenDatabaseOptions = {}): Db {
+  if (isPostgresLocation(location)) return openPostgres(location, options.onConnectionError ?? (() => {}));
+  return openSqlite(location, options.create ?? true);
+}
+
+function openSqlite(path: string, create: boolean): Db {
+  if (create) mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SqliteDatabase(path, { fileMustExist: !create });
   // WAL with synchronous=FULL fsyncs the log on every commit: an acknowledged write survives power loss.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');

@@ -35,12 +35,12 @@ export interface SchemaState {
 /** Reads which migrations the database has run without changing anything. */
 export async function readSchemaState(db: Db): Promise<SchemaState> {
   const known = migrationList.map(([name]) => name as string);
+  // Only a missing table means "nothing applied"; any other error (a database that cannot be reached) is
+  // thrown, so it is never mistaken for an empty database.
   let applied: string[] = [];
-  try {
+  if (await hasMigrationTable(db)) {
     const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db.kysely);
     applied = rows.rows.map((r) => r.name);
-  } catch {
-    applied = [];
   }
   return {
     applied,
@@ -50,26 +50,92 @@ export async function readSchemaState(db: Db): Promise<SchemaState> {
   };
 }
 
+async function hasMigrationTable(db: Db): Promise<boolean> {
+  const found =
+    db.engine === 'postgres'
+      ? await sql<{ found: string | null }>`SELECT to_regclass('kysely_migration')::text AS found`.execute(db.kysely)
+      : await sql<{
+          found: string | null;
+        }>`SELECT name AS found FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'`.execute(
+          db.kysely,
+        );
+  return Boolean(found.rows[0]?.found);
+}
+
 /**
  * Brings the schema up to this code's version. Refuses a database that has
  * run migrations this code does not know: running old code on a newer schema
  * can corrupt data, and the rollback story is a restore, not a downgrade.
  */
 export async function migrateToLatest(db: Db): Promise<SchemaState> {
+  return migrateTo(db, CODE_SCHEMA_VERSION);
+}
+
+/**
+ * Runs the migrations up to schema `version` (an older schema is how tests
+ * stand in for a database an older Holdfast left behind). Two processes
+ * migrating one database take turns: PostgreSQL through Kysely's advisory
+ * lock, SQLite through a write transaction taken before the check, so the
+ * second one finds the work done instead of creating the same tables again.
+ */
+export async function migrateTo(db: Db, version: number): Promise<SchemaState> {
   const before = await readSchemaState(db);
-  if (before.unknown.length > 0) {
-    throw new AppError(
-      'unavailable',
-      `The database schema is newer than this Holdfast (it has run ${before.unknown.join(', ')}); run a newer Holdfast.`,
-      { unknown: before.unknown },
-    );
-  }
-  if (before.pending.length === 0) return before;
+  refuseNewerSchema(before);
+  if (before.version >= version) return before;
+  if (db.engine === 'sqlite') return withSqliteWriteLock(db, () => runMigrations(db, version));
+  return runMigrations(db, version);
+}
+
+async function runMigrations(db: Db, version: number): Promise<SchemaState> {
+  const locked = await readSchemaState(db);
+  refuseNewerSchema(locked);
+  if (locked.version >= version) return locked;
+  const target = migrationList[version - 1]?.[0];
+  if (!target) throw new AppError('internal', `No schema version ${version}`);
   const migrator = new Migrator({ db: db.kysely, provider: { getMigrations: async () => migrations(db) } });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await migrator.migrateTo(target);
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new AppError('internal', `Migration ${failed} failed: ${String(error)}`);
   }
   return readSchemaState(db);
+}
+
+function refuseNewerSchema(state: SchemaState): void {
+  if (state.unknown.length === 0) return;
+  throw new AppError(
+    'unavailable',
+    `The database schema is newer than this Holdfast (it has run ${state.unknown.join(', ')}); run a newer Holdfast.`,
+    { unknown: state.unknown },
+  );
+}
+
+/** How long a migration waits for another process's migration of the same SQLite file. */
+const SQLITE_MIGRATION_WAIT_MS = 10 * 60_000;
+
+/**
+ * BEGIN IMMEDIATE takes SQLite's write lock up front; the migrations then run
+ * in that one transaction (SQLite DDL is transactional), so a failed one
+ * leaves the schema as it was. A busy database is retried: the other
+ * process may be migrating a large database.
+ */
+async function withSqliteWriteLock<T>(db: Db, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SQLITE_MIGRATION_WAIT_MS;
+  for (;;) {
+    try {
+      await sql`BEGIN IMMEDIATE`.execute(db.kysely);
+      break;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw error;
+    }
+  }
+  try {
+    const result = await work();
+    await sql`COMMIT`.execute(db.kysely);
+    return result;
+  } catch (error) {
+    await sql`ROLLBACK`.execute(db.kysely).catch(() => {});
+    throw error;
+  }
 }

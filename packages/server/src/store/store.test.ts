@@ -79,7 +79,7 @@ describe('a PostgreSQL connection that breaks while idle', () => {
 
   it('is reported and replaced instead of crashing the process', async () => {
     const errors: Error[] = [];
-    const db = openDatabase(server.databaseUrl, (error) => errors.push(error));
+    const db = openDatabase(server.databaseUrl, { onConnectionError: (error) => errors.push(error) });
     try {
       const pidOf = async () =>
         (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db.kysely)).rows[0]?.pid;
