@@ -1,3 +1,4 @@
+import { createParser } from 'eventsource-parser';
 import { asHoldfastError, HoldfastError } from '../errors.js';
 import { open, type Transport } from './transport.js';
 
@@ -7,32 +8,24 @@ export interface ServerEvent {
   data: string;
 }
 
-/** Splits a text/event-stream into events (comments and unknown fields are skipped). */
+/**
+ * Splits a text/event-stream into events (comments, `id`, `retry` and unknown
+ * fields are skipped; an event the stream ends in the middle of is dropped).
+ */
 export async function* parseEventStream(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<ServerEvent> {
   const decoder = new TextDecoder();
-  let buffer = '';
-  let event = 'message';
-  let data: string[] = [];
+  const ready: ServerEvent[] = [];
+  const parser = createParser({
+    onEvent: ({ event, data }) => {
+      ready.push({ event: event ?? 'message', data });
+    },
+  });
   for await (const chunk of chunks) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline = buffer.search(/\r\n|\r|\n/);
-    while (newline !== -1) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
-      if (line === '') {
-        if (data.length > 0) yield { event, data: data.join('\n') };
-        event = 'message';
-        data = [];
-      } else if (!line.startsWith(':')) {
-        const colon = line.indexOf(':');
-        const field = colon === -1 ? line : line.slice(0, colon);
-        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
-      newline = buffer.search(/\r\n|\r|\n/);
-    }
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    yield* ready.splice(0);
   }
+  parser.feed(decoder.decode());
+  yield* ready.splice(0);
 }
 
 /**

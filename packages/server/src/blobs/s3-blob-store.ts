@@ -177,7 +177,17 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
   };
 }
 
-/** Multipart upload for blobs beyond one part; each part carries its own SHA-256. */
+/**
+ * Multipart upload for blobs beyond one part; each part carries its own SHA-256.
+ *
+ * Written here rather than with `@aws-sdk/lib-storage`'s `Upload`, although
+ * that would verify parts just as well (`ChecksumAlgorithm: 'SHA256'`): it
+ * reads its body into part-sized buffers, whereas the bytes here are already
+ * in a spooled file and each part is streamed from it. Uploading a 256 MiB
+ * blob in 64 MiB parts to a local S3 server raised peak RSS by about 34 MiB
+ * this way, about 230 MiB with `Upload` one part at a time, and about 336 MiB
+ * with its default four parts at a time.
+ */
 async function uploadInParts(
   sdk: S3Sdk,
   client: S3Client,

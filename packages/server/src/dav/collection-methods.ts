@@ -2,7 +2,7 @@ import { AppError, idSchema, type UpdateCollection } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
 import { createCollection, deleteCollection, updateCollection } from '../sync/collections.js';
 import { davError } from './dav-error.js';
-import { type Family, hrefOf, type Target } from './dav-paths.js';
+import { type DavResource, type Family, hrefOf } from './dav-paths.js';
 import type { DavType } from './dav-store.js';
 import { childrenOf, type XmlElement } from './xml-parse.js';
 import { APPLE_ICAL, CALDAV, CARDDAV, clark, DAV, element, propResponse } from './xml-write.js';
@@ -36,7 +36,7 @@ function propsIn(body: XmlElement | null, op: 'set' | 'remove'): XmlElement[] {
 export async function makeCollection(
   ctx: Context,
   caller: Caller,
-  target: Target,
+  target: DavResource,
   body: XmlElement | null,
   method: 'MKCOL' | 'MKCALENDAR',
 ): Promise<void> {
@@ -95,7 +95,7 @@ type Outcome = { status: 200 | 403 | 409 };
 export async function proppatch(
   ctx: Context,
   caller: Caller,
-  target: Target,
+  target: DavResource,
   body: XmlElement | null,
 ): Promise<string> {
   if (!body || body.ns !== DAV || body.name !== 'propertyupdate') {
@@ -158,7 +158,7 @@ function applyProp(
 }
 
 /** DELETE of a collection: a tombstone for each item, then for the collection, all kept in history. */
-export async function removeCollection(ctx: Context, caller: Caller, target: Target): Promise<void> {
+export async function removeCollection(ctx: Context, caller: Caller, target: DavResource): Promise<void> {
   if (target.kind !== 'collection') {
     if (target.kind === 'absent-collection') throw new AppError('not_found', 'No collection here.');
     throw new AppError('forbidden', 'Only collections and their items can be deleted.');

@@ -22,7 +22,8 @@ export const FAMILY_TYPES: Record<Family, DavType[]> = {
   calendars: ['calendar', 'tasks'],
 };
 
-export type Target =
+/** What a DAV path resolves to. */
+export type DavResource =
   | { kind: 'root' }
   | { kind: 'container'; segment: 'principals' | Family }
   | { kind: 'principal' }
@@ -60,7 +61,7 @@ export const hrefs = {
 };
 
 /** The href of a target, as responses name it. */
-export function hrefOf(target: Target, user: string): string {
+export function hrefOf(target: DavResource, user: string): string {
   switch (target.kind) {
     case 'root':
       return hrefs.root();
@@ -117,7 +118,7 @@ export async function resolveTarget(
   caller: Caller,
   path: string,
   options: { withContent?: boolean } = {},
-): Promise<Target> {
+): Promise<DavResource> {
   const segments = davSegments(path);
   if (!segments) throw notFound(path);
   const [first, user, id, name, ...rest] = segments;

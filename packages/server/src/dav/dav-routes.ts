@@ -5,7 +5,7 @@ import type { Caller, Context } from '../context.js';
 import { ALLOW_COLLECTION, makeCollection, proppatch, removeCollection } from './collection-methods.js';
 import { createDavAuthenticator } from './dav-auth.js';
 import { davErrorHandler } from './dav-error.js';
-import { DAV_PREFIX, resolveTarget, type Target } from './dav-paths.js';
+import { DAV_PREFIX, type DavResource, resolveTarget } from './dav-paths.js';
 import { deleteItem, getItem, putItem } from './item-methods.js';
 import { createScope } from './properties.js';
 import { propfind } from './propfind.js';
@@ -122,7 +122,7 @@ async function dispatch(ctx: Context, caller: Caller, request: FastifyRequest, r
   }
 }
 
-function notAllowed(target: Target): AppError {
+function notAllowed(target: DavResource): AppError {
   const allow = target.kind === 'collection' ? ALLOW_COLLECTION : 'OPTIONS, PROPFIND, REPORT';
   return new AppError('method_not_allowed', 'Only items can be read or written directly.', { allow });
 }

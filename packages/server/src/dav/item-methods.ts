@@ -5,12 +5,12 @@ import type { Caller, Context } from '../context.js';
 import { pushChanges } from '../sync/push.js';
 import { davError } from './dav-error.js';
 import { findItemsByName, itemIdForNewName } from './dav-names.js';
-import type { Target } from './dav-paths.js';
+import type { DavResource } from './dav-paths.js';
 import type { DavCollection, DavItem } from './dav-store.js';
 import { contentTypeOf, etagOf } from './properties.js';
 import { CALDAV, CARDDAV } from './xml-write.js';
 
-type ItemTarget = Target & { kind: 'item' };
+type ItemTarget = DavResource & { kind: 'item' };
 
 /** Attempts at a write whose base moved underneath it (a concurrent write) before giving up with 409. */
 const ATTEMPTS = 5;

@@ -1,6 +1,6 @@
 import type { Caller, Context } from '../context.js';
 import { readGeneration } from '../store/meta.js';
-import { type Family, hrefs, type Target } from './dav-paths.js';
+import { type DavResource, type Family, hrefs } from './dav-paths.js';
 import { type DavCollection, type DavItem, latestCollectionSeq } from './dav-store.js';
 import { syncTokenFor } from './sync-token.js';
 import { childOf, type XmlElement } from './xml-parse.js';
@@ -119,7 +119,7 @@ export interface DataOptions {
 }
 
 /** The properties of a resource, live and computed. Unknown properties are 404 in the propstat. */
-export function propertiesOf(scope: Scope, target: Target, data: DataOptions = {}): Property[] {
+export function propertiesOf(scope: Scope, target: DavResource, data: DataOptions = {}): Property[] {
   const user = scope.caller.username;
   const principal = principalHref(scope);
   const common = [

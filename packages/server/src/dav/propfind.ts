@@ -1,5 +1,5 @@
 import { AppError } from '@holdfast/protocol';
-import { FAMILY_TYPES, type Family, hrefOf, type Target } from './dav-paths.js';
+import { type DavResource, FAMILY_TYPES, type Family, hrefOf } from './dav-paths.js';
 import { allItems, type DavCollection, type DavItem, findItemsById, listDavCollections } from './dav-store.js';
 import {
   type DataOptions,
@@ -16,7 +16,7 @@ import { CALDAV, CARDDAV, DAV, propResponse } from './xml-write.js';
 /** One `<d:response>` for a resource, under its own href unless `href` is given. */
 export async function respond(
   scope: Scope,
-  target: Target,
+  target: DavResource,
   request: PropRequest,
   data?: DataOptions,
   href: string = hrefOf(target, scope.caller.username),
@@ -35,7 +35,7 @@ export function wantsData(request: PropRequest): boolean {
  */
 export async function propfind(
   scope: Scope,
-  target: Target,
+  target: DavResource,
   body: XmlElement | null,
   depth: 0 | 1,
 ): Promise<AsyncIterable<string>> {
@@ -63,7 +63,7 @@ export async function propfind(
   })();
 }
 
-async function* membersOf(scope: Scope, target: Target, withData: boolean): AsyncGenerator<Target[]> {
+async function* membersOf(scope: Scope, target: DavResource, withData: boolean): AsyncGenerator<DavResource[]> {
   switch (target.kind) {
     case 'root':
       yield [
@@ -90,6 +90,6 @@ async function* membersOf(scope: Scope, target: Target, withData: boolean): Asyn
   }
 }
 
-export function itemTarget(family: Family, collection: DavCollection, item: DavItem): Target {
+export function itemTarget(family: Family, collection: DavCollection, item: DavItem): DavResource {
   return { kind: 'item', family, collection, name: item.name, item };
 }

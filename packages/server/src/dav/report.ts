@@ -3,7 +3,7 @@ import { type CompFilter, matchCalendar, parseCalendarFilter, parseTimeRange } f
 import { matchCard, parseCardFilter } from './card-filter.js';
 import { davError } from './dav-error.js';
 import { findItemsByName } from './dav-names.js';
-import { davSegments, FAMILY_TYPES, type Family, hrefOf, type Target } from './dav-paths.js';
+import { type DavResource, davSegments, FAMILY_TYPES, type Family, hrefOf } from './dav-paths.js';
 import { allItems, type DavCollection, type DavItem, findCollection } from './dav-store.js';
 import { expandCalendar } from './expand.js';
 import { type DataOptions, type PropRequest, parsePropRequest, type Scope } from './properties.js';
@@ -12,12 +12,16 @@ import { syncCollection } from './sync-collection.js';
 import { childOf, childrenOf, type XmlElement } from './xml-parse.js';
 import { CALDAV, CARDDAV, DAV, statusResponse } from './xml-write.js';
 
-type CollectionTarget = Target & { kind: 'collection' };
+type CollectionTarget = DavResource & { kind: 'collection' };
 
 const SUPPORTED_REPORT = { ns: DAV, name: 'supported-report' };
 
 /** REPORT: multiget, query and sync-collection on an address book or calendar. */
-export async function report(scope: Scope, target: Target, body: XmlElement | null): Promise<AsyncIterable<string>> {
+export async function report(
+  scope: Scope,
+  target: DavResource,
+  body: XmlElement | null,
+): Promise<AsyncIterable<string>> {
   if (!body) throw new AppError('invalid_request', 'REPORT needs a body.');
   if (target.kind === 'absent-collection' || (target.kind === 'item' && !target.item)) {
     throw new AppError('not_found', 'Nothing here.');

@@ -1,6 +1,6 @@
 import { AppError } from '@holdfast/protocol';
 import { readHead } from '../store/revision-log.js';
-import { hrefOf, type Target } from './dav-paths.js';
+import { type DavResource, hrefOf } from './dav-paths.js';
 import { changedItems, type DavItem, findItemsById, latestCollectionSeq, listItemsPage } from './dav-store.js';
 import { type PropRequest, parsePropRequest, type Scope } from './properties.js';
 import { itemTarget, respond, wantsData } from './propfind.js';
@@ -8,7 +8,7 @@ import { parseSyncToken, syncTokenFor } from './sync-token.js';
 import { childOf, type XmlElement } from './xml-parse.js';
 import { DAV, d, escapeText, statusResponse } from './xml-write.js';
 
-type CollectionTarget = Target & { kind: 'collection' };
+type CollectionTarget = DavResource & { kind: 'collection' };
 
 /**
  * A safety bound on one incremental report when the client sets no limit.

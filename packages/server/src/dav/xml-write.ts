@@ -1,3 +1,19 @@
+/*
+ * DAV responses are written here by hand rather than with fast-xml-parser's
+ * XMLBuilder (the parser is used for requests). Responses are streamed one
+ * `<d:response>` at a time from fragments properties produce as they are
+ * read, and each `build()` call has a fixed cost (a fresh path matcher and
+ * name validator) that such small pieces pay over and over. Measured as CPU
+ * time over 3000 contacts (3.5 MB), median of 15 runs, three alternating
+ * rounds: a full sync (sync-collection with address-data) took 64-69 ms
+ * written here, 73-91 ms with the builder writing each response around these
+ * fragments, 83-99 ms with it writing every element; PROPFIND depth 1 took
+ * 42-49 ms, 50-56 ms and 60-67 ms. Its escaping would not do as it is
+ * either: its entity table is one list for text and attributes alike, so the
+ * line feeds and tabs attribute values must carry as references (parsers turn
+ * literal ones into spaces) would be escaped in item data too.
+ */
+
 /** Namespaces the DAV server speaks, with the prefixes its responses use. */
 export const DAV = 'DAV:';
 export const CARDDAV = 'urn:ietf:params:xml:ns:carddav';
