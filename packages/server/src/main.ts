@@ -9,6 +9,7 @@ import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
 import { buildApp } from './http/app.js';
 import { createMetrics } from './metrics.js';
+import { secureDataDir } from './store/data-dir.js';
 import { openDatabase } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import { readHead } from './store/revision-log.js';
@@ -28,6 +29,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
  * builds the context every module receives. Nothing else creates resources.
  */
 export async function createContext(config: Config, log: Logger = createLogger(config)): Promise<Context> {
+  for (const finding of await secureDataDir(config.dataDir)) log.warn({ path: finding.path }, finding.message);
   const db = openDatabase(databaseLocation(config), (error) =>
     log.warn({ err: error.message }, 'an idle database connection failed; the pool replaces it'),
   );
@@ -51,8 +53,8 @@ export async function createContext(config: Config, log: Logger = createLogger(c
     const lineage = await checkLineage(db, config.dataDir, log);
     const highWaterMark = await createHighWaterMark(config.dataDir, lineage.generation, await readHead(db.kysely));
     const loginLimiter = createLoginLimiter({
-      burst: config.loginBurst,
       refillPerSecond: config.loginRefillPerMinute / 60,
+      maxLockoutSeconds: config.loginMaxLockoutSeconds,
     });
     const metrics = createMetrics();
     metrics.logHead.set(await readHead(db.kysely));
