@@ -27,13 +27,16 @@ export interface LimiterKey {
   burst: number;
 }
 
-export type Reservation =
-  | {
-      ok: true /** The attempt failed: it counts. */;
-      fail(now: number): { locked: boolean } /** It succeeded: refunded. */;
-      succeed(): void;
-    }
-  | { ok: false; retryAfter: number };
+/** A reserved attempt: settle it exactly once. */
+export interface Granted {
+  ok: true;
+  /** The credentials were wrong: the attempt counts, and may lock the keys out. */
+  fail(now: number): { locked: boolean };
+  /** The credentials were right: the attempt is refunded. */
+  succeed(): void;
+}
+
+export type Reservation = Granted | { ok: false; retryAfter: number };
 
 interface Bucket {
   level: number;
