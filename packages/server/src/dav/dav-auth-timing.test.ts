@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppPassword } from '../auth/accounts.js';
 import { hashPassword } from '../auth/passwords.js';
-import { insertAppPassword } from '../store/app-passwords.js';
-import { findUserByName } from '../store/users.js';
+import { insertAppPassword, revokeAppPassword } from '../store/app-passwords.js';
+import { addUser, engines, startTestServer, type TestServer } from '../test-support/harness.js';
 import { addAccount, basic, type ListeningServer, send, startListeningServer } from '../test-support/real-http.js';
 
 const median = (values: number[]) => {
@@ -57,23 +57,37 @@ describe('DAV Basic auth timing', () => {
       );
     }
   });
+});
 
-  it('still accepts app passwords from before they carried an id', async () => {
+describe.each(engines)('app passwords from before they carried an id, on %s', (engine) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(engine);
+  });
+  afterAll(() => server.close());
+
+  it('still open DAV, and stop when revoked', async () => {
     const legacy = 'abcde-fghjk-mnpqr-stuvw';
-    const user = await findUserByName(server.ctx.db.kysely, 'none');
+    const user = await addUser(server, `legacy-${engine}`);
+    const id = randomUUID();
     await insertAppPassword(server.ctx.db.kysely, {
-      id: randomUUID(),
-      user_id: user?.id as string,
+      id,
+      user_id: user.userId,
       label: 'old phone',
       password_hash: await hashPassword(legacy),
       created_at: Date.now(),
       last_used_at: null,
       revoked_at: null,
     });
-    const ok = await send(`${server.url}/dav/`, {
-      method: 'PROPFIND',
-      headers: { ...basic('none', legacy), depth: '0' },
-    });
-    expect(ok.status).toBe(207);
+    const propfind = (password: string) =>
+      server.app.inject({
+        method: 'PROPFIND',
+        url: '/dav/',
+        headers: { ...basic(user.username, password), depth: '0' },
+      });
+    expect((await propfind(legacy)).statusCode).toBe(207);
+    expect((await propfind('abcde-fghjk-mnpqr-zzzzz')).statusCode).toBe(401);
+    expect(await revokeAppPassword(server.ctx.db.kysely, user.userId, id, Date.now())).toBe(true);
+    expect((await propfind(legacy)).statusCode).toBe(401);
   });
 });
