@@ -65,11 +65,37 @@ export const configFields = {
   }),
   loginBurst: field({
     schema: int(1, 1000).default(10),
-    description: 'Failed logins allowed in a burst per username and per client address before throttling.',
+    description:
+      'Failed device logins allowed in a burst per username and client address before a lock-out; each further lock-out of the same pair lasts twice as long.',
   }),
   loginRefillPerMinute: field({
     schema: int(1, 6000).default(6),
-    description: 'Failed-login allowance regained per minute after a burst.',
+    description:
+      'Failed-login allowance regained per minute after a burst; the first lock-out lasts one such interval.',
+  }),
+  loginAddressBurst: field({
+    schema: int(1, 100_000).default(50),
+    description:
+      'Failed logins allowed in a burst per client address over all usernames (known or not), counted separately for device logins and DAV app passwords.',
+  }),
+  loginMaxLockoutSeconds: field({
+    schema: int(1, 86_400).default(900),
+    description: 'Longest lock-out after repeated failed logins, in seconds.',
+  }),
+  davLoginBurst: field({
+    schema: int(1, 1000).default(10),
+    description:
+      'Failed DAV (app password) sign-ins allowed in a burst per username and client address; a budget apart from device logins.',
+  }),
+  trustedProxies: field({
+    schema: z
+      .string()
+      .default('')
+      .refine((value) => value.split(',').every((part) => /^[0-9a-fA-F:.]*(\/\d{1,3})?$/.test(part.trim())), {
+        message: 'expected comma-separated IP addresses or CIDR ranges',
+      }),
+    description:
+      'Reverse proxies whose `X-Forwarded-For` names the client address (comma-separated addresses or CIDR ranges). Empty: the direct peer is the client and the header is ignored.',
   }),
   backupTargets: field({
     schema: z.string().default(''),

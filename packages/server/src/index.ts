@@ -8,6 +8,7 @@ export { listLedger, recordIncident, toWireLedgerEntry, verifyLedger } from './l
 export * from './main.js';
 export { listAppPasswords, revokeAppPassword } from './store/app-passwords.js';
 export { readDatabaseCounts } from './store/counts.js';
+export { checkDataDirPermissions, type PermissionFinding, secureDataDir } from './store/data-dir.js';
 export { type Db, openDatabase } from './store/database.js';
 export { listDevices, revokeDevice } from './store/devices.js';
 export { readGeneration } from './store/meta.js';

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { buildApp } from './http/app.js';
 import { closeContext, createLogger, openContext } from './open-context.js';
+import { secureDataDir } from './store/data-dir.js';
 
 export { closeContext, createLogger, type DatabaseContext, type OpenOptions, openContext } from './open-context.js';
 
@@ -15,6 +16,7 @@ export { closeContext, createLogger, type DatabaseContext, type OpenOptions, ope
  * receives.
  */
 export async function createContext(config: Config, log: Logger = createLogger(config)): Promise<Context> {
+  for (const finding of await secureDataDir(config.dataDir)) log.warn({ path: finding.path }, finding.message);
   return openContext(config, { migrate: 'gated', log });
 }
 

@@ -82,8 +82,8 @@ export async function openContext(
     const lineage = await checkLineage(db, config.dataDir, log);
     const highWaterMark = await createHighWaterMark(config.dataDir, lineage.generation, await readHead(db.kysely));
     const loginLimiter = createLoginLimiter({
-      burst: config.loginBurst,
       refillPerSecond: config.loginRefillPerMinute / 60,
+      maxLockoutSeconds: config.loginMaxLockoutSeconds,
     });
     const metrics = createMetrics();
     metrics.logHead.set(await readHead(db.kysely));

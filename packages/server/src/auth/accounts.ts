@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, type LoginResponse, usernameSchema } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { insertAppPassword, listAppPasswords } from '../store/app-passwords.js';
+import {
+  anyLegacyAppPasswords,
+  findLiveAppPassword,
+  insertAppPassword,
+  listLegacyAppPasswords,
+} from '../store/app-passwords.js';
 import { findDeviceByTokenHash, insertDevice, touchDevice } from '../store/devices.js';
 import { readGeneration } from '../store/meta.js';
 import { findUserByName, insertUser, type UserRow, updateUser } from '../store/users.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
-import { hashToken, newAppPassword, newDeviceToken } from './tokens.js';
+import { throttledSignIn } from './sign-in-throttle.js';
+import { appPasswordId, hashToken, newAppPassword, newDeviceToken } from './tokens.js';
 
 export const MIN_PASSWORD_LENGTH = 8;
 
@@ -46,28 +52,19 @@ export async function setUserDisabled(ctx: Pick<Context, 'db' | 'now'>, username
 }
 
 /**
- * Password login for a device. Throttled per username and per client address
- * before the password is checked, so guessing costs time whatever the answer;
- * unknown users cost the same argon2 work as known ones.
+ * Password login for a device, under the failed-login throttle (see
+ * sign-in-throttle.ts). Unknown users cost the same argon2 work as known ones.
  */
 export async function login(
   ctx: Context,
   input: { username: string; password: string; deviceName: string; clientAddress: string },
 ): Promise<LoginResponse> {
+  const user = await throttledSignIn(ctx, 'login', input.username, input.clientAddress, async () => {
+    const found = await findUserByName(ctx.db.kysely, input.username);
+    const ok = await verifyPassword(found?.password_hash ?? (await dummyPasswordHash()), input.password);
+    return found && ok && found.disabled === 0 ? found : null;
+  });
   const now = ctx.now();
-  const keys = [`u:${input.username}`, `a:${input.clientAddress}`];
-  // One address may be a household or office behind NAT: it gets a larger allowance than one username.
-  const wait = Math.max(
-    ctx.loginLimiter.retryAfter(keys[0] as string, now),
-    ctx.loginLimiter.retryAfter(keys[1] as string, now, 5),
-  );
-  if (wait > 0) throw new AppError('rate_limited', 'Too many failed logins; try again later.', { retryAfter: wait });
-  const user = await findUserByName(ctx.db.kysely, input.username);
-  const ok = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), input.password);
-  if (!user || !ok || user.disabled === 1) {
-    for (const key of keys) ctx.loginLimiter.recordFailure(key, now);
-    throw new AppError('unauthorized', 'Wrong username or password, or the account is disabled.');
-  }
   const token = newDeviceToken();
   const deviceId = randomUUID();
   await insertDevice(ctx.db.kysely, {
@@ -102,8 +99,7 @@ export async function createAppPassword(
   label: string,
 ): Promise<{ id: string; password: string }> {
   const user = await requireUser(ctx, username);
-  const password = newAppPassword();
-  const id = randomUUID();
+  const { id, password } = newAppPassword();
   await insertAppPassword(ctx.db.kysely, {
     id,
     user_id: user.id,
@@ -116,16 +112,33 @@ export async function createAppPassword(
   return { id, password };
 }
 
-/** Checks an app password for a user; never accepts the account password. */
+/** App passwords made before they carried their id: the newest few per user are still tried. */
+const LEGACY_CHECKS = 5;
+
+/**
+ * Checks an app password for a user; never accepts the account password. The
+ * work is the same whoever asks: an app password names its own row, so one
+ * argon2 verification decides, against a dummy hash when the user, the row
+ * or the account is missing or disabled. Passwords without an id (older
+ * releases) cost a fixed LEGACY_CHECKS verifications while any such password
+ * is live on the server, and one otherwise.
+ */
 export async function verifyAppPassword(ctx: Pick<Context, 'db'>, username: string, password: string) {
   const user = await findUserByName(ctx.db.kysely, username);
-  if (!user || user.disabled === 1) {
-    await verifyPassword(await dummyPasswordHash(), password);
-    return null;
+  const live = user !== undefined && user.disabled === 0;
+  const id = appPasswordId(password);
+  if (id !== null) {
+    const row = live ? await findLiveAppPassword(ctx.db.kysely, user.id, id) : undefined;
+    const ok = await verifyPassword(row?.password_hash ?? (await dummyPasswordHash()), password);
+    return ok && row && user ? { userId: user.id, appPasswordId: row.id } : null;
   }
-  for (const candidate of await listAppPasswords(ctx.db.kysely, user.id, true)) {
-    if (await verifyPassword(candidate.password_hash, password))
-      return { userId: user.id, appPasswordId: candidate.id };
+  const checks = (await anyLegacyAppPasswords(ctx.db.kysely)) ? LEGACY_CHECKS : 1;
+  const candidates = live ? await listLegacyAppPasswords(ctx.db.kysely, user.id, LEGACY_CHECKS) : [];
+  let match: string | null = null;
+  for (let i = 0; i < checks; i++) {
+    const candidate = candidates[i];
+    const ok = await verifyPassword(candidate?.password_hash ?? (await dummyPasswordHash()), password);
+    if (ok && candidate && match === null) match = candidate.id;
   }
-  return null;
+  return match !== null && user ? { userId: user.id, appPasswordId: match } : null;
 }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '@holdfast/protocol';
@@ -12,6 +12,9 @@ import type { BlobPutResult, BlobStore } from './blob-store.js';
  * may have the same directory open and be writing them right now.
  */
 export const STALE_TMP_MS = 60 * 60 * 1000;
+
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -29,8 +32,11 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
  */
 export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   const tmpDir = join(dir, 'tmp');
-  const createdRoot = await mkdir(dir, { recursive: true });
-  await mkdir(tmpDir, { recursive: true });
+  // Owner-only whatever the umask: blobs are users' files. An existing root is tightened, which also
+  // closes off every blob below it.
+  const createdRoot = await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+  await chmod(dir, PRIVATE_DIR);
+  await mkdir(tmpDir, { recursive: true, mode: PRIVATE_DIR });
   await fsyncDir(dir);
   if (createdRoot !== undefined) await fsyncDir(dirname(dir));
   await removeStaleFiles(tmpDir, STALE_TMP_MS);
@@ -44,7 +50,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     if (!ready) {
       // Fsync both parents even when the directories already existed: a racing
       // put may have created them and not yet made their entries durable.
-      ready = mkdir(leaf, { recursive: true })
+      ready = mkdir(leaf, { recursive: true, mode: PRIVATE_DIR })
         .then(() => fsyncDir(top))
         .then(() => fsyncDir(dir));
       ready.catch(() => fanOutDirs.delete(leaf));
@@ -71,7 +77,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
 
     const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
     try {
-      const file = await open(tmp, 'wx');
+      const file = await open(tmp, 'wx', PRIVATE_FILE);
       let size: number;
       try {
         size = await consumeVerified(body, sha256, { ...options, file });

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
 import { verifyAppPassword } from '../auth/accounts.js';
+import { throttledSignIn } from '../auth/sign-in-throttle.js';
 import type { Caller, Context } from '../context.js';
+import { isAppPasswordLive, touchAppPassword } from '../store/app-passwords.js';
 
 const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX = 1000;
@@ -24,8 +26,9 @@ export type DavAuthenticator = (authorization: string | undefined, clientAddress
  * design, so a verified credential is remembered for a few minutes under a
  * salted hash (never in plain text). Each hit still checks that the app
  * password is unrevoked and the user enabled, so revocation is immediate.
- * Failures are throttled with the login limiter under the same keys as
- * password login, so DAV is no side door for guessing.
+ * Failures are throttled per username and client address with a budget of
+ * their own (see sign-in-throttle.ts), so DAV is no side door for guessing
+ * and a stale password on a phone does not block device logins.
  */
 export function createDavAuthenticator(ctx: Context): DavAuthenticator {
   const cache = new Map<string, Cached>();
@@ -54,14 +57,9 @@ export function createDavAuthenticator(ctx: Context): DavAuthenticator {
       cache.delete(key);
     }
 
-    const keys = [`u:${credentials.username}`, `a:${clientAddress}`] as const;
-    const wait = Math.max(ctx.loginLimiter.retryAfter(keys[0], now), ctx.loginLimiter.retryAfter(keys[1], now, 5));
-    if (wait > 0) throw new AppError('rate_limited', 'Too many failed logins; try again later.', { retryAfter: wait });
-    const verified = await verifyAppPassword(ctx, credentials.username, credentials.password);
-    if (!verified) {
-      for (const limiterKey of keys) ctx.loginLimiter.recordFailure(limiterKey, now);
-      throw new AppError('unauthorized', 'Wrong username or app password (DAV accepts app passwords only).');
-    }
+    const verified = await throttledSignIn(ctx, 'dav', credentials.username, clientAddress, () =>
+      verifyAppPassword(ctx, credentials.username, credentials.password),
+    );
     const caller: Caller = {
       userId: verified.userId,
       username: credentials.username,
@@ -86,19 +84,10 @@ function parseBasic(header: string | undefined): { username: string; password: s
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-async function stillLive(ctx: Context, caller: Caller): Promise<boolean> {
-  const row = await ctx.db.kysely
-    .selectFrom('app_passwords')
-    .innerJoin('users', 'users.id', 'app_passwords.user_id')
-    .select('app_passwords.id')
-    .where('app_passwords.id', '=', caller.deviceId)
-    .where('app_passwords.user_id', '=', caller.userId)
-    .where('app_passwords.revoked_at', 'is', null)
-    .where('users.disabled', '=', 0)
-    .executeTakeFirst();
-  return row !== undefined;
+function stillLive(ctx: Context, caller: Caller): Promise<boolean> {
+  return isAppPasswordLive(ctx.db.kysely, caller.userId, caller.deviceId);
 }
 
-async function touch(ctx: Context, appPasswordId: string, now: number): Promise<void> {
-  await ctx.db.kysely.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', appPasswordId).execute();
+function touch(ctx: Context, appPasswordId: string, now: number): Promise<void> {
+  return touchAppPassword(ctx.db.kysely, appPasswordId, now);
 }

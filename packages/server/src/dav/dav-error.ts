@@ -1,6 +1,6 @@
 import { AppError, type ErrorCode } from '@holdfast/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toAppError } from '../http/problem.js';
+import { logUnexpected, toAppError } from '../http/problem.js';
 import { errorBody, type QName } from './xml-write.js';
 
 /**
@@ -35,7 +35,7 @@ export function sendDavError(reply: FastifyReply, error: AppError): FastifyReply
 
 export function davErrorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const { error: appError, unexpected } = toAppError(error);
-  if (unexpected) request.log.error({ err: error }, 'unexpected error');
+  if (unexpected) logUnexpected(request, error);
   else request.log.debug({ code: appError.code }, 'dav request failed');
   return sendDavError(reply, appError);
 }

@@ -28,6 +28,17 @@ export function callerOf(request: FastifyRequest): Caller {
   return request.caller;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Fastify's trustProxy from the `trustedProxies` setting: false (the peer is the client) when empty. */
+function trustedProxies(setting: string): string[] | false {
+  const list = setting
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  return list.length > 0 ? list : false;
+}
+
 const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/auth/login']);
 
 /**
@@ -40,7 +51,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     bodyLimit: ctx.config.maxBodyBytes,
     // Per-request lines are logged at debug by the onResponse hook below, with ids only.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: false,
+    // The client address (login throttling, logs) comes from X-Forwarded-For only when a trusted proxy sent it.
+    trustProxy: trustedProxies(ctx.config.trustedProxies),
     return503OnClosing: true,
     forceCloseConnections: true,
   });
@@ -54,10 +66,19 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     const path = request.url.split('?')[0] ?? '';
     if (PUBLIC_ROUTES.has(path) || !path.startsWith('/v1/')) return;
     const header = request.headers.authorization ?? '';
-    const match = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header);
+    // The scheme is case-insensitive (RFC 9110 section 11.1).
+    const match = /^Bearer +([A-Za-z0-9_-]{10,200})$/i.exec(header);
     if (!match?.[1]) throw new AppError('unauthorized', 'Send the device token as "Authorization: Bearer <token>".');
     request.caller = await authenticate(ctx, match[1]);
     request.log = request.log.child({ userId: request.caller.userId, deviceId: request.caller.deviceId });
+  });
+  // Two headers instead of @fastify/helmet, whose other defaults (CSP, HSTS, frame rules) are for HTML pages.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    // Responses carry one user's data: no shared or browser cache may keep them unless a route says otherwise.
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (/json/i.test(type) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
@@ -66,6 +87,20 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+  });
+
+  // Replaced so invalid UTF-8 is refused instead of silently becoming U+FFFD in stored data.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body as Buffer);
+    } catch {
+      done(new AppError('invalid_request', 'The request body is not valid UTF-8.'), undefined);
+      return;
+    }
+    parseJson(request, text, done);
   });
 
   app.get('/healthz', async () => ({ ok: true }));

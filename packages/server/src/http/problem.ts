@@ -36,9 +36,25 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
 
+const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** A client that hangs up mid-request is routine (a phone losing signal), not a server fault. */
+export function isClientAbort(error: unknown, request: FastifyRequest): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && ABORT_CODES.has(code)) return true;
+  return request.raw.aborted || (request.raw.destroyed && !request.raw.complete);
+}
+
+/** Logs an error no handler expected: at info when the client went away, else at error. */
+export function logUnexpected(request: FastifyRequest, error: unknown): void {
+  if (isClientAbort(error, request)) {
+    request.log.info({ err: (error as Error)?.message }, 'client aborted the request');
+  } else request.log.error({ err: error }, 'unexpected error');
+}
+
 export function errorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const { error: appError, unexpected } = toAppError(error);
-  if (unexpected) request.log.error({ err: error }, 'unexpected error');
+  if (unexpected) logUnexpected(request, error);
   else request.log.debug({ code: appError.code }, 'request failed');
   return sendProblem(reply, appError);
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { AppPasswordsTable, Database } from './schema.js';
 
 export type AppPasswordRow = Selectable<AppPasswordsTable>;
@@ -31,4 +31,69 @@ export async function revokeAppPassword(
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** A live app password of this user by its id. */
+export async function findLiveAppPassword(
+  db: Kysely<Database>,
+  userId: string,
+  id: string,
+): Promise<AppPasswordRow | undefined> {
+  return db
+    .selectFrom('app_passwords')
+    .selectAll()
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+// App passwords from before passwords carried their id have UUIDs (36 characters); new ids have 11.
+const legacyId = sql<number>`length(id)`;
+
+/** Whether any live app password on the server predates ids in passwords. */
+export async function anyLegacyAppPasswords(db: Kysely<Database>): Promise<boolean> {
+  const row = await db
+    .selectFrom('app_passwords')
+    .select('id')
+    .where(legacyId, '<>', 11)
+    .where('revoked_at', 'is', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** This user's newest live app passwords that predate ids in passwords. */
+export async function listLegacyAppPasswords(
+  db: Kysely<Database>,
+  userId: string,
+  limit: number,
+): Promise<AppPasswordRow[]> {
+  return db
+    .selectFrom('app_passwords')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where(legacyId, '<>', 11)
+    .where('revoked_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Whether the app password is unrevoked and its user enabled (checked on every cached DAV sign-in). */
+export async function isAppPasswordLive(db: Kysely<Database>, userId: string, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('app_passwords')
+    .innerJoin('users', 'users.id', 'app_passwords.user_id')
+    .select('app_passwords.id')
+    .where('app_passwords.id', '=', id)
+    .where('app_passwords.user_id', '=', userId)
+    .where('app_passwords.revoked_at', 'is', null)
+    .where('users.disabled', '=', 0)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function touchAppPassword(db: Kysely<Database>, id: string, now: number): Promise<void> {
+  await db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', id).execute();
 }

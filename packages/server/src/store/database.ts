@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -43,13 +43,27 @@ export function openDatabase(location: string, options: OpenDatabaseOptions = {}
 }
 
 function openSqlite(path: string, create: boolean): Db {
-  if (create) mkdirSync(dirname(path), { recursive: true });
+  if (create) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Created owner-only before SQLite opens it, whatever the umask; SQLite gives -wal and -shm the same mode.
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  }
   const sqlite = new SqliteDatabase(path, { fileMustExist: !create });
   // WAL with synchronous=FULL fsyncs the log on every commit: an acknowledged write survives power loss.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
+  // Tightens files an older release created readable by others.
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) {
+      try {
+        chmodSync(file, 0o600);
+      } catch {
+        // Not our file to change (another owner): `doctor` reports it.
+      }
+    }
+  }
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     engine: 'sqlite',

@@ -100,8 +100,10 @@ async function readMark(path: string): Promise<MarkFile | null> {
 async function writeMark(path: string, mark: MarkFile): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp`;
-  const file = await open(tmp, 'w');
+  // Owner-only like everything in the data directory, whatever the umask.
+  const file = await open(tmp, 'w', 0o600);
   try {
+    await file.chmod(0o600);
     await file.writeFile(JSON.stringify(mark));
     await file.sync();
   } finally {

@@ -53,9 +53,11 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
       if (declared > ctx.config.maxBlobBytes) {
         throw new AppError('payload_too_large', `Blobs are limited to ${ctx.config.maxBlobBytes} bytes.`);
       }
+      // 200 only when this caller already held the blob: whether someone else stored the same bytes stays hidden.
+      const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
       const stored = await ctx.blobs.put(sha256, request.raw, { maxBytes: ctx.config.maxBlobBytes });
       await recordBlob(ctx.db, caller.userId, sha256, stored.size, ctx.now());
-      return reply.code(stored.created ? 201 : 200).send({ sha256, size: stored.size });
+      return reply.code(held ? 200 : 201).send({ sha256, size: stored.size });
     });
 
     const found = async (userId: string, sha256: string): Promise<number> => {
