@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { liveItemsOf } from '../store/import-lookups.js';
 import type { Database } from '../store/schema.js';
 
 /** A live item an import may match. */
@@ -39,14 +40,7 @@ export async function loadIndex(
     if (!byHash.has(item.hash)) byHash.set(item.hash, item);
     if (uid !== null) byUid.set(uid, [...(byUid.get(uid) ?? []), item]);
   };
-  const rows = await trx
-    .selectFrom('items')
-    .innerJoin('revisions', 'revisions.seq', 'items.head_seq')
-    .select(['items.id as id', 'items.head_seq as seq', 'items.content_hash as hash', 'revisions.meta as meta'])
-    .where('items.user_id', '=', userId)
-    .where('items.collection_id', '=', collectionId)
-    .where('items.deleted', '=', 0)
-    .execute();
+  const rows = await liveItemsOf(trx, userId, collectionId);
   for (const row of rows) {
     add({ itemId: row.id, seq: row.seq, hash: row.hash ?? '', fromThisImport: false }, uidOf(row.meta));
   }

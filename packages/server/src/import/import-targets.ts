@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CollectionType } from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
+import { findCollection, oldestCollectionOfType } from '../store/import-lookups.js';
 import type { Database } from '../store/schema.js';
 import { collectionRevision, insertCollectionRow } from '../sync/collections.js';
 import type { Append } from '../sync/write-transaction.js';
@@ -64,14 +65,7 @@ export function createTargetResolver(
     return id;
   }
 
-  async function find(id: string) {
-    return trx
-      .selectFrom('collections')
-      .select(['id', 'type', 'deleted'])
-      .where('user_id', '=', owner.userId)
-      .where('id', '=', id)
-      .executeTakeFirst();
-  }
+  const find = (id: string) => findCollection(trx, owner.userId, id);
 
   async function resolve(type: CollectionType, spec: CollectionSpec | undefined): Promise<Target> {
     if (collectionId !== undefined) {
@@ -85,16 +79,7 @@ export function createTargetResolver(
       if (row && row.deleted === 0 && row.type === type) return { collectionId: spec.id };
       return { collectionId: await create(row ? randomUUID() : spec.id, spec) };
     }
-    const oldest = await trx
-      .selectFrom('collections')
-      .select('id')
-      .where('user_id', '=', owner.userId)
-      .where('type', '=', type)
-      .where('deleted', '=', 0)
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(1)
-      .executeTakeFirst();
+    const oldest = await oldestCollectionOfType(trx, owner.userId, type);
     if (oldest) return { collectionId: oldest.id };
     return {
       collectionId: await create(randomUUID(), { type, name: DEFAULT_NAMES[type], description: '', color: null }),

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
 import type { Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
+import { itemHeadSeqs } from '../store/import-lookups.js';
+import { findImport, markImportUndone } from '../store/imports.js';
 import type { NewRevision } from '../store/revision-log.js';
 import { type HeadWrite, writeItemHeads } from '../sync/item-heads.js';
 import { readRevisionsBySeq } from '../sync/point-in-time.js';
 import { writeTransaction } from '../sync/write-transaction.js';
 import type { ImportOwner } from './import.js';
 import { importUndoIncident, type UndoImpact } from './import-ledger.js';
-import { findImport, withImports } from './import-store.js';
 
 export interface UndoResult {
   importId: string;
@@ -51,16 +52,11 @@ export async function undoImport(ctx: Context, owner: ImportOwner, importId: str
         if (revisions.length === 0) continue;
         const heads = new Map(
           (
-            await trx
-              .selectFrom('items')
-              .select(['id', 'head_seq'])
-              .where('user_id', '=', owner.userId)
-              .where(
-                'id',
-                'in',
-                revisions.map((r) => r.item_id as string),
-              )
-              .execute()
+            await itemHeadSeqs(
+              trx,
+              owner.userId,
+              revisions.map((r) => r.item_id as string),
+            )
           ).map((h) => [h.id, h.head_seq]),
         );
         const bases = await readRevisionsBySeq(
@@ -120,12 +116,7 @@ export async function undoImport(ctx: Context, owner: ImportOwner, importId: str
         }
       }
     }
-    await withImports(trx)
-      .updateTable('imports')
-      .set({ undone_by: undoId })
-      .where('user_id', '=', owner.userId)
-      .where('id', '=', importId)
-      .execute();
+    await markImportUndone(trx, owner.userId, importId, undoId);
     await appendLedgerEntry(
       trx,
       importUndoIncident(owner.userId, owner.deviceId, {

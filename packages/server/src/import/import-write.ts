@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
+import { itemStates } from '../store/import-lookups.js';
 import type { NewRevision } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { type HeadWrite, writeItemHeads } from '../sync/item-heads.js';
@@ -188,12 +189,7 @@ function decide(
 async function existingItems(trx: Transaction<Database>, userId: string, ids: string[]): Promise<Existing> {
   const out: Existing = new Map();
   if (ids.length === 0) return out;
-  const rows = await trx
-    .selectFrom('items')
-    .select(['id', 'collection_id', 'deleted', 'head_seq', 'content_hash'])
-    .where('user_id', '=', userId)
-    .where('id', 'in', [...new Set(ids)])
-    .execute();
+  const rows = await itemStates(trx, userId, [...new Set(ids)]);
   for (const row of rows) {
     out.set(row.id, {
       collectionId: row.collection_id,

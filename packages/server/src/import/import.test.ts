@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readHead } from '../store/revision-log.js';
 import { type FormatsFixture, listContents, startFormatsFixture } from '../test-support/accounts.js';
 import { addUser, engines, vcard, vevent, vtodo } from '../test-support/harness.js';
-import { withImports } from './import-store.js';
 import { undoImport } from './import-undo.js';
 
 const noUid = (name: string) =>
@@ -65,7 +64,7 @@ describe.each(engines)('import on %s', (engine) => {
   test('one contiguous batch of revisions, recorded with its import id, all or nothing', async () => {
     const user = await addUser(f.server);
     const report = await f.import(await f.file('c.vcf', vcard('x1', 'One') + vcard('x2', 'Two')), {}, user);
-    const row = await withImports(f.server.ctx.db.kysely)
+    const row = await f.server.ctx.db.kysely
       .selectFrom('imports')
       .selectAll()
       .where('id', '=', report.importId)

@@ -7,6 +7,7 @@ import { AppError } from '@holdfast/protocol';
 import { readJsonLines } from '../bundle/json-lines.js';
 import type { Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
+import { recordImport } from '../store/imports.js';
 import type { Append } from '../sync/write-transaction.js';
 import { writeTransaction } from '../sync/write-transaction.js';
 import { bundleCandidates } from './bundle-import.js';
@@ -14,7 +15,6 @@ import { importIncident } from './import-ledger.js';
 import { prepareCandidates } from './import-prepare.js';
 import { countStatuses, type ImportReport, type ImportReportItem, type PreparedItem } from './import-report.js';
 import { calendarCandidates, detectFormat, type ImportFormat, vcardCandidates } from './import-source.js';
-import { withImports } from './import-store.js';
 import { writePrepared } from './import-write.js';
 
 export interface ImportOptions {
@@ -90,25 +90,22 @@ export async function importFile(
       );
       const items = mergeInOrder(phase1.problems, result.items, phase1.orders);
       const counts = countStatuses(items);
-      await withImports(trx)
-        .insertInto('imports')
-        .values({
-          user_id: owner.userId,
-          id: importId,
-          source: name,
-          format,
-          device_id: owner.deviceId,
-          first_seq: first,
-          last_seq: last,
-          ...counts,
-          report: JSON.stringify({
-            collectionsCreated: result.created,
-            rejected: items.filter((i) => i.status === 'rejected').slice(0, 1000),
-          }),
-          undone_by: null,
-          created_at: now,
-        })
-        .execute();
+      await recordImport(trx, {
+        user_id: owner.userId,
+        id: importId,
+        source: name,
+        format,
+        device_id: owner.deviceId,
+        first_seq: first,
+        last_seq: last,
+        ...counts,
+        report: JSON.stringify({
+          collectionsCreated: result.created,
+          rejected: items.filter((i) => i.status === 'rejected').slice(0, 1000),
+        }),
+        undone_by: null,
+        created_at: now,
+      });
       const summary = { importId, source: name, format, firstRevision: first, lastRevision: last, counts };
       await appendLedgerEntry(
         trx,

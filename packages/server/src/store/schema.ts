@@ -15,6 +15,7 @@ export interface Database {
   blobs: BlobsTable;
   user_blobs: UserBlobsTable;
   ledger_entries: LedgerEntriesTable;
+  imports: ImportsTable;
 }
 
 /** The incident ledger: append-only, each entry hashing the one before. */
@@ -139,5 +140,23 @@ export interface BlobsTable {
 export interface UserBlobsTable {
   user_id: string;
   sha256: string;
+  created_at: number;
+}
+
+/** What each import wrote and reported, so it can be listed and undone as a unit. */
+export interface ImportsTable {
+  user_id: string;
+  id: string;
+  source: string;
+  format: string;
+  device_id: string | null;
+  first_seq: number | null;
+  last_seq: number | null;
+  created: number;
+  updated: number;
+  skipped: number;
+  rejected: number;
+  report: string;
+  undone_by: string | null;
   created_at: number;
 }
