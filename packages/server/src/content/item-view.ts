@@ -1,6 +1,13 @@
-import { AppError, type CollectionType } from '@holdfast/protocol';
+import {
+  AppError,
+  bareParamName,
+  type CollectionType,
+  type ContentLine,
+  ContentLineError,
+  readComponents,
+  unquote,
+} from '@holdfast/protocol';
 import ICAL from 'ical.js';
-import { type ContentLine, ContentLineError, readComponents, unquote } from './content-lines.js';
 import { summarizeContact } from './duplicates.js';
 import { toJcal } from './jcal.js';
 import { decodeQuotedPrintable } from './quoted-printable.js';
@@ -45,8 +52,6 @@ export function itemJsonView(type: CollectionType, text: string): ItemJsonView {
   throw new AppError('invalid_request', `${type} items are JSON already; read them with GET /v1/items/:id`);
 }
 
-const ENCODING_TOKENS = new Set(['QUOTED-PRINTABLE', 'BASE64', 'B', '8BIT', '7BIT']);
-
 /** 2.1 → the 3.0 form ical.js reads: bare parameters named, QP decoded, CHARSET dropped, BASE64 → b. */
 function decodeLegacy(line: ContentLine): ContentLine {
   let qp = false;
@@ -54,7 +59,7 @@ function decodeLegacy(line: ContentLine): ContentLine {
   const params: ContentLine['params'] = [];
   for (const param of line.params) {
     const value = unquote(param.value);
-    const name = param.name ?? (ENCODING_TOKENS.has(value.toUpperCase()) ? 'ENCODING' : 'TYPE');
+    const name = param.name ?? bareParamName(value);
     if (name.toUpperCase() === 'ENCODING' && value.toUpperCase() === 'QUOTED-PRINTABLE') qp = true;
     else if (name.toUpperCase() === 'CHARSET') charset = value;
     else if (name.toUpperCase() === 'ENCODING' && value.toUpperCase() === 'BASE64') params.push({ name, value: 'b' });

@@ -1,4 +1,4 @@
-import { type ContentComponent, type ContentLine, readComponents, unquote } from './content-lines.js';
+import { bareParamName, type ContentComponent, type ContentLine, readComponents, unquote } from '@holdfast/protocol';
 import { decodeQuotedPrintable } from './quoted-printable.js';
 
 /**
@@ -24,8 +24,6 @@ export interface SemanticComponent {
   components: SemanticComponent[];
 }
 
-const ENCODING_TOKENS = new Set(['QUOTED-PRINTABLE', 'BASE64', 'B', '8BIT', '7BIT']);
-
 /** Parses text into its semantic components (tolerant of vCard 2.1; throws ContentLineError on broken text). */
 export function semanticComponents(text: string): SemanticComponent[] {
   return readComponents(text, { bareNames: true }).map(semanticComponent);
@@ -43,8 +41,7 @@ export function semanticProperty(line: ContentLine): SemanticProperty {
   const params = new Map<string, string[]>();
   for (const param of line.params) {
     const raw = unquote(param.value);
-    const name =
-      param.name === null ? (ENCODING_TOKENS.has(raw.toUpperCase()) ? 'ENCODING' : 'TYPE') : param.name.toUpperCase();
+    const name = param.name === null ? bareParamName(raw) : param.name.toUpperCase();
     const values = name === 'TYPE' ? raw.split(',').map((v) => v.trim().toUpperCase()) : [raw];
     params.set(name, [...(params.get(name) ?? []), ...values]);
   }

@@ -1,9 +1,8 @@
+import { bareParamName, type ContentLine, readComponents, unquote } from '@holdfast/protocol';
 import ICAL from 'ical.js';
-import { type ContentLine, readComponents, unquote } from '../content/content-lines.js';
 import { decodeQuotedPrintable } from '../content/quoted-printable.js';
 import { componentKey, type SemanticComponent, semanticComponents } from '../content/semantic.js';
 
-const ENCODING_TOKENS = new Set(['QUOTED-PRINTABLE', 'BASE64', 'B', '8BIT', '7BIT']);
 /** Text properties whose commas are literal in 2.1 and must be escaped in 3.0 (RFC 2426 §4). */
 const TEXT = new Set(['FN', 'N', 'NOTE', 'ADR', 'LABEL', 'ORG', 'TITLE', 'ROLE', 'SOUND']);
 /** vCard 4.0 properties and parameters 3.0 has no words for (RFC 6350 §6, §5). */
@@ -87,8 +86,7 @@ function toV3Line(line: ContentLine): string {
   const params: string[] = [];
   for (const param of line.params) {
     const value = unquote(param.value);
-    const name =
-      param.name === null ? (ENCODING_TOKENS.has(value.toUpperCase()) ? 'ENCODING' : 'TYPE') : param.name.toUpperCase();
+    const name = param.name === null ? bareParamName(value) : param.name.toUpperCase();
     if (name === 'ENCODING') encoding = value.toUpperCase();
     else if (name === 'CHARSET') charset = value;
     else params.push(`${name}=${param.name === null ? value : param.value}`);
