@@ -1,6 +1,6 @@
 import type { BlobRef, CollectionType } from '@holdfast/protocol';
+import type { CreatedCollection } from './import-destinations.js';
 import type { CollectionSpec, ImportFormat } from './import-source.js';
-import type { CreatedCollection } from './import-targets.js';
 
 export type ImportStatus = 'created' | 'updated' | 'skipped' | 'rejected';
 

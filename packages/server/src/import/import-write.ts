@@ -5,9 +5,9 @@ import type { NewRevision } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { type HeadWrite, writeItemHeads } from '../sync/item-heads.js';
 import type { Append } from '../sync/write-transaction.js';
+import { type CreatedCollection, createDestinationResolver } from './import-destinations.js';
 import { type CollectionIndex, type IndexedItem, loadIndex } from './import-index.js';
 import type { ImportReportItem, PreparedItem } from './import-report.js';
-import { type CreatedCollection, createTargetResolver } from './import-targets.js';
 
 const CHUNK = 500;
 
@@ -28,7 +28,7 @@ interface Decision {
 
 /**
  * Writes prepared items inside the caller's transaction, in chunks. Each item
- * is matched against what the target collection holds (and what this import
+ * is matched against what the destination collection holds (and what this import
  * already wrote): same id from a bundle, then identical content (skipped),
  * then the same UID (updated), else created. Returns a report entry per item.
  */
@@ -41,7 +41,7 @@ export async function writePrepared(
   prepared: AsyncIterable<PreparedItem>,
   collectionId: string | undefined,
 ): Promise<{ items: ImportReportItem[]; created: CreatedCollection[] }> {
-  const targets = createTargetResolver(trx, append, owner, now, collectionId);
+  const destinations = createDestinationResolver(trx, append, owner, now, collectionId);
   const indexes = new Map<string, CollectionIndex>();
   const usedIds = new Set<string>();
   const report: ImportReportItem[] = [];
@@ -63,21 +63,21 @@ export async function writePrepared(
     );
     const writes: { p: PreparedItem; collectionId: string; decision: Decision; uid: string | null }[] = [];
     for (const p of chunk) {
-      const target = await targets.target(p.type, p.collection);
-      if ('reason' in target) {
-        report.push({ source: p.source, status: 'rejected', type: p.type, reason: target.reason });
+      const destination = await destinations.destinationOf(p.type, p.collection);
+      if ('reason' in destination) {
+        report.push({ source: p.source, status: 'rejected', type: p.type, reason: destination.reason });
         continue;
       }
-      const index = await indexFor(target.collectionId);
+      const index = await indexFor(destination.collectionId);
       const uid = typeof p.meta?.uid === 'string' && p.meta.uid.length > 0 ? p.meta.uid : null;
-      const decision = decide(p, target.collectionId, index, existing, usedIds, uid);
+      const decision = decide(p, destination.collectionId, index, existing, usedIds, uid);
       usedIds.add(decision.itemId);
       report.push({
         source: p.source,
         status: decision.status,
         type: p.type,
         itemId: decision.itemId,
-        collectionId: target.collectionId,
+        collectionId: destination.collectionId,
         ...(p.meta && 'uid' in p.meta ? { uid } : {}),
         ...(decision.reason ? { reason: decision.reason } : {}),
         ...(p.encoding ? { encoding: p.encoding } : {}),
@@ -92,7 +92,7 @@ export async function writePrepared(
       };
       if (decision.replaces) index.replace(decision.replaces, indexed, uid);
       else index.add(indexed, uid);
-      writes.push({ p, collectionId: target.collectionId, decision, uid });
+      writes.push({ p, collectionId: destination.collectionId, decision, uid });
     }
     const seqs = await append(
       writes.map(({ p, collectionId, decision }) => revision(p, collectionId, decision, owner, importId, now)),
@@ -118,7 +118,7 @@ export async function writePrepared(
     }
   }
   if (chunk.length > 0) await processChunk(chunk);
-  return { items: report, created: targets.created };
+  return { items: report, created: destinations.created };
 }
 
 type Existing = Map<string, { collectionId: string; deleted: boolean; seq: number; hash: string | null }>;

@@ -8,7 +8,7 @@ import type { Append } from '../sync/write-transaction.js';
 import type { CollectionSpec } from './import-source.js';
 
 /** Where an imported item goes: a collection id, or why it cannot go anywhere. */
-export type Target = { collectionId: string } | { reason: string };
+export type ImportDestination = { collectionId: string } | { reason: string };
 
 export interface CreatedCollection {
   id: string;
@@ -33,14 +33,14 @@ const DEFAULT_NAMES: Record<CollectionType, string> = {
  *   is the same kind of collection, else a new one with its old name;
  * - otherwise: the user's oldest collection of the item's type, or a new one.
  */
-export function createTargetResolver(
+export function createDestinationResolver(
   trx: Transaction<Database>,
   append: Append,
   owner: { userId: string; deviceId: string | null },
   now: number,
   collectionId: string | undefined,
 ) {
-  const cache = new Map<string, Target>();
+  const cache = new Map<string, ImportDestination>();
   const created: CreatedCollection[] = [];
 
   async function create(id: string, spec: Omit<CollectionSpec, 'id'>): Promise<string> {
@@ -67,7 +67,7 @@ export function createTargetResolver(
 
   const find = (id: string) => findCollection(trx, owner.userId, id);
 
-  async function resolve(type: CollectionType, spec: CollectionSpec | undefined): Promise<Target> {
+  async function resolve(type: CollectionType, spec: CollectionSpec | undefined): Promise<ImportDestination> {
     if (collectionId !== undefined) {
       const row = await find(collectionId);
       if (!row || row.deleted === 1) return { reason: `no collection ${collectionId}` };
@@ -88,13 +88,13 @@ export function createTargetResolver(
 
   return {
     created,
-    async target(type: CollectionType, spec: CollectionSpec | undefined): Promise<Target> {
+    async destinationOf(type: CollectionType, spec: CollectionSpec | undefined): Promise<ImportDestination> {
       const key = spec ? `bundle:${spec.id}:${type}` : `type:${type}`;
       const known = cache.get(key);
       if (known) return known;
-      const target = await resolve(type, spec);
-      cache.set(key, target);
-      return target;
+      const destination = await resolve(type, spec);
+      cache.set(key, destination);
+      return destination;
     },
   };
 }
