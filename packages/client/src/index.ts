@@ -3,6 +3,8 @@
  * replica of the account, edits it offline, and syncs with a server; when the
  * server has lost data, the device refills it instead of emptying itself.
  */
+
+export { contentHash, itemDigest } from '@holdfast/protocol';
 export type { BackoffOptions } from './backoff.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export { createClient, HoldfastClient } from './client.js';
@@ -13,8 +15,8 @@ export { HoldfastError } from './errors.js';
 export type { Listener } from './events.js';
 export type { BlobCache, BlobSource } from './replica/blob-cache.js';
 export { createFileBlobCache, createMemoryBlobCache } from './replica/blob-cache.js';
-export { contentHash, prepareContent } from './replica/content-hash.js';
-export { itemDigest, replicaSummaries } from './replica/digest.js';
+export { prepareContent } from './replica/content-hash.js';
+export { replicaSummaries } from './replica/digest.js';
 export type { NewCollection } from './replica/local-edits.js';
 export { createMemoryStore } from './replica/memory-store.js';
 export type { SqliteStoreOptions } from './replica/sqlite-store.js';

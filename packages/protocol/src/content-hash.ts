@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The one definition of the text an item's content hash (its ETag) is the
  * SHA-256 of. Server and devices both hash it, so a device can predict the
@@ -24,4 +26,11 @@ function sortKeys(value: unknown): unknown {
  */
 export function contentHashInput(contentType: string, text: string | null, blobSha256: string | null): string {
   return JSON.stringify(['holdfast-content-v1', contentType, text, blobSha256]);
+}
+
+/** The item hash (ETag): SHA-256 of `contentHashInput`, as hex. */
+export function contentHash(contentType: string, text: string | null, blobSha256: string | null): string {
+  return createHash('sha256')
+    .update(contentHashInput(contentType, text, blobSha256), 'utf8')
+    .digest('hex');
 }

@@ -2,6 +2,7 @@ export * from './auth.js';
 export * from './blobs.js';
 export * from './content.js';
 export * from './content-hash.js';
+export * from './content-lines.js';
 export * from './cursor.js';
 export * from './errors.js';
 export * from './ids.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { collectionTypeSchema, idSchema, sha256Schema } from './ids.js';
 import { createCollectionSchema } from './sync.js';
@@ -18,6 +19,11 @@ export const collectionSummarySchema = z.object({
 export type CollectionSummary = z.infer<typeof collectionSummarySchema>;
 
 export const EMPTY_DIGEST = '0'.repeat(32);
+
+/** One live item's contribution to its collection digest: the first 16 bytes of SHA-256(`${itemId}\n${hash}`). */
+export function itemDigest(itemId: string, hash: string): string {
+  return createHash('sha256').update(`${itemId}\n${hash}`, 'utf8').digest('hex').slice(0, 32);
+}
 
 /** XOR of two 32-hex-digit digests: adds or removes one item's contribution. */
 export function xorDigest(a: string, b: string): string {

@@ -1,9 +1,12 @@
 export * from './auth/accounts.js';
 export * from './backup/index.js';
 export * from './config.js';
+export { type ContactSummary, type DuplicateGroup, findDuplicates } from './content/duplicates.js';
+export { type ItemJsonView, itemJsonView } from './content/item-view.js';
 export type { Caller, Context } from './context.js';
-export * from './formats/index.js';
+export * from './export/index.js';
 export { buildApp } from './http/app.js';
+export * from './import/index.js';
 export { listLedger, recordIncident, toWireLedgerEntry, verifyLedger } from './ledger/ledger.js';
 export * from './main.js';
 export { listAppPasswords, revokeAppPassword } from './store/app-passwords.js';
@@ -16,3 +19,4 @@ export { CODE_SCHEMA_VERSION, migrateTo, migrateToLatest, readSchemaState } from
 export { readHead } from './store/revision-log.js';
 export { listUsers } from './store/users.js';
 export { applyRestore, type PointInTime, previewRestore } from './sync/point-in-time.js';
+export * from './verify/index.js';

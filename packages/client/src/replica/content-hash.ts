@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import {
   type BlobRef,
   type CollectionType,
   canonicalJson,
-  contentHashInput,
+  contentHash,
   icalendarContentSchema,
   messageContentSchema,
   noteContentSchema,
@@ -19,13 +18,6 @@ export interface PreparedContent {
   contentType: string;
   /** The server's content hash for this content (its ETag). */
   hash: string;
-}
-
-/** The item hash (ETag): SHA-256 of the protocol's content hash input. */
-export function contentHash(contentType: string, text: string | null, blobSha256: string | null): string {
-  return createHash('sha256')
-    .update(contentHashInput(contentType, text, blobSha256), 'utf8')
-    .digest('hex');
 }
 
 /** The part of a zod schema this module uses. */

@@ -1,11 +1,5 @@
-import { createHash } from 'node:crypto';
-import { EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
+import { EMPTY_DIGEST, itemDigest, xorDigest } from '@holdfast/protocol';
 import type { ReplicaTx } from './store.js';
-
-/** One live item's contribution to its collection digest: the first 16 bytes of SHA-256(`${itemId}\n${hash}`). */
-export function itemDigest(itemId: string, hash: string): string {
-  return createHash('sha256').update(`${itemId}\n${hash}`, 'utf8').digest('hex').slice(0, 32);
-}
 
 /** A collection's count and digest as `GET /v1/summary` reports them. */
 export interface LocalSummary {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
+import { EMPTY_DIGEST, itemDigest, xorDigest } from '@holdfast/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { itemDigest, replicaSummaries } from './digest.js';
+import { replicaSummaries } from './digest.js';
 import type { CollectionRecord, ConflictRecord, ItemRecord, NewOutboxEntry, ReplicaStore, ReplicaTx } from './store.js';
 
 /** Makes a fresh, empty store for one test and says how to dispose of it. */

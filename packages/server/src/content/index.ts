@@ -1,7 +1,7 @@
+export { contentHash } from '@holdfast/protocol';
 export { type CalendarKind, type CalendarMeta, readICalendar } from './icalendar.js';
 export {
   type BlobInfo,
-  contentHash,
   decodeContent,
   type NormalizedContent,
   normalizeContent,

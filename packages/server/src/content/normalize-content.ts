@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import {
   AppError,
   type BlobRef,
   blobRefSchema,
   type CollectionType,
   canonicalJson,
-  contentHashInput,
+  contentHash,
   icalendarContentSchema,
   messageContentSchema,
   noteContentSchema,
@@ -198,13 +197,6 @@ function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-/** The item hash (ETag): SHA-256 of the protocol's content hash input. */
-export function contentHash(contentType: string, text: string | null, blobSha256: string | null): string {
-  return createHash('sha256')
-    .update(contentHashInput(contentType, text, blobSha256), 'utf8')
-    .digest('hex');
 }
 
 /**

@@ -85,9 +85,9 @@ function parseBasic(header: string | undefined): { username: string; password: s
 }
 
 function stillLive(ctx: Context, caller: Caller): Promise<boolean> {
-  return isAppPasswordLive(ctx.db.kysely, caller.userId, caller.deviceId);
+  return isAppPasswordLive(ctx.db, caller.userId, caller.deviceId);
 }
 
 function touch(ctx: Context, appPasswordId: string, now: number): Promise<void> {
-  return touchAppPassword(ctx.db.kysely, appPasswordId, now);
+  return touchAppPassword(ctx.db, appPasswordId, now);
 }

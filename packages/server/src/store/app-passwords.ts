@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { executor, type Queryable } from './queryable.js';
 import type { AppPasswordsTable, Database } from './schema.js';
 
 export type AppPasswordRow = Selectable<AppPasswordsTable>;
@@ -81,8 +82,8 @@ export async function listLegacyAppPasswords(
 }
 
 /** Whether the app password is unrevoked and its user enabled (checked on every cached DAV sign-in). */
-export async function isAppPasswordLive(db: Kysely<Database>, userId: string, id: string): Promise<boolean> {
-  const row = await db
+export async function isAppPasswordLive(on: Queryable, userId: string, id: string): Promise<boolean> {
+  const row = await executor(on)
     .selectFrom('app_passwords')
     .innerJoin('users', 'users.id', 'app_passwords.user_id')
     .select('app_passwords.id')
@@ -94,6 +95,6 @@ export async function isAppPasswordLive(db: Kysely<Database>, userId: string, id
   return row !== undefined;
 }
 
-export async function touchAppPassword(db: Kysely<Database>, id: string, now: number): Promise<void> {
-  await db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', id).execute();
+export async function touchAppPassword(on: Queryable, id: string, now: number): Promise<void> {
+  await executor(on).updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', id).execute();
 }

@@ -8,10 +8,10 @@ import { AppError, idSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
-import { exportAccount } from '../../formats/export-run.js';
-import { importFile } from '../../formats/import.js';
-import { listImports } from '../../formats/import-store.js';
-import { undoImport } from '../../formats/import-undo.js';
+import { exportAccount } from '../../export/export-run.js';
+import { importFile } from '../../import/import.js';
+import { undoImport } from '../../import/import-undo.js';
+import { listImports } from '../../store/imports.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -74,7 +74,7 @@ export function exportImportRoutes(ctx: Context): FastifyPluginAsync {
     });
 
     app.get('/v1/imports', async (request) => {
-      const rows = await listImports(ctx.db.kysely, callerOf(request).userId);
+      const rows = await listImports(ctx.db, callerOf(request).userId);
       return {
         imports: rows.map((row) => ({
           id: row.id,

@@ -1,8 +1,8 @@
 import { idSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { itemJsonView } from '../../content/item-view.js';
 import type { Context } from '../../context.js';
-import { itemJsonView } from '../../formats/item-view.js';
 import { readCollectionType } from '../../store/collections.js';
 import { getItem, getItemRevision, itemHistory } from '../../sync/items.js';
 import { callerOf } from '../app.js';

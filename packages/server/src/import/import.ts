@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { AppError } from '@holdfast/protocol';
+import { readJsonLines } from '../bundle/json-lines.js';
+import type { Context } from '../context.js';
+import { appendLedgerEntry } from '../ledger/ledger.js';
+import { recordImport } from '../store/imports.js';
+import type { Append } from '../sync/write-transaction.js';
+import { writeTransaction } from '../sync/write-transaction.js';
+import { bundleCandidates } from './bundle-import.js';
+import { importIncident } from './import-ledger.js';
+import { prepareCandidates } from './import-prepare.js';
+import { countStatuses, type ImportReport, type ImportReportItem, type PreparedItem } from './import-report.js';
+import { calendarCandidates, detectFormat, type ImportFormat, vcardCandidates } from './import-source.js';
+import { writePrepared } from './import-write.js';
+
+export interface ImportOptions {
+  /** Put every item into this collection (vCard and iCalendar files only). */
+  collectionId?: string;
+  /** The file's name as the user knows it (an upload's temporary path says nothing). */
+  name?: string;
+}
+
+export interface ImportOwner {
+  userId: string;
+  /** The device that uploaded it; null for the command line. */
+  deviceId: string | null;
+}
+
+/**
+ * Imports a .vcf, .ics or Holdfast export bundle into a user's account.
+ *
+ * Two phases. First every item is read (streamed; a calendar file is split by
+ * UID in memory, bounded by MAX_CALENDAR_FILE_BYTES), validated and
+ * normalised exactly as a push would, outside any transaction, into a spool
+ * file. Then one write transaction matches and writes them all: an import is
+ * one contiguous range of revisions, recorded in `imports`, all or nothing,
+ * and can be undone as a unit. Importing the same file again writes nothing.
+ * A rejected item is reported with its reason and nothing of it is stored.
+ */
+export async function importFile(
+  ctx: Context,
+  owner: ImportOwner,
+  path: string,
+  options: ImportOptions = {},
+): Promise<ImportReport> {
+  const name = options.name ?? basename(path);
+  const format = await detectFormat(path, name);
+  if (!format) {
+    throw new AppError(
+      'invalid_content',
+      `${name} is not a vCard (.vcf), iCalendar (.ics) or Holdfast export (.zip) file`,
+    );
+  }
+  if (format === 'holdfast-export' && options.collectionId !== undefined) {
+    throw new AppError(
+      'invalid_request',
+      'A Holdfast export brings back its own collections; import it without a collection.',
+    );
+  }
+  const importId = randomUUID();
+  const spoolDir = await mkdtemp(join(tmpdir(), 'holdfast-import-'));
+  try {
+    const spoolPath = join(spoolDir, 'items.jsonl');
+    const spool = createWriteStream(spoolPath);
+    const phase1 = await prepareCandidates(ctx, owner.userId, candidates(ctx, owner, format, path), spool);
+    const now = ctx.now();
+    let first: number | null = null;
+    let last: number | null = null;
+    const written = await writeTransaction(ctx, owner.userId, async (trx, append) => {
+      const tracked: Append = async (revisions) => {
+        const seqs = await append(revisions);
+        if (seqs.length > 0) {
+          first ??= seqs[0] as number;
+          last = seqs[seqs.length - 1] as number;
+        }
+        return seqs;
+      };
+      const result = await writePrepared(
+        trx,
+        tracked,
+        owner,
+        importId,
+        now,
+        readSpool(spoolPath),
+        options.collectionId,
+      );
+      const items = mergeInOrder(phase1.problems, result.items, phase1.orders);
+      const counts = countStatuses(items);
+      await recordImport(trx, {
+        user_id: owner.userId,
+        id: importId,
+        source: name,
+        format,
+        device_id: owner.deviceId,
+        first_seq: first,
+        last_seq: last,
+        ...counts,
+        report: JSON.stringify({
+          collectionsCreated: result.created,
+          rejected: items.filter((i) => i.status === 'rejected').slice(0, 1000),
+        }),
+        undone_by: null,
+        created_at: now,
+      });
+      const summary = { importId, source: name, format, firstRevision: first, lastRevision: last, counts };
+      await appendLedgerEntry(
+        trx,
+        importIncident(owner.userId, owner.deviceId, { ...summary, collectionsCreated: result.created }, items),
+        now,
+      );
+      return { items, counts, created: result.created };
+    });
+    return {
+      importId,
+      source: name,
+      format,
+      firstRevision: first,
+      lastRevision: last,
+      counts: written.counts,
+      collectionsCreated: written.created,
+      items: written.items,
+    };
+  } finally {
+    await rm(spoolDir, { recursive: true, force: true });
+  }
+}
+
+function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path: string) {
+  if (format === 'vcard') return vcardCandidates(path);
+  if (format === 'icalendar') return calendarCandidates(path);
+  return bundleCandidates({ ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes }, path);
+}
+
+async function* readSpool(path: string): AsyncGenerator<PreparedItem> {
+  for await (const line of readJsonLines(path)) yield JSON.parse(line) as PreparedItem;
+}
+
+/** Problems (found reading) and written items back in the order the input had them. */
+function mergeInOrder(
+  problems: { order: number; item: ImportReportItem }[],
+  written: ImportReportItem[],
+  writtenOrders: number[],
+): ImportReportItem[] {
+  const out: ImportReportItem[] = [];
+  let p = 0;
+  written.forEach((item, i) => {
+    const order = writtenOrders[i] ?? Number.POSITIVE_INFINITY;
+    while (p < problems.length && (problems[p]?.order ?? 0) < order)
+      out.push((problems[p++] as { item: ImportReportItem }).item);
+    out.push(item);
+  });
+  while (p < problems.length) out.push((problems[p++] as { item: ImportReportItem }).item);
+  return out;
+}
