@@ -1,0 +1,68 @@
+import type { ServerOptions } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+
+/**
+ * Routes whose JSON bodies carry bulk data. Every other parsed body is held
+ * to `maxControlBodyBytes`, so an unauthenticated or idle client cannot make
+ * the server buffer megabytes it will never use. Blob uploads and imports
+ * stream their bodies with their own limits and are not listed here.
+ */
+const LARGE_BODY_ROUTES = new Set(['/v1/push', '/v1/reseed/inventory']);
+
+/** Node's request, header, keep-alive and socket-idle timeouts, as Fastify options. */
+export function connectionTimeouts(config: Config): {
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionTimeout: number;
+  http: ServerOptions;
+} {
+  const requestTimeout = config.requestTimeoutMs;
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(config.headersTimeoutMs, requestTimeout);
+  return {
+    requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // Socket inactivity: a stalled body or a silent client is dropped, however the request is going.
+    connectionTimeout: config.idleTimeoutMs,
+    http: {
+      headersTimeout,
+      // Node enforces the request and headers timeouts only when it sweeps, so sweep often enough to matter.
+      connectionsCheckingInterval: Math.max(100, Math.min(headersTimeout, 30_000) / 4),
+    },
+  };
+}
+
+/** Per-route body limits, and no reading of a body the server has already answered. */
+export function largeBodies(app: FastifyInstance, config: Config): void {
+  app.addHook('onRoute', (route) => {
+    if (LARGE_BODY_ROUTES.has(route.url) && route.bodyLimit === undefined) route.bodyLimit = config.maxBodyBytes;
+  });
+  // An error sent before the body arrived (401, 413, …) closes the connection instead of
+  // letting Node drain the rest of a body nobody will read.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode >= 400 && !request.raw.complete) reply.header('connection', 'close');
+    return payload;
+  });
+}
+
+/** Caps open connections, in total and per client address; excess sockets are closed on accept. */
+export function capConnections(app: FastifyInstance, config: Config): void {
+  const server = app.server;
+  server.maxConnections = config.maxConnections;
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > config.maxConnectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
+}
