@@ -65,7 +65,7 @@ export const configFields = {
       'Largest JSON body accepted by control routes (collections, restore, reseed report, …), in bytes. Push and reseed inventory take `maxBodyBytes`; blob uploads and imports stream up to `maxBlobBytes`.',
   }),
   maxLoginBodyBytes: field({
-    schema: int(512, 1 << 20).default(4096),
+    schema: int(512, 1 << 20).default(8192),
     description: 'Largest body accepted by the unauthenticated login route, in bytes.',
   }),
   headersTimeoutMs: field({
@@ -85,6 +85,11 @@ export const configFields = {
   keepAliveTimeoutMs: field({
     schema: int(100, 600_000).default(5_000),
     description: 'How long an idle keep-alive connection is kept open between requests, in milliseconds.',
+  }),
+  lingerMs: field({
+    schema: int(0, 60_000).default(2000),
+    description:
+      'After answering a request whose body was not read (a refused login or upload), how long the server discards what the client still sends before closing, in milliseconds; lets the client read the answer.',
   }),
   maxConnections: field({
     schema: int(1, 1_000_000).default(4096),

@@ -171,10 +171,10 @@ function valueText(property: ICAL.Property): string {
 }
 
 /** ±14 hours: the widest UTC offsets in use, applied to times whose zone is unknown. */
-const FLOATING_SLACK = 14 * 3600;
+export const FLOATING_SLACK = 14 * 3600;
 const MAX_INSTANCES = 20_000;
 
-function isFloating(time: ICAL.Time): boolean {
+export function isFloating(time: ICAL.Time): boolean {
   return time.isDate || time.zone === ICAL.Timezone.localTimezone || time.zone?.tzid === 'floating';
 }
 
@@ -227,11 +227,13 @@ async function occurrencesOverlap(
   }
   const span = Math.max(0, firstEnd.toUnixTime() - event.startDate.toUnixTime());
   const iterator = iteratorFrom(event, range.start, span);
+  // Only floating instances can start (in UTC terms) before their UTC reading; for the rest, stop at the end.
+  const slack = isFloating(event.startDate) ? FLOATING_SLACK : 0;
   for (let n = 0; n < MAX_INSTANCES; n++) {
     await spend(budget);
     const next = iterator.next();
     if (!next) return false;
-    if (next.toUnixTime() - FLOATING_SLACK >= range.end) return false;
+    if (next.toUnixTime() - slack >= range.end) return false;
     const details = event.getOccurrenceDetails(next);
     const end = endOf(details.item, details.startDate, details.endDate);
     if (instanceOverlaps(details.startDate, end, range)) return true;

@@ -1,5 +1,5 @@
 import ICAL from 'ical.js';
-import { instanceOverlaps, type TimeRange } from './calendar-filter.js';
+import { FLOATING_SLACK, instanceOverlaps, isFloating, type TimeRange } from './calendar-filter.js';
 import { isBudgetSpent, iteratorFrom, type RecurrenceBudget, spend } from './recurrence.js';
 
 const MAX_INSTANCES = 20_000;
@@ -51,10 +51,11 @@ async function instancesOf(
   const out: ICAL.Component[] = [];
   const span = Math.max(0, event.endDate.toUnixTime() - event.startDate.toUnixTime());
   const iterator = iteratorFrom(event, range.start, span);
+  const slack = isFloating(event.startDate) ? FLOATING_SLACK : 0;
   for (let n = 0; n < MAX_INSTANCES; n++) {
     await spend(budget);
     const next = iterator.next();
-    if (!next || next.toUnixTime() - 14 * 3600 >= range.end) break;
+    if (!next || next.toUnixTime() - slack >= range.end) break;
     const details = event.getOccurrenceDetails(next);
     if (!instanceOverlaps(details.startDate, details.endDate, range)) continue;
     const instance = copy(details.item.component);

@@ -104,7 +104,8 @@ function jumpStart(event: ICAL.Event, from: number): ICAL.Time | null {
   if (period >= 86_400) jumped.adjust((skip * step) / 86_400, 0, 0, 0);
   else jumped.adjust(0, 0, 0, skip * step);
   // An override of an instance before the new start could move it into the range.
-  for (const exception of event.exceptions) {
+  // ical.js keeps exceptions keyed by recurrence id, whatever its typings say.
+  for (const exception of Object.values(event.exceptions as unknown as Record<string, ICAL.Event>)) {
     if (exception.recurrenceId && exception.recurrenceId.compare(jumped) < 0) return null;
   }
   return jumped;

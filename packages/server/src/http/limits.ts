@@ -22,7 +22,8 @@ export function connectionTimeouts(config: Config): {
   const headersTimeout = Math.min(config.headersTimeoutMs, requestTimeout);
   return {
     requestTimeout,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // Never advertise keep-alive longer than the idle timeout lets a socket live.
+    keepAliveTimeout: Math.min(config.keepAliveTimeoutMs, config.idleTimeoutMs),
     // Socket inactivity: a stalled body or a silent client is dropped, however the request is going.
     connectionTimeout: config.idleTimeoutMs,
     http: {
@@ -38,11 +39,17 @@ export function largeBodies(app: FastifyInstance, config: Config): void {
   app.addHook('onRoute', (route) => {
     if (LARGE_BODY_ROUTES.has(route.url) && route.bodyLimit === undefined) route.bodyLimit = config.maxBodyBytes;
   });
-  // An error sent before the body arrived (401, 413, …) closes the connection instead of
-  // letting Node drain the rest of a body nobody will read.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode >= 400 && !request.raw.complete) reply.header('connection', 'close');
-    return payload;
+  // An answer sent before its body arrived (401, 413, …) ends the connection instead of reading
+  // the rest of a body nobody will use. A lingering close: the server's side ends at once, and what
+  // the client is still sending is discarded for a moment before the socket goes, so the client
+  // reads the answer rather than a reset.
+  app.addHook('onResponse', async (request) => {
+    if (request.raw.complete) return;
+    const socket = request.raw.socket;
+    socket.end();
+    request.raw.resume();
+    const timer = setTimeout(() => socket.destroy(), config.lingerMs).unref();
+    socket.once('close', () => clearTimeout(timer));
   });
 }
 
