@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { authenticate } from '../auth/accounts.js';
 import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
-import { capConnections, connectionTimeouts, largeBodies } from './limits.js';
+import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
@@ -47,7 +47,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   });
   app.decorateRequest('caller', null);
   largeBodies(app, ctx.config);
-  capConnections(app, ctx.config);
+  guardConnections(app, ctx.config);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)),

@@ -1,4 +1,5 @@
-import type { ServerOptions } from 'node:http';
+import type { ServerOptions, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 
@@ -53,9 +54,24 @@ export function largeBodies(app: FastifyInstance, config: Config): void {
   });
 }
 
-/** Caps open connections, in total and per client address; excess sockets are closed on accept. */
-export function capConnections(app: FastifyInstance, config: Config): void {
+/**
+ * Caps open connections, in total and per client address (excess sockets are
+ * closed on accept), and closes idle ones.
+ */
+export function guardConnections(app: FastifyInstance, config: Config): void {
   const server = app.server;
+  // Idle means waiting on the client. A socket whose request has fully arrived and is still being
+  // answered (a long REPORT, an event stream) is the server's own work, bounded by its own budgets.
+  const answering = new WeakMap<Socket, ServerResponse>();
+  app.addHook('onRequest', async (request, reply) => {
+    answering.set(request.raw.socket, reply.raw);
+  });
+  server.on('timeout', (socket: Socket) => {
+    const res = answering.get(socket);
+    const req = res?.req;
+    if (res && req && req.socket === socket && req.complete && !res.writableEnded) return;
+    socket.destroy();
+  });
   server.maxConnections = config.maxConnections;
   const open = new Map<string, number>();
   server.on('connection', (socket) => {
