@@ -44,6 +44,12 @@ export function largeBodies(app: FastifyInstance, config: Config): void {
   // the rest of a body nobody will use. A lingering close: the server's side ends at once, and what
   // the client is still sending is discarded for a moment before the socket goes, so the client
   // reads the answer rather than a reset.
+  // Fastify asks Node to close such a connection at once, which resets it while the client is still
+  // sending, and a reset can swallow the answer; the close is done below instead.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.raw.complete) reply.removeHeader('connection');
+    return payload;
+  });
   app.addHook('onResponse', async (request) => {
     if (request.raw.complete) return;
     const socket = request.raw.socket;

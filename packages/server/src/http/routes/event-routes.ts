@@ -84,9 +84,10 @@ export function eventRoutes(ctx: Context): FastifyPluginAsync {
         setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs).unref(),
         setInterval(() => void checkLive(), ctx.config.eventStreamCheckMs).unref(),
       );
-      request.raw.on('close', stop);
+      // The response's close, not the request's: a request without a body may count as closed once read.
       res.on('close', stop);
       res.on('error', stop);
+      if (res.destroyed) stop();
     });
   };
 }
