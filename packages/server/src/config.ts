@@ -59,6 +59,69 @@ export const configFields = {
     schema: int(1024, 1 << 30).default(32 * 1024 * 1024),
     description: 'Largest JSON request body accepted, in bytes.',
   }),
+  maxControlBodyBytes: field({
+    schema: int(1024, 1 << 30).default(64 * 1024),
+    description:
+      'Largest JSON body accepted by control routes (collections, restore, reseed report, …), in bytes. Push and reseed inventory take `maxBodyBytes`; blob uploads and imports stream up to `maxBlobBytes`.',
+  }),
+  maxLoginBodyBytes: field({
+    schema: int(512, 1 << 20).default(8192),
+    description: 'Largest body accepted by the unauthenticated login route, in bytes.',
+  }),
+  headersTimeoutMs: field({
+    schema: int(1000, 3_600_000).default(20_000),
+    description: 'Time a client has to send the complete request headers, in milliseconds. At most `requestTimeoutMs`.',
+  }),
+  requestTimeoutMs: field({
+    schema: int(1000, 86_400_000).default(300_000),
+    description:
+      'Time a client has to send a complete request, body included, in milliseconds: large blob uploads must arrive within it.',
+  }),
+  idleTimeoutMs: field({
+    schema: int(1000, 3_600_000).default(60_000),
+    description:
+      'A connection on which nothing is read or written for this long is closed, in milliseconds (a stalled upload, a silent client). Event streams send heartbeats well within it.',
+  }),
+  keepAliveTimeoutMs: field({
+    schema: int(100, 600_000).default(5_000),
+    description: 'How long an idle keep-alive connection is kept open between requests, in milliseconds.',
+  }),
+  lingerMs: field({
+    schema: int(0, 60_000).default(2000),
+    description:
+      'After answering a request whose body was not read (a refused login or upload), how long the server discards what the client still sends before closing, in milliseconds; lets the client read the answer.',
+  }),
+  maxConnections: field({
+    schema: int(1, 1_000_000).default(4096),
+    description: 'Open connections the server accepts in total; further ones are closed at once.',
+  }),
+  maxConnectionsPerAddress: field({
+    schema: int(1, 1_000_000).default(256),
+    description:
+      'Open connections accepted from one client address (as seen on the socket, so a reverse proxy counts as one address).',
+  }),
+  maxEventStreamsPerDevice: field({
+    schema: int(1, 10_000).default(4),
+    description: 'Open event streams (`GET /v1/events`) one device may hold; beyond it the server answers 429.',
+  }),
+  maxEventStreamsPerUser: field({
+    schema: int(1, 100_000).default(32),
+    description: 'Open event streams one user may hold across all devices; beyond it the server answers 429.',
+  }),
+  eventStreamCheckMs: field({
+    schema: int(100, 3_600_000).default(15_000),
+    description:
+      'How often an open event stream re-checks that its device is unrevoked and its user enabled, in milliseconds (also checked before each change event).',
+  }),
+  davMaxMultigetHrefs: field({
+    schema: int(1, 1_000_000).default(5000),
+    description: 'Hrefs one DAV multiget REPORT may name; larger requests are refused with 403 and a DAV precondition.',
+  }),
+  davMaxRecurrenceSteps: field({
+    schema: int(1000, 1_000_000_000).default(200_000),
+    description:
+      'Recurrence instances one DAV REPORT may compute across all its events (time-range filters and expansion); beyond it the request is refused with 403 and a DAV precondition instead of running on.',
+  }),
   maxBlobBytes: field({
     schema: int(1, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
     description: 'Largest blob (photo, attachment) accepted, in bytes.',

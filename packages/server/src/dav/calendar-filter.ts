@@ -1,5 +1,6 @@
 import ICAL from 'ical.js';
 import { davError } from './dav-error.js';
+import { isBudgetSpent, iteratorFrom, type RecurrenceBudget, spend } from './recurrence.js';
 import { parseTextMatch, type TextMatch, textMatches } from './text-match.js';
 import { childOf, childrenOf, type XmlElement } from './xml-parse.js';
 import { CALDAV } from './xml-write.js';
@@ -97,9 +98,10 @@ export function parseCalendarFilter(filter: XmlElement | undefined): CompFilter 
  * Whether a stored calendar object passes the filter. Whenever the answer
  * is uncertain (unparseable data, floating or unknown time zones, a
  * recurrence too long to walk) the object passes: a client can ignore an
- * extra event, but one it never receives looks like lost data.
+ * extra event, but one it never receives looks like lost data. Recurrences
+ * spend the request's budget, whose exhaustion is the one error let through.
  */
-export function matchCalendar(filter: CompFilter, text: string): boolean {
+export async function matchCalendar(filter: CompFilter, text: string, budget: RecurrenceBudget): Promise<boolean> {
   let root: ICAL.Component;
   try {
     root = new ICAL.Component(ICAL.parse(text) as unknown[]);
@@ -109,18 +111,30 @@ export function matchCalendar(filter: CompFilter, text: string): boolean {
   if (root.name.toUpperCase() !== filter.name) return filter.isNotDefined;
   if (filter.isNotDefined) return false;
   try {
-    return matchBody(filter, root);
-  } catch {
+    return await matchBody(filter, root, budget);
+  } catch (error) {
+    if (isBudgetSpent(error)) throw error;
     return true;
   }
 }
 
-function matchBody(filter: CompFilter, component: ICAL.Component): boolean {
-  if (filter.timeRange && !overlaps(component, filter.timeRange)) return false;
+async function matchBody(filter: CompFilter, component: ICAL.Component, budget: RecurrenceBudget): Promise<boolean> {
+  if (filter.timeRange && !(await overlaps(component, filter.timeRange, budget))) return false;
   for (const prop of filter.props) if (!matchProp(prop, component)) return false;
   for (const comp of filter.comps) {
     const children = component.getAllSubcomponents(comp.name.toLowerCase());
-    if (comp.isNotDefined ? children.length > 0 : !children.some((child) => matchBody(comp, child))) return false;
+    if (comp.isNotDefined) {
+      if (children.length > 0) return false;
+      continue;
+    }
+    let any = false;
+    for (const child of children) {
+      if (await matchBody(comp, child, budget)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
   }
   return true;
 }
@@ -157,10 +171,10 @@ function valueText(property: ICAL.Property): string {
 }
 
 /** ±14 hours: the widest UTC offsets in use, applied to times whose zone is unknown. */
-const FLOATING_SLACK = 14 * 3600;
+export const FLOATING_SLACK = 14 * 3600;
 const MAX_INSTANCES = 20_000;
 
-function isFloating(time: ICAL.Time): boolean {
+export function isFloating(time: ICAL.Time): boolean {
   return time.isDate || time.zone === ICAL.Timezone.localTimezone || time.zone?.tzid === 'floating';
 }
 
@@ -173,12 +187,12 @@ export function instanceOverlaps(start: ICAL.Time, end: ICAL.Time, range: TimeRa
   return startsBefore && range.end > a;
 }
 
-function overlaps(component: ICAL.Component, range: TimeRange): boolean {
+function overlaps(component: ICAL.Component, range: TimeRange, budget: RecurrenceBudget): Promise<boolean> | boolean {
   switch (component.name) {
     case 'vevent':
-      return occurrencesOverlap(component, range, (_event, _start, end) => end);
+      return occurrencesOverlap(component, range, (_event, _start, end) => end, budget);
     case 'vtodo':
-      return todoOverlaps(component, range);
+      return todoOverlaps(component, range, budget);
     case 'vjournal': {
       const start = component.getFirstPropertyValue('dtstart');
       if (!(start instanceof ICAL.Time)) return false;
@@ -195,18 +209,31 @@ function overlaps(component: ICAL.Component, range: TimeRange): boolean {
 /** The end of one instance, given the component it comes from and ical.js's idea of its start and end. */
 type EndOf = (event: ICAL.Event, start: ICAL.Time, end: ICAL.Time) => ICAL.Time;
 
-/** Walks the instances of a (possibly recurring) component, its overrides applied. */
-function occurrencesOverlap(component: ICAL.Component, range: TimeRange, endOf: EndOf): boolean {
+/**
+ * Walks the instances of a (possibly recurring) component, its overrides
+ * applied, from near the range's start where the rule allows a jump.
+ */
+async function occurrencesOverlap(
+  component: ICAL.Component,
+  range: TimeRange,
+  endOf: EndOf,
+  budget: RecurrenceBudget,
+): Promise<boolean> {
   if (!component.hasProperty('dtstart')) return false;
   const event = new ICAL.Event(component, { exceptions: overridesOf(component) });
+  const firstEnd = endOf(event, event.startDate, event.endDate);
   if (component.hasProperty('recurrence-id') || !event.isRecurring()) {
-    return instanceOverlaps(event.startDate, endOf(event, event.startDate, event.endDate), range);
+    return instanceOverlaps(event.startDate, firstEnd, range);
   }
-  const iterator = event.iterator();
+  const span = Math.max(0, firstEnd.toUnixTime() - event.startDate.toUnixTime());
+  const iterator = iteratorFrom(event, range.start, span);
+  // Only floating instances can start (in UTC terms) before their UTC reading; for the rest, stop at the end.
+  const slack = isFloating(event.startDate) ? FLOATING_SLACK : 0;
   for (let n = 0; n < MAX_INSTANCES; n++) {
+    await spend(budget);
     const next = iterator.next();
     if (!next) return false;
-    if (next.toUnixTime() - FLOATING_SLACK >= range.end) return false;
+    if (next.toUnixTime() - slack >= range.end) return false;
     const details = event.getOccurrenceDetails(next);
     const end = endOf(details.item, details.startDate, details.endDate);
     if (instanceOverlaps(details.startDate, end, range)) return true;
@@ -239,8 +266,12 @@ const todoEnd: EndOf = (event, start) => {
 };
 
 /** RFC 4791 §9.9's VTODO table; ends are widened by a second where the table compares inclusively. */
-function todoOverlaps(component: ICAL.Component, range: TimeRange): boolean {
-  if (component.hasProperty('dtstart')) return occurrencesOverlap(component, range, todoEnd);
+function todoOverlaps(
+  component: ICAL.Component,
+  range: TimeRange,
+  budget: RecurrenceBudget,
+): Promise<boolean> | boolean {
+  if (component.hasProperty('dtstart')) return occurrencesOverlap(component, range, todoEnd, budget);
   const inclusive = { start: range.start, end: range.end + 1 };
   const due = timeProperty(component, 'due');
   if (due) return instanceOverlaps(due, due, inclusive);

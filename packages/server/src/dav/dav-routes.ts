@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { AppError } from '@holdfast/protocol';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Caller, Context } from '../context.js';
+import { callerOf } from '../http/app.js';
 import { ALLOW_COLLECTION, makeCollection, proppatch, removeCollection } from './collection-methods.js';
 import { createDavAuthenticator } from './dav-auth.js';
 import { davErrorHandler } from './dav-error.js';
@@ -41,6 +42,15 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
     );
     app.setErrorHandler(davErrorHandler);
     const authenticate = createDavAuthenticator(ctx);
+    // Credentials are checked before the body is read: a client that cannot authenticate gets its 401
+    // with the body unread (and the connection closed), never megabytes buffered first.
+    app.addHook('onRequest', async (request) => {
+      const path = request.url.split('?')[0] ?? '';
+      if (request.method === 'OPTIONS' || !(path === DAV_PREFIX || path.startsWith(`${DAV_PREFIX}/`))) return;
+      const caller = await authenticate(request.headers.authorization, request.ip);
+      request.caller = caller;
+      request.log = request.log.child({ userId: caller.userId, deviceId: caller.deviceId });
+    });
 
     // RFC 6764 discovery: the one redirect Holdfast answers with, because DAV clients require it.
     for (const url of [
@@ -66,9 +76,7 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
           .header('content-length', '0')
           .send();
       }
-      const caller = await authenticate(request.headers.authorization, request.ip);
-      request.log = request.log.child({ userId: caller.userId, deviceId: caller.deviceId });
-      return dispatch(ctx, caller, request, reply);
+      return dispatch(ctx, callerOf(request), request, reply);
     };
     for (const url of [DAV_PREFIX, `${DAV_PREFIX}/*`]) {
       app.route({ method: METHODS, url, exposeHeadRoute: false, handler });

@@ -1,5 +1,6 @@
 import ICAL from 'ical.js';
-import { instanceOverlaps, type TimeRange } from './calendar-filter.js';
+import { FLOATING_SLACK, instanceOverlaps, isFloating, type TimeRange } from './calendar-filter.js';
+import { isBudgetSpent, iteratorFrom, type RecurrenceBudget, spend } from './recurrence.js';
 
 const MAX_INSTANCES = 20_000;
 const RECURRENCE_PROPERTIES = ['rrule', 'rdate', 'exdate', 'exrule'];
@@ -9,8 +10,10 @@ const RECURRENCE_PROPERTIES = ['rrule', 'rdate', 'exdate', 'exrule'];
  * the range, each a component without recurrence rules, with a
  * RECURRENCE-ID and UTC times. Used only for REPORT output; the stored text
  * is never changed. Data ical.js cannot read is returned as stored.
+ * Instances spend the request's budget; running out is an error, not a
+ * silently shortened answer.
  */
-export function expandCalendar(text: string, range: TimeRange): string {
+export async function expandCalendar(text: string, range: TimeRange, budget: RecurrenceBudget): Promise<string> {
   let root: ICAL.Component;
   try {
     root = new ICAL.Component(ICAL.parse(text) as unknown[]);
@@ -22,15 +25,20 @@ export function expandCalendar(text: string, range: TimeRange): string {
     for (const property of root.getAllProperties()) out.addProperty(ICAL.Property.fromString(property.toICALString()));
     for (const component of root.getAllSubcomponents()) {
       if (component.name === 'vtimezone' || component.hasProperty('recurrence-id')) continue;
-      for (const instance of instancesOf(component, range)) out.addSubcomponent(instance);
+      for (const instance of await instancesOf(component, range, budget)) out.addSubcomponent(instance);
     }
     return out.toString();
-  } catch {
+  } catch (error) {
+    if (isBudgetSpent(error)) throw error;
     return text;
   }
 }
 
-function instancesOf(component: ICAL.Component, range: TimeRange): ICAL.Component[] {
+async function instancesOf(
+  component: ICAL.Component,
+  range: TimeRange,
+  budget: RecurrenceBudget,
+): Promise<ICAL.Component[]> {
   if (!component.hasProperty('dtstart')) return [copy(component)];
   const uid = component.getFirstPropertyValue('uid');
   const overrides = (component.parent?.getAllSubcomponents(component.name) ?? []).filter(
@@ -41,10 +49,13 @@ function instancesOf(component: ICAL.Component, range: TimeRange): ICAL.Componen
     return instanceOverlaps(event.startDate, event.endDate, range) ? [inUtc(copy(component))] : [];
   }
   const out: ICAL.Component[] = [];
-  const iterator = event.iterator();
+  const span = Math.max(0, event.endDate.toUnixTime() - event.startDate.toUnixTime());
+  const iterator = iteratorFrom(event, range.start, span);
+  const slack = isFloating(event.startDate) ? FLOATING_SLACK : 0;
   for (let n = 0; n < MAX_INSTANCES; n++) {
+    await spend(budget);
     const next = iterator.next();
-    if (!next || next.toUnixTime() - 14 * 3600 >= range.end) break;
+    if (!next || next.toUnixTime() - slack >= range.end) break;
     const details = event.getOccurrenceDetails(next);
     if (!instanceOverlaps(details.startDate, details.endDate, range)) continue;
     const instance = copy(details.item.component);

@@ -1,5 +1,11 @@
 import { AppError } from '@holdfast/protocol';
-import { type CompFilter, matchCalendar, parseCalendarFilter, parseTimeRange } from './calendar-filter.js';
+import {
+  type CompFilter,
+  matchCalendar,
+  parseCalendarFilter,
+  parseTimeRange,
+  type TimeRange,
+} from './calendar-filter.js';
 import { matchCard, parseCardFilter } from './card-filter.js';
 import { davError } from './dav-error.js';
 import { findItemsByName } from './dav-names.js';
@@ -8,6 +14,7 @@ import { allItems, type DavCollection, type DavItem, findCollection } from './da
 import { expandCalendar } from './expand.js';
 import { type DataOptions, type PropRequest, parsePropRequest, type Scope } from './properties.js';
 import { itemTarget, respond, wantsData } from './propfind.js';
+import { isBudgetSpent, type RecurrenceBudget, recurrenceBudget, WITHIN_LIMITS } from './recurrence.js';
 import { syncCollection } from './sync-collection.js';
 import { childOf, childrenOf, type XmlElement } from './xml-parse.js';
 import { CALDAV, CARDDAV, DAV, statusResponse } from './xml-write.js';
@@ -38,7 +45,7 @@ export async function report(
     case 'card:addressbook-multiget':
     case 'cal:calendar-multiget':
       if (family !== (kind === 'card:addressbook-multiget' ? 'addressbooks' : 'calendars')) break;
-      return multiget(scope, family, body);
+      return multiget(scope, target, family, body);
     case 'card:addressbook-query':
       if (family !== 'addressbooks') break;
       return addressbookQuery(scope, collectionOnly(), body);
@@ -51,36 +58,72 @@ export async function report(
   throw davError('forbidden', `The ${body.name} report is not supported here.`, SUPPORTED_REPORT);
 }
 
-/** Data options from `<cal:calendar-data>` in the prop: `<cal:expand start end>` expands recurrences. */
-function calendarDataOptions(body: XmlElement): DataOptions {
+/** The range of `<cal:expand start end>` in the prop's `<cal:calendar-data>`, if recurrences are to be expanded. */
+function expandRange(body: XmlElement): TimeRange | null {
   const expand = childOf(
     childOf(childOf(body, DAV, 'prop') ?? body, CALDAV, 'calendar-data') ?? body,
     CALDAV,
     'expand',
   );
-  if (!expand) return {};
+  if (!expand) return null;
   const range = parseTimeRange(expand);
   if (!range || !Number.isFinite(range.start) || !Number.isFinite(range.end)) {
     throw davError('forbidden', 'expand needs a start and an end.', { ns: CALDAV, name: 'valid-filter' });
   }
-  return { calendarData: (text) => expandCalendar(text, range) };
+  return range;
+}
+
+/** Data options for one item: its expansion is computed here, asynchronously and under the request's budget. */
+async function dataFor(
+  item: DavItem,
+  request: PropRequest,
+  expand: TimeRange | null,
+  budget: RecurrenceBudget,
+): Promise<DataOptions> {
+  if (!expand || !wantsData(request)) return {};
+  const expanded = await expandCalendar(item.content ?? '', expand, budget);
+  return { calendarData: () => expanded };
+}
+
+/**
+ * The response that ends a multistatus cut short by a limit: 507 on the
+ * request's own href with DAV:number-of-matches-within-limits (RFC 4918 and
+ * RFC 5323), as for nresults. Once the 207 has started streaming, this is how a
+ * failure can still be told.
+ */
+function cutShort(href: string): string {
+  return statusResponse(href, 507, WITHIN_LIMITS);
 }
 
 /**
  * addressbook-multiget / calendar-multiget: each href answered in request
  * order, 404 for any that names nothing live of this user's.
  */
-async function multiget(scope: Scope, family: Family, body: XmlElement): Promise<AsyncIterable<string>> {
+async function multiget(
+  scope: Scope,
+  target: DavResource,
+  family: Family,
+  body: XmlElement,
+): Promise<AsyncIterable<string>> {
   const request = parsePropRequest(body);
-  const data = family === 'calendars' ? calendarDataOptions(body) : {};
-  const hrefs = childrenOf(body, DAV, 'href').map((h) => h.text.trim());
+  const expand = family === 'calendars' ? expandRange(body) : null;
+  const budget = recurrenceBudget(scope.ctx.config.davMaxRecurrenceSteps);
+  const hrefElements = childrenOf(body, DAV, 'href');
+  const max = scope.ctx.config.davMaxMultigetHrefs;
+  if (hrefElements.length > max) {
+    throw davError('forbidden', `A multiget may name at most ${max} resources; split the request.`, WITHIN_LIMITS);
+  }
+  const hrefs = hrefElements.map((h) => h.text.trim());
+  // Names are grouped per collection so each collection costs one batched lookup, not one per href.
   const wanted = new Map<string, string[]>();
   const located = hrefs.map((href) => {
     const segments = davSegments(href);
     if (segments?.length !== 4) return null;
     const [first, user, collectionId, name] = segments as [string, string, string, string];
     if (first !== family || user !== scope.caller.username) return null;
-    wanted.set(collectionId, [...(wanted.get(collectionId) ?? []), name]);
+    const names = wanted.get(collectionId);
+    if (names) names.push(name);
+    else wanted.set(collectionId, [name]);
     return { collectionId, name };
   });
   const found = new Map<string, { collection: DavCollection; items: Map<string, DavItem> }>();
@@ -98,6 +141,14 @@ async function multiget(scope: Scope, family: Family, body: XmlElement): Promise
       if (!entry || !item || item.deleted) {
         yield statusResponse(href, 404);
         continue;
+      }
+      let data: DataOptions;
+      try {
+        data = await dataFor(item, request, expand, budget);
+      } catch (error) {
+        if (!isBudgetSpent(error)) throw error;
+        yield cutShort(hrefOf(target, scope.caller.username));
+        return;
       }
       // The client's own href, so it can match answers to requests exactly.
       yield await respond(scope, itemTarget(family, entry.collection, item), request, data, href);
@@ -118,19 +169,33 @@ async function addressbookQuery(scope: Scope, target: CollectionTarget, body: Xm
   const filter = parseCardFilter(childOf(body, CARDDAV, 'filter'));
   const limit = nresults(childOf(body, CARDDAV, 'limit'), CARDDAV);
   const needsContent = wantsData(request) || filter.props.length > 0;
-  return queryResults(scope, target, request, {}, needsContent, limit, (item) =>
-    filter.props.length === 0 ? true : matchCard(filter, item.content ?? ''),
+  return queryResults(
+    scope,
+    target,
+    request,
+    async () => ({}),
+    needsContent,
+    limit,
+    async (item) => (filter.props.length === 0 ? true : matchCard(filter, item.content ?? '')),
   );
 }
 
 async function calendarQuery(scope: Scope, target: CollectionTarget, body: XmlElement) {
   const request = parsePropRequest(body);
   const filter = parseCalendarFilter(childOf(body, CALDAV, 'filter'));
-  const data = calendarDataOptions(body);
+  const expand = expandRange(body);
+  // One budget for the whole request: filtering and expansion of every event draw on it.
+  const budget = recurrenceBudget(scope.ctx.config.davMaxRecurrenceSteps);
   const component = target.collection.type === 'tasks' ? 'VTODO' : 'VEVENT';
   const trivial = matchesEveryItem(filter, component);
-  return queryResults(scope, target, request, data, wantsData(request) || !trivial, null, (item) =>
-    trivial ? true : matchCalendar(filter, item.content ?? ''),
+  return queryResults(
+    scope,
+    target,
+    request,
+    (item) => dataFor(item, request, expand, budget),
+    wantsData(request) || !trivial,
+    null,
+    async (item) => (trivial ? true : matchCalendar(filter, item.content ?? '', budget)),
   );
 }
 
@@ -152,10 +217,10 @@ async function queryResults(
   scope: Scope,
   target: CollectionTarget,
   request: PropRequest,
-  data: DataOptions,
+  dataOf: (item: DavItem) => Promise<DataOptions>,
   withContent: boolean,
   limit: number | null,
-  matches: (item: DavItem) => boolean,
+  matches: (item: DavItem) => Promise<boolean>,
 ): Promise<AsyncIterable<string>> {
   const { ctx, caller } = scope;
   return (async function* () {
@@ -163,13 +228,19 @@ async function queryResults(
     for await (const page of allItems(ctx, caller.userId, target.collection, withContent)) {
       const parts: string[] = [];
       for (const item of page) {
-        if (!matches(item)) continue;
-        if (limit !== null && count >= limit) {
+        let data: DataOptions;
+        try {
+          if (!(await matches(item))) continue;
+          if (limit !== null && count >= limit) {
+            yield parts.join('');
+            yield cutShort(hrefOf(target, caller.username));
+            return;
+          }
+          data = await dataOf(item);
+        } catch (error) {
+          if (!isBudgetSpent(error)) throw error;
           yield parts.join('');
-          yield statusResponse(hrefOf(target, caller.username), 507, {
-            ns: DAV,
-            name: 'number-of-matches-within-limits',
-          });
+          yield cutShort(hrefOf(target, caller.username));
           return;
         }
         count += 1;

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { authenticate } from '../auth/accounts.js';
 import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
+import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { authMeDeviceRoutes } from './routes/auth-me-device-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
@@ -48,7 +49,9 @@ const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/auth/login']);
 export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    bodyLimit: ctx.config.maxBodyBytes,
+    // Small by default; the few routes that carry bulk data opt in to more below (see largeBodies).
+    bodyLimit: ctx.config.maxControlBodyBytes,
+    ...connectionTimeouts(ctx.config),
     // Per-request lines are logged at debug by the onResponse hook below, with ids only.
     logController: new LogController({ disableRequestLogging: true }),
     // The client address (login throttling, logs) comes from X-Forwarded-For only when a trusted proxy sent it.
@@ -57,6 +60,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     forceCloseConnections: true,
   });
   app.decorateRequest('caller', null);
+  largeBodies(app, ctx.config);
+  guardConnections(app, ctx.config);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)),

@@ -44,3 +44,16 @@ export async function revokeDevice(on: Queryable, deviceId: string, now: number,
 export async function touchDevice(db: Kysely<Database>, deviceId: string, now: number): Promise<void> {
   await db.updateTable('devices').set({ last_seen_at: now }).where('id', '=', deviceId).execute();
 }
+
+/** True while the device is not revoked and its user is not disabled. */
+export async function isDeviceLive(on: Queryable, deviceId: string): Promise<boolean> {
+  const row = await executor(on)
+    .selectFrom('devices')
+    .innerJoin('users', 'users.id', 'devices.user_id')
+    .select('devices.id')
+    .where('devices.id', '=', deviceId)
+    .where('devices.revoked_at', 'is', null)
+    .where('users.disabled', '=', 0)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -14,7 +14,7 @@ const deviceParams = z.object({ id: z.string().min(1).max(128) });
 /** /v1/auth/login and /logout, /v1/me, and the caller's devices (/v1/devices). */
 export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
-    app.post('/v1/auth/login', async (request) => {
+    app.post('/v1/auth/login', { bodyLimit: ctx.config.maxLoginBodyBytes }, async (request) => {
       const body = parseInput(loginRequestSchema, request.body, 'login');
       return login(ctx, { ...body, clientAddress: request.ip });
     });
