@@ -96,6 +96,23 @@ describe('ARCHITECTURE.md and CONTRIBUTING.md', () => {
     });
   }
 
+  it('CONTRIBUTING.md gives a reason for every dependency in a package.json', () => {
+    const contributing = readFileSync(join(root, 'CONTRIBUTING.md'), 'utf8');
+    const manifests = [
+      'package.json',
+      ...JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).workspaces.map(
+        (w: string) => `${w}/package.json`,
+      ),
+    ];
+    const names = manifests.flatMap((m: string) => {
+      const manifest = JSON.parse(readFileSync(join(root, m), 'utf8'));
+      return Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
+    });
+    expect(names.length).toBeGreaterThan(20);
+    const unexplained = [...new Set(names)].filter((name) => !contributing.split(/[\s|,(`]+/).includes(name));
+    expect(unexplained).toEqual([]);
+  });
+
   it('catches a moved file, a renamed function and a bare name outside its folder', () => {
     const refs = references(
       'x.md',
