@@ -187,7 +187,7 @@ function printCoverage(io: Invocation['io'], coverage: RepositoryCoverage, inden
       ? `journal head revision ${h.journalHead.seq} at ${h.journalHead.createdAt}`
       : 'no journal after its newest snapshot';
     io.out(
-      `${indent}history:          generation ${h.generation}: revisions ${h.fromSeq}..${h.toSeq}, ${h.firstAt} to ${h.lastAt}, ${h.snapshots} snapshots, ${journal}${h.broken ? ` (journal unusable: ${h.broken})` : ''}`,
+      `${indent}history:          generation ${h.generation}: revisions 1..${h.toSeq}, written ${h.firstAt} to ${h.lastAt}, ${h.snapshots} snapshots from revision ${h.oldestSnapshotSeq}, ${journal}${h.broken ? ` (journal unusable: ${h.broken})` : ''}`,
     );
   }
   if (coverage.restore) {
@@ -266,11 +266,11 @@ async function restore(invocation: Invocation): Promise<number> {
     if (history && history.others.length > 0) {
       const c = history.chosen;
       io.err(
-        `warning: histories diverged on this target (a server was restored or rolled back and shipped again); restored generation ${c.generation} (revisions ${c.fromSeq}..${c.toSeq}, ${c.firstAt} to ${c.lastAt}).`,
+        `warning: histories diverged on this target (a server was restored or rolled back and shipped again); restored generation ${c.generation} (revisions 1..${c.toSeq}, written ${c.firstAt} to ${c.lastAt}).`,
       );
       for (const o of history.others) {
         io.err(
-          `  not restored: generation ${o.generation} (revisions ${o.fromSeq}..${o.toSeq}, ${o.firstAt} to ${o.lastAt}); to restore it instead: --generation ${o.generation}`,
+          `  not restored: generation ${o.generation} (revisions 1..${o.toSeq}, written ${o.firstAt} to ${o.lastAt}); to restore it instead: --generation ${o.generation}`,
         );
       }
     }

@@ -36,8 +36,8 @@ export interface History {
 /** A history as reported to people and to `--json`. */
 export interface HistorySummary {
   generation: string;
-  /** Restorable revisions: from the oldest snapshot's seq to the journal head (or the newest snapshot). */
-  fromSeq: number;
+  /** A restore brings back revisions 1..toSeq; the earliest restore point is the oldest snapshot's seq. */
+  oldestSnapshotSeq: number;
   toSeq: number;
   firstAt: string;
   lastAt: string;
@@ -128,7 +128,7 @@ function rankHistories(histories: History[]): History[] {
 export function summarizeHistory(history: History): HistorySummary {
   return {
     generation: history.generation,
-    fromSeq: history.snapshots[0]?.manifest.seq ?? 0,
+    oldestSnapshotSeq: history.snapshots[0]?.manifest.seq ?? 0,
     toSeq: history.toSeq,
     firstAt: history.firstAt,
     lastAt: history.lastAt,
@@ -160,7 +160,7 @@ function reach(history: History, point: RestorePoint): number {
 /** Names a history for a message: generation, seq range and time range. */
 export function describeHistory(history: History): string {
   const s = summarizeHistory(history);
-  return `generation ${s.generation} (revisions ${s.fromSeq}..${s.toSeq}, ${s.firstAt} to ${s.lastAt})`;
+  return `generation ${s.generation} (revisions 1..${s.toSeq}, written ${s.firstAt} to ${s.lastAt})`;
 }
 
 /**
