@@ -19,6 +19,8 @@ export interface SnapshotEntry {
   records: number;
   /** The newest drill on it: passed, failed, or never run. */
   drill: 'passed' | 'failed' | null;
+  /** When a drill on it last passed, or null. */
+  verifiedAt: string | null;
 }
 
 /** What a default restore from a target would bring back right now. */
@@ -50,7 +52,11 @@ export interface RepositoryCoverage {
 export async function readCoverage(repo: Repository): Promise<RepositoryCoverage> {
   const view = await scanRepository(repo, await loadSegmentCache(null));
   const drills = new Map<string, boolean>();
-  for (const v of await listVerifications(repo)) drills.set(v.record.snapshot, v.record.ok);
+  const passed = new Map<string, string>();
+  for (const v of await listVerifications(repo)) {
+    drills.set(v.record.snapshot, v.record.ok);
+    if (v.record.ok) passed.set(v.record.snapshot, v.record.time);
+  }
   const snapshots: SnapshotEntry[] = view.snapshots.map((s) => {
     const drill = drills.get(s.object);
     return {
@@ -60,10 +66,11 @@ export async function readCoverage(repo: Repository): Promise<RepositoryCoverage
       createdAt: s.manifest.createdAt,
       records: s.manifest.records,
       drill: drill === undefined ? null : drill ? 'passed' : 'failed',
+      verifiedAt: passed.get(s.object) ?? null,
     };
   });
   const histories = listHistories(view);
-  const verified = new Set([...drills].filter(([, ok]) => ok).map(([object]) => object));
+  const verified = new Set(passed.keys());
   const coverage: RepositoryCoverage = {
     repository: repo.id,
     snapshots,

@@ -1,4 +1,4 @@
-import { listSnapshots, listVerifications, openRepository } from '@holdfast/backup';
+import { openRepository } from '@holdfast/backup';
 import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
 import { readGeneration } from '../store/meta.js';
@@ -62,29 +62,19 @@ export async function readBackupStatus(config: Config, db: Db | null, now = Date
       const repo = await openRepository(target, backupSecret(config));
       status.reachable = true;
       status.freeBytes = await target.freeSpace();
-      const snapshots = await listSnapshots(repo);
-      const newest = snapshots.at(-1);
-      if (newest) {
-        const m = newest.manifest;
-        status.newestSnapshot = { object: newest.object, seq: m.seq, createdAt: m.createdAt, generation: m.generation };
-      }
-      const verifications = (await listVerifications(repo)).filter((v) => v.record.ok);
-      const bySnapshot = new Map(snapshots.map((s) => [s.object, s]));
-      const verified = verifications
-        .map((v) => ({ v, s: bySnapshot.get(v.record.snapshot) }))
-        .filter((x) => x.s !== undefined)
-        .sort((a, b) => (a.s?.manifest.seq ?? 0) - (b.s?.manifest.seq ?? 0))
-        .at(-1);
-      if (verified?.s) {
-        status.newestVerified = {
-          object: verified.s.object,
-          seq: verified.s.manifest.seq,
-          verifiedAt: verified.v.record.time,
-          generation: verified.s.manifest.generation,
-        };
-      }
       const coverage = await readCoverage(repo);
       status.coverage = coverage;
+      const newest = coverage.snapshots.at(-1);
+      if (newest) {
+        const { object, seq, createdAt, generation: g } = newest;
+        status.newestSnapshot = { object, seq, createdAt, generation: g };
+      }
+      // Snapshots are ordered by seq, then time: the last one a drill passed on is the newest verified.
+      const verified = coverage.snapshots.filter((entry) => entry.verifiedAt !== null).at(-1);
+      if (verified) {
+        const { object, seq, generation: g } = verified;
+        status.newestVerified = { object, seq, verifiedAt: verified.verifiedAt as string, generation: g };
+      }
       const own = generation === null ? undefined : coverage.histories.find((h) => h.generation === generation);
       if (generation !== null) status.restorableSeq = own ? own.toSeq : null;
       const shown: HistorySummary | undefined = own?.journalHead
