@@ -126,5 +126,12 @@ describe('taking over shipping after a crash and a restore', () => {
     const [s] = JSON.parse(statusJson.stdout) as { journalHead: { seq: number }; lagRevisions: number }[];
     expect(s?.journalHead.seq).toBe(head);
     expect(s?.lagRevisions).toBe(0);
+
+    // A restore now names both histories, restores the longer one, and says how to pick the other.
+    const again = await runCli(['backup', 'restore', '--target', '1', '--to-data', join(base, 'again')], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`restored revision ${head} `);
+    expect(again.stderr).toMatch(/histories diverged/);
+    expect(again.stderr).toMatch(/not restored: generation \S+ \(revisions 1\.\.\d+, written .*--generation \S+/);
   }, 180_000);
 });
