@@ -71,6 +71,18 @@ describe('repository locks', () => {
     await acquireLock(repo, { kind: 'backup', holder: 'host:db' });
   });
 
+  it('does not make backups wait for a prune whose process is gone from this host', async () => {
+    const prune = await acquireLock(repo, { kind: 'prune', holder: 'cli' });
+    expect(await pruneInProgress(repo)).toBe(true);
+    await harness.target.deleteObject(prune.object);
+    const dead = Buffer.from(JSON.stringify({ ...prune.record, pid: 999_999_999 }));
+    await harness.target.putObject(`locks/prune-${'9'.padStart(32, '0')}`, dead);
+    expect(await pruneInProgress(repo)).toBe(false);
+    const remote = Buffer.from(JSON.stringify({ ...prune.record, pid: 999_999_999, host: 'far-away-host' }));
+    await harness.target.putObject(`locks/prune-${'8'.padStart(32, '0')}`, remote);
+    expect(await pruneInProgress(repo)).toBe(true);
+  });
+
   it('makes a prune wait for a backup to step back, and gives up if it does not', async () => {
     const backup = await acquireLock(repo, { kind: 'backup', holder: 'server' });
     await expect(acquireLock(repo, { kind: 'prune', holder: 'cli', waitMs: 300 })).rejects.toThrow(/is locked/);

@@ -185,7 +185,7 @@ describe('restoring to a new deployment', () => {
     expect(await readdir(parent)).toEqual(['restored']);
   });
 
-  it('moves a complete restore into place and names the generation it came from', async () => {
+  it('moves a complete restore into place, and the restored server takes over the lock of the generation it came from', async () => {
     const setup = await startBackedUpServer('sqlite', 1);
     defer(setup.close);
     const { server } = setup;
