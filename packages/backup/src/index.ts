@@ -46,10 +46,12 @@ export {
   type LockOptions,
   type LockRecord,
   listLocks,
+  lockProcessGone,
   MARK_PREFIX,
   pruneInProgress,
 } from './lock.js';
 export { parseObjectName, typePrefix } from './object-store.js';
+export { currentProcess, isGoneFromThisHost, type ProcessIdentity } from './process-liveness.js';
 export {
   changeRepositorySecret,
   FORMAT_VERSION,

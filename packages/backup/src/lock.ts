@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
 import { z } from 'zod';
+import { currentProcess, isGoneFromThisHost } from './process-liveness.js';
 import type { Repository } from './repository.js';
 import { decodeJsonText } from './schemas.js';
 import { targetFailure } from './target.js';
@@ -16,14 +17,27 @@ import { targetFailure } from './target.js';
  * - A lock is live until `expiresAt`. Its holder must refresh it before
  *   then, and must stop writing if it could not (see {@link LockHandle.assertHeld}).
  * - An expired lock is stale and is ignored (and may be deleted).
- * - A holder may take over a lock with the same `holder` whose process is
- *   gone (a crashed or killed run on the same machine and database), or that
- *   this same process wrote and lost track of.
+ * - Anyone may take over a lock whose process is certainly gone: it ran on
+ *   this host, and the host rebooted since, or no process has its pid, or
+ *   the process with that pid started at another time (a reused pid). A
+ *   restored or restarted server runs on another database path, so the
+ *   holder string alone cannot say it is the same deployment.
+ * - A backup writer may take over a backup lock written for an older
+ *   generation of its own database lineage (the database it was restored
+ *   from or rolled back from): that server's history has ended.
+ * - This same process may take over a lock it wrote and lost track of.
+ * - A lock on another host is left alone until it expires.
+ * Locks written before `host` existed are taken over only by the same
+ * `holder`, when their pid is not running.
  */
 export const lockSchema = z.strictObject({
   kind: z.enum(['backup', 'prune']),
   holder: z.string().min(1).max(500),
   pid: z.int().min(0),
+  host: z.string().min(1).max(255).optional(),
+  bootId: z.string().max(100).nullable().optional(),
+  startTicks: z.int().min(0).nullable().optional(),
+  generation: z.string().min(1).max(128).optional(),
   createdAt: z.iso.datetime({ offset: true }),
   expiresAt: z.iso.datetime({ offset: true }),
 });
@@ -64,8 +78,28 @@ export interface LockOptions {
    * few ship intervals instead of needing the server stopped.
    */
   waitMs?: number;
-  /** Whether a process id is still running (default: `process.kill(pid, 0)`). */
-  isAlive?: (pid: number) => boolean;
+  /** The database generation the writer ships (recorded in the lock). */
+  generation?: string;
+  /** Older generations of the writer's own lineage: their backup locks are taken over at once. */
+  supersedes?: readonly string[];
+  /** Whether a lock's process is certainly gone (default: {@link lockProcessGone}). */
+  isGone?: (record: LockRecord) => boolean;
+}
+
+/** Whether the process that wrote `record` is certainly gone (see the rules above). */
+export function lockProcessGone(record: LockRecord, holder: string): boolean {
+  if (record.host !== undefined) return isGoneFromThisHost(record);
+  // A lock from before hosts were recorded: only its own holder (host and database) can judge it.
+  return record.holder === holder && isGoneFromThisHost({ ...record, host: currentProcess().host });
+}
+
+function isOwnProcess(record: LockRecord): boolean {
+  const self = currentProcess();
+  return (
+    record.pid === self.pid &&
+    (record.host === undefined || record.host === self.host) &&
+    (record.startTicks == null || self.startTicks === null || record.startTicks === self.startTicks)
+  );
 }
 
 /** Every readable lock object. A listing error is thrown; an unreadable lock counts as live (caution). */
@@ -84,15 +118,6 @@ export async function listLocks(repo: Repository): Promise<{ object: string; rec
   return locks;
 }
 
-function defaultIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Takes an exclusive lock, or fails with `conflict` naming the live lock in
  * the way. Writes its own lock first and then looks again, so two processes
@@ -100,15 +125,22 @@ function defaultIsAlive(pid: number): boolean {
  */
 export async function acquireLock(repo: Repository, options: LockOptions): Promise<LockHandle> {
   const ttl = options.ttlMs ?? 10 * 60_000;
-  const isAlive = options.isAlive ?? defaultIsAlive;
+  const isGone = options.isGone ?? ((record: LockRecord) => lockProcessGone(record, options.holder));
+  const superseded = new Set(options.supersedes ?? []);
   const blocking = async (own: string | null) => {
     const now = repo.clock().getTime();
     for (const { object, record } of await listLocks(repo)) {
       if (object === own) continue;
       if (record && Date.parse(record.expiresAt) <= now) continue;
-      // Our own holder's lock whose process is gone, or one this process lost track of (its target failed mid-run).
+      // A dead process's lock, one this process lost track of (its target failed mid-run), or an ended lineage's.
       const orphan =
-        record !== null && record.holder === options.holder && (record.pid === process.pid || !isAlive(record.pid));
+        record !== null &&
+        ((record.holder === options.holder && isOwnProcess(record)) ||
+          isGone(record) ||
+          (record.kind === 'backup' &&
+            options.kind === 'backup' &&
+            record.generation !== undefined &&
+            superseded.has(record.generation)));
       if (orphan) {
         await repo.target.deleteObject(object);
         continue;
@@ -123,10 +155,15 @@ export async function acquireLock(repo: Repository, options: LockOptions): Promi
   if (before && !mayWait) throw lockConflict(repo, before.object, before.record);
   const write = async (): Promise<{ object: string; record: LockRecord }> => {
     const now = repo.clock();
+    const self = currentProcess();
     const record: LockRecord = {
       kind: options.kind,
       holder: options.holder,
-      pid: process.pid,
+      pid: self.pid,
+      host: self.host,
+      bootId: self.bootId,
+      startTicks: self.startTicks,
+      ...(options.generation ? { generation: options.generation } : {}),
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + ttl).toISOString(),
     };
@@ -176,7 +213,7 @@ export async function acquireLock(repo: Repository, options: LockOptions): Promi
 
 function lockConflict(repo: Repository, object: string, record: LockRecord | null): AppError {
   const who = record
-    ? `${record.kind} by ${record.holder} (pid ${record.pid}, until ${record.expiresAt})`
+    ? `${record.kind} by ${record.holder} (pid ${record.pid}${record.host ? ` on ${record.host}` : ''}, until ${record.expiresAt})`
     : 'unreadable';
   return new AppError('conflict', `${repo.target.description} is locked: ${object}, ${who}`, { lock: object });
 }
@@ -186,7 +223,8 @@ export async function pruneInProgress(repo: Repository): Promise<boolean> {
   const now = repo.clock().getTime();
   return (await listLocks(repo)).some(
     ({ object, record }) =>
-      object.startsWith(`${LOCK_PREFIX}prune-`) && (!record || Date.parse(record.expiresAt) > now),
+      object.startsWith(`${LOCK_PREFIX}prune-`) &&
+      (!record || (Date.parse(record.expiresAt) > now && !(record.host !== undefined && isGoneFromThisHost(record)))),
   );
 }
 

@@ -1,4 +1,4 @@
-import { listSnapshots, listVerifications, openRepository } from '@holdfast/backup';
+import { openRepository } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
 import {
   backupNow,
@@ -7,11 +7,14 @@ import {
   type Config,
   type Db,
   databaseLocation,
+  describeRestore,
   initTargets,
   openBackupTarget,
   type PerTarget,
   pruneTargets,
+  type RepositoryCoverage,
   readBackupStatus,
+  readCoverage,
   readSchemaState,
   restoreToNewDeployment,
   verifyTargets,
@@ -74,7 +77,10 @@ export async function backupCommand(invocation: Invocation): Promise<number> {
       );
     default:
       io.err('Usage: holdfast backup init|run|status|list|verify [--sample N]|prune [--dry-run]');
-      io.err('       holdfast backup restore --target N --to-data DIR [--to-database URL] [--at TIME | --seq N]');
+      io.err('       holdfast backup status|list [--json]');
+      io.err(
+        '       holdfast backup restore --target N --to-data DIR [--to-database URL] [--at TIME | --seq N] [--generation G]',
+      );
       return 2;
   }
 }
@@ -145,12 +151,19 @@ async function status({ config, io, options }: Invocation, db: Db | null): Promi
       io.out(
         `  newest verified:  ${s.newestVerified ? `revision ${s.newestVerified.seq}, verified ${age(s.newestVerified.verifiedAt, now)}` : 'NONE'}`,
       );
+      if (s.journalHead) {
+        const h = s.journalHead;
+        io.out(`  journal head:     revision ${h.seq} of generation ${h.generation}, ${age(h.createdAt, now)}`);
+      } else {
+        io.out('  journal head:     none');
+      }
       if (s.lagRevisions !== null) {
         const restorable = s.restorableSeq === null ? 'nothing of this database' : `up to revision ${s.restorableSeq}`;
         io.out(
           `  restorable:       ${restorable}; would lose ${s.lagRevisions} revisions (${Math.round(s.lagSeconds ?? 0)} s)`,
         );
       }
+      if (s.coverage) printCoverage(io, s.coverage, '  ');
       io.out(`  free space:       ${bytes(s.freeBytes)}`);
     }
   }
@@ -160,29 +173,55 @@ async function status({ config, io, options }: Invocation, db: Db | null): Promi
   return restorable ? 0 : 1;
 }
 
-async function list({ config, io }: Invocation): Promise<number> {
+/** Snapshots, histories and what a restore would bring back, for people. */
+function printCoverage(io: Invocation['io'], coverage: RepositoryCoverage, indent: string): void {
+  io.out(`${indent}snapshots:        ${coverage.snapshots.length}`);
+  for (const s of coverage.snapshots) {
+    const mark = s.drill === null ? 'unverified' : s.drill === 'passed' ? 'verified' : 'FAILED drill';
+    io.out(
+      `${indent}  ${s.createdAt}  revision ${s.seq}  generation ${s.generation}  ${s.records} records  ${mark}  ${s.object}`,
+    );
+  }
+  for (const h of coverage.histories) {
+    const journal = h.journalHead
+      ? `journal head revision ${h.journalHead.seq} at ${h.journalHead.createdAt}`
+      : 'no journal after its newest snapshot';
+    io.out(
+      `${indent}history:          generation ${h.generation}: revisions 1..${h.toSeq}, written ${h.firstAt} to ${h.lastAt}, ${h.snapshots} snapshots from revision ${h.oldestSnapshotSeq}, ${journal}${h.broken ? ` (journal unusable: ${h.broken})` : ''}`,
+    );
+  }
+  if (coverage.restore) {
+    io.out(`${indent}a restore would bring back: ${describeRestore(coverage.restore)}`);
+    if (coverage.restore.alternatives.length > 0) {
+      io.out(`${indent}histories diverged; to restore another one instead:`);
+      for (const line of coverage.restore.alternatives) io.out(`${indent}  ${line}`);
+    }
+  } else {
+    io.out(`${indent}a restore would bring back: NOTHING (${coverage.restoreError ?? 'no snapshot'})`);
+  }
+}
+
+async function list({ config, io, options }: Invocation): Promise<number> {
   let code = 0;
+  const out: { index: number; location: string; coverage: RepositoryCoverage | null; error: string | null }[] = [];
   for (const [index, location] of backupTargetLocations(config).entries()) {
     const target = openBackupTarget(location, config);
     try {
-      const repo = await openRepository(target, backupSecret(config));
-      const verified = new Map<string, boolean>();
-      for (const v of await listVerifications(repo)) verified.set(v.record.snapshot, v.record.ok);
-      io.out(`target ${index + 1} (${location}), repository ${repo.id}:`);
-      for (const s of await listSnapshots(repo)) {
-        const state = verified.get(s.object);
-        const mark = state === undefined ? 'unverified' : state ? 'verified' : 'FAILED drill';
-        io.out(
-          `  ${s.manifest.createdAt}  revision ${s.manifest.seq}  ${s.manifest.records} records  ${mark}  ${s.object}`,
-        );
-      }
+      const coverage = await readCoverage(await openRepository(target, backupSecret(config)));
+      out.push({ index, location, coverage, error: null });
+      if (options.json) continue;
+      io.out(`target ${index + 1} (${location}), repository ${coverage.repository}:`);
+      printCoverage(io, coverage, '  ');
     } catch (error) {
-      io.err(`target ${index + 1} (${location}): ${(error as Error).message}`);
+      const message = (error as Error).message;
+      out.push({ index, location, coverage: null, error: message });
+      io.err(`target ${index + 1} (${location}): ${message}`);
       code = 1;
     } finally {
       await target.close();
     }
   }
+  if (options.json) io.out(JSON.stringify(out, null, 2));
   return code;
 }
 
@@ -215,11 +254,26 @@ async function restore(invocation: Invocation): Promise<number> {
   try {
     const repo = await openRepository(target, backupSecret(config));
     const toDatabase = typeof options['to-database'] === 'string' ? options['to-database'] : undefined;
+    const generation = typeof options.generation === 'string' ? options.generation : undefined;
     const result = await restoreToNewDeployment(
       repo,
       { dataDir: toData, ...(toDatabase ? { database: toDatabase } : {}) },
       { ...(seq !== undefined ? { seq } : {}), ...(at ? { at } : {}) },
+      Date.now,
+      generation !== undefined ? { generation } : {},
     );
+    const history = result.history;
+    if (history && history.others.length > 0) {
+      const c = history.chosen;
+      io.err(
+        `warning: histories diverged on this target (a server was restored or rolled back and shipped again); restored generation ${c.generation} (revisions 1..${c.toSeq}, written ${c.firstAt} to ${c.lastAt}).`,
+      );
+      for (const o of history.others) {
+        io.err(
+          `  not restored: generation ${o.generation} (revisions 1..${o.toSeq}, written ${o.firstAt} to ${o.lastAt}); to restore it instead: --generation ${o.generation}`,
+        );
+      }
+    }
     io.out(
       `restored revision ${result.seq} (snapshot ${result.snapshot.object} + ${result.journalRevisions} journal revisions) into ${result.database}`,
     );

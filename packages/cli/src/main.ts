@@ -76,6 +76,7 @@ const extraOptions = {
   'to-data': { type: 'string' },
   'to-database': { type: 'string' },
   seq: { type: 'string' },
+  generation: { type: 'string' },
   'dry-run': { type: 'boolean' },
   out: { type: 'string' },
   vcard: { type: 'string' },

@@ -1,7 +1,15 @@
 /** The server's backup engine: continuous shipping, snapshots, drills, restore, prune and the upgrade gate. */
 export { type BackupService, startBackupService, type TargetHealth } from './backup-service.js';
+export {
+  describeRestore,
+  type RepositoryCoverage,
+  type RestoreCoverage,
+  readCoverage,
+  type SnapshotEntry,
+} from './coverage.js';
 export { restoreToNewDeployment } from './disaster-restore.js';
 export { type DrillResult, runDrill } from './drill.js';
+export { describeHistory, type HistorySummary, planRepositoryRestore } from './histories.js';
 export {
   backupNow,
   initTargets,

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { initRepository, openRepository, type Repository, type Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
 import { openBlobStore } from '../blobs/index.js';
@@ -38,16 +39,27 @@ async function eachTarget<T>(
   return results;
 }
 
-/** Creates a repository on every configured target that has none yet. */
+/**
+ * Creates a repository on every configured target that has none yet, and a
+ * missing target directory first (owner-only). Only this explicit command
+ * creates one: a running server never does, so an unmounted disk is refused.
+ */
 export function initTargets(config: Config): Promise<PerTarget<string>[]> {
-  return eachTarget(config, async (target) => {
+  const locations = backupTargetLocations(config);
+  return eachTarget(config, async (target, index) => {
+    const location = locations[index] as string;
+    let created = '';
+    if (!location.startsWith('s3://')) {
+      const made = await mkdir(location, { recursive: true, mode: 0o700 });
+      if (made !== undefined) created = `created directory ${location}; `;
+    }
     const secret = backupSecret(config);
     try {
       return `existing repository ${(await openRepository(target, secret)).id}`;
     } catch (error) {
       if (!(error instanceof Error) || !/no Holdfast backup repository/.test(error.message)) throw error;
     }
-    return `created repository ${(await initRepository(target, secret)).id}`;
+    return `${created}created repository ${(await initRepository(target, secret)).id}`;
   });
 }
 

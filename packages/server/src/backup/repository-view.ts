@@ -21,6 +21,8 @@ export interface SegmentInfo {
   prev: string | null;
   createdAt: string;
   blobs: BlobMap;
+  /** How many revisions the segment holds (absent in caches written before it was recorded). */
+  revisions?: number;
 }
 
 /**
@@ -113,6 +115,7 @@ export async function scanRepository(repo: Repository, cache: SegmentCache): Pro
         prev: segment.prev?.object ?? null,
         createdAt: segment.createdAt,
         blobs: segment.blobs,
+        revisions: segment.revisions.length,
       };
     }
     segments.set(name, info);

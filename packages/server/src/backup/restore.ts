@@ -3,8 +3,6 @@ import { Readable } from 'node:stream';
 import {
   type BlobMap,
   listAccountStates,
-  listSnapshots,
-  listVerifications,
   type Repository,
   type Revision,
   readBlob,
@@ -22,16 +20,11 @@ import { readLiveCollectionCounts } from '../store/entity-heads.js';
 import type { RevisionRow } from '../store/revision-log.js';
 import { itemDigest } from '../sync/summary-digest.js';
 import { type AccountTables, accountRowsToRestore } from './account-tables.js';
+import { type HistorySummary, planRepositoryRestore, type RestorePoint, summarizeHistory } from './histories.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
 import { toRevisionRow } from './revision-records.js';
 
-/** Where a restore stops. Without either, everything the journal holds is restored. */
-export interface RestorePoint {
-  /** Restore revisions with seq ≤ this. */
-  seq?: number;
-  /** Restore revisions recorded at or before this time. */
-  at?: Date;
-}
+export type { RestorePoint } from './histories.js';
 
 /** What happens to blobs during a restore. */
 export type BlobMode =
@@ -42,6 +35,8 @@ export type BlobMode =
 /** The outcome of a restore. */
 export interface RestoreResult {
   snapshot: StoredSnapshot;
+  /** The history restored and the others on the target (null when the caller chose the snapshot). */
+  history: { chosen: HistorySummary; others: HistorySummary[] } | null;
   /** The seq the database was restored to. */
   seq: number;
   /** The account state restored, or null when the repository has none (accounts are then placeholders). */
@@ -58,24 +53,13 @@ export interface RestoreResult {
 }
 
 /**
- * The snapshot to start from for `point`: the newest one at or before it,
- * preferring snapshots that passed a drill (ordering by recorded seq and
- * time, never by name).
+ * The snapshot to start from for `point`: the newest one at or before it in
+ * the longest history that reaches it, preferring snapshots that passed a
+ * drill (ordering by recorded seq and time, never by name). See
+ * {@link planRepositoryRestore}.
  */
 export async function chooseSnapshot(repo: Repository, point: RestorePoint = {}): Promise<StoredSnapshot> {
-  const snapshots = (await listSnapshots(repo)).filter(
-    (s) =>
-      (point.seq === undefined || s.manifest.seq <= point.seq) &&
-      (point.at === undefined || Date.parse(s.manifest.createdAt) <= point.at.getTime()),
-  );
-  if (snapshots.length === 0) {
-    throw new AppError('not_found', `no snapshot on ${repo.target.description} is old enough for that restore point`);
-  }
-  const verified = new Set((await listVerifications(repo)).filter((v) => v.record.ok).map((v) => v.record.snapshot));
-  // Stay in the lineage of the newest snapshot: an older generation's chain ends where that database was replaced.
-  const newest = snapshots.at(-1) as StoredSnapshot;
-  const lineage = snapshots.filter((s) => s.manifest.generation === newest.manifest.generation);
-  return lineage.filter((s) => verified.has(s.object)).at(-1) ?? newest;
+  return (await planRepositoryRestore(repo, point)).snapshot;
 }
 
 /** The account state a restore writes, and the credentials later states revoked. */
@@ -132,44 +116,63 @@ async function chooseAccountState(
 export async function restoreRepository(
   repo: Repository,
   db: Db,
-  options: { point?: RestorePoint; snapshot?: StoredSnapshot; blobs: BlobMode; journal?: boolean },
+  options: {
+    point?: RestorePoint;
+    snapshot?: StoredSnapshot;
+    /** Restore this generation's history instead of the one chosen by default. */
+    generation?: string;
+    blobs: BlobMode;
+    journal?: boolean;
+  },
 ): Promise<RestoreResult> {
   await assertEmpty(db);
   const point = options.point ?? {};
-  const snapshot = options.snapshot ?? (await chooseSnapshot(repo, point));
+  let snapshot: StoredSnapshot;
+  let head: { object: string; toSeq: number } | null = null;
+  let history: RestoreResult['history'] = null;
+  if (options.snapshot) {
+    snapshot = options.snapshot;
+    if (options.journal !== false) {
+      head = chainHead(await scanRepository(repo, await loadSegmentCache(null)), snapshot.manifest.generation);
+    }
+  } else {
+    const plan = await planRepositoryRestore(repo, point, options.generation);
+    snapshot = plan.snapshot;
+    head = plan.history.head;
+    history = { chosen: summarizeHistory(plan.history), others: plan.others.map(summarizeHistory) };
+  }
   const revisions: Revision[] = [];
   const blobObjects: BlobMap = { ...snapshot.manifest.blobs };
   for await (const record of readSnapshotRecords(repo, snapshot.manifest)) revisions.push(record);
   revisions.sort((a, b) => a.seq - b.seq);
   let seq = snapshot.manifest.seq;
   let journalRevisions = 0;
-  if (options.journal !== false) {
-    const view = await scanRepository(repo, await loadSegmentCache(null));
-    const head = chainHead(view, snapshot.manifest.generation);
-    if (head && head.toSeq > snapshot.manifest.seq) {
-      for (const { segment } of await readJournalChain(repo, head.object, snapshot.manifest.seq)) {
-        let stop = false;
-        for (const revision of segment.revisions) {
-          if (revision.seq <= snapshot.manifest.seq) continue;
-          if (point.seq !== undefined && revision.seq > point.seq) stop = true;
-          if (point.at !== undefined && Date.parse(revision.at) > point.at.getTime()) stop = true;
-          if (stop) break;
-          revisions.push(revision);
-          journalRevisions += 1;
-          if (revision.blob) blobObjects[revision.blob.sha256] = segment.blobs[revision.blob.sha256] as string;
-        }
+  if (options.journal !== false && head && head.toSeq > snapshot.manifest.seq) {
+    for (const { segment } of await readJournalChain(repo, head.object, snapshot.manifest.seq)) {
+      let stop = false;
+      for (const revision of segment.revisions) {
+        if (revision.seq <= snapshot.manifest.seq) continue;
+        if (point.seq !== undefined && revision.seq > point.seq) stop = true;
+        if (point.at !== undefined && Date.parse(revision.at) > point.at.getTime()) stop = true;
         if (stop) break;
-        seq = point.seq !== undefined ? Math.min(segment.toSeq, point.seq) : segment.toSeq;
+        revisions.push(revision);
+        journalRevisions += 1;
+        if (revision.blob) blobObjects[revision.blob.sha256] = segment.blobs[revision.blob.sha256] as string;
       }
+      if (stop) break;
+      seq = point.seq !== undefined ? Math.min(segment.toSeq, point.seq) : segment.toSeq;
     }
   }
   const restoredSeq = Math.max(seq, revisions.at(-1)?.seq ?? 0);
   const accounts = await chooseAccountState(repo, snapshot, options.journal === false ? null : restoredSeq, point);
+  // Every object is read (and every blob stored) before the database is written: a damaged object leaves it empty.
+  const blobs = await fetchBlobs(repo, revisions, blobObjects, options.blobs);
   const placeholderUsers = await writeLog(db, revisions, restoredSeq, accounts);
-  const blobs = await restoreBlobs(repo, db, revisions, blobObjects, options.blobs);
+  await recordBlobs(db, blobs.stored);
   const users = await countPerUser(db);
   return {
     snapshot,
+    history,
     seq: restoredSeq,
     accounts: accounts ? { object: accounts.object, users: accounts.tables.users.length } : null,
     placeholderUsers,
@@ -187,13 +190,19 @@ async function assertEmpty(db: Db): Promise<void> {
   }
 }
 
-async function restoreBlobs(
+interface FetchedBlobs {
+  read: number;
+  bytes: number;
+  /** Blobs put in the store, with the users who may read them. */
+  stored: { sha256: string; size: number; owners: Set<string> }[];
+}
+
+async function fetchBlobs(
   repo: Repository,
-  db: Db,
   revisions: readonly Revision[],
   objects: BlobMap,
   mode: BlobMode,
-): Promise<{ read: number; bytes: number }> {
+): Promise<FetchedBlobs> {
   const owners = new Map<string, Set<string>>();
   for (const revision of revisions) {
     if (!revision.blob) continue;
@@ -207,18 +216,22 @@ async function restoreBlobs(
     while (picked.size < mode.sample) picked.add(shas[randomInt(shas.length)] as string);
     shas = [...picked];
   }
-  let bytes = 0;
-  const now = Date.now();
+  const out: FetchedBlobs = { read: shas.length, bytes: 0, stored: [] };
   for (const sha of shas) {
     const object = objects[sha];
     if (!object) throw new AppError('internal', `no blob object is mapped for blob ${sha}`);
     const data = await readBlob(repo, object, sha);
-    bytes += data.byteLength;
+    out.bytes += data.byteLength;
     if (mode.mode !== 'store') continue;
     await mode.store.put(sha, Readable.from([data]));
-    await recordRestoredBlob(db, { sha256: sha, size: data.byteLength }, owners.get(sha) ?? [], now);
+    out.stored.push({ sha256: sha, size: data.byteLength, owners: owners.get(sha) ?? new Set() });
   }
-  return { read: shas.length, bytes };
+  return out;
+}
+
+async function recordBlobs(db: Db, stored: FetchedBlobs['stored']): Promise<void> {
+  const now = Date.now();
+  for (const blob of stored) await recordRestoredBlob(db, blob, blob.owners, now);
 }
 
 interface Head {

@@ -1,9 +1,10 @@
-import { listSnapshots, listVerifications, openRepository } from '@holdfast/backup';
+import { openRepository } from '@holdfast/backup';
 import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
 import { readGeneration } from '../store/meta.js';
 import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
-import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
+import { type RepositoryCoverage, readCoverage } from './coverage.js';
+import type { HistorySummary } from './histories.js';
 import { backupSecret, backupTargetLocations, openBackupTarget } from './targets.js';
 
 /** "Could I restore from this target right now, and how much would I lose?" */
@@ -25,6 +26,13 @@ export interface TargetStatus {
   /** Seconds since the oldest revision a restore would not bring back was committed. */
   lagSeconds: number | null;
   freeBytes: number | null;
+  /**
+   * The journal head: of the database's generation when a database is given
+   * and has a chain on the target, else of the history a restore would use.
+   */
+  journalHead: { generation: string; seq: number; createdAt: string } | null;
+  /** Snapshots, histories and what a restore would bring back (null when unreachable). */
+  coverage: RepositoryCoverage | null;
 }
 
 /** Reads the state of every configured target (and, if given, compares it with the database). */
@@ -46,39 +54,35 @@ export async function readBackupStatus(config: Config, db: Db | null, now = Date
       lagRevisions: null,
       lagSeconds: null,
       freeBytes: null,
+      journalHead: null,
+      coverage: null,
     };
     const target = openBackupTarget(location, config);
     try {
       const repo = await openRepository(target, backupSecret(config));
       status.reachable = true;
       status.freeBytes = await target.freeSpace();
-      const snapshots = await listSnapshots(repo);
-      const newest = snapshots.at(-1);
+      const coverage = await readCoverage(repo);
+      status.coverage = coverage;
+      const newest = coverage.snapshots.at(-1);
       if (newest) {
-        const m = newest.manifest;
-        status.newestSnapshot = { object: newest.object, seq: m.seq, createdAt: m.createdAt, generation: m.generation };
+        const { object, seq, createdAt, generation: g } = newest;
+        status.newestSnapshot = { object, seq, createdAt, generation: g };
       }
-      const verifications = (await listVerifications(repo)).filter((v) => v.record.ok);
-      const bySnapshot = new Map(snapshots.map((s) => [s.object, s]));
-      const verified = verifications
-        .map((v) => ({ v, s: bySnapshot.get(v.record.snapshot) }))
-        .filter((x) => x.s !== undefined)
-        .sort((a, b) => (a.s?.manifest.seq ?? 0) - (b.s?.manifest.seq ?? 0))
-        .at(-1);
-      if (verified?.s) {
-        status.newestVerified = {
-          object: verified.s.object,
-          seq: verified.s.manifest.seq,
-          verifiedAt: verified.v.record.time,
-          generation: verified.s.manifest.generation,
-        };
+      // Snapshots are ordered by seq, then time: the last one a drill passed on is the newest verified.
+      const verified = coverage.snapshots.filter((entry) => entry.verifiedAt !== null).at(-1);
+      if (verified) {
+        const { object, seq, generation: g } = verified;
+        status.newestVerified = { object, seq, verifiedAt: verified.verifiedAt as string, generation: g };
       }
-      if (generation !== null) {
-        const view = await scanRepository(repo, await loadSegmentCache(null));
-        const own = snapshots.filter((s) => s.manifest.generation === generation).at(-1);
-        const journal = chainHead(view, generation);
-        const restorable = Math.max(own?.manifest.seq ?? -1, own ? (journal?.toSeq ?? -1) : -1);
-        status.restorableSeq = restorable >= 0 ? restorable : null;
+      const own = generation === null ? undefined : coverage.histories.find((h) => h.generation === generation);
+      if (generation !== null) status.restorableSeq = own ? own.toSeq : null;
+      const shown: HistorySummary | undefined = own?.journalHead
+        ? own
+        : coverage.histories.find((h) => h.generation === coverage.restore?.generation);
+      if (shown?.journalHead) {
+        const { seq, createdAt } = shown.journalHead;
+        status.journalHead = { generation: shown.generation, seq, createdAt };
       }
       if (head !== null && db) {
         const covered = status.restorableSeq ?? 0;

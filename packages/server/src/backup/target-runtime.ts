@@ -109,15 +109,19 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
   const repo = await openRepository(runtime.target, backupSecret(deps.config), { clock: () => new Date(deps.now()) });
   if (await pruneInProgress(repo)) throw new PruneInProgress(runtime.target.description);
   const cache = await loadSegmentCache(join(deps.config.dataDir, 'backup-cache', `${repo.id}.json`));
-  const lock = await acquireLock(repo, { kind: 'backup', holder: lockHolder(deps.config), ttlMs: LOCK_TTL_MS }).catch(
-    (error: unknown) => {
-      const held = error instanceof AppError && error.code === 'conflict' ? String(error.details?.lock ?? '') : '';
-      throw held.startsWith(`${LOCK_PREFIX}backup-`) ? new ShippedElsewhere(runtime.target.description, held) : error;
-    },
-  );
+  const generation = await readGeneration(deps.db.kysely);
+  const lock = await acquireLock(repo, {
+    kind: 'backup',
+    holder: lockHolder(deps.config),
+    ttlMs: LOCK_TTL_MS,
+    generation,
+    supersedes: await readAncestors(deps.db),
+  }).catch((error: unknown) => {
+    const held = error instanceof AppError && error.code === 'conflict' ? String(error.details?.lock ?? '') : '';
+    throw held.startsWith(`${LOCK_PREFIX}backup-`) ? new ShippedElsewhere(runtime.target.description, held) : error;
+  });
   try {
     const view = await scanRepository(repo, cache);
-    const generation = await readGeneration(deps.db.kysely);
     const head = chainHead(view, generation);
     const snapshot = newestSnapshot(view, generation);
     const accounts = newestAccountState(view, generation);
@@ -143,6 +147,32 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
     await lock.release().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The generations this database's lineage replaced: the one a restore came
+ * from, and those a detected rollback ended. Servers shipping them are gone
+ * for good (their history ended), so their backup locks need not expire.
+ */
+async function readAncestors(db: Db): Promise<string[]> {
+  const rows = await db.kysely
+    .selectFrom('meta')
+    .select(['key', 'value'])
+    .where((eb) => eb.or([eb('key', 'like', 'generation_replaced:%'), eb('key', '=', 'restored_from')]))
+    .execute();
+  const out: string[] = [];
+  for (const row of rows) {
+    if (row.key.startsWith('generation_replaced:')) out.push(row.key.slice('generation_replaced:'.length));
+    else {
+      try {
+        const from = JSON.parse(row.value) as { generation?: unknown };
+        if (typeof from.generation === 'string') out.push(from.generation);
+      } catch {
+        // An unreadable note names no ancestor.
+      }
+    }
+  }
+  return out;
 }
 
 /** Keeps the lock alive; a holder that could not refresh in time must not write. */
@@ -203,6 +233,7 @@ export async function shipJournal(deps: ShipDeps, connection: Connection): Promi
       prev: stored.segment.prev?.object ?? null,
       createdAt: stored.segment.createdAt,
       blobs: stored.segment.blobs,
+      revisions: stored.segment.revisions.length,
     });
     connection.head = { object: stored.object, toSeq };
     connection.shippedSeq = toSeq;
