@@ -92,7 +92,20 @@ async function runVerb({ args, options, io }: Invocation, client: HoldfastClient
     }
     case 'watch': {
       const watcher = client.watch();
-      client.on('syncEnd', ({ result }) => io.out(`synced: pushed ${result.pushed}, pulled ${result.pulled}`));
+      let lastError = '';
+      client.on('syncEnd', ({ result }) => {
+        lastError = '';
+        io.out(`synced: pushed ${result.pushed}, pulled ${result.pulled}`);
+        if (result.massChange) io.err(`holdfast: ${massChangeMessage(result.massChange, client, where())}`);
+        if (result.reseeded) io.err(`holdfast: ${recoveryMessage(result.reseeded)}`);
+      });
+      // Watching goes on through failures (it retries); each is said once, in words.
+      client.on('syncError', ({ error }) => {
+        const told = explainDeviceError(error, 'watch', where());
+        const line = `holdfast: ${told?.message ?? error.message}`;
+        if (line !== lastError) io.err(line);
+        lastError = line;
+      });
       io.out('Watching for changes; Ctrl-C to stop.');
       await new Promise<void>((done) => {
         process.once('SIGINT', done);
