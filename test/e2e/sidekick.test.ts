@@ -179,6 +179,12 @@ describe.each(['sqlite', 'postgres'] as const)('the Sidekick scenario on %s', (e
     );
     expect(ledger).toContain('rollback_detected');
     expect(ledger).toContain('reseed');
+    if (engine === 'sqlite') {
+      // The admin's per-user listing shows the same incident, and what came back for that user.
+      const listed = await runCli(['ledger', 'list', '--user', 'sam', '--data', dataDir]);
+      expect(listed.stdout).toMatch(/\trollback_detected\tall users\t/);
+      expect(listed.stdout).toMatch(/came back \(entry \d+, reseed\): Device re-uploaded/);
+    }
   }, 240_000);
 
   it('replaced by an empty database: devices refill it once the account exists again', async () => {

@@ -5,7 +5,7 @@ import { DEVICE_VERBS, deviceSimCommand } from './device-sim-command.js';
 import type { Invocation } from './main.js';
 
 const USAGE =
-  'Usage: holdfast device list [--user NAME] | revoke ID (admin) | login|sync|watch|status|add-contact|export (a device)';
+  'Usage: holdfast device list [--user NAME] | revoke ID (admin) | login|sync|watch|status|add-contact|delete|export (a device)';
 
 const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : '-');
 

@@ -9,10 +9,28 @@ export interface Io {
   env: Record<string, string | undefined>;
 }
 
+/**
+ * Stops writing to a stream whose reader went away (`holdfast … | head -1`):
+ * the rest of the output has nowhere to go, and that is no failure.
+ */
+function writer(stream: NodeJS.WriteStream): (line: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
+  return (line) => {
+    if (!closed && !stream.destroyed) stream.write(`${line}\n`);
+  };
+}
+
+let outputs: { out: (line: string) => void; err: (line: string) => void } | undefined;
+
 export function processIo(): Io {
+  outputs ??= { out: writer(process.stdout), err: writer(process.stderr) };
   return {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: outputs.out,
+    err: outputs.err,
     readSecret: (prompt) => (process.stdin.isTTY ? promptHidden(prompt) : readLine()),
     env: process.env,
   };

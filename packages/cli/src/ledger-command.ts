@@ -1,5 +1,12 @@
 import { AppError } from '@holdfast/protocol';
-import { listLedger, requireUser, toWireLedgerEntry, verifyLedger } from '@holdfast/server';
+import {
+  listLedger,
+  listUserLedger,
+  requireUser,
+  toWireLedgerEntry,
+  type UserLedgerEntry,
+  verifyLedger,
+} from '@holdfast/server';
 import { withDatabase } from './admin-db.js';
 import type { Invocation } from './main.js';
 
@@ -7,9 +14,15 @@ import type { Invocation } from './main.js';
 export async function ledgerCommand({ config, args, options, io }: Invocation): Promise<number> {
   const [verb, which] = args;
   return withDatabase(config, 'read', async (ctx) => {
+    if (verb === 'list' && typeof options.user === 'string') {
+      const user = await requireUser(ctx, options.user);
+      const entries = await listUserLedger(ctx.db.kysely, user.id, { after: 0, limit: 10_000 });
+      if (options.json) io.out(JSON.stringify(entries, null, 2));
+      else for (const entry of entries) for (const line of userEntryLines(entry, user.username)) io.out(line);
+      return 0;
+    }
     if (verb === 'list') {
-      const userId = typeof options.user === 'string' ? (await requireUser(ctx, options.user)).id : undefined;
-      const rows = await listLedger(ctx.db.kysely, { ...(userId ? { userId } : {}), limit: 10_000 });
+      const rows = await listLedger(ctx.db.kysely, { limit: 10_000 });
       if (options.json) io.out(JSON.stringify(rows.map(toWireLedgerEntry), null, 2));
       else
         for (const r of rows)
@@ -34,4 +47,21 @@ export async function ledgerCommand({ config, args, options, io }: Invocation): 
     }
     throw new AppError('invalid_request', 'Usage: holdfast ledger list [--user NAME] | show SEQ | verify');
   });
+}
+
+/** One user's entry in words: the incident, what it meant for them, what came back. */
+function userEntryLines(entry: UserLedgerEntry, username: string): string[] {
+  const who = entry.scope === 'deployment' ? 'all users' : username;
+  const lines = [`${entry.seq}\t${entry.at}\t${entry.kind}\t${who}\t${entry.summary}`];
+  if (entry.affected) {
+    const counts = Object.entries(entry.affected).map(
+      ([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`,
+    );
+    lines.push(`\tfor ${username}: ${counts.join(', ')}`);
+  }
+  if (entry.recovered) {
+    if (entry.recovered.length === 0) lines.push(`\tcame back for ${username}: nothing recorded yet`);
+    for (const r of entry.recovered) lines.push(`\tcame back (entry ${r.seq}, ${r.kind}): ${r.summary}`);
+  }
+  return lines;
 }

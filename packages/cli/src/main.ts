@@ -33,7 +33,8 @@ const commands: Record<string, { run: Command; summary: string }> = {
   user: { run: userCommand, summary: 'user add|list|passwd|disable|enable NAME' },
   device: {
     run: deviceCommand,
-    summary: 'device list|revoke (admin); device login|sync|watch|status|add-contact|export --replica FILE (a device)',
+    summary:
+      'device list|revoke (admin); device login|sync|watch|status|add-contact|delete|export --replica FILE (a device)',
   },
   'app-password': { run: appPasswordCommand, summary: 'app-password add|list|revoke (for CardDAV/CalDAV clients)' },
   doctor: { run: doctorCommand, summary: 'check configuration, schema, counts and free disk' },
@@ -64,6 +65,8 @@ const extraOptions = {
   collection: { type: 'string' },
   'keep-newer': { type: 'boolean' },
   yes: { type: 'boolean' },
+  'confirm-mass-change': { type: 'boolean' },
+  all: { type: 'boolean' },
   replica: { type: 'string' },
   name: { type: 'string' },
   tel: { type: 'string' },

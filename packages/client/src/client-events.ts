@@ -2,8 +2,15 @@ import type { HoldfastError } from './errors.js';
 import type { ConflictRecord, OutboxEntry } from './replica/store.js';
 import type { SyncResult } from './sync/sync-result.js';
 
-/** A pull stopped before applying changes that would delete or blank too much of the replica. */
+/**
+ * A sync stopped before changes that would delete or blank too much: a pull
+ * of the replica, or (direction 'push') this device's deletions, which the
+ * server refused unconfirmed.
+ */
 export interface MassChangeEvent {
+  direction: 'pull' | 'push';
+  /** For a push: the server collection the deletions were for. */
+  collectionId?: string;
   /** Live local items the pending changes would delete. */
   deletes: number;
   /** Live local items they would blank (a contact losing every phone, email and address; an emptied note…). */

@@ -357,6 +357,8 @@ export class HoldfastClient {
     this.#events.emit('syncEnd', { result });
     if (result.massChange) {
       this.#events.emit('massChange', {
+        direction: result.massChange.direction ?? 'pull',
+        ...(result.massChange.collectionId ? { collectionId: result.massChange.collectionId } : {}),
         deletes: result.massChange.deletes,
         blanks: result.massChange.blanks,
         liveItems: result.massChange.liveItems,

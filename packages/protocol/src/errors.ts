@@ -17,6 +17,12 @@ export const errorCodes = {
   generation_changed: 409,
   /** The cursor names a sequence the server has never reached: the server lost data. */
   cursor_ahead: 409,
+  /**
+   * The push deletes more of a collection than the server allows unconfirmed;
+   * `details` names the collection and counts. Send it again with
+   * `confirmMassChange: true` once the user has confirmed.
+   */
+  mass_change_blocked: 409,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -45,6 +45,12 @@ export const pushRequestSchema = z
      * pushes (reseed: true) are exempt, as their bases are ignored.
      */
     generation: z.string().max(100).optional(),
+    /**
+     * The user confirmed a mass deletion. Without it, a push deleting more of
+     * a collection than the server's budget allows is refused whole with
+     * `mass_change_blocked` (see docs/protocol.md).
+     */
+    confirmMassChange: z.boolean().optional(),
   })
   .strict();
 export type PushRequest = z.infer<typeof pushRequestSchema>;

@@ -218,6 +218,21 @@ export const configFields = {
     schema: int(0, 30 * 86_400_000).default(3_600_000),
     description: 'Upgrade gate: maximum age of the verified snapshot, in milliseconds.',
   }),
+  massDeleteMaxItems: field({
+    schema: int(1, 1_000_000).default(50),
+    description:
+      'Mass-change guard: a push may delete this many items of one collection without the user confirming (`confirmMassChange`); see docs/protocol.md.',
+  }),
+  massDeleteMaxPercent: field({
+    schema: int(1, 100).default(10),
+    description:
+      "Mass-change guard: share of a collection's live items, in percent, a push may delete unconfirmed when that is more than `massDeleteMaxItems`.",
+  }),
+  massDeleteWindowMs: field({
+    schema: int(1000, 86_400_000).default(60_000),
+    description:
+      'Mass-change guard: deletions from one device or app password within this many milliseconds count together (bursts of small pushes, DAV DELETEs).',
+  }),
 } satisfies Record<string, FieldSpec>;
 
 export type ConfigKey = keyof typeof configFields;

@@ -7,7 +7,14 @@ export type { Caller, Context } from './context.js';
 export * from './export/index.js';
 export { buildApp } from './http/app.js';
 export * from './import/index.js';
-export { listLedger, recordIncident, toWireLedgerEntry, verifyLedger } from './ledger/ledger.js';
+export {
+  listLedger,
+  listUserLedger,
+  recordIncident,
+  toWireLedgerEntry,
+  type UserLedgerEntry,
+  verifyLedger,
+} from './ledger/ledger.js';
 export * from './main.js';
 export { listAppPasswords, revokeAppPassword } from './store/app-passwords.js';
 export { readDatabaseCounts } from './store/counts.js';

@@ -88,9 +88,15 @@ export const me = (t: Transport, signal?: Signal) => request<Me>(t, 'GET', '/v1/
  * `generation` (the lineage the base revisions come from) the server refuses
  * the whole push with `generation_changed` if it is on another lineage.
  */
-export const push = (t: Transport, changes: PushChange[], signal?: Signal, generation?: string | null) =>
+export const push = (
+  t: Transport,
+  changes: PushChange[],
+  signal?: Signal,
+  generation?: string | null,
+  confirmMassChange = false,
+) =>
   request<PushResponse>(t, 'POST', '/v1/push', {
-    body: { changes, ...(generation ? { generation } : {}) },
+    body: { changes, ...(generation ? { generation } : {}), ...(confirmMassChange ? { confirmMassChange } : {}) },
     schema: pushResponseSchema,
     signal,
   });

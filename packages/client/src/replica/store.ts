@@ -132,13 +132,19 @@ export interface ReseedProgress {
   snapshotPath: string | null;
 }
 
-/** A pull that stopped because it would delete or blank too much of the replica. */
+/**
+ * A sync that stopped because it would delete or blank too much: of the
+ * replica (a pull, `direction` absent or 'pull'), or of a collection on the
+ * server (a push the server refused, 'push', naming the collection).
+ */
 export interface PendingMassChange {
   deletes: number;
   blanks: number;
   liveItems: number;
   limit: number;
   detectedAt: number;
+  direction?: 'pull' | 'push';
+  collectionId?: string;
 }
 
 /** The replica's own settings and sync position. */

@@ -1,7 +1,13 @@
 import { MAX_PUSH_CHANGES, type PushChange, type PushResult } from '@holdfast/protocol';
 import { HoldfastError, throwIfAborted } from '../errors.js';
 import * as api from '../http/api.js';
-import type { CollectionOutboxEntry, ItemOutboxEntry, OutboxEntry, ReplicaTx } from '../replica/store.js';
+import type {
+  CollectionOutboxEntry,
+  ItemOutboxEntry,
+  OutboxEntry,
+  PendingMassChange,
+  ReplicaTx,
+} from '../replica/store.js';
 import { uploadBlobs } from './blob-transfer.js';
 import { acknowledge, markRejected, pendingItemEntries } from './outbox.js';
 import { resolveConflict } from './resolve-conflict.js';
@@ -71,7 +77,7 @@ function takeBatch(tx: ReplicaTx, size: number): Batch {
  * batch whose answer was lost is sent again unchanged and answered from the
  * server's receipts. Conflicts are merged and re-queued.
  */
-export async function pushOutbox(ctx: SyncContext): Promise<void> {
+export async function pushOutbox(ctx: SyncContext, confirmMassChange = false): Promise<PendingMassChange | null> {
   const size = Math.min(ctx.settings.pushBatchSize, MAX_PUSH_CHANGES);
   const initial = ctx.store.transaction((tx) => tx.countOutbox('pending'));
   // Bounded so a server that keeps changing an item under us cannot keep one sync busy forever.
@@ -79,10 +85,40 @@ export async function pushOutbox(ctx: SyncContext): Promise<void> {
   while (rounds-- > 0) {
     throwIfAborted(ctx.signal);
     const batch = ctx.store.transaction((tx) => takeBatch(tx, size));
-    if (batch.kind === 'empty') return;
+    if (batch.kind === 'empty') return null;
     if (batch.kind === 'collection') await pushCollection(ctx, batch.entry);
-    else await pushItems(ctx, batch);
+    else {
+      const refused = await pushItems(ctx, batch, confirmMassChange);
+      if (refused) return refused;
+    }
   }
+  return null;
+}
+
+/**
+ * The server's mass-change refusal as the sync's stop: the batch stays in the
+ * outbox, unchanged, to be sent again with the user's confirmation.
+ */
+function massChangeRefusal(ctx: SyncContext, error: unknown): PendingMassChange | null {
+  if (!(error instanceof HoldfastError) || error.code !== 'mass_change_blocked') return null;
+  const number = (key: string) => (typeof error.details?.[key] === 'number' ? (error.details[key] as number) : 0);
+  const collectionId = typeof error.details?.collectionId === 'string' ? error.details.collectionId : undefined;
+  // Everything this sync would delete there, not only the batch the server weighed.
+  const queued = ctx.store.transaction(
+    (tx) =>
+      tx
+        .listOutbox({ status: 'pending' })
+        .filter((e) => e.entity === 'item' && e.op === 'delete' && e.collectionId === collectionId).length,
+  );
+  return {
+    direction: 'push',
+    ...(collectionId ? { collectionId } : {}),
+    deletes: Math.max(queued, number('deletes')),
+    blanks: 0,
+    liveItems: number('liveItems'),
+    limit: number('limit'),
+    detectedAt: ctx.now(),
+  };
 }
 
 /**
@@ -90,10 +126,21 @@ export async function pushOutbox(ctx: SyncContext): Promise<void> {
  * server restored since the pre-flight check refuses it whole rather than
  * matching a base revision against an unrelated revision of the new lineage.
  */
-async function pushItems(ctx: SyncContext, batch: Extract<Batch, { kind: 'items' }>): Promise<void> {
+async function pushItems(
+  ctx: SyncContext,
+  batch: Extract<Batch, { kind: 'items' }>,
+  confirmMassChange: boolean,
+): Promise<PendingMassChange | null> {
   const { entries, changes, generation } = batch;
   await uploadBlobs(ctx, entries);
-  const response = await api.push(ctx.transport, changes, ctx.signal, generation);
+  let response: Awaited<ReturnType<typeof api.push>>;
+  try {
+    response = await api.push(ctx.transport, changes, ctx.signal, generation, confirmMassChange);
+  } catch (error) {
+    const refused = massChangeRefusal(ctx, error);
+    if (refused) return refused;
+    throw error;
+  }
   const bySeq = new Map(entries.map((e) => [e.clientChangeId, e]));
   const conflicts: ItemOutboxEntry[] = [];
   const rejected: OutboxEntry[] = [];
@@ -113,6 +160,7 @@ async function pushItems(ctx: SyncContext, batch: Extract<Batch, { kind: 'items'
   for (const entry of conflicts) {
     if ((await resolveConflict(ctx, entry)) === 'settled') ctx.result.pushed++;
   }
+  return null;
 }
 
 function applyResult(

@@ -295,8 +295,10 @@ async function resendPage(
       });
     },
   );
+  // Deletions this device had already made before the server lost them: the user decided them then.
   for (let i = 0; i < changes.length; i += MAX_PUSH_CHANGES) {
-    const response = await api.push(ctx.transport, changes.slice(i, i + MAX_PUSH_CHANGES), ctx.signal);
+    const slice = changes.slice(i, i + MAX_PUSH_CHANGES);
+    const response = await api.push(ctx.transport, slice, ctx.signal, null, true);
     tally.deletesResent += response.results.filter((r) => r.status === 'applied').length;
   }
 }

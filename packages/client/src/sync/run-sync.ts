@@ -103,7 +103,11 @@ export async function runSync(ctx: SyncContext, confirmMassChange: boolean): Pro
         }));
         if (pending > 0) await checkLineage(ctx, state);
       }
-      await pushOutbox(ctx);
+      const refused = await pushOutbox(ctx, confirmMassChange);
+      if (refused) {
+        ctx.result.massChange = refused;
+        return;
+      }
       const stopped = await pull(ctx, confirmMassChange);
       if (stopped) {
         ctx.result.massChange = stopped;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, type PushChange, type PushResult } from '@holdfast/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller, Context } from '../context.js';
+import { chargeDavDelete } from '../sync/mass-change.js';
 import { pushChanges } from '../sync/push.js';
 import { davError } from './dav-error.js';
 import { findItemsByName, itemIdForNewName } from './dav-names.js';
@@ -186,6 +187,7 @@ export async function deleteItem(
     if (attempt > 0) current = await reload(ctx, caller, target);
     if (!current || current.deleted) throw new AppError('not_found', `No ${target.name} here.`);
     checkWritePreconditions(request, current);
+    if (attempt === 0) await chargeDavDelete(ctx, caller, target.collection.id);
     const { result } = await pushOne(ctx, caller, {
       collectionId: target.collection.id,
       itemId: current.id,

@@ -1,19 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Db } from '../store/database.js';
-import {
-  insertLedgerEntry,
-  type LedgerRow,
-  listLedgerEntries,
-  listUserVisibleLedgerEntries,
-  readLastLedgerEntry,
-} from '../store/ledger-entries.js';
+import { insertLedgerEntry, type LedgerRow, listLedgerEntries, readLastLedgerEntry } from '../store/ledger-entries.js';
 import type { Queryable } from '../store/queryable.js';
 import { lockLogHead } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { inTransaction } from '../store/transactions.js';
+import { listUserLedgerView, type UserLedgerEntry } from './user-ledger.js';
 
-export type { LedgerRow };
+export type { LedgerRow, UserLedgerEntry };
 
 /** What kinds of incident are recorded. Each names who was affected and how much. */
 export type LedgerKind =
@@ -26,6 +21,7 @@ export type LedgerKind =
   | 'journal_lag'
   | 'prune'
   | 'mass_change_blocked'
+  | 'mass_change_confirmed'
   | 'import'
   | 'import_undo';
 
@@ -83,13 +79,13 @@ export async function listLedger(
   return listLedgerEntries(db, options);
 }
 
-/** A user's own incidents plus deployment-wide ones (a restore affects everyone). */
+/** A user's own incidents plus the deployment-wide ones that touched them (see user-ledger.ts). */
 export async function listUserLedger(
   db: Queryable,
   userId: string,
   options: { after: number; limit: number },
-): Promise<LedgerRow[]> {
-  return listUserVisibleLedgerEntries(db, userId, options);
+): Promise<UserLedgerEntry[]> {
+  return listUserLedgerView(db, userId, options);
 }
 
 /** Walks the whole chain; returns the first broken entry, if any. */

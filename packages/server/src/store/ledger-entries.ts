@@ -26,18 +26,48 @@ export async function listLedgerEntries(
   return query.execute();
 }
 
-/** What one user may see: their own entries and deployment-wide ones (no user). */
+/**
+ * What one user may see: their own entries, and deployment-wide ones (no
+ * user) recorded since the account existed (`since`, its creation time).
+ */
 export async function listUserVisibleLedgerEntries(
   on: Queryable,
   userId: string,
-  options: { after: number; limit: number },
+  options: { after: number; limit: number; since: number },
+): Promise<LedgerRow[]> {
+  return executor(on)
+    .selectFrom('ledger_entries')
+    .selectAll()
+    .where((eb) =>
+      eb.or([eb('user_id', '=', userId), eb.and([eb('user_id', 'is', null), eb('at', '>=', options.since)])]),
+    )
+    .where('seq', '>', options.after)
+    .orderBy('seq')
+    .limit(options.limit)
+    .execute();
+}
+
+/** Entries of `kinds` after `seq` that are the user's own or deployment-wide, in chain order. */
+export async function listLaterEntriesOfKinds(
+  on: Queryable,
+  userId: string,
+  seq: number,
+  kinds: string[],
+  limit: number,
 ): Promise<LedgerRow[]> {
   return executor(on)
     .selectFrom('ledger_entries')
     .selectAll()
     .where((eb) => eb.or([eb('user_id', '=', userId), eb('user_id', 'is', null)]))
-    .where('seq', '>', options.after)
+    .where('kind', 'in', kinds)
+    .where('seq', '>', seq)
     .orderBy('seq')
-    .limit(options.limit)
+    .limit(limit)
     .execute();
+}
+
+/** When the account was created (deployment-wide incidents before it did not touch it). */
+export async function readUserCreatedAt(on: Queryable, userId: string): Promise<number | undefined> {
+  const row = await executor(on).selectFrom('users').select('created_at').where('id', '=', userId).executeTakeFirst();
+  return row ? Number(row.created_at) : undefined;
 }

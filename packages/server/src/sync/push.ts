@@ -19,6 +19,7 @@ import type { Queryable } from '../store/queryable.js';
 import { type NewRevision, readRevisionsBySeq } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { type HeadWrite, writeItemHeads } from './item-heads.js';
+import { checkMassDelete, recordConfirmedMassDelete } from './mass-change.js';
 import { reseedContent } from './reseed-merge.js';
 import { writeTransaction } from './write-transaction.js';
 
@@ -43,6 +44,12 @@ export interface PushOptions {
    * DAV mints a fresh id for every request, so its receipts would never be read.
    */
   receipts: boolean;
+  /**
+   * Weigh deletions against the mass-change budget (sync/mass-change.ts):
+   * false refuses a push over it, true records the user's confirmation;
+   * absent skips the check (DAV charges its own budget per DELETE).
+   */
+  confirmMassChange?: boolean;
 }
 
 /** Push results, with the content hash of each applied put's head (a DAV ETag). */
@@ -57,8 +64,13 @@ export interface PushOutcome {
  * All applied changes commit together and are durable before this resolves.
  * A clientChangeId seen before returns its first result and writes nothing.
  */
-export async function push(ctx: Context, caller: Caller, changes: PushChange[]): Promise<PushResult[]> {
-  return (await pushChanges(ctx, caller, changes, { receipts: true })).results;
+export async function push(
+  ctx: Context,
+  caller: Caller,
+  changes: PushChange[],
+  confirmMassChange = false,
+): Promise<PushResult[]> {
+  return (await pushChanges(ctx, caller, changes, { receipts: true, confirmMassChange })).results;
 }
 
 /** `push`, with its options and the applied heads' hashes. */
@@ -72,6 +84,10 @@ export async function pushChanges(
   const hashes = new Map<string, string | null>();
   const earlier = options.receipts ? await readReceipts(ctx.db, caller.userId, changes) : new Map<string, PushResult>();
   for (const [id, result] of earlier) results.set(id, result);
+  const massDeletes =
+    options.confirmMassChange === undefined
+      ? []
+      : await checkMassDelete(ctx, caller, changes, new Set(earlier.keys()), options.confirmMassChange);
 
   const collectionTypes = await liveCollectionTypes(
     ctx.db,
@@ -104,6 +120,7 @@ export async function pushChanges(
       }),
     );
     for (const result of applied) results.set(result.clientChangeId, result);
+    await recordConfirmedMassDelete(ctx, caller, massDeletes, changes, applied);
   }
   return { results: changes.map((c) => results.get(c.clientChangeId) as PushResult), hashes };
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
-import { listUserLedger, toWireLedgerEntry } from '../../ledger/ledger.js';
+import { listUserLedger } from '../../ledger/ledger.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -12,7 +12,7 @@ const ledgerQuery = z
   })
   .strict();
 
-/** GET /v1/ledger: the caller's own incidents plus deployment-wide ones (a restore affects everyone). */
+/** GET /v1/ledger: the caller's own incidents plus the deployment-wide ones that touched them, in their view. */
 export function ledgerRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/ledger', async (request) => {
@@ -21,7 +21,7 @@ export function ledgerRoutes(ctx: Context): FastifyPluginAsync {
         after: query.after ?? 0,
         limit: query.limit,
       });
-      return { entries: rows.map(toWireLedgerEntry) };
+      return { entries: rows };
     });
   };
 }

@@ -19,7 +19,7 @@ export function pushChangesRoutes(ctx: Context): FastifyPluginAsync {
           generation,
         });
       }
-      const results = await push(ctx, caller, body.changes);
+      const results = await push(ctx, caller, body.changes, body.confirmMassChange === true);
       for (const result of results) ctx.metrics.pushedChanges.inc({ status: result.status });
       request.log.debug({ changes: body.changes.length }, 'push');
       return { results, generation };
