@@ -45,6 +45,8 @@ export interface BackupServiceDeps extends ShipDeps {
   openTarget?: (location: string) => Target;
   /** Subscribes to commits; shipping then starts at once instead of at the next interval. */
   onCommit?: (listener: () => void) => () => void;
+  /** Target `index` holds every revision up to `seq` (a segment or snapshot landed): acknowledgements wait on it. */
+  onDurable?: (index: number, seq: number) => void;
 }
 
 /** What the loops of one service share: its dependencies and whether it is stopping. */
@@ -118,7 +120,10 @@ async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
   try {
     loop.connection ??= await connect(deps, loop);
     const connection = loop.connection;
-    await shipJournal(deps, connection);
+    const durable = (seq: number) => deps.onDurable?.(loop.index, seq);
+    durable(connection.shippedSeq);
+    await shipJournal(deps, connection, durable);
+    durable(connection.shippedSeq);
     if (started - connection.lastSnapshotAt >= deps.config.backupSnapshotInterval) await snapshotIfBehind(deps, loop);
     succeeded(deps, loop, connection);
     if (started - loop.cacheSavedAt >= 60_000) {

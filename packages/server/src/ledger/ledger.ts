@@ -24,6 +24,7 @@ export type LedgerKind =
   | 'backup_failed'
   | 'drill_failed'
   | 'journal_lag'
+  | 'backup_ack_degraded'
   | 'prune'
   | 'mass_change_blocked'
   | 'import'

@@ -10,6 +10,7 @@ import {
   rollbackToSavepoint,
 } from '../store/transactions.js';
 import { NOTIFY_CHANNEL } from './change-notifier.js';
+import { currentWriteReceipt, noteCommitted, type WriteReceipt } from './write-receipt.js';
 
 export type Append = (revisions: NewRevision[]) => Promise<number[]>;
 type Work = (trx: Transaction<Database>, append: Append) => Promise<unknown>;
@@ -19,6 +20,8 @@ interface Waiting {
   work: Work;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** The request's receipt: what it committed decides what its acknowledgement waits for. */
+  receipt: WriteReceipt | undefined;
 }
 
 interface Outcome {
@@ -64,7 +67,8 @@ export function writeTransaction<T>(
 ): Promise<T> {
   const target = ctx.commits;
   return new Promise<T>((resolve, reject) => {
-    target.waiting.push({ userId, work, resolve: resolve as (value: unknown) => void, reject });
+    const receipt = currentWriteReceipt();
+    target.waiting.push({ userId, work, resolve: resolve as (value: unknown) => void, reject, receipt });
     schedule(ctx, target);
   });
 }
@@ -133,8 +137,10 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
   }
   group.forEach((waiting, i) => {
     const outcome = outcomes[i] as Outcome;
-    if (outcome.ok) waiting.resolve(outcome.value);
-    else waiting.reject(outcome.value);
+    if (outcome.ok) {
+      noteCommitted(waiting.receipt, outcome.last);
+      waiting.resolve(outcome.value);
+    } else waiting.reject(outcome.value);
   });
 }
 
