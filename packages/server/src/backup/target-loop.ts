@@ -5,6 +5,7 @@ import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
 import type { BackupMetrics } from './backup-metrics.js';
 import { saveSegmentCache } from './repository-view.js';
 import { maybeDrill } from './scheduled-drill.js';
+import { type Follower, followShippedSeq } from './standby-watermark.js';
 import {
   type Connection,
   connect,
@@ -70,6 +71,8 @@ export interface TargetLoop extends TargetRuntime {
   /** A commit arrived while a pass was running: start the next pass at once. */
   again: boolean;
   lastPassAt: number;
+  /** While standing by: what this server read of the holder's shipping (acknowledgements wait on it). */
+  follower: Follower | null;
 }
 
 export function newTargetLoop(index: number, location: string, target: Target): TargetLoop {
@@ -83,6 +86,7 @@ export function newTargetLoop(index: number, location: string, target: Target): 
     timer: null,
     again: false,
     lastPassAt: 0,
+    follower: null,
     drilling: null,
     lastDrillAt: null,
     lastFreeSpaceAt: 0,
@@ -205,6 +209,15 @@ async function standBy(deps: BackupServiceDeps, loop: TargetLoop, error: Shipped
   health.outage = null;
   health.standby = true;
   health.connected = false;
+  if (!deps.onDurable) return;
+  try {
+    deps.onDurable(loop.index, await followShippedSeq(deps, loop));
+  } catch (followError) {
+    deps.log.warn(
+      { target: loop.index, err: String(followError) },
+      'could not read the shipping of the server that holds the target',
+    );
+  }
 }
 
 async function failed(deps: BackupServiceDeps, loop: TargetLoop, error: unknown): Promise<void> {

@@ -52,7 +52,9 @@ export function createCommitQueue(): CommitQueue {
  * The one way to change a user's data: a transaction that holds the log's
  * write lock, appends revisions and updates the materialised heads together.
  * When it resolves, the commit is durable (SQLite synchronous=FULL; PostgreSQL
- * synchronous_commit), so callers may acknowledge.
+ * synchronous_commit) on this server; the seq it appended is noted in the
+ * request's write receipt, and the HTTP layer acknowledges once that seq is
+ * also on the backup targets (backup/ack-gate.ts, `backupAck`).
  *
  * Group commit: concurrent calls run one after another inside one database
  * transaction, each in its own savepoint, so a failing write rolls back alone
