@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DirectoryTarget, initRepository } from '@holdfast/backup';
 import { closeContext, createAppPassword, createContext, createUser, loadConfig } from '@holdfast/server';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/postgres.js';
 import { api, runCli, startServerProcess } from './support/processes.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -19,8 +20,18 @@ function vcard(uid: string): string {
   return ['BEGIN:VCARD', 'VERSION:4.0', `UID:${uid}`, `FN:Contact ${uid}`, 'END:VCARD', ''].join('\r\n');
 }
 
+type Engine = 'sqlite' | 'postgres';
+
+/** A database for `engine`: its flags, and how to destroy it (a SQLite file goes with the data directory). */
+async function database(engine: Engine): Promise<{ args: string[]; destroy: () => Promise<void> }> {
+  if (engine === 'sqlite') return { args: [], destroy: async () => {} };
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  return { args: ['--database', db.url], destroy: db.drop };
+}
+
 /** One directory repository and a database with user alice and a DAV app password. */
-async function setup() {
+async function setup(engine: Engine) {
   const base = await mkdtemp(join(tmpdir(), 'holdfast-e2e-ack-'));
   cleanups.push(() => rm(base, { recursive: true, force: true }));
   const dataDir = join(base, 'data');
@@ -34,12 +45,15 @@ async function setup() {
     HOLDFAST_BACKUP_PASSPHRASE: PASSPHRASE,
     HOLDFAST_BACKUP_DRILL_INTERVAL: '0',
   };
-  const ctx = await createContext(loadConfig({ flags: { data: dataDir }, env }));
+  const db = await database(engine);
+  const flags: Record<string, string> = { data: dataDir };
+  if (db.args[1]) flags.database = db.args[1];
+  const ctx = await createContext(loadConfig({ flags, env }));
   await createUser(ctx, 'alice', 'alice-password-123');
   const app = await createAppPassword(ctx, 'alice', 'phone');
   await closeContext(ctx);
   const basic = `Basic ${Buffer.from(`alice:${app.password}`).toString('base64')}`;
-  return { dataDir, env, basic };
+  return { dataDir, env, basic, args: ['--data', dataDir, ...db.args], destroy: db.destroy };
 }
 
 async function davPut(url: string, basic: string, path: string, body: string) {
@@ -67,10 +81,10 @@ async function allItemIds(url: string, token: string): Promise<Set<string>> {
   }
 }
 
-describe('acknowledged means safe', () => {
+describe.each(['sqlite', 'postgres'] as const)('acknowledged means safe on %s', (engine) => {
   it('brings back every acknowledged write when the server is killed at once and its data deleted', async () => {
-    const { dataDir, env, basic } = await setup();
-    const server = await startServerProcess(['--data', dataDir], env);
+    const { dataDir, env, basic, args, destroy } = await setup(engine);
+    const server = await startServerProcess(args, env);
     cleanups.push(() => server.kill());
     const login = await api(server.url, 'POST', '/v1/auth/login', {
       body: { username: 'alice', password: 'alice-password-123', deviceName: 'script' },
@@ -114,15 +128,22 @@ describe('acknowledged means safe', () => {
     // SIGKILL the moment the last acknowledgement arrived: nothing flushes on the way out.
     await server.kill();
     await rm(dataDir, { recursive: true, force: true });
+    await destroy();
     expect(acknowledged).toHaveLength(CONTACTS);
 
     const restoredDir = `${dataDir}-restored`;
-    const restored = await runCli(['backup', 'restore', '--target', '1', '--to-data', restoredDir, '--data', dataDir], {
-      env,
-    });
+    const into = await database(engine);
+    const toDatabase = into.args[1] ? ['--to-database', into.args[1]] : [];
+    const restored = await runCli(
+      ['backup', 'restore', '--target', '1', '--to-data', restoredDir, ...toDatabase, '--data', dataDir],
+      { env },
+    );
     expect(restored.code, restored.stderr).toBe(0);
 
-    const revived = await startServerProcess(['--data', restoredDir], { ...env, HOLDFAST_BACKUP_TARGETS: '' });
+    const revived = await startServerProcess(['--data', restoredDir, ...into.args], {
+      ...env,
+      HOLDFAST_BACKUP_TARGETS: '',
+    });
     cleanups.push(() => revived.kill());
     const ids = await allItemIds(revived.url, token);
     expect(acknowledged.filter((id) => !ids.has(id))).toEqual([]);
