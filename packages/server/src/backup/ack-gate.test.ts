@@ -5,7 +5,7 @@ import { listJournalSegments, readJournalSegment } from '@holdfast/backup';
 import { describe, expect, it } from 'vitest';
 import { addDavUser, davClient } from '../dav/dav-test-support.js';
 import { listLedger } from '../ledger/ledger.js';
-import { addUser, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
+import { addUser, startTestServer, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
 import { backupAckHealth } from './ack-gate.js';
 import { cleanupAfterEach, openTestRepository, startBackedUpServer } from './backup-test-support.js';
 import { startServerBackups } from './server-backups.js';
@@ -115,6 +115,31 @@ describe('acknowledgement once on a backup target', () => {
     expect(put.statusCode).toBe(201);
     expect(put.headers['holdfast-durability']).toBe('target');
     expect(await journalHead(dirs[0] as string)).toBeGreaterThanOrEqual(await head(server, alice));
+    const removed = await dav('DELETE', `/dav/addressbooks/alice/book/${id}.vcf`);
+    expect(removed.statusCode).toBe(204);
+    expect(removed.headers['holdfast-durability']).toBe('target');
+    expect(await journalHead(dirs[0] as string)).toBeGreaterThanOrEqual(await head(server, alice));
+  });
+
+  it('says local, at once, without targets or with backupAck=local', async () => {
+    const alone = await startTestServer('sqlite');
+    defer(alone.close);
+    const { server } = await backedUp(1, { 'backup-ack': 'local' });
+    for (const [each, watermark] of [
+      [alone, null],
+      [server, 'number'],
+    ] as const) {
+      const alice = await addDavUser(each, 'alice');
+      const response = await pushOne(each, alice, await createNotes(each, alice));
+      expect((response.json() as { durability: string }).durability).toBe('local');
+      expect(response.headers['holdfast-durability']).toBe('local');
+      const changes = await each.app.inject({ method: 'GET', url: '/v1/changes', headers: alice.auth });
+      const reported = (changes.json() as { backupWatermark: number | null }).backupWatermark;
+      if (watermark === null) expect(reported).toBeNull();
+      else expect(typeof reported).toBe('number');
+    }
+    expect(backupAckHealth(alone.ctx)).toMatchObject({ mode: 'none', ok: false });
+    expect(backupAckHealth(server.ctx)).toMatchObject({ mode: 'local', ok: false });
   });
 
   it('waits for as many targets as backupAckTargets says', async () => {
