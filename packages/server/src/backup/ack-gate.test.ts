@@ -204,13 +204,25 @@ describe('when no backup target answers in time', () => {
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
     expect((refused.json() as { code: string }).code).toBe('backup_unavailable');
+
+    const bob = await addDavUser(server, 'bob');
+    await server.app.inject({
+      method: 'POST',
+      url: '/v1/collections',
+      headers: bob.auth,
+      payload: { id: 'bobs', type: 'contacts', name: 'bobs' },
+    });
+    const dav = davClient(server, bob);
+    const card = vcard(randomUUID(), 'Stored Here');
+    const put = await dav('PUT', '/dav/addressbooks/bob/bobs/x.vcf', { body: card });
+    expect(put.statusCode).toBe(503);
+    expect(put.headers['holdfast-durability']).toBe('local');
+    expect(put.headers.etag).toBeUndefined();
+    expect((JSON.parse(put.body) as { code: string }).code).toBe('backup_unavailable');
+    // The same PUT again writes nothing, and is still not acknowledged while the target is away.
+    expect((await dav('PUT', '/dav/addressbooks/bob/bobs/x.vcf', { body: card })).statusCode).toBe(503);
+
     const committed = await head(server, alice);
-
-    const dav = davClient(server, await addDavUser(server, 'bob'));
-    const id = randomUUID();
-    const put = await dav('PUT', '/dav/addressbooks/bob/none/x.vcf', { body: vcard(id, 'Nobody') });
-    expect(put.statusCode).not.toBe(503); // nothing written: nothing to refuse
-
     await rename(`${dirs[0]}.away`, dirs[0] as string);
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -225,7 +237,10 @@ describe('when no backup target answers in time', () => {
       if (Date.now() > deadline) throw new Error('the retry was never acknowledged');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    // The retry wrote nothing: the refused write was already committed.
+    expect((await dav('PUT', '/dav/addressbooks/bob/bobs/x.vcf', { body: card })).headers['holdfast-durability']).toBe(
+      'target',
+    );
+    // The retries wrote nothing: the refused writes were already committed.
     expect(await head(server, alice)).toBe(committed);
   });
 });

@@ -2,6 +2,7 @@ import { AppError } from '@holdfast/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { awaitDurability, type Durability } from '../backup/ack-gate.js';
 import type { Context } from '../context.js';
+import { readHead } from '../store/revision-log.js';
 import { type WriteReceipt, withWriteReceipt } from '../sync/write-receipt.js';
 
 declare module 'fastify' {
@@ -46,7 +47,12 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
     };
   });
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0) return payload;
+    if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0) {
+      if (!isDavWrite(request, reply)) return payload;
+      // A DAV write that changed nothing (a retried PUT of the same card) may repeat one not yet on a target:
+      // it is answered once everything committed so far is, so retrying until success is safe.
+      request.durability = awaitDurability(ctx, await readHead(ctx.db.kysely));
+    }
     try {
       reply.header(DURABILITY_HEADER, await acknowledge(ctx, request));
       return payload;
@@ -55,6 +61,16 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
       return refuse(reply, error);
     }
   });
+}
+
+const DAV_WRITES = new Set(['PUT', 'DELETE', 'MKCOL', 'MKCALENDAR', 'PROPPATCH', 'MOVE', 'COPY', 'POST']);
+
+function isDavWrite(request: FastifyRequest, reply: FastifyReply): boolean {
+  return (
+    reply.statusCode < 300 &&
+    DAV_WRITES.has(request.method) &&
+    (request.url === '/dav' || request.url.startsWith('/dav/'))
+  );
 }
 
 /** A response that was ready but may not acknowledge: replaced by the problem. */
