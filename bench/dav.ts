@@ -19,6 +19,10 @@
  * 10,000 cards < 1 s, incremental sync after 10 edits < 5 ms server time.
  *
  * Run: `npm run build && node --import tsx bench/dav.ts`.
+ * Holdfast runs three ways: `holdfast` without a backup target (acknowledged once durable on the server),
+ * `holdfast-target-dir` and `holdfast-target-s3` with a directory or an s3rver target in `backupAck=target`
+ * mode (acknowledged once on the target: RPO 0). Target with a directory target: PUT c=8 >= 1,000 cards/s.
+ *
  * HOLDFAST_BENCH_QUICK=1 runs N = 1,000 only. HOLDFAST_BENCH_DAV_SERVERS=holdfast,radicale,xandikos
  * picks servers. A PUT phase stops after HOLDFAST_BENCH_PHASE_SECONDS (default 120); its rate is then
  * marked `*` and later phases work on the cards that were stored.
@@ -31,6 +35,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AckTarget, ackLabel, prepareAckTarget } from './ack-targets.js';
 import { bin, rssMb } from './support.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -42,7 +47,9 @@ const phaseBudgetMs = Number(process.env.HOLDFAST_BENCH_PHASE_SECONDS ?? 120) * 
 const requestTimeoutMs = 60_000;
 // The whole run is bounded: past this, servers are stopped and the script fails.
 const runBudgetMs = (quick ? 10 : 45) * 60_000;
-const serverNames = (process.env.HOLDFAST_BENCH_DAV_SERVERS ?? 'holdfast,radicale,xandikos').split(',');
+const serverNames = (
+  process.env.HOLDFAST_BENCH_DAV_SERVERS ?? 'holdfast,holdfast-target-dir,holdfast-target-s3,radicale,xandikos'
+).split(',');
 
 // ---------------------------------------------------------------- vCards
 
@@ -236,8 +243,9 @@ async function waitUntilUp(url: string, child: ChildProcess, log: () => string) 
   throw new Error(`server at ${url} did not start in 30 s: ${log()}`);
 }
 
-async function startHoldfast(): Promise<Target> {
+async function startHoldfast(ack: AckTarget): Promise<Target> {
   const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-bench-dav-'));
+  const backup = await prepareAckTarget(ack);
   try {
     await runCli(['user', 'add', 'bench', '--data', dataDir], 'bench-account-password\n');
     const added = await runCli(['app-password', 'add', 'bench', '--label', 'bench phone', '--data', dataDir]);
@@ -248,6 +256,7 @@ async function startHoldfast(): Promise<Target> {
       process.execPath,
       [...nodeArgs, bin, 'serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1'],
       {
+        ...backup.env,
         HOLDFAST_LOG_LEVEL: 'warn',
       },
     );
@@ -278,7 +287,7 @@ async function startHoldfast(): Promise<Target> {
       return { sum, count };
     };
     return {
-      name: 'holdfast',
+      name: ack === 'none' ? 'holdfast' : `holdfast-${ackLabel(ack).replace(':', '-')}`,
       pid: child.pid as number,
       home: `${url}/dav/addressbooks/bench/`,
       headers: { authorization: `Basic ${Buffer.from(`bench:${password}`).toString('base64')}` },
@@ -286,10 +295,12 @@ async function startHoldfast(): Promise<Target> {
       stop: async () => {
         await stopChild(child);
         await rm(dataDir, { recursive: true, force: true });
+        await backup.stop();
       },
     };
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
+    await backup.stop();
     throw error;
   }
 }
@@ -357,7 +368,17 @@ const servers: Record<string, { installed: () => boolean; install: string; start
   holdfast: {
     installed: () => existsSync(join(root, 'packages/cli/dist/main.js')),
     install: 'npm run build',
-    start: startHoldfast,
+    start: () => startHoldfast('none'),
+  },
+  'holdfast-target-dir': {
+    installed: () => existsSync(join(root, 'packages/cli/dist/main.js')),
+    install: 'npm run build',
+    start: () => startHoldfast('directory'),
+  },
+  'holdfast-target-s3': {
+    installed: () => existsSync(join(root, 'packages/cli/dist/main.js')),
+    install: 'npm run build',
+    start: () => startHoldfast('s3'),
   },
   radicale: {
     installed: () => existsSync('/usr/lib/python3/dist-packages/radicale') || existsSync('/usr/bin/radicale'),
@@ -644,6 +665,13 @@ console.log(
   'Holdfast targets: PUT >= 1,500 cards/s durable | full sync of 10,000 cards < 1 s | ' +
     'sync after 10 edits < 5 ms server time',
 );
+for (const r of rows.filter((x) => x.server.startsWith('holdfast-target'))) {
+  const check = r.server === 'holdfast-target-dir' ? ` ${r.put8 >= 1000 ? 'meets' : 'misses'} 1,000/s` : '';
+  console.log(
+    `  ${r.server} N=${r.n.toLocaleString('en-US')}: PUT c=8 ${r.put8.toFixed(0)}/s${check} with backupAck=target (RPO 0), ` +
+      `beside ${rows.find((x) => x.server === 'holdfast' && x.n === r.n)?.put8.toFixed(0) ?? '-'}/s acknowledged local`,
+  );
+}
 for (const r of rows.filter((x) => x.server === 'holdfast')) {
   const put = Math.max(r.put1, r.put8);
   const checks = [

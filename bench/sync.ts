@@ -2,7 +2,13 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChangesResponse, Collection, LoginResponse, PushResponse } from '@holdfast/protocol';
+import { type AckTarget, ackLabel, ackTargets, prepareAckTarget } from './ack-targets.js';
 import { contactCard, rssMb, run, serve } from './support.js';
+
+/** HOLDFAST_BENCH_QUICK=1: a small run that checks the script works (figures are not comparable). */
+const quick = process.env.HOLDFAST_BENCH_QUICK === '1';
+const PUSHED = quick ? 1000 : 10_000;
+const TOTAL = quick ? 3000 : 100_000;
 
 /** The server's JS heap in use, from its own Prometheus metrics. */
 async function heapMb(url: string): Promise<number> {
@@ -24,7 +30,9 @@ async function json<T>(url: string, method: string, token: string | null, body?:
   return response.json() as Promise<T>;
 }
 
+/** Pushes contacts `from`..`to`; returns the weakest durability any push was acknowledged with. */
 async function pushRange(url: string, token: string, collectionId: string, from: number, to: number, batch = 100) {
+  let durability: 'target' | 'local' = 'target';
   for (let start = from; start < to; start += batch) {
     const changes = [];
     for (let i = start; i < Math.min(to, start + batch); i++) {
@@ -39,7 +47,9 @@ async function pushRange(url: string, token: string, collectionId: string, from:
     }
     const result = await json<PushResponse>(`${url}/v1/push`, 'POST', token, { changes });
     if (result.results.some((r) => r.status !== 'applied')) throw new Error('push not applied');
+    if (result.durability === 'local') durability = 'local';
   }
+  return durability;
 }
 
 async function pullAll(url: string, token: string): Promise<number> {
@@ -57,9 +67,13 @@ async function pullAll(url: string, token: string): Promise<number> {
   }
 }
 
-async function benchEngine(engine: 'sqlite' | 'postgres', databaseUrl?: string) {
+/** Pushes per second with a directory target in `backupAck=target` mode, by engine, for the summary. */
+const targetRates: string[] = [];
+
+async function benchEngine(engine: 'sqlite' | 'postgres', ack: AckTarget, databaseUrl?: string) {
   const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-bench-'));
-  const env: Record<string, string> = { HOLDFAST_DATA_DIR: dataDir, HOLDFAST_LOG_LEVEL: 'warn' };
+  const backup = await prepareAckTarget(ack);
+  const env: Record<string, string> = { ...backup.env, HOLDFAST_DATA_DIR: dataDir, HOLDFAST_LOG_LEVEL: 'warn' };
   if (databaseUrl) env.HOLDFAST_DATABASE_URL = databaseUrl;
   await run(['user', 'add', 'bench'], env, 'bench-password\n');
   const { url, child } = await serve(env);
@@ -77,8 +91,28 @@ async function benchEngine(engine: 'sqlite' | 'postgres', databaseUrl?: string) 
 
     await pushRange(url, token, collection.id, 0, 1000); // warm-up
     let t = performance.now();
-    await pushRange(url, token, collection.id, 1000, 11_000);
+    const durability = await pushRange(url, token, collection.id, 1000, 1000 + PUSHED);
     const pushSeconds = (performance.now() - t) / 1000;
+    const pushPerSecond = PUSHED / pushSeconds;
+    const label = `${engine}/${ackLabel(ack)}`.padEnd(18);
+    if (ack !== 'none') {
+      // Four devices pushing at once share segments as they share commits.
+      t = performance.now();
+      await Promise.all(
+        [0, 1, 2, 3].map((d) => pushRange(url, token, collection.id, 200_000 + d * 2500, 202_500 + d * 2500)),
+      );
+      const concurrent = 10_000 / ((performance.now() - t) / 1000);
+      console.log(
+        `${label} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (${PUSHED.toLocaleString('en-US')} in batches of 100)` +
+          `, ${concurrent.toFixed(0)} contacts/s with 4 devices at once | acknowledged ${durability} (RPO ${durability === 'target' ? '0' : 'the shipping lag'})`,
+      );
+      if (ack === 'directory') {
+        targetRates.push(
+          `${engine} ${pushPerSecond.toFixed(0)}/s ${pushPerSecond >= 10_000 ? 'meets' : 'misses'} 10,000`,
+        );
+      }
+      return;
+    }
 
     const fresh = await json<LoginResponse>(`${url}/v1/auth/login`, 'POST', null, {
       username: 'bench',
@@ -95,20 +129,32 @@ async function benchEngine(engine: 'sqlite' | 'postgres', databaseUrl?: string) 
     );
     const concurrentSeconds = (performance.now() - t) / 1000;
 
-    await pushRange(url, token, collection.id, 21_000, 100_000);
+    if (TOTAL > 21_000) await pushRange(url, token, collection.id, 21_000, TOTAL);
     const rss = await rssMb(child.pid as number);
     const heap = await heapMb(url);
-    const pushPerSecond = 10_000 / pushSeconds;
     console.log(
-      `${engine.padEnd(8)} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (10,000 in batches of 100)` +
+      `${label} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (${PUSHED.toLocaleString('en-US')} in batches of 100)` +
         `, ${(10_000 / concurrentSeconds).toFixed(0)} contacts/s with 4 devices at once` +
         ` | pull ${pulled} revisions in ${pullMs.toFixed(0)} ms ` +
-        ` | server RSS ${rss.toFixed(0)} MB after 100,000 contacts (JS heap ${heap.toFixed(0)} MB; ${startupRss.toFixed(0)} MB at start)`,
+        ` | acknowledged ${durability} | server RSS ${rss.toFixed(0)} MB after ${(TOTAL > 21_000 ? TOTAL : 11_000 + PUSHED).toLocaleString('en-US')} contacts (JS heap ${heap.toFixed(0)} MB; ${startupRss.toFixed(0)} MB at start)`,
     );
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await rm(dataDir, { recursive: true, force: true });
+    await backup.stop();
+  }
+}
+
+/** Empties the bench database, so the next run starts from an empty log. */
+async function resetDatabase(url: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  } finally {
+    await client.end();
   }
 }
 
@@ -143,12 +189,21 @@ async function startPostgres(): Promise<{ url: string; stop: () => Promise<void>
 
 const engines = (process.env.HOLDFAST_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 console.log(`bench/sync on node ${process.version}`);
-if (engines.includes('sqlite')) await benchEngine('sqlite');
+if (engines.includes('sqlite')) for (const ack of ackTargets) await benchEngine('sqlite', ack);
 if (engines.includes('postgres')) {
   const pg = await startPostgres();
   try {
-    await benchEngine('postgres', pg.url);
+    for (const [i, ack] of ackTargets.entries()) {
+      // A fresh database per run: each run starts from an empty log.
+      if (i > 0) await resetDatabase(pg.url);
+      await benchEngine('postgres', ack, pg.url);
+    }
   } finally {
     await pg.stop();
   }
 }
+console.log(
+  `Targets: push >= 10,000 contacts/s in batches of 100 with a directory target (backupAck=target): ${
+    targetRates.join('; ') || 'not run'
+  } | RPO 0 in target mode (acknowledged once on the target)`,
+);

@@ -16,7 +16,13 @@ export type ClientErrorCode = 'network' | 'redirect' | 'unexpected_response' | '
 /** Every code a `HoldfastError` can carry. */
 export type HoldfastErrorCode = ErrorCode | ClientErrorCode;
 
-const RETRYABLE: ReadonlySet<HoldfastErrorCode> = new Set(['network', 'internal', 'unavailable', 'rate_limited']);
+const RETRYABLE: ReadonlySet<HoldfastErrorCode> = new Set([
+  'network',
+  'internal',
+  'unavailable',
+  'backup_unavailable',
+  'rate_limited',
+]);
 
 /**
  * The one error type the SDK throws. A failed request is always one of

@@ -29,6 +29,8 @@ export const errorCodes = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  /** The write is committed on the server but no backup target confirmed it in time; retrying is safe. */
+  backup_unavailable: 503,
 } as const;
 
 /** A stable, machine-readable error code. */

@@ -77,10 +77,20 @@ export const pushResultSchema = z.discriminatedUnion('status', [
 ]);
 export type PushResult = z.infer<typeof pushResultSchema>;
 
+export const durabilitySchema = z.enum(['target', 'local']);
+export type Durability = z.infer<typeof durabilitySchema>;
+
 export const pushResponseSchema = z.object({
   results: z.array(pushResultSchema),
   /** The database lineage that accepted the writes; devices compare it with their cursor's. */
   generation: z.string(),
+  /**
+   * How durable the applied changes were when acknowledged: `target` when the
+   * journal segment holding them is on the backup targets, `local` when they
+   * are durable on the server only (no targets, `backupAck=local`, or targets
+   * that did not answer in time). Always sent by current servers.
+   */
+  durability: durabilitySchema.optional(),
 });
 export type PushResponse = z.infer<typeof pushResponseSchema>;
 
@@ -134,6 +144,12 @@ export const changesResponseSchema = z.object({
   cursor: z.string(),
   hasMore: z.boolean(),
   generation: z.string(),
+  /**
+   * The highest seq durable on the server's backup targets, or null without
+   * targets. A device keeps what it wrote above it ready to re-upload, should
+   * the server come back from a backup without it. Always sent by current servers.
+   */
+  backupWatermark: z.number().int().nonnegative().nullable().optional(),
 });
 export type ChangesResponse = z.infer<typeof changesResponseSchema>;
 

@@ -179,6 +179,26 @@ export const configFields = {
     description:
       'Longest wait between shipping passes to every backup target, in milliseconds: a commit starts one at once, and a target in an outage is retried at this interval.',
   }),
+  backupAck: field({
+    schema: z.enum(['target', 'local']).default('target'),
+    description:
+      'When a write is acknowledged while backup targets are configured: `target` once the journal segment holding it is on `backupAckTargets` targets (RPO 0), `local` once it is durable on this server only (RPO: the shipping lag, normally under a second).',
+  }),
+  backupAckTargets: field({
+    schema: int(1, 16).default(1),
+    description:
+      'With `backupAck=target`: how many backup targets must hold a write before it is acknowledged (at most the number configured).',
+  }),
+  backupAckTimeoutMs: field({
+    schema: int(100, 600_000).default(5000),
+    description:
+      'With `backupAck=target`: how long a write waits for its backup targets, in milliseconds, before `backupAckOnTimeout` applies.',
+  }),
+  backupAckOnTimeout: field({
+    schema: z.enum(['local', 'refuse']).default('local'),
+    description:
+      'When the backup targets do not answer within `backupAckTimeoutMs`: `local` acknowledges with durability `local` (and records a `backup_ack_degraded` incident), `refuse` answers 503 `backup_unavailable` (the write is stored on this server; retrying it is safe).',
+  }),
   backupSnapshotInterval: field({
     schema: int(60_000, 30 * 86_400_000).default(3_600_000),
     description:

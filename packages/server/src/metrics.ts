@@ -9,6 +9,10 @@ export interface Metrics {
   httpRequests: Histogram<'method' | 'route' | 'status'>;
   pushedChanges: Counter<'status'>;
   logHead: Gauge;
+  /** 1 while writes are acknowledged without their backup targets (backup/ack-gate.ts). */
+  backupAckDegraded: Gauge;
+  /** The highest seq held by the backup targets that acknowledgements wait for. */
+  backupWatermark: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -32,6 +36,16 @@ export function createMetrics(): Metrics {
     logHead: new Gauge({
       name: 'holdfast_log_head_sequence',
       help: 'The last sequence number this server committed or saw at start.',
+      registers: [registry],
+    }),
+    backupAckDegraded: new Gauge({
+      name: 'holdfast_backup_ack_degraded',
+      help: '1 while writes are acknowledged (or refused) without reaching their backup targets in time.',
+      registers: [registry],
+    }),
+    backupWatermark: new Gauge({
+      name: 'holdfast_backup_durable_sequence',
+      help: 'The highest sequence held by as many backup targets as acknowledgements wait for.',
       registers: [registry],
     }),
   };

@@ -130,6 +130,12 @@ export interface ReseedProgress {
   startedAt: number;
   /** The local recovery copy taken before anything else, once written. */
   snapshotPath: string | null;
+  /**
+   * Items whose server revision was above the backup watermark when the loss
+   * was found: acknowledged, but maybe never on a backup target, so they are
+   * re-uploaded whatever the timestamps say. Absent in progress saved by older versions.
+   */
+  unsafeItems?: string[];
 }
 
 /**
@@ -162,6 +168,11 @@ export interface ReplicaState {
   lastSyncAt: number | null;
   pendingMassChange: PendingMassChange | null;
   reseed: ReseedProgress | null;
+  /**
+   * The highest revision the server last said is on its backup targets
+   * (`backupWatermark` of the change feed), or null when it has none or never said.
+   */
+  backupWatermark: number | null;
 }
 
 /** The state of a replica nobody has logged into. */
@@ -176,6 +187,7 @@ export const EMPTY_STATE: Readonly<ReplicaState> = Object.freeze({
   lastSyncAt: null,
   pendingMassChange: null,
   reseed: null,
+  backupWatermark: null,
 });
 
 /** One collection's tallies (see `ReplicaTx.itemTallies`). */

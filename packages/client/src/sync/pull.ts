@@ -19,6 +19,8 @@ interface Chunk {
   cursor: string;
   generation: string;
   hasMore: boolean;
+  /** The server's backup watermark as of the last page; undefined from servers that do not send it. */
+  backupWatermark: number | null | undefined;
 }
 
 interface Plan {
@@ -55,6 +57,7 @@ async function fetchChunk(ctx: SyncContext, cursor: string | null): Promise<Chun
     cursor: '',
     generation: '',
     hasMore: false,
+    backupWatermark: undefined,
   };
   let at = cursor;
   do {
@@ -68,6 +71,7 @@ async function fetchChunk(ctx: SyncContext, cursor: string | null): Promise<Chun
     chunk.cursor = page.cursor;
     chunk.generation = page.generation;
     chunk.hasMore = page.hasMore;
+    chunk.backupWatermark = page.backupWatermark;
     at = page.cursor;
   } while (chunk.hasMore && chunk.revisions < ctx.settings.pullChunkRevisions);
   return chunk;
@@ -144,7 +148,12 @@ function applyChunk(tx: ReplicaTx, chunk: Chunk): string[] {
       updatedAt: timeOf(revision),
     });
   }
-  tx.setState({ cursor: chunk.cursor, generation: chunk.generation, pendingMassChange: null });
+  tx.setState({
+    cursor: chunk.cursor,
+    generation: chunk.generation,
+    pendingMassChange: null,
+    ...(chunk.backupWatermark === undefined ? {} : { backupWatermark: chunk.backupWatermark }),
+  });
   return applied;
 }
 

@@ -1,7 +1,7 @@
 import { type InventoryRequest, MAX_INVENTORY_ITEMS, MAX_PUSH_CHANGES, type PushChange } from '@holdfast/protocol';
 import { HoldfastError, throwIfAborted } from '../errors.js';
 import * as api from '../http/api.js';
-import type { ItemRecord, ReseedProgress } from '../replica/store.js';
+import type { ItemRecord, ReplicaTx, ReseedProgress } from '../replica/store.js';
 import { blobsOf, inParallel, uploadBlob } from './blob-transfer.js';
 import { pendingItemEntries } from './outbox.js';
 import type { SyncContext } from './sync-context.js';
@@ -32,11 +32,34 @@ export function beginReseed(ctx: SyncContext, reason: ReseedProgress['reason']):
       previousGeneration: state.generation,
       startedAt: ctx.now(),
       snapshotPath: null,
+      unsafeItems: aboveWatermark(tx, state.backupWatermark),
     };
-    tx.setState({ reseed: progress });
+    tx.setState({ reseed: progress, backupWatermark: null });
     tx.clearBaseRevisions();
     return progress;
   });
+}
+
+/**
+ * Items the server acknowledged at a revision above the last backup watermark
+ * it reported: a server restored from its backups may lack them, or hold an
+ * older copy stamped later than the device's (clocks differ), so they go back
+ * whatever the timestamps say. Read before base revisions are forgotten.
+ */
+function aboveWatermark(tx: ReplicaTx, watermark: number | null): string[] {
+  if (watermark === null) return [];
+  const ids: string[] = [];
+  let afterId: string | undefined;
+  for (;;) {
+    const page = tx.listItems({
+      includeDeleted: true,
+      limit: MAX_INVENTORY_ITEMS,
+      ...(afterId === undefined ? {} : { afterId }),
+    });
+    for (const item of page) if (item.baseRevision !== null && item.baseRevision > watermark) ids.push(item.id);
+    if (page.length < MAX_INVENTORY_ITEMS) return ids;
+    afterId = page[page.length - 1]?.id;
+  }
 }
 
 /**
@@ -84,18 +107,19 @@ export async function reseed(ctx: SyncContext, progress: ReseedProgress): Promis
       .filter((c) => !c.deleted)
       .map(({ id, type, name, description, color }) => ({ id, type, name, description, color })),
   );
+  const unsafe = new Set(progress.unsafeItems ?? []);
   let afterId: string | undefined;
   for (;;) {
     throwIfAborted(ctx.signal);
     const page = ctx.store.transaction((tx) =>
       tx.listItems({ limit: MAX_INVENTORY_ITEMS, ...(afterId === undefined ? {} : { afterId }) }),
     );
-    await reseedPage(ctx, collections, page, tally);
+    await reseedPage(ctx, collections, page, tally, unsafe);
     if (page.length < MAX_INVENTORY_ITEMS) break;
     afterId = page[page.length - 1]?.id;
   }
 
-  await resendTombstones(ctx, collections, tally);
+  await resendTombstones(ctx, collections, tally, unsafe);
 
   const counts = {
     previousGeneration: progress.previousGeneration,
@@ -121,6 +145,7 @@ async function reseedPage(
   collections: InventoryRequest['collections'],
   page: ItemRecord[],
   tally: Tally,
+  unsafe: Set<string>,
 ): Promise<void> {
   const blobs = new Set<string>();
   for (const item of page) {
@@ -156,7 +181,7 @@ async function reseedPage(
   tally.blobsUploaded += uploadedBlobs;
   ctx.events.emit('reseed', { phase: 'blobs', uploaded: uploadedBlobs });
 
-  const uploads = await worthUploading(ctx, page, missing, different);
+  const uploads = await worthUploading(ctx, page, missing, different, unsafe);
   const size = Math.min(ctx.settings.pushBatchSize, MAX_PUSH_CHANGES);
   for (let i = 0; i < uploads.length; i += size) {
     throwIfAborted(ctx.signal);
@@ -166,7 +191,8 @@ async function reseedPage(
 
 /**
  * Which items of a page go back to the server: those it lacks, those with
- * edits it has not acknowledged, and those it holds differently where the
+ * edits it has not acknowledged, those it acknowledged above its backup
+ * watermark and holds differently, and those it holds differently where the
  * device's copy is the newer one. An unedited copy older than the server's
  * (another device already re-seeded or changed the item) stays home; the full
  * pull that follows brings the newer copy, and the server's re-seed merge
@@ -177,11 +203,12 @@ async function worthUploading(
   page: ItemRecord[],
   missing: Set<string>,
   different: Set<string>,
+  unsafe: Set<string>,
 ): Promise<ItemRecord[]> {
   const keep = new Set<string>();
   const check: ItemRecord[] = [];
   for (const item of page) {
-    if (missing.has(item.id) || item.dirty) keep.add(item.id);
+    if (missing.has(item.id) || item.dirty || (unsafe.has(item.id) && different.has(item.id))) keep.add(item.id);
     else if (different.has(item.id)) check.push(item);
   }
   await inParallel(check, ctx.settings.blobConcurrency, async (item) => {
@@ -246,7 +273,12 @@ async function uploadItems(ctx: SyncContext, items: ItemRecord[], tally: Tally):
  * head. A newer edit on the server (another device revived the item) wins,
  * as an edit always beats a concurrent delete.
  */
-async function resendTombstones(ctx: SyncContext, collections: InventoryRequest['collections'], tally: Tally) {
+async function resendTombstones(
+  ctx: SyncContext,
+  collections: InventoryRequest['collections'],
+  tally: Tally,
+  unsafe: Set<string>,
+) {
   let afterId: string | undefined;
   for (;;) {
     throwIfAborted(ctx.signal);
@@ -254,7 +286,7 @@ async function resendTombstones(ctx: SyncContext, collections: InventoryRequest[
       tx.listItems({ includeDeleted: true, limit: MAX_INVENTORY_ITEMS, ...(afterId === undefined ? {} : { afterId }) }),
     );
     const tombstones = page.filter((item) => item.deleted && !item.dirty);
-    if (tombstones.length > 0) await resendPage(ctx, collections, tombstones, tally);
+    if (tombstones.length > 0) await resendPage(ctx, collections, tombstones, tally, unsafe);
     if (page.length < MAX_INVENTORY_ITEMS) return;
     afterId = page[page.length - 1]?.id;
   }
@@ -265,6 +297,7 @@ async function resendPage(
   collections: InventoryRequest['collections'],
   tombstones: ItemRecord[],
   tally: Tally,
+  unsafe: Set<string>,
 ): Promise<void> {
   const inventory = await api.inventory(
     ctx.transport,
@@ -285,7 +318,9 @@ async function resendPage(
         if (error instanceof HoldfastError && error.code === 'not_found') return null;
         throw error;
       });
-      if (!head || head.deleted || (Date.parse(head.updatedAt) || 0) > item.updatedAt) return;
+      if (!head || head.deleted) return;
+      // A delete acknowledged above the watermark may be what the restored server lost: it goes back regardless.
+      if (!unsafe.has(item.id) && (Date.parse(head.updatedAt) || 0) > item.updatedAt) return;
       changes.push({
         clientChangeId: ctx.newId(),
         collectionId: item.collectionId,

@@ -28,6 +28,13 @@ export interface BackupService {
  */
 const MIN_COMMIT_SHIP_GAP_MS = 100;
 
+/**
+ * With `backupAck=target` writes wait for their segment, so a pass starts as
+ * soon as the previous one ends: commits that arrive during a pass share the
+ * next segment, the way writes share a group commit.
+ */
+const ACK_SHIP_GAP_MS = 0;
+
 /** A backup service's state: its targets' loops and how to stop listening for commits. */
 interface ServiceState extends LoopScope {
   loops: TargetLoop[];
@@ -118,7 +125,7 @@ function schedule(state: ServiceState, loop: TargetLoop, delay: number): void {
       const elapsed = Date.now() - started;
       // Keep the cadence: a pass that took part of the interval shortens the wait.
       const next = loop.again
-        ? Math.max(0, MIN_COMMIT_SHIP_GAP_MS - elapsed)
+        ? Math.max(0, commitShipGap(state) - elapsed)
         : Math.max(0, state.deps.config.backupShipIntervalMs - elapsed);
       loop.again = false;
       schedule(state, loop, next);
@@ -137,6 +144,10 @@ function wake(state: ServiceState): void {
       continue;
     }
     clearTimeout(loop.timer);
-    schedule(state, loop, Math.max(0, loop.lastPassAt + MIN_COMMIT_SHIP_GAP_MS - Date.now()));
+    schedule(state, loop, Math.max(0, loop.lastPassAt + commitShipGap(state) - Date.now()));
   }
+}
+
+function commitShipGap(state: ServiceState): number {
+  return state.deps.config.backupAck === 'target' ? ACK_SHIP_GAP_MS : MIN_COMMIT_SHIP_GAP_MS;
 }

@@ -1,15 +1,28 @@
 import type { Context } from '../context.js';
+import { attachAckGate, closeAckGate, noteDurable } from './ack-gate.js';
 import { createBackupMetrics } from './backup-metrics.js';
 import { type BackupService, startBackupService } from './backup-service.js';
 import { backupTargetLocations } from './targets.js';
 
-/** Starts continuous backups for a running server, or returns null when no target is configured. */
+/**
+ * Starts continuous backups for a running server, or returns null when no
+ * target is configured. With `backupAck=target` (the default) write routes
+ * acknowledge only once the journal segment holding the write is on the
+ * targets (ack-gate.ts); the shipping loops release them segment by segment.
+ */
 export function startServerBackups(ctx: Context): BackupService | null {
-  if (backupTargetLocations(ctx.config).length === 0) {
-    ctx.log.warn('no backup targets are configured (backupTargets): acknowledged data has no copy elsewhere');
+  const targets = backupTargetLocations(ctx.config).length;
+  if (targets === 0) {
+    ctx.log.warn(
+      'no backup targets are configured (backupTargets): this server holds the only server-side copy, and writes are acknowledged with durability local',
+    );
     return null;
   }
-  return startBackupService({
+  const gate = attachAckGate(ctx, targets);
+  if (ctx.config.backupAck === 'local') {
+    ctx.log.info('backupAck=local: writes are acknowledged before they reach a backup target (RPO: the shipping lag)');
+  }
+  const service = startBackupService({
     config: ctx.config,
     db: ctx.db,
     blobs: ctx.blobs,
@@ -17,5 +30,13 @@ export function startServerBackups(ctx: Context): BackupService | null {
     now: ctx.now,
     metrics: createBackupMetrics(ctx.metrics.registry),
     onCommit: (listener) => ctx.notifier.subscribeAll(listener),
+    onDurable: (index, seq) => noteDurable(gate, index, seq),
   });
+  return {
+    ...service,
+    stop: async () => {
+      closeAckGate(gate);
+      await service.stop();
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
 import type { BackupMetrics } from './backup-metrics.js';
 import { saveSegmentCache } from './repository-view.js';
 import { maybeDrill } from './scheduled-drill.js';
+import { type Follower, followShippedSeq } from './standby-watermark.js';
 import {
   type Connection,
   connect,
@@ -45,6 +46,8 @@ export interface BackupServiceDeps extends ShipDeps {
   openTarget?: (location: string) => Target;
   /** Subscribes to commits; shipping then starts at once instead of at the next interval. */
   onCommit?: (listener: () => void) => () => void;
+  /** Target `index` holds every revision up to `seq` (a segment or snapshot landed): acknowledgements wait on it. */
+  onDurable?: (index: number, seq: number) => void;
 }
 
 /** What the loops of one service share: its dependencies and whether it is stopping. */
@@ -68,6 +71,8 @@ export interface TargetLoop extends TargetRuntime {
   /** A commit arrived while a pass was running: start the next pass at once. */
   again: boolean;
   lastPassAt: number;
+  /** While standing by: what this server read of the holder's shipping (acknowledgements wait on it). */
+  follower: Follower | null;
 }
 
 export function newTargetLoop(index: number, location: string, target: Target): TargetLoop {
@@ -81,6 +86,7 @@ export function newTargetLoop(index: number, location: string, target: Target): 
     timer: null,
     again: false,
     lastPassAt: 0,
+    follower: null,
     drilling: null,
     lastDrillAt: null,
     lastFreeSpaceAt: 0,
@@ -118,7 +124,10 @@ async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
   try {
     loop.connection ??= await connect(deps, loop);
     const connection = loop.connection;
-    await shipJournal(deps, connection);
+    const durable = (seq: number) => deps.onDurable?.(loop.index, seq);
+    durable(connection.shippedSeq);
+    await shipJournal(deps, connection, durable);
+    durable(connection.shippedSeq);
     if (started - connection.lastSnapshotAt >= deps.config.backupSnapshotInterval) await snapshotIfBehind(deps, loop);
     succeeded(deps, loop, connection);
     if (started - loop.cacheSavedAt >= 60_000) {
@@ -200,6 +209,15 @@ async function standBy(deps: BackupServiceDeps, loop: TargetLoop, error: Shipped
   health.outage = null;
   health.standby = true;
   health.connected = false;
+  if (!deps.onDurable) return;
+  try {
+    deps.onDurable(loop.index, await followShippedSeq(deps, loop));
+  } catch (followError) {
+    deps.log.warn(
+      { target: loop.index, err: String(followError) },
+      'could not read the shipping of the server that holds the target',
+    );
+  }
 }
 
 async function failed(deps: BackupServiceDeps, loop: TargetLoop, error: unknown): Promise<void> {

@@ -199,7 +199,12 @@ export interface ShipResult {
  * revisions: the log is gap-free and hands out seqs in commit order, so
  * every seq up to a committed head is readable.
  */
-export async function shipJournal(deps: ShipDeps, connection: Connection): Promise<ShipResult> {
+export async function shipJournal(
+  deps: ShipDeps,
+  connection: Connection,
+  /** Called as each segment lands, so writes it holds are acknowledged without waiting for the rest of the pass. */
+  onShipped: (seq: number) => void = () => {},
+): Promise<ShipResult> {
   const result: ShipResult = { segments: 0, revisions: 0, blobs: 0, blobBytes: 0, shippedSeq: connection.shippedSeq };
   if (await pruneInProgress(connection.repo)) throw new PruneInProgress(connection.repo.target.description);
   if (connection.shippedSeq < 0) {
@@ -237,6 +242,7 @@ export async function shipJournal(deps: ShipDeps, connection: Connection): Promi
     });
     connection.head = { object: stored.object, toSeq };
     connection.shippedSeq = toSeq;
+    onShipped(toSeq);
     result.segments += 1;
     result.revisions += revisions.length;
     result.blobs += copied.uploaded;

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { authenticate } from '../auth/accounts.js';
 import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
+import { registerDurabilityHook } from './durability-hook.js';
 import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { authMeDeviceRoutes } from './routes/auth-me-device-routes.js';
@@ -62,6 +63,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   app.decorateRequest('caller', null);
   largeBodies(app, ctx.config);
   guardConnections(app, ctx.config);
+  registerDurabilityHook(app, ctx);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)),

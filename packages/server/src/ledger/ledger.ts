@@ -19,6 +19,7 @@ export type LedgerKind =
   | 'backup_failed'
   | 'drill_failed'
   | 'journal_lag'
+  | 'backup_ack_degraded'
   | 'prune'
   | 'mass_change_blocked'
   | 'mass_change_confirmed'

@@ -10,6 +10,7 @@ import {
   rollbackToSavepoint,
 } from '../store/transactions.js';
 import { NOTIFY_CHANNEL } from './change-notifier.js';
+import { currentWriteReceipt, noteCommitted, type WriteReceipt } from './write-receipt.js';
 
 export type Append = (revisions: NewRevision[]) => Promise<number[]>;
 type Work = (trx: Transaction<Database>, append: Append) => Promise<unknown>;
@@ -19,6 +20,8 @@ interface Waiting {
   work: Work;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** The request's receipt: what it committed decides what its acknowledgement waits for. */
+  receipt: WriteReceipt | undefined;
 }
 
 interface Outcome {
@@ -49,7 +52,9 @@ export function createCommitQueue(): CommitQueue {
  * The one way to change a user's data: a transaction that holds the log's
  * write lock, appends revisions and updates the materialised heads together.
  * When it resolves, the commit is durable (SQLite synchronous=FULL; PostgreSQL
- * synchronous_commit), so callers may acknowledge.
+ * synchronous_commit) on this server; the seq it appended is noted in the
+ * request's write receipt, and the HTTP layer acknowledges once that seq is
+ * also on the backup targets (backup/ack-gate.ts, `backupAck`).
  *
  * Group commit: concurrent calls run one after another inside one database
  * transaction, each in its own savepoint, so a failing write rolls back alone
@@ -64,7 +69,8 @@ export function writeTransaction<T>(
 ): Promise<T> {
   const target = ctx.commits;
   return new Promise<T>((resolve, reject) => {
-    target.waiting.push({ userId, work, resolve: resolve as (value: unknown) => void, reject });
+    const receipt = currentWriteReceipt();
+    target.waiting.push({ userId, work, resolve: resolve as (value: unknown) => void, reject, receipt });
     schedule(ctx, target);
   });
 }
@@ -133,8 +139,10 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
   }
   group.forEach((waiting, i) => {
     const outcome = outcomes[i] as Outcome;
-    if (outcome.ok) waiting.resolve(outcome.value);
-    else waiting.reject(outcome.value);
+    if (outcome.ok) {
+      noteCommitted(waiting.receipt, outcome.last);
+      waiting.resolve(outcome.value);
+    } else waiting.reject(outcome.value);
   });
 }
 

@@ -1,10 +1,12 @@
 import { AppError, changesQuerySchema, pushRequestSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
+import { backupWatermark } from '../../backup/ack-gate.js';
 import type { Context } from '../../context.js';
 import { readGeneration } from '../../store/meta.js';
 import { readChanges } from '../../sync/changes.js';
 import { push } from '../../sync/push.js';
 import { callerOf } from '../app.js';
+import { acknowledge } from '../durability-hook.js';
 import { parseInput } from '../validate.js';
 
 /** POST /v1/push and GET /v1/changes. */
@@ -22,12 +24,16 @@ export function pushChangesRoutes(ctx: Context): FastifyPluginAsync {
       const results = await push(ctx, caller, body.changes, body.confirmMassChange === true);
       for (const result of results) ctx.metrics.pushedChanges.inc({ status: result.status });
       request.log.debug({ changes: body.changes.length }, 'push');
-      return { results, generation };
+      // A retried change answered from its receipt wrote nothing now: its first write is what must be safe.
+      const written = Math.max(0, ...results.map((r) => (r.status === 'applied' ? r.revision : 0)));
+      const durability = await acknowledge(ctx, request, written);
+      return { results, generation, durability };
     });
 
     app.get('/v1/changes', async (request) => {
       const query = parseInput(changesQuerySchema, request.query, 'query');
-      return readChanges(ctx, callerOf(request), query.cursor, query.limit);
+      const page = await readChanges(ctx, callerOf(request), query.cursor, query.limit);
+      return { ...page, backupWatermark: backupWatermark(ctx) };
     });
   };
 }

@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { readdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { listJournalSegments, readJournalSegment } from '@holdfast/backup';
+import { describe, expect, it } from 'vitest';
+import { addDavUser, davClient } from '../dav/dav-test-support.js';
+import { listLedger } from '../ledger/ledger.js';
+import { addUser, startTestServer, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
+import { backupAckHealth } from './ack-gate.js';
+import { cleanupAfterEach, openTestRepository, startBackedUpServer } from './backup-test-support.js';
+import { startServerBackups } from './server-backups.js';
+
+const defer = cleanupAfterEach();
+
+/** A server shipping to `targets` directory targets, with its backup service running as `serve` runs it. */
+async function backedUp(targets: number, settings: Record<string, string> = {}) {
+  // An hour between timed passes: only commits make shipping happen.
+  const setup = await startBackedUpServer('sqlite', targets, { 'backup-ship-interval-ms': '3600000', ...settings });
+  defer(setup.close);
+  const service = startServerBackups(setup.server.ctx);
+  defer(async () => service?.stop());
+  const deadline = Date.now() + 10_000;
+  while (!(service?.health().every((h) => h.connected) ?? false)) {
+    if (Date.now() > deadline) throw new Error('targets did not connect');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { ...setup, service };
+}
+
+async function createNotes(server: TestServer, user: TestUser): Promise<string> {
+  const created = await server.app.inject({
+    method: 'POST',
+    url: '/v1/collections',
+    headers: user.auth,
+    payload: { type: 'notes', name: 'Notes' },
+  });
+  return (created.json() as { id: string }).id;
+}
+
+function pushOne(server: TestServer, user: TestUser, collectionId: string, clientChangeId = randomUUID()) {
+  return server.app.inject({
+    method: 'POST',
+    url: '/v1/push',
+    headers: user.auth,
+    payload: {
+      changes: [
+        {
+          clientChangeId,
+          collectionId,
+          itemId: randomUUID(),
+          op: 'put',
+          baseRevision: null,
+          content: { title: 'acknowledged', body: randomUUID() },
+        },
+      ],
+    },
+  });
+}
+
+async function head(server: TestServer, user: TestUser): Promise<number> {
+  const me = await server.app.inject({ method: 'GET', url: '/v1/me', headers: user.auth });
+  return (me.json() as { head: number }).head;
+}
+
+/** The highest seq of any journal segment stored in the directory repository. */
+async function journalHead(dir: string): Promise<number> {
+  const repo = await openTestRepository(dir, defer);
+  let head = 0;
+  for (const object of await listJournalSegments(repo)) {
+    head = Math.max(head, (await readJournalSegment(repo, object)).toSeq);
+  }
+  return head;
+}
+
+describe('acknowledgement once on a backup target', () => {
+  it('answers a push only when its segment is on the target, and concurrent pushes share segments', async () => {
+    const { server, dirs } = await backedUp(1);
+    const alice = await addUser(server, 'alice');
+    const notes = await createNotes(server, alice);
+    const segmentsBefore = (await readdir(join(dirs[0] as string, 'journal'))).length;
+
+    const pushes = 40;
+    const responses = await Promise.all(Array.from({ length: pushes }, () => pushOne(server, alice, notes)));
+    const onTarget = await journalHead(dirs[0] as string);
+    for (const response of responses) {
+      expect(response.statusCode).toBe(200);
+      const body = response.json() as { durability: string; results: { status: string; revision: number }[] };
+      expect(body.durability).toBe('target');
+      expect(response.headers['holdfast-durability']).toBe('target');
+      expect(body.results[0]?.revision).toBeLessThanOrEqual(onTarget);
+    }
+    const shipped = (await readdir(join(dirs[0] as string, 'journal'))).length - segmentsBefore;
+    expect(shipped).toBeGreaterThan(0);
+    expect(shipped).toBeLessThan(pushes);
+
+    const changes = await server.app.inject({ method: 'GET', url: '/v1/changes', headers: alice.auth });
+    expect((changes.json() as { backupWatermark: number }).backupWatermark).toBeGreaterThanOrEqual(
+      Math.max(...responses.map((r) => (r.json() as { results: { revision: number }[] }).results[0]?.revision ?? 0)),
+    );
+    expect(backupAckHealth(server.ctx)).toMatchObject({ mode: 'target', required: 1, ok: true });
+  });
+
+  it('answers a DAV PUT only once it is on the target, and says so in a header', async () => {
+    const { server, dirs } = await backedUp(1);
+    const alice = await addDavUser(server, 'alice');
+    await server.app.inject({
+      method: 'POST',
+      url: '/v1/collections',
+      headers: alice.auth,
+      payload: { id: 'book', type: 'contacts', name: 'book' },
+    });
+    const dav = davClient(server, alice);
+    const id = randomUUID();
+    const put = await dav('PUT', `/dav/addressbooks/alice/book/${id}.vcf`, { body: vcard(id, 'Safe Contact') });
+    expect(put.statusCode).toBe(201);
+    expect(put.headers['holdfast-durability']).toBe('target');
+    expect(await journalHead(dirs[0] as string)).toBeGreaterThanOrEqual(await head(server, alice));
+    const removed = await dav('DELETE', `/dav/addressbooks/alice/book/${id}.vcf`);
+    expect(removed.statusCode).toBe(204);
+    expect(removed.headers['holdfast-durability']).toBe('target');
+    expect(await journalHead(dirs[0] as string)).toBeGreaterThanOrEqual(await head(server, alice));
+  });
+
+  it('says local, at once, without targets or with backupAck=local', async () => {
+    const alone = await startTestServer('sqlite');
+    defer(alone.close);
+    const { server } = await backedUp(1, { 'backup-ack': 'local' });
+    for (const [each, watermark] of [
+      [alone, null],
+      [server, 'number'],
+    ] as const) {
+      const alice = await addDavUser(each, 'alice');
+      const response = await pushOne(each, alice, await createNotes(each, alice));
+      expect((response.json() as { durability: string }).durability).toBe('local');
+      expect(response.headers['holdfast-durability']).toBe('local');
+      const changes = await each.app.inject({ method: 'GET', url: '/v1/changes', headers: alice.auth });
+      const reported = (changes.json() as { backupWatermark: number | null }).backupWatermark;
+      if (watermark === null) expect(reported).toBeNull();
+      else expect(typeof reported).toBe('number');
+    }
+    expect(backupAckHealth(alone.ctx)).toMatchObject({ mode: 'none', ok: false });
+    expect(backupAckHealth(server.ctx)).toMatchObject({ mode: 'local', ok: false });
+  });
+
+  it('waits for as many targets as backupAckTargets says', async () => {
+    const { server, dirs } = await backedUp(2, { 'backup-ack-targets': '2' });
+    const alice = await addUser(server, 'alice');
+    const notes = await createNotes(server, alice);
+    const response = await pushOne(server, alice, notes);
+    const revision = (response.json() as { results: { revision: number }[] }).results[0]?.revision ?? 0;
+    expect(revision).toBeGreaterThan(0);
+    for (const dir of dirs) expect(await journalHead(dir)).toBeGreaterThanOrEqual(revision);
+  });
+});
+
+describe('when no backup target answers in time', () => {
+  it('acknowledges with durability local within the bound and records one incident per episode', async () => {
+    const { server, dirs } = await backedUp(1, { 'backup-ack-timeout-ms': '300', 'backup-ship-interval-ms': '200' });
+    const alice = await addUser(server, 'alice');
+    const notes = await createNotes(server, alice);
+    await rename(dirs[0] as string, `${dirs[0]}.away`);
+
+    const started = Date.now();
+    const first = await pushOne(server, alice, notes);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(first.statusCode).toBe(200);
+    expect((first.json() as { durability: string }).durability).toBe('local');
+    const second = await pushOne(server, alice, notes);
+    expect((second.json() as { durability: string }).durability).toBe('local');
+
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const incidents = (await listLedger(server.ctx.db.kysely, { limit: 100 })).filter(
+      (e) => e.kind === 'backup_ack_degraded',
+    );
+    expect(incidents).toHaveLength(1);
+    expect(await server.ctx.metrics.registry.metrics()).toMatch(/^holdfast_backup_ack_degraded 1$/m);
+    expect(backupAckHealth(server.ctx)).toMatchObject({ ok: false });
+    expect(backupAckHealth(server.ctx).degradedSince).not.toBeNull();
+
+    // Back: the next pass ships the backlog, the episode closes, and writes wait for the target again.
+    await rename(`${dirs[0]}.away`, dirs[0] as string);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const again = await pushOne(server, alice, notes);
+      if ((again.json() as { durability: string }).durability === 'target') break;
+      if (Date.now() > deadline) throw new Error('never acknowledged on the target again');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await server.ctx.metrics.registry.metrics()).toMatch(/^holdfast_backup_ack_degraded 0$/m);
+  });
+
+  it('with backupAckOnTimeout=refuse answers 503 backup_unavailable, and a retry is answered from its receipt', async () => {
+    const { server, dirs } = await backedUp(1, {
+      'backup-ack-timeout-ms': '300',
+      'backup-ack-on-timeout': 'refuse',
+      'backup-ship-interval-ms': '200',
+    });
+    const alice = await addUser(server, 'alice');
+    const notes = await createNotes(server, alice);
+    await rename(dirs[0] as string, `${dirs[0]}.away`);
+
+    const clientChangeId = randomUUID();
+    const refused = await pushOne(server, alice, notes, clientChangeId);
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect((refused.json() as { code: string }).code).toBe('backup_unavailable');
+
+    const bob = await addDavUser(server, 'bob');
+    await server.app.inject({
+      method: 'POST',
+      url: '/v1/collections',
+      headers: bob.auth,
+      payload: { id: 'bobs', type: 'contacts', name: 'bobs' },
+    });
+    const dav = davClient(server, bob);
+    const card = vcard(randomUUID(), 'Stored Here');
+    const put = await dav('PUT', '/dav/addressbooks/bob/bobs/x.vcf', { body: card });
+    expect(put.statusCode).toBe(503);
+    expect(put.headers['holdfast-durability']).toBe('local');
+    expect(put.headers.etag).toBeUndefined();
+    expect((JSON.parse(put.body) as { code: string }).code).toBe('backup_unavailable');
+    // The same PUT again writes nothing, and is still not acknowledged while the target is away.
+    expect((await dav('PUT', '/dav/addressbooks/bob/bobs/x.vcf', { body: card })).statusCode).toBe(503);
+
+    const committed = await head(server, alice);
+    await rename(`${dirs[0]}.away`, dirs[0] as string);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const retry = await pushOne(server, alice, notes, clientChangeId);
+      if (retry.statusCode === 200) {
+        const body = retry.json() as { durability: string; results: { status: string }[] };
+        expect(body.durability).toBe('target');
+        expect(body.results[0]?.status).toBe('applied');
+        break;
+      }
+      expect((retry.json() as { code: string }).code).toBe('backup_unavailable');
+      if (Date.now() > deadline) throw new Error('the retry was never acknowledged');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await dav('PUT', '/dav/addressbooks/bob/bobs/x.vcf', { body: card })).headers['holdfast-durability']).toBe(
+      'target',
+    );
+    // The retries wrote nothing: the refused writes were already committed.
+    expect(await head(server, alice)).toBe(committed);
+  });
+});

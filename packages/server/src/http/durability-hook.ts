@@ -1,0 +1,84 @@
+import { AppError } from '@holdfast/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { awaitDurability, type Durability } from '../backup/ack-gate.js';
+import type { Context } from '../context.js';
+import { readHead } from '../store/revision-log.js';
+import { type WriteReceipt, withWriteReceipt } from '../sync/write-receipt.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    writeReceipt: WriteReceipt | null;
+    /** Set once the request's writes were waited for: how durable they are. */
+    durability: Promise<Durability> | null;
+  }
+}
+
+/** Response header naming how durable a write is when it is acknowledged: `target` or `local`. */
+export const DURABILITY_HEADER = 'holdfast-durability';
+
+/**
+ * Waits until what `request` committed (and `seq`, for writes answered from
+ * an earlier receipt) may be acknowledged, and says how durable it is.
+ * Throws `backup_unavailable` when the targets time out and operators chose
+ * to refuse.
+ */
+export function acknowledge(ctx: Context, request: FastifyRequest, seq = 0): Promise<Durability> {
+  const committed = Math.max(seq, request.writeReceipt?.seq ?? 0);
+  request.durability ??= awaitDurability(ctx, committed);
+  return request.durability;
+}
+
+/**
+ * Every route runs with a write receipt open; before any response of a
+ * request that committed something leaves, it waits for the backup
+ * acknowledgement and names the durability reached in a header. So no write
+ * route (JSON, DAV, import, restore) can acknowledge before its data is safe.
+ * Register before any route.
+ */
+export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void {
+  app.decorateRequest('writeReceipt', null);
+  app.decorateRequest('durability', null);
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function receiptHandler(this: FastifyInstance, request, reply) {
+      const receipt: WriteReceipt = { seq: 0 };
+      request.writeReceipt = receipt;
+      return withWriteReceipt(receipt, () => handler.call(this, request, reply));
+    };
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0) {
+      if (!isDavWrite(request, reply)) return payload;
+      // A DAV write that changed nothing (a retried PUT of the same card) may repeat one not yet on a target:
+      // it is answered once everything committed so far is, so retrying until success is safe.
+      request.durability = awaitDurability(ctx, await readHead(ctx.db.kysely));
+    }
+    try {
+      reply.header(DURABILITY_HEADER, await acknowledge(ctx, request));
+      return payload;
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return refuse(reply, error);
+    }
+  });
+}
+
+const DAV_WRITES = new Set(['PUT', 'DELETE', 'MKCOL', 'MKCALENDAR', 'PROPPATCH', 'MOVE', 'COPY', 'POST']);
+
+function isDavWrite(request: FastifyRequest, reply: FastifyReply): boolean {
+  return (
+    reply.statusCode < 300 &&
+    DAV_WRITES.has(request.method) &&
+    (request.url === '/dav' || request.url.startsWith('/dav/'))
+  );
+}
+
+/** A response that was ready but may not acknowledge: replaced by the problem. */
+function refuse(reply: FastifyReply, error: AppError): string {
+  const problem = error.toProblem();
+  reply.removeHeader('etag');
+  reply.removeHeader('location');
+  reply.header(DURABILITY_HEADER, 'local');
+  reply.code(problem.status).type('application/problem+json');
+  return JSON.stringify(problem);
+}
