@@ -17,6 +17,8 @@ export const errorCodes = {
   generation_changed: 409,
   /** The cursor names a sequence the server has never reached: the server lost data. */
   cursor_ahead: 409,
+  /** The cursor's sequence number exists, but holds other revisions than when it was issued: the log was rolled back and written again. */
+  cursor_diverged: 409,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
