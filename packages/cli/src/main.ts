@@ -83,6 +83,7 @@ const extraOptions = {
   token: { type: 'string' },
   undo: { type: 'string' },
   list: { type: 'boolean' },
+  'new-deployment': { type: 'boolean' },
 } as const;
 
 function usage(): string {
