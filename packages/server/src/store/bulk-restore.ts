@@ -45,8 +45,8 @@ export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<voi
         .insertInto('items')
         .values(rows.items.slice(i, i + 300))
         .execute();
-    const last = revisions.at(-1);
-    const lastChain = last && last.seq === rows.headSeq ? last.chain : GENESIS_CHAIN;
+    // The head may be past the last revision kept (a snapshot holds only heads): it continues from that one.
+    const lastChain = revisions.at(-1)?.chain ?? GENESIS_CHAIN;
     await trx
       .updateTable('log_head')
       .set({ last_seq: rows.headSeq, last_chain: lastChain })

@@ -84,11 +84,23 @@ export async function readLogHead(on: Queryable): Promise<LogHead> {
   return { seq: Number(row.last_seq), chain: row.last_chain };
 }
 
-/** The chain value of revision `seq`, or undefined when the log has no such revision. */
+/**
+ * The log's chain value at `seq`: that of the last revision at or below it
+ * (a log restored from a snapshot has gaps: there the value is the one the
+ * head had when it stood at `seq`); undefined when `seq` is past the head.
+ */
 export async function readChainAt(on: Queryable, seq: number): Promise<string | undefined> {
-  if (seq === 0) return GENESIS_CHAIN;
-  const row = await executor(on).selectFrom('revisions').select('chain').where('seq', '=', seq).executeTakeFirst();
-  return row?.chain;
+  const head = await readLogHead(on);
+  if (seq > head.seq) return undefined;
+  if (seq === head.seq) return head.chain;
+  const row = await executor(on)
+    .selectFrom('revisions')
+    .select('chain')
+    .where('seq', '<=', seq)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.chain ?? GENESIS_CHAIN;
 }
 
 /** The last sequence number handed out (committed). */
