@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { openRepository, type Repository, type Revision, readJournalChain, typePrefix } from '@holdfast/backup';
+import {
+  openRepository,
+  type Repository,
+  type Revision,
+  readJournalChain,
+  type Target,
+  typePrefix,
+} from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -68,15 +75,18 @@ export async function witnessBackupTargets(deps: WitnessDeps, options: WitnessOp
       continue;
     }
     let verdict: Verdict;
+    let target: Target | undefined;
     try {
-      const repo = await openRepository(openBackupTarget(location, config), backupSecret(config));
-      verdict = await compare(deps, repo, local);
+      target = openBackupTarget(location, config);
+      verdict = await compare(deps, await openRepository(target, backupSecret(config)), local);
     } catch (error) {
       log.warn(
         { target: location, err: (error as Error).message },
         'could not compare the database with the backup target',
       );
       continue;
+    } finally {
+      await target?.close().catch(() => {});
     }
     if (verdict.kind === 'unknown') {
       log.info({ target: location, why: verdict.why }, 'backup target gives no evidence about the database head');
@@ -89,13 +99,16 @@ export async function witnessBackupTargets(deps: WitnessDeps, options: WitnessOp
 }
 
 async function holdsData(deps: WitnessDeps, location: string): Promise<boolean> {
+  let target: Target | undefined;
   try {
-    const target = openBackupTarget(location, deps.config);
+    target = openBackupTarget(location, deps.config);
     for (const type of ['journal', 'snapshot'] as const) {
       if ((await target.listObjects(typePrefix(type))).length > 0) return true;
     }
   } catch (error) {
     deps.log.warn({ target: location, err: (error as Error).message }, 'could not list the backup target');
+  } finally {
+    await target?.close().catch(() => {});
   }
   return false;
 }
