@@ -29,7 +29,9 @@ export const generationSchema = z.string().min(1).max(128);
  * One revision of the server's append-only log, with every column the
  * server keeps, so a restore loses nothing. `itemId` is null exactly for
  * revisions of a collection itself (`entity: 'collection'`). A delete
- * carries neither content nor blob.
+ * carries neither content nor blob. `chain` is the server's hash-chain value
+ * at this revision, so a backup target witnesses the log it received:
+ * absent in journals written before the log was chained.
  */
 export const revisionSchema = z
   .strictObject({
@@ -56,6 +58,10 @@ export const revisionSchema = z
     baseSeq: z.int().min(0).nullable(),
     clientChangeId: z.string().max(256).nullable(),
     at: isoTime,
+    chain: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
   })
   .refine((revision) => (revision.entity === 'collection') === (revision.itemId === null), {
     message: 'itemId is null exactly for collection revisions',

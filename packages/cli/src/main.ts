@@ -29,7 +29,10 @@ export interface Invocation {
 type Command = (invocation: Invocation) => Promise<number>;
 
 const commands: Record<string, { run: Command; summary: string }> = {
-  serve: { run: serveCommand, summary: 'run the server (embedded SQLite in ./holdfast-data by default)' },
+  serve: {
+    run: serveCommand,
+    summary: 'run the server (embedded SQLite in ./holdfast-data by default) [--new-deployment]',
+  },
   user: { run: userCommand, summary: 'user add|list|passwd|disable|enable NAME' },
   device: {
     run: deviceCommand,
@@ -87,6 +90,7 @@ const extraOptions = {
   token: { type: 'string' },
   undo: { type: 'string' },
   list: { type: 'boolean' },
+  'new-deployment': { type: 'boolean' },
 } as const;
 
 function usage(): string {

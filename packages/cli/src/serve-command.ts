@@ -1,9 +1,10 @@
 import { createLogger, startServer } from '@holdfast/server';
 import type { Invocation } from './main.js';
 
-export async function serveCommand({ config, io }: Invocation): Promise<number> {
+export async function serveCommand({ config, io, options }: Invocation): Promise<number> {
   const log = createLogger(config);
-  const server = await startServer(config, log);
+  // --new-deployment: start empty on purpose even though the backup targets hold another deployment's data.
+  const server = await startServer(config, log, { newDeployment: options['new-deployment'] === true });
   io.out(`Holdfast is listening on ${server.url} (${server.ctx.db.engine}, data in ${config.dataDir})`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -42,7 +42,7 @@ export interface ProgressEvent {
 export type ReseedEvent =
   | {
       phase: 'started';
-      reason: 'generation_changed' | 'cursor_ahead' | 'summary_mismatch';
+      reason: 'generation_changed' | 'cursor_ahead' | 'cursor_diverged' | 'summary_mismatch';
       previousGeneration: string | null;
     }
   | { phase: 'snapshot'; path: string }

@@ -17,6 +17,8 @@ export const errorCodes = {
   generation_changed: 409,
   /** The cursor names a sequence the server has never reached: the server lost data. */
   cursor_ahead: 409,
+  /** The cursor's sequence number exists, but holds other revisions than when it was issued: the log was rolled back and written again. */
+  cursor_diverged: 409,
   /**
    * The push deletes more of a collection than the server allows unconfirmed;
    * `details` names the collection and counts. Send it again with

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { BackupService } from './backup/backup-service.js';
 import { startServerBackups } from './backup/server-backups.js';
+import type { WitnessOptions } from './backup/start-witness.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { buildApp } from './http/app.js';
@@ -15,9 +16,13 @@ export { closeContext, createLogger, type DatabaseContext, type OpenOptions, ope
  * to date through the upgrade gate and builds the context every module
  * receives.
  */
-export async function createContext(config: Config, log: Logger = createLogger(config)): Promise<Context> {
+export async function createContext(
+  config: Config,
+  log: Logger = createLogger(config),
+  witness: WitnessOptions = {},
+): Promise<Context> {
   for (const finding of await secureDataDir(config.dataDir)) log.warn({ path: finding.path }, finding.message);
-  return openContext(config, { migrate: 'gated', log });
+  return openContext(config, { migrate: 'gated', log, witness });
 }
 
 export interface RunningServer {
@@ -31,8 +36,8 @@ export interface RunningServer {
 }
 
 /** Starts the HTTP server on the configured host and port. */
-export async function startServer(config: Config, log?: Logger): Promise<RunningServer> {
-  const ctx = await createContext(config, log);
+export async function startServer(config: Config, log?: Logger, witness: WitnessOptions = {}): Promise<RunningServer> {
+  const ctx = await createContext(config, log, witness);
   const app = await buildApp(ctx);
   // Continuous backups run beside the server; a failing target never stops it serving.
   const backup = startServerBackups(ctx);

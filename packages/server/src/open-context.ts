@@ -3,12 +3,14 @@ import { dirname } from 'node:path';
 import { AppError } from '@holdfast/protocol';
 import { type Logger, pino } from 'pino';
 import { createLoginLimiter } from './auth/login-limiter.js';
+import { type WitnessOptions, witnessBackupTargets } from './backup/start-witness.js';
 import { assertMigrationAllowed } from './backup/upgrade-gate.js';
 import { openBlobStore } from './blobs/index.js';
 import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
 import { createMetrics } from './metrics.js';
 import { type Db, isPostgresLocation, openDatabase } from './store/database.js';
+import { readGeneration } from './store/meta.js';
 import { CODE_SCHEMA_VERSION, migrateToLatest, readSchemaState } from './store/migrate.js';
 import { readHead } from './store/revision-log.js';
 import { createLocalNotifier, createPostgresNotifier } from './sync/change-notifier.js';
@@ -36,6 +38,11 @@ export interface OpenOptions {
    * upgrade look at such a database; everything else would misread it).
    */
   anySchema?: boolean;
+  /**
+   * Compare the database with the backup targets' journals before serving
+   * (backup/start-witness.ts): the server sets this, commands do not.
+   */
+  witness?: WitnessOptions;
   log?: Logger;
 }
 
@@ -67,6 +74,8 @@ export async function openContext(
   const db = await openStore(config, options, log);
   if (options.databaseOnly) return { config, log, db, now: Date.now };
   try {
+    await checkLineage(db, config.dataDir, log);
+    if (options.witness) await witnessBackupTargets({ config, db, log, now: Date.now }, options.witness);
     const blobs = await openBlobStore(config.blobs, config.dataDir, {
       endpoint: config.s3Endpoint,
       region: config.s3Region,
@@ -79,8 +88,11 @@ export async function openContext(
             log.warn({ err: error.message }, 'change notification connection failed'),
           )
         : createLocalNotifier();
-    const lineage = await checkLineage(db, config.dataDir, log);
-    const highWaterMark = await createHighWaterMark(config.dataDir, lineage.generation, await readHead(db.kysely));
+    const highWaterMark = await createHighWaterMark(
+      config.dataDir,
+      await readGeneration(db),
+      await readHead(db.kysely),
+    );
     const loginLimiter = createLoginLimiter({
       refillPerSecond: config.loginRefillPerMinute / 60,
       maxLockoutSeconds: config.loginMaxLockoutSeconds,

@@ -125,7 +125,7 @@ export interface ConflictRecord {
 
 /** What a device is doing to refill a server that lost data; persisted so a crash resumes it. */
 export interface ReseedProgress {
-  reason: 'generation_changed' | 'cursor_ahead' | 'summary_mismatch';
+  reason: 'generation_changed' | 'cursor_ahead' | 'cursor_diverged' | 'summary_mismatch';
   previousGeneration: string | null;
   startedAt: number;
   /** The local recovery copy taken before anything else, once written. */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeCursor, encodeCursor } from '@holdfast/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tinyPng } from '../../../server/src/test-support/fixtures.js';
 import { vcard } from '../../../server/src/test-support/harness.js';
@@ -161,6 +162,34 @@ describe.each(engines)('re-seeding a server that lost data, on %s', (engine) => 
     expect(await serverContents(live, account)).toEqual(before);
   });
 
+  it('refills a server rolled back and written again past the cursor (cursor diverged)', async () => {
+    const a = await device(live, account, { name: 'a' });
+    const b = await device(live, account, { backend: 'memory' });
+    const notes = a.createCollection({ type: 'notes', name: 'Notes' });
+    a.createItem(notes.id, { title: 'kept', body: '' }, { id: 'kept' });
+    await a.sync();
+    await b.sync();
+    const backup = await takeBackup();
+    for (let i = 0; i < 3; i++) a.createItem(notes.id, { title: `lost ${i}`, body: '' }, { id: `lost${i}` });
+    await a.sync();
+    const before = liveContents(a);
+
+    // The same generation at an older head, with no mark beside it to give the rollback away; another device
+    // then writes past the number a's cursor names, so neither the generation nor the head does either.
+    await live.stop();
+    await live.start({ databaseUrl: backup, dataDir: join(live.dir, 'rolled-back') });
+    for (let i = 0; i < 5; i++) b.createItem(notes.id, { title: `other ${i}`, body: '' }, { id: `other${i}` });
+    await b.sync();
+
+    const result = await a.sync();
+    expect(result.reseeded).toMatchObject({ reason: 'cursor_diverged', itemsUploaded: 3, collectionsRecreated: 0 });
+    const after = liveContents(a);
+    for (const [id, content] of before) expect(after.get(id)).toEqual(content);
+    const server = await serverContents(live, account);
+    for (let i = 0; i < 3; i++) expect(server.get(`lost${i}`)).toEqual(before.get(`lost${i}`));
+    for (let i = 0; i < 5; i++) expect(server.get(`other${i}`)).toEqual({ title: `other ${i}`, body: '' });
+  });
+
   it('catches a silent loss by comparing summaries when neither generation nor cursor gives it away', async () => {
     const a = await device(live, account);
     const notes = a.createCollection({ type: 'notes', name: 'Notes' });
@@ -169,6 +198,11 @@ describe.each(engines)('re-seeding a server that lost data, on %s', (engine) => 
     const backup = await takeBackup();
     for (let i = 0; i < 5; i++) a.createItem(notes.id, { title: `lost ${i}`, body: '' }, { id: `lost${i}` });
     await a.sync();
+    // A cursor from before the log was chained carries no chain value, so the cursor check cannot see the rewrite.
+    a.store.transaction((tx) => {
+      const { generation, seq } = decodeCursor(tx.getState().cursor as string);
+      tx.setState({ cursor: encodeCursor({ generation, seq }) });
+    });
 
     await live.stop();
     await live.start({ databaseUrl: backup, dataDir: join(live.dir, 'fresh-data') });

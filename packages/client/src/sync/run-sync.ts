@@ -14,10 +14,16 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** The re-seed a failed request calls for, if it says the server lost data. */
+/**
+ * The re-seed a failed request calls for, if it says the server lost data:
+ * another lineage, a cursor past the head, or a cursor whose position now
+ * holds other revisions (the log was rolled back and written again).
+ */
 function lossReason(error: unknown): ReseedProgress['reason'] | null {
   if (!(error instanceof HoldfastError)) return null;
-  return error.code === 'generation_changed' || error.code === 'cursor_ahead' ? error.code : null;
+  return error.code === 'generation_changed' || error.code === 'cursor_ahead' || error.code === 'cursor_diverged'
+    ? error.code
+    : null;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { PendingMassChange } from '../replica/store.js';
 
 /** What a re-seed did, as reported to the server's incident ledger. */
 export interface ReseedReport {
-  reason: 'generation_changed' | 'cursor_ahead' | 'summary_mismatch';
+  reason: 'generation_changed' | 'cursor_ahead' | 'cursor_diverged' | 'summary_mismatch';
   previousGeneration: string | null;
   generation: string;
   /** The local recovery copy taken before anything else. */

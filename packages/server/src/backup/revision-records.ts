@@ -31,6 +31,7 @@ export function toBackupRevision(row: RevisionRow): Revision {
     baseSeq: row.base_seq,
     clientChangeId: row.client_change_id,
     at: new Date(row.created_at).toISOString(),
+    ...(row.chain ? { chain: row.chain } : {}),
   };
 }
 
@@ -55,5 +56,7 @@ export function toRevisionRow(revision: Revision): RevisionRow {
     base_seq: revision.baseSeq,
     client_change_id: revision.clientChangeId,
     created_at: Date.parse(revision.at),
+    // Journals from before the chain carry none; the restore computes it again either way.
+    chain: revision.chain ?? '',
   };
 }

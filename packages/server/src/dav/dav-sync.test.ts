@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { encodeCursor } from '@holdfast/protocol';
+import { decodeCursor, encodeCursor } from '@holdfast/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGeneration } from '../store/meta.js';
 import { engines, startTestServer, type TestServer, vcard } from '../test-support/harness.js';
@@ -167,6 +167,19 @@ describe.each(engines)('DAV sync-collection on %s', (engine) => {
       expect(response.statusCode).toBe(403);
       expect(response.body).toContain('<d:valid-sync-token/>');
     }
+  });
+
+  it('refuses a token whose position now holds other revisions (log rolled back and rewritten), accepts old-format ones', async () => {
+    const issued = decodeCursor(token.slice('https://holdfast.dev/sync/'.length));
+    expect(issued.chain).toMatch(/^[0-9a-f]{16}$/);
+    const other = issued.chain === '0'.repeat(16) ? '1'.repeat(16) : '0'.repeat(16);
+    const diverged = await sync(`https://holdfast.dev/sync/${encodeCursor({ ...issued, chain: other })}`);
+    expect(diverged.response.statusCode).toBe(403);
+    expect(diverged.response.body).toContain('<d:valid-sync-token/>');
+    const old = await sync(
+      `https://holdfast.dev/sync/${encodeCursor({ generation: issued.generation, seq: issued.seq })}`,
+    );
+    expect(old.response.statusCode).toBe(207);
   });
 
   it('refuses every old token after the server is restored (new generation), so clients resynchronise', async () => {

@@ -2,7 +2,7 @@ import type { Caller, Context } from '../context.js';
 import { readGeneration } from '../store/meta.js';
 import { type DavResource, type Family, hrefs } from './dav-paths.js';
 import { type DavCollection, type DavItem, latestCollectionSeq } from './dav-store.js';
-import { syncTokenFor } from './sync-token.js';
+import { syncTokenAt } from './sync-token.js';
 import { childOf, type XmlElement } from './xml-parse.js';
 import {
   APPLE_ICAL,
@@ -168,7 +168,8 @@ export function propertiesOf(scope: Scope, target: DavResource, data: DataOption
 }
 
 function collectionProperties(scope: Scope, family: Family, collection: DavCollection, principal: string) {
-  const token = async () => escapeText(syncTokenFor(await scope.generation(), await scope.latestSeq(collection.id)));
+  const token = async () =>
+    escapeText(await syncTokenAt(scope.ctx.db, await scope.generation(), await scope.latestSeq(collection.id)));
   const shared = [
     prop(DAV, 'displayname', () => escapeText(collection.name)),
     prop(DAV, 'owner', () => principal),

@@ -4,7 +4,7 @@ import { type DavResource, hrefOf } from './dav-paths.js';
 import { changedItems, type DavItem, findItemsById, latestCollectionSeq, listItemsPage } from './dav-store.js';
 import { type PropRequest, parsePropRequest, type Scope } from './properties.js';
 import { itemTarget, respond, wantsData } from './propfind.js';
-import { parseSyncToken, syncTokenFor } from './sync-token.js';
+import { parseSyncToken, syncTokenAt } from './sync-token.js';
 import { childOf, type XmlElement } from './xml-parse.js';
 import { DAV, d, escapeText, statusResponse } from './xml-write.js';
 
@@ -57,7 +57,7 @@ export async function syncCollection(
   const request = parsePropRequest(body);
   const generation = await scope.generation();
   const head = await readHead(scope.ctx.db);
-  const after = token === '' ? null : parseSyncToken(token, generation, head);
+  const after = token === '' ? null : await parseSyncToken(scope.ctx.db, token, generation, head);
   const latest = await latestCollectionSeq(scope.ctx, scope.caller.userId, target.collection.id, head);
   const sync: SyncContext = { scope, target, request, withData: wantsData(request), generation, limit };
   return after === null ? initialSync(sync, latest) : incrementalSync(sync, after, head, latest);
@@ -65,8 +65,8 @@ export async function syncCollection(
 
 const member = (sync: SyncContext, item: DavItem) =>
   respond(sync.scope, itemTarget(sync.target.family, sync.target.collection, item), sync.request);
-const tokenElement = (sync: SyncContext, seq: number) =>
-  d('sync-token', escapeText(syncTokenFor(sync.generation, seq)));
+const tokenElement = async (sync: SyncContext, seq: number) =>
+  d('sync-token', escapeText(await syncTokenAt(sync.scope.ctx.db, sync.generation, seq)));
 const truncated = (sync: SyncContext) =>
   statusResponse(hrefOf(sync.target, sync.scope.caller.username), 507, TRUNCATED);
 
@@ -89,14 +89,14 @@ async function* initialSync(sync: SyncContext, latest: number): AsyncGenerator<s
     if (room < page.length) {
       // Truncated: the token covers the items listed, which are those with the lowest heads.
       yield truncated(sync);
-      yield tokenElement(sync, page[room - 1]?.headSeq ?? afterSeq);
+      yield await tokenElement(sync, page[room - 1]?.headSeq ?? afterSeq);
       return;
     }
     const last = page.at(-1);
     if (!last || page.length < size) break;
     afterSeq = last.headSeq;
   }
-  yield tokenElement(sync, latest);
+  yield await tokenElement(sync, latest);
 }
 
 async function incrementalSync(
@@ -127,6 +127,6 @@ async function incrementalSync(
       yield parts.join('');
     }
     if (cut) yield truncated(sync);
-    yield tokenElement(sync, nextSeq);
+    yield await tokenElement(sync, nextSeq);
   })();
 }

@@ -1,6 +1,7 @@
 import type { Insertable } from 'kysely';
 import { type AccountInsertRows, insertAccountRows } from './account-state.js';
 import type { Db } from './database.js';
+import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import type { RevisionRow } from './revision-log.js';
 import type { CollectionsTable, ItemsTable, UsersTable } from './schema.js';
 
@@ -25,13 +26,14 @@ export interface RestoredRows {
  * nothing else writes to.
  */
 export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<void> {
+  const revisions = chainRestored(rows.revisions);
   await db.kysely.transaction().execute(async (trx) => {
     if (rows.accounts) await insertAccountRows(trx, rows.accounts);
     for (const user of rows.placeholderUsers) await trx.insertInto('users').values(user).execute();
-    for (let i = 0; i < rows.revisions.length; i += 200)
+    for (let i = 0; i < revisions.length; i += 200)
       await trx
         .insertInto('revisions')
-        .values(rows.revisions.slice(i, i + 200))
+        .values(revisions.slice(i, i + 200))
         .execute();
     for (let i = 0; i < rows.collections.length; i += 200)
       await trx
@@ -43,7 +45,26 @@ export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<voi
         .insertInto('items')
         .values(rows.items.slice(i, i + 300))
         .execute();
-    await trx.updateTable('log_head').set({ last_seq: rows.headSeq }).where('id', '=', 1).execute();
+    // The head may be past the last revision kept (a snapshot holds only heads): it continues from that one.
+    const lastChain = revisions.at(-1)?.chain ?? GENESIS_CHAIN;
+    await trx
+      .updateTable('log_head')
+      .set({ last_seq: rows.headSeq, last_chain: lastChain })
+      .where('id', '=', 1)
+      .execute();
+  });
+}
+
+/**
+ * The restored log keeps the chain values the backup recorded, so it goes on
+ * continuing the chain its targets witnessed; revisions from journals written
+ * before the chain get theirs computed from the one before.
+ */
+function chainRestored(revisions: RevisionRow[]): RevisionRow[] {
+  let chain = GENESIS_CHAIN;
+  return revisions.map((row) => {
+    chain = row.chain !== '' ? row.chain : nextChain(chain, row);
+    return { ...row, chain };
   });
 }
 

@@ -1,9 +1,16 @@
 import { type Selectable, sql, type Transaction } from 'kysely';
 import { executor, type Queryable } from './queryable.js';
+import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import type { Database, RevisionsTable } from './schema.js';
 
 export type RevisionRow = Selectable<RevisionsTable>;
-export type NewRevision = Omit<RevisionsTable, 'seq'>;
+export type NewRevision = Omit<RevisionsTable, 'seq' | 'chain'>;
+
+/** The log's head: the last sequence number handed out and the chain value there. */
+export interface LogHead {
+  seq: number;
+  chain: string;
+}
 
 const CHUNK = 400;
 
@@ -13,34 +20,45 @@ const CHUNK = 400;
  * handed out in commit order with no gaps, even with several servers on one
  * PostgreSQL: a reader that has seen seq N has seen everything below N.
  */
-export async function lockLogHead(trx: Transaction<Database>, engine: 'sqlite' | 'postgres'): Promise<number> {
+export async function lockLogHead(trx: Transaction<Database>, engine: 'sqlite' | 'postgres'): Promise<LogHead> {
   // SQLite: the UPDATE takes the database write lock; PostgreSQL: the row lock.
   const row =
     engine === 'postgres'
-      ? await trx.selectFrom('log_head').select('last_seq').where('id', '=', 1).forUpdate().executeTakeFirstOrThrow()
+      ? await trx
+          .selectFrom('log_head')
+          .select(['last_seq', 'last_chain'])
+          .where('id', '=', 1)
+          .forUpdate()
+          .executeTakeFirstOrThrow()
       : await trx
           .updateTable('log_head')
           .set((eb) => ({ last_seq: eb.ref('last_seq') }))
           .where('id', '=', 1)
-          .returning('last_seq')
+          .returning(['last_seq', 'last_chain'])
           .executeTakeFirstOrThrow();
-  return row.last_seq;
+  return { seq: Number(row.last_seq), chain: row.last_chain };
 }
 
 /**
- * Appends revisions after `head` (the value from `lockLogHead`, or the last
- * seq appended since) in the same transaction; returns their sequence
- * numbers in order. The caller records the new head with `advanceLogHead`
- * before committing.
+ * Appends revisions after `head` (the value from `lockLogHead`, or the head
+ * returned by the last append since) in the same transaction, chaining each
+ * to the one before; returns their sequence numbers in order and the new
+ * head. The caller records the new head with `advanceLogHead` before
+ * committing.
  */
 export async function appendRevisions(
   trx: Transaction<Database>,
-  head: number,
+  head: LogHead,
   revisions: NewRevision[],
-): Promise<number[]> {
-  if (revisions.length === 0) return [];
-  const seqs = revisions.map((_, i) => head + i + 1);
-  const rows = revisions.map((r, i) => ({ ...r, seq: seqs[i] as number }));
+): Promise<{ seqs: number[]; head: LogHead }> {
+  if (revisions.length === 0) return { seqs: [], head };
+  const seqs = revisions.map((_, i) => head.seq + i + 1);
+  let chain = head.chain;
+  const rows = revisions.map((r, i) => {
+    const row = { ...r, seq: seqs[i] as number };
+    chain = nextChain(chain, row);
+    return { ...row, chain };
+  });
   // Bounded by SQLite's limit on bound parameters per statement.
   for (let i = 0; i < rows.length; i += 500) {
     await trx
@@ -48,12 +66,41 @@ export async function appendRevisions(
       .values(rows.slice(i, i + 500))
       .execute();
   }
-  return seqs;
+  return { seqs, head: { seq: seqs[seqs.length - 1] as number, chain } };
 }
 
-/** Records the last seq appended in this transaction, which still holds the log lock. */
-export async function advanceLogHead(trx: Transaction<Database>, last: number): Promise<void> {
-  await trx.updateTable('log_head').set({ last_seq: last }).where('id', '=', 1).execute();
+/** Records the last revision appended in this transaction, which still holds the log lock. */
+export async function advanceLogHead(trx: Transaction<Database>, last: LogHead): Promise<void> {
+  await trx.updateTable('log_head').set({ last_seq: last.seq, last_chain: last.chain }).where('id', '=', 1).execute();
+}
+
+/** The committed head with its chain value, read together. */
+export async function readLogHead(on: Queryable): Promise<LogHead> {
+  const row = await executor(on)
+    .selectFrom('log_head')
+    .select(['last_seq', 'last_chain'])
+    .where('id', '=', 1)
+    .executeTakeFirstOrThrow();
+  return { seq: Number(row.last_seq), chain: row.last_chain };
+}
+
+/**
+ * The log's chain value at `seq`: that of the last revision at or below it
+ * (a log restored from a snapshot has gaps: there the value is the one the
+ * head had when it stood at `seq`); undefined when `seq` is past the head.
+ */
+export async function readChainAt(on: Queryable, seq: number): Promise<string | undefined> {
+  const head = await readLogHead(on);
+  if (seq > head.seq) return undefined;
+  if (seq === head.seq) return head.chain;
+  const row = await executor(on)
+    .selectFrom('revisions')
+    .select('chain')
+    .where('seq', '<=', seq)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.chain ?? GENESIS_CHAIN;
 }
 
 /** The last sequence number handed out (committed). */

@@ -40,6 +40,8 @@ export interface MetaTable {
 export interface LogHeadTable {
   id: number;
   last_seq: number;
+  /** The chain value of revision `last_seq` (store/revision-chain.ts); all zeros for an empty log. */
+  last_chain: string;
 }
 
 export interface UsersTable {
@@ -122,6 +124,8 @@ export interface RevisionsTable {
   base_seq: number | null;
   client_change_id: string | null;
   created_at: number;
+  /** SHA-256 over the previous revision's chain value and this revision (store/revision-chain.ts), hex. */
+  chain: string;
 }
 
 export interface PushReceiptsTable {

@@ -45,6 +45,7 @@ describe.each(engines)('store on %s', (engine) => {
         base_seq: null,
         client_change_id: null,
         created_at: 0,
+        chain: '0'.repeat(64),
       })
       .execute();
     await expect(

@@ -1,14 +1,17 @@
 import { AppError, type ChangesResponse, decodeCursor, encodeCursor } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
 import { readGeneration } from '../store/meta.js';
-import { readHead, readUserRevisions } from '../store/revision-log.js';
+import type { Queryable } from '../store/queryable.js';
+import { chainPrefix } from '../store/revision-chain.js';
+import { type LogHead, readChainAt, readLogHead, readUserRevisions } from '../store/revision-log.js';
 import { toWireRevision } from './wire.js';
 
 /**
  * A page of the caller's revisions after the cursor. The cursor is checked
- * against this database's generation and head first: a cursor from another
- * lineage, or one past the head, means the server lost or replaced data, and
- * answering with an empty page would tell the device "nothing changed".
+ * against this database's generation, head and revision chain first: a
+ * cursor from another lineage, one past the head, or one whose sequence
+ * number now holds other revisions means the server lost or replaced data,
+ * and answering with a page would tell the device "nothing else changed".
  */
 export async function readChanges(
   ctx: Context,
@@ -18,20 +21,27 @@ export async function readChanges(
 ): Promise<ChangesResponse> {
   const generation = await readGeneration(ctx.db);
   // Read the head before the rows: every revision at or below it is committed.
-  const head = await readHead(ctx.db);
-  const after = cursor ? checkCursor(cursor, generation, head) : 0;
-  const rows = await readUserRevisions(ctx.db, caller.userId, after, head, limit);
+  const head = await readLogHead(ctx.db);
+  const after = cursor ? await checkCursor(ctx.db, cursor, generation, head.seq) : 0;
+  const rows = await readUserRevisions(ctx.db, caller.userId, after, head.seq, limit);
   const hasMore = rows.length === limit;
-  const last = hasMore ? (rows[rows.length - 1]?.seq ?? after) : head;
+  const lastRow = rows[rows.length - 1];
+  const last: LogHead = hasMore && lastRow ? { seq: lastRow.seq, chain: lastRow.chain } : head;
   return {
     changes: rows.map(toWireRevision),
-    cursor: encodeCursor({ generation, seq: last }),
+    cursor: cursorAt(generation, last),
     hasMore,
     generation,
   };
 }
 
-export function checkCursor(cursor: string, generation: string, head: number): number {
+/** The cursor for a position in the log, in the current format. */
+export function cursorAt(generation: string, at: LogHead): string {
+  return encodeCursor({ generation, seq: at.seq, chain: chainPrefix(at.chain) });
+}
+
+/** The sequence number a cursor stands for, after checking it still names a position in this log. */
+export async function checkCursor(on: Queryable, cursor: string, generation: string, head: number): Promise<number> {
   const position = decodeCursor(cursor);
   if (position.generation !== generation) {
     throw new AppError('generation_changed', 'This server was restored or replaced since the cursor was issued.', {
@@ -47,12 +57,26 @@ export function checkCursor(cursor: string, generation: string, head: number): n
       cursorSeq: position.seq,
     });
   }
+  if (position.chain !== undefined && !(await chainMatches(on, position.seq, position.chain))) {
+    throw new AppError(
+      'cursor_diverged',
+      'The server holds other revisions at this cursor than when it was issued: it was rolled back and has been written to since.',
+      { generation, head, cursorSeq: position.seq },
+    );
+  }
   return position.seq;
+}
+
+/** True when the log's chain value at `seq` starts with `prefix`. */
+export async function chainMatches(on: Queryable, seq: number, prefix: string): Promise<boolean> {
+  const chain = await readChainAt(on, seq);
+  // A log migrated from before the chain has a value everywhere; a missing one means a gap, which a cursor never names.
+  return chain !== undefined && chainPrefix(chain) === prefix;
 }
 
 /** The cursor for "now", returned after pushes so a device need not re-pull its own writes blindly. */
 export async function currentCursor(ctx: Context): Promise<{ cursor: string; generation: string; head: number }> {
   const generation = await readGeneration(ctx.db);
-  const head = await readHead(ctx.db);
-  return { cursor: encodeCursor({ generation, seq: head }), generation, head };
+  const head = await readLogHead(ctx.db);
+  return { cursor: cursorAt(generation, head), generation, head: head.seq };
 }

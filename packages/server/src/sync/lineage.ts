@@ -43,20 +43,10 @@ export async function checkLineage(db: Db, dataDir: string, log: Logger, now = D
   const head = await readHead(db);
   if (!mark) return { generation, rolledBack: false, replaced: false };
   if (mark.generation === generation && head < mark.seq) {
-    const next = randomBytes(16).toString('base64url');
-    await inTransaction(db, async (trx) => {
-      await lockLogHead(trx, db.engine);
-      await replaceGeneration(trx, generation, next);
-      await appendLedgerEntry(
-        trx,
-        {
-          kind: 'rollback_detected',
-          userId: null,
-          summary: `The database came back at revision ${head} after revision ${mark.seq} had been committed: revisions ${head + 1}-${mark.seq} are missing. Devices will re-upload what they hold.`,
-          details: { previousGeneration: generation, generation: next, head, lostFrom: head + 1, lostTo: mark.seq },
-        },
-        now,
-      );
+    const next = await startNewGeneration(db, generation, {
+      summary: `The database came back at revision ${head} after revision ${mark.seq} had been committed: revisions ${head + 1}-${mark.seq} are missing. Devices will re-upload what they hold.`,
+      details: { head, lostFrom: head + 1, lostTo: mark.seq },
+      now,
     });
     log.error(
       { previousGeneration: generation, generation: next, head, highWaterMark: mark.seq },
@@ -86,6 +76,36 @@ export async function checkLineage(db: Db, dataDir: string, log: Logger, now = D
     return { generation, rolledBack: false, replaced: !handled };
   }
   return { generation, rolledBack: false, replaced: false };
+}
+
+/**
+ * Gives the database a new generation and records `rollback_detected` on the
+ * ledger, in one transaction holding the log lock: every cursor and sync
+ * token issued before is refused from then on, so devices re-seed what the
+ * rollback lost instead of trusting sequence numbers that now name other
+ * revisions.
+ */
+export async function startNewGeneration(
+  db: Db,
+  generation: string,
+  entry: { summary: string; details: Record<string, unknown>; now: number },
+): Promise<string> {
+  const next = randomBytes(16).toString('base64url');
+  await inTransaction(db, async (trx) => {
+    await lockLogHead(trx, db.engine);
+    await replaceGeneration(trx, generation, next);
+    await appendLedgerEntry(
+      trx,
+      {
+        kind: 'rollback_detected',
+        userId: null,
+        summary: entry.summary,
+        details: { previousGeneration: generation, generation: next, ...entry.details },
+      },
+      entry.now,
+    );
+  });
+  return next;
 }
 
 async function readMark(path: string): Promise<MarkFile | null> {

@@ -97,36 +97,36 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
       const head = await lockLogHead(trx, ctx.db.engine);
       let end = head;
       const append: Append = async (revisions) => {
-        const seqs = await appendRevisions(trx, end, revisions);
-        end += revisions.length;
-        return seqs;
+        const appended = await appendRevisions(trx, end, revisions);
+        end = appended.head;
+        return appended.seqs;
       };
       const results: Outcome[] = [];
       for (const waiting of group) {
         const before = end;
         if (group.length === 1) {
-          results.push({ ok: true, value: await waiting.work(trx, append), last: end > before ? end : 0 });
+          results.push({ ok: true, value: await waiting.work(trx, append), last: end.seq > before.seq ? end.seq : 0 });
           continue;
         }
         await beginSavepoint(trx);
         try {
           const value = await waiting.work(trx, append);
           await releaseSavepoint(trx);
-          results.push({ ok: true, value, last: end > before ? end : 0 });
+          results.push({ ok: true, value, last: end.seq > before.seq ? end.seq : 0 });
         } catch (error) {
           await rollbackToSavepoint(trx);
           end = before;
           results.push({ ok: false, value: error, last: 0 });
         }
       }
-      if (end > head) await advanceLogHead(trx, end);
-      if (end > head && ctx.db.engine === 'postgres') {
+      if (end.seq > head.seq) await advanceLogHead(trx, end);
+      if (end.seq > head.seq && ctx.db.engine === 'postgres') {
         // Delivered by PostgreSQL only if this transaction commits.
         for (const [userId, userLast] of lastPerUser(group, results)) {
           await notifyOnCommit(trx, NOTIFY_CHANNEL, `${userId} ${userLast}`);
         }
       }
-      return { outcomes: results, first: head, last: end };
+      return { outcomes: results, first: head.seq, last: end.seq };
     }));
   } catch (error) {
     for (const waiting of group) waiting.reject(error);
