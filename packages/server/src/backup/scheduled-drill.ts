@@ -1,4 +1,5 @@
 import { listVerifications } from '@holdfast/backup';
+import { drillScratchLocation } from '../config.js';
 import { recordIncident } from '../ledger/ledger.js';
 import { runDrill } from './drill.js';
 import type { BackupServiceDeps, LoopScope, TargetLoop } from './target-loop.js';
@@ -25,7 +26,7 @@ export async function maybeDrill(scope: LoopScope, loop: TargetLoop, connection:
 
 async function drill(deps: BackupServiceDeps, loop: TargetLoop, connection: Connection): Promise<void> {
   try {
-    const result = await runDrill(connection.repo);
+    const result = await runDrill(connection.repo, { scratchDir: drillScratchLocation(deps.config) });
     deps.metrics?.drillSeconds.set({ target: String(loop.index) }, result.durationMs / 1000);
     const record = result.verification.record;
     if (record.ok) {
