@@ -56,6 +56,11 @@ export const configFields = {
     description:
       'On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are closed, in milliseconds.',
   }),
+  readyTimeoutMs: field({
+    schema: int(10, 60_000).default(2000),
+    description:
+      'How long each `/readyz` check (database, blob store) may take before it counts as failed, in milliseconds.',
+  }),
   logLevel: field({
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     description: 'Log level. Logs carry ids, counts and timings, never record contents or secrets.',

@@ -1,5 +1,6 @@
 export * from './auth/accounts.js';
 export * from './backup/index.js';
+export { openBlobStore } from './blobs/index.js';
 export * from './config.js';
 export type { Caller, Context } from './context.js';
 export * from './formats/index.js';

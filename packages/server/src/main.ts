@@ -58,10 +58,10 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     await lock?.release();
     throw error;
   }
-  const app = await buildApp(ctx);
-  drainOnClose(app, config.shutdownGraceMs, log);
   // Continuous backups run beside the server; a failing target never stops it serving.
   const backup = startServerBackups(ctx);
+  const app = await buildApp(ctx, { backupHealth: () => backup?.health() ?? [] });
+  drainOnClose(app, config.shutdownGraceMs, log);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
