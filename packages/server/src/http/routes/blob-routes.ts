@@ -56,9 +56,9 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
       // 200 only when this caller already held the blob: whether someone else stored the same bytes stays hidden.
       const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
       const stored = await ctx.blobs.put(sha256, request.raw, { maxBytes: ctx.config.maxBlobBytes }).catch((error) => {
-        // Ours to report (hash mismatch, too large) as they are; anything else is storage failing, which a retry may
-        // cure. (A body that broke off mid-upload lands here too, but then no one is left to read the answer.)
-        if (error instanceof AppError) throw error;
+        // Ours to report (hash mismatch, too large), and a client that hung up, pass as they are; anything else is
+        // storage failing, which a retry may cure.
+        if (error instanceof AppError || request.raw.aborted || request.socket.destroyed) throw error;
         request.log.error({ err: (error as Error).message, store: ctx.blobs.kind }, 'blob store failed a put');
         throw new AppError('unavailable', 'The blob store is unavailable; try again later.');
       });
