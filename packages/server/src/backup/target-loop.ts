@@ -143,7 +143,12 @@ async function snapshotIfBehind(deps: BackupServiceDeps, loop: TargetLoop): Prom
   if (head <= connection.lastSnapshotSeq) return;
   const result = await snapshotNow(deps, connection);
   deps.log.info(
-    { target: loop.index + 1, seq: result.snapshot.manifest.seq, reused: result.reusedObjects, written: result.newObjects },
+    {
+      target: loop.index + 1,
+      seq: result.snapshot.manifest.seq,
+      reused: result.reusedObjects,
+      written: result.newObjects,
+    },
     'backup snapshot taken',
   );
 }
@@ -252,7 +257,10 @@ async function alertOnLag(deps: BackupServiceDeps, loop: TargetLoop, lag: number
   }
   if (loop.lagAlerted) return;
   loop.lagAlerted = true;
-  deps.log.error({ target: loop.index + 1, lagRevisions: lag, lagSeconds: seconds }, 'backup journal lag above threshold');
+  deps.log.error(
+    { target: loop.index + 1, lagRevisions: lag, lagSeconds: seconds },
+    'backup journal lag above threshold',
+  );
   await recordIncident(
     deps.db,
     {
