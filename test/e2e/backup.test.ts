@@ -11,6 +11,7 @@ import {
   closeContext,
   createContext,
   createUser,
+  databaseLocation,
   loadConfig,
   openDatabase,
   pruneTargets,
@@ -21,6 +22,7 @@ import {
   verifyTargets,
 } from '@holdfast/server';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/postgres.js';
 import { api, runCli, startServerProcess } from './support/processes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -89,7 +91,7 @@ afterAll(async () => {
 const PASSPHRASE = 'a long backup passphrase';
 
 /** Two directory repositories (a cheap KDF keeps the test fast) and a database with user alice. */
-async function setup(): Promise<Setup> {
+async function setup(database?: string): Promise<Setup> {
   const base = await mkdtemp(join(tmpdir(), 'holdfast-e2e-backup-'));
   cleanups.push(() => rm(base, { recursive: true, force: true }));
   const dataDir = join(base, 'data');
@@ -107,11 +109,11 @@ async function setup(): Promise<Setup> {
     HOLDFAST_BACKUP_PRUNE_MARGIN_MS: '0',
     HOLDFAST_BACKUP_DRILL_INTERVAL: '0',
   };
-  const config = loadConfig({ flags: { data: dataDir }, env });
+  const config = loadConfig({ flags: { data: dataDir, ...(database ? { database } : {}) }, env });
   const ctx = await createContext(config);
   await createUser(ctx, 'alice', 'alice-password-123');
   await closeContext(ctx);
-  return { dataDir, targets, env, args: ['--data', dataDir], config };
+  return { dataDir, targets, env, args: ['--data', dataDir, ...(database ? ['--database', database] : [])], config };
 }
 
 async function login(url: string) {
@@ -146,7 +148,7 @@ const RPO_BOUND_MS = 3000;
 
 /** Waits until every target can restore everything committed so far, read beside the running servers. */
 async function waitRestorable(config: Config) {
-  const db = openDatabase(join(config.dataDir, 'holdfast.db'));
+  const db = openDatabase(databaseLocation(config));
   try {
     const seq = await readHead(db.kysely);
     const deadline = Date.now() + 30_000;
@@ -260,7 +262,10 @@ describe('backups end to end', () => {
   });
 
   it('lets one of two servers on one database ship while the other stands by, and takes over when it dies', async () => {
-    const { env, args, config } = await setup();
+    // Several servers share a PostgreSQL database; an SQLite data directory takes one server.
+    const database = await createTestDatabase();
+    cleanups.push(database.drop);
+    const { env, args, config } = await setup(database.url);
     const first = await startServerProcess(args, env);
     cleanups.push(() => first.kill());
     const second = await startServerProcess(args, env);
@@ -277,7 +282,7 @@ describe('backups end to end', () => {
     await waitRestorable(config);
     await second.kill();
 
-    const db = openDatabase(join(config.dataDir, 'holdfast.db'));
+    const db = openDatabase(databaseLocation(config));
     try {
       const kinds = (await db.kysely.selectFrom('ledger_entries').select('kind').execute()).map((e) => e.kind);
       // Standing by is not a failure: nobody is alerted, and nothing went unshipped.

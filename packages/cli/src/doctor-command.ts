@@ -10,6 +10,13 @@ import {
   redactConfig,
 } from '@holdfast/server';
 import { withDatabase } from './admin-db.js';
+import {
+  type BackupCheck,
+  checkBackups,
+  checkBlobStore,
+  checkDrillScratch,
+  checkPermissions,
+} from './doctor-checks.js';
 import type { Invocation } from './main.js';
 
 const LOW_DISK_BYTES = 1024 ** 3;
@@ -18,6 +25,7 @@ const LOW_DISK_BYTES = 1024 ** 3;
 export async function doctorCommand({ config, options, io }: Invocation): Promise<number> {
   const problems: string[] = [];
   const report: Record<string, unknown> = { config: redactConfig(config) };
+  let backupsChecked = false;
   try {
     // Opened as it is, never created or migrated: doctor only looks.
     await withDatabase(config, 'inspect', async ({ db }) => {
@@ -31,11 +39,20 @@ export async function doctorCommand({ config, options, io }: Invocation): Promis
         report.head = await readHead(db.kysely);
         report.counts = await readDatabaseCounts(db);
       }
+      report.backupTargets = await checkBackups(config, db, problems);
+      backupsChecked = true;
     });
   } catch (error) {
     // A database that cannot be opened or reached: say so, and report no schema rather than an empty one.
     problems.push(error instanceof AppError ? error.message : `database unreadable: ${(error as Error).message}`);
   }
+  // Without the database the targets are still checked, only not compared with its head.
+  if (!backupsChecked) report.backupTargets = await checkBackups(config, null, problems);
+  const blobs = await checkBlobStore(config);
+  report.blobs = blobs;
+  if (!blobs.ok) problems.push(`blob store ${blobs.location} is unusable: ${blobs.error}`);
+  report.permissions = await checkPermissions(config, problems);
+  report.drillScratch = await checkDrillScratch(config, problems);
   try {
     const fs = await statfs(config.dataDir);
     const free = fs.bavail * fs.bsize;
@@ -55,6 +72,16 @@ export async function doctorCommand({ config, options, io }: Invocation): Promis
       for (const [name, value] of Object.entries(report.counts as Record<string, number>))
         io.out(`  ${name}: ${value}`);
     }
+    for (const target of report.backupTargets as BackupCheck[]) {
+      const verified =
+        target.verifiedAgeSeconds === null
+          ? 'never verified'
+          : `verified ${Math.round(target.verifiedAgeSeconds / 60)} min ago`;
+      io.out(
+        `Backup target ${target.target}: ${target.location} ${target.reachable ? `reachable, ${target.lagRevisions ?? '?'} revisions behind, ${verified}` : 'UNREACHABLE'}`,
+      );
+    }
+    io.out(`Blob store: ${blobs.kind} ${blobs.location} ${blobs.ok ? 'ok' : `FAILING (${blobs.error})`}`);
     const disk = report.disk as { freeBytes: number } | undefined;
     if (disk) io.out(`Free disk: ${(disk.freeBytes / 1024 ** 3).toFixed(1)} GiB`);
     io.out('Configuration:');

@@ -38,7 +38,15 @@ export async function userCommand(invocation: Invocation): Promise<number> {
       }
       case 'list': {
         const users = await listUsers(ctx.db.kysely);
-        if (invocation.options.json) io.out(JSON.stringify(users.map(({ password_hash, ...u }) => u)));
+        // The documented shape (docs/operating.md), not the row: booleans and ISO 8601 times, never the hash.
+        const shaped = users.map((u) => ({
+          id: u.id,
+          username: u.username,
+          disabled: Boolean(u.disabled),
+          createdAt: new Date(Number(u.created_at)).toISOString(),
+          updatedAt: new Date(Number(u.updated_at)).toISOString(),
+        }));
+        if (invocation.options.json) io.out(JSON.stringify(shaped));
         else for (const u of users) io.out(`${u.username}\t${u.id}\t${u.disabled ? 'disabled' : 'active'}`);
         return 0;
       }

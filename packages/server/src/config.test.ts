@@ -48,4 +48,36 @@ describe('config', () => {
     expect(shown).not.toContain('topsecret');
     expect(shown).toContain('db.internal');
   });
+
+  it('reads every secret setting from a file named by its _FILE variable', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'holdfast-config-'));
+    await writeFile(join(dir, 's3-secret'), 'from-a-file\n');
+    await writeFile(join(dir, 'database'), 'postgres://holdfast:pw@db.internal/holdfast');
+    const config = loadConfig({
+      flags: { data: dir },
+      env: {
+        HOLDFAST_S3_SECRET_ACCESS_KEY_FILE: join(dir, 's3-secret'),
+        HOLDFAST_DATABASE_FILE: join(dir, 'database'),
+        // backupPassphrase has its own file setting under this name, used byte for byte.
+        HOLDFAST_BACKUP_PASSPHRASE_FILE: join(dir, 's3-secret'),
+        // Not a secret: no _FILE form.
+        HOLDFAST_PORT_FILE: join(dir, 'database'),
+      },
+    });
+    expect(config.s3SecretAccessKey).toBe('from-a-file');
+    expect(config.database).toBe('postgres://holdfast:pw@db.internal/holdfast');
+    expect(config.backupPassphrase).toBe('');
+    expect(config.backupPassphraseFile).toBe(join(dir, 's3-secret'));
+    expect(config.port).toBe(7870);
+    // The variable itself wins over its file form.
+    expect(
+      loadConfig({
+        flags: { data: dir },
+        env: { HOLDFAST_S3_SECRET_ACCESS_KEY: 'direct', HOLDFAST_S3_SECRET_ACCESS_KEY_FILE: join(dir, 's3-secret') },
+      }).s3SecretAccessKey,
+    ).toBe('direct');
+    expect(() => loadConfig({ flags: { data: dir }, env: { HOLDFAST_DATABASE_FILE: join(dir, 'missing') } })).toThrow(
+      /HOLDFAST_DATABASE_FILE: cannot read .*missing: ENOENT/,
+    );
+  });
 });

@@ -51,6 +51,16 @@ export const configFields = {
   s3SecretAccessKey: field({ schema: z.string().default(''), secret: true, description: 'S3 secret access key.' }),
   host: field({ schema: z.string().min(1).default('127.0.0.1'), description: 'Address to listen on.' }),
   port: field({ schema: int(0, 65535).default(7870), description: 'TCP port to listen on (0 picks a free one).' }),
+  shutdownGraceMs: field({
+    schema: int(0, 600_000).default(10_000),
+    description:
+      'On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are closed, in milliseconds.',
+  }),
+  readyTimeoutMs: field({
+    schema: int(10, 60_000).default(2000),
+    description:
+      'How long each `/readyz` check (database, blob store) may take before it counts as failed, in milliseconds.',
+  }),
   logLevel: field({
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     description: 'Log level. Logs carry ids, counts and timings, never record contents or secrets.',
@@ -174,6 +184,11 @@ export const configFields = {
     schema: z.string().default(''),
     description: 'File holding the backup repository key or passphrase (its bytes are used exactly as stored).',
   }),
+  drillScratchDir: field({
+    schema: z.string().default(''),
+    description:
+      'Directory where restore drills build their scratch database (it needs room for a full restore). Empty means `<dataDir>/drill-scratch`; the system temporary directory is not used.',
+  }),
   backupShipIntervalMs: field({
     schema: int(100, 3_600_000).default(1000),
     description:
@@ -293,7 +308,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const fromEnv: Record<string, unknown> = {};
   const fromFlags: Record<string, unknown> = {};
   for (const key of keys) {
-    const e = env[envName(key)];
+    const e = env[envName(key)] ?? secretFromFile(key, env);
     if (e !== undefined && e !== '') fromEnv[key] = e;
     const f = flags[flagName(key)];
     if (f !== undefined) fromFlags[key] = f;
@@ -317,6 +332,34 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   const config = { ...(parsed.data as Record<string, unknown>), dataDir: resolve(String(parsed.data.dataDir)) };
   return Object.freeze(config) as Config;
+}
+
+/** The environment variable naming a file that holds a secret setting (for container secrets). */
+export function envFileName(key: ConfigKey): string | undefined {
+  const spec: FieldSpec = configFields[key];
+  // A secret with a file setting of its own (backupPassphraseFile) already has this variable.
+  if (!spec.secret || `${key}File` in configFields) return undefined;
+  return `${envName(key)}_FILE`;
+}
+
+function secretFromFile(key: ConfigKey, env: Record<string, string | undefined>): string | undefined {
+  const name = envFileName(key);
+  const path = name ? env[name] : undefined;
+  if (!name || path === undefined || path === '') return undefined;
+  try {
+    // One trailing newline is an artefact of how such files are written, never part of the secret.
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new AppError(
+      'invalid_request',
+      `${name}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+}
+
+/** Where restore drills put their scratch database. */
+export function drillScratchLocation(config: Pick<Config, 'drillScratchDir' | 'dataDir'>): string {
+  return config.drillScratchDir === '' ? join(config.dataDir, 'drill-scratch') : resolve(config.drillScratchDir);
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -368,7 +411,9 @@ export function configReference(): string {
     const spec: FieldSpec = configFields[key];
     const parsed = spec.schema.safeParse(undefined);
     const fallback = parsed.success ? JSON.stringify(parsed.data) : '(required)';
-    return `| \`${key}\` | \`--${flagName(key)}\` | \`${envName(key)}\` | \`${fallback}\` | ${spec.description}${spec.secret ? ' (secret: redacted in output)' : ''} |`;
+    const fileEnv = envFileName(key);
+    const environment = `\`${envName(key)}\`${fileEnv ? ` or \`${fileEnv}\`` : ''}`;
+    return `| \`${key}\` | \`--${flagName(key)}\` | ${environment} | \`${fallback}\` | ${spec.description}${spec.secret ? ' (secret: redacted in output)' : ''} |`;
   });
   return [
     '# Configuration',
@@ -378,7 +423,9 @@ export function configReference(): string {
     'Holdfast reads settings from, in increasing priority: built-in defaults, the JSON file `<dataDir>/holdfast.json`',
     '(or `--config FILE`), `HOLDFAST_*` environment variables, and command-line flags. `holdfast config print` shows',
     'the effective values with secrets redacted. With no settings at all, `holdfast serve` runs on the embedded',
-    'SQLite database and local blob store in `./holdfast-data`.',
+    'SQLite database and local blob store in `./holdfast-data`. Every secret setting can also be read from a file',
+    'named by the same environment variable with `_FILE` appended (e.g. `HOLDFAST_DATABASE_FILE`), for container',
+    'secrets; one trailing newline in the file is ignored.',
     '',
     '| Setting (file key) | Flag | Environment | Default | Meaning |',
     '| --- | --- | --- | --- | --- |',

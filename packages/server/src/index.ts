@@ -1,5 +1,6 @@
 export * from './auth/accounts.js';
 export * from './backup/index.js';
+export { openBlobStore } from './blobs/index.js';
 export * from './config.js';
 export { type ContactSummary, type DuplicateGroup, findDuplicates } from './content/duplicates.js';
 export { type ItemJsonView, itemJsonView } from './content/item-view.js';

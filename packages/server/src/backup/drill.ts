@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -43,14 +43,20 @@ type Check = Verification['checks'][number];
  */
 export async function runDrill(
   repo: Repository,
-  options: { sample?: number; snapshot?: StoredSnapshot } = {},
+  options: {
+    sample?: number;
+    snapshot?: StoredSnapshot /** Parent of the scratch database; the system temp directory if absent. */;
+    scratchDir?: string;
+  } = {},
 ): Promise<DrillResult> {
   const started = performance.now();
   const snapshot = options.snapshot ?? (await listSnapshots(repo)).at(-1);
   if (!snapshot) throw new AppError('not_found', `no snapshot on ${repo.target.description} to verify`);
   const checks: Check[] = [];
   const errors: string[] = [];
-  const scratch = await mkdtemp(join(tmpdir(), 'holdfast-drill-'));
+  const parent = options.scratchDir ?? tmpdir();
+  await mkdir(parent, { recursive: true, mode: 0o700 });
+  const scratch = await mkdtemp(join(parent, 'holdfast-drill-'));
   const db = openDatabase(join(scratch, 'drill.db'));
   try {
     await migrateToLatest(db);

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { initRepository, openRepository, type Repository, type Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
 import { openBlobStore } from '../blobs/index.js';
-import type { Config } from '../config.js';
+import { type Config, drillScratchLocation } from '../config.js';
 import { recordIncident } from '../ledger/ledger.js';
 import { openContext } from '../open-context.js';
 import type { Db } from '../store/database.js';
@@ -108,7 +108,10 @@ export async function verifyTargets(
   options: { sample?: number } = {},
 ): Promise<PerTarget<DrillResult>[]> {
   const results = await eachTarget(config, async (target) =>
-    runDrill(await openRepository(target, backupSecret(config)), options),
+    runDrill(await openRepository(target, backupSecret(config)), {
+      ...options,
+      scratchDir: drillScratchLocation(config),
+    }),
   );
   for (const result of results) {
     const failed = !result.ok || !result.value.verification.record.ok;

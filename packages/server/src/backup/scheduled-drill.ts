@@ -1,4 +1,5 @@
 import { listVerifications } from '@holdfast/backup';
+import { drillScratchLocation } from '../config.js';
 import { recordIncident } from '../ledger/ledger.js';
 import { runDrill } from './drill.js';
 import type { BackupServiceDeps, LoopScope, TargetLoop } from './target-loop.js';
@@ -25,13 +26,13 @@ export async function maybeDrill(scope: LoopScope, loop: TargetLoop, connection:
 
 async function drill(deps: BackupServiceDeps, loop: TargetLoop, connection: Connection): Promise<void> {
   try {
-    const result = await runDrill(connection.repo);
-    deps.metrics?.drillSeconds.set({ target: String(loop.index) }, result.durationMs / 1000);
+    const result = await runDrill(connection.repo, { scratchDir: drillScratchLocation(deps.config) });
+    deps.metrics?.drillSeconds.set({ target: String(loop.index + 1) }, result.durationMs / 1000);
     const record = result.verification.record;
     if (record.ok) {
       loop.health.lastVerifiedAt = Date.parse(record.time);
       deps.log.info(
-        { target: loop.index, snapshot: result.snapshot.object, ms: Math.round(result.durationMs) },
+        { target: loop.index + 1, snapshot: result.snapshot.object, ms: Math.round(result.durationMs) },
         'restore drill passed',
       );
       return;
@@ -47,14 +48,14 @@ async function drill(deps: BackupServiceDeps, loop: TargetLoop, connection: Conn
 }
 
 async function drillFailed(deps: BackupServiceDeps, loop: TargetLoop, reason: string): Promise<void> {
-  deps.log.error({ target: loop.index, err: reason.slice(0, 2000) }, 'restore drill failed');
+  deps.log.error({ target: loop.index + 1, err: reason.slice(0, 2000) }, 'restore drill failed');
   await recordIncident(
     deps.db,
     {
       kind: 'drill_failed',
       userId: null,
       summary: `The restore drill on backup target ${loop.index + 1} failed: ${reason.slice(0, 500)}`,
-      details: { target: loop.index, reason: reason.slice(0, 5000) },
+      details: { target: loop.index + 1, reason: reason.slice(0, 5000) },
     },
     deps.now(),
   ).catch((error) => deps.log.error({ err: String(error) }, 'could not record drill_failed'));

@@ -75,9 +75,11 @@ describe('continuous journal shipping', () => {
     await service.runOnce();
     const head = await readHead(server.ctx.db.kysely);
     const exposed = await registry.metrics();
-    expect(exposed).toContain('holdfast_backup_journal_lag_revisions{target="1"} 0');
-    expect(exposed).toMatch(/holdfast_backup_snapshot_age_seconds\{target="0"\} \d/);
-    expect(exposed).toMatch(/holdfast_backup_target_free_bytes\{target="0"\} \d+/);
+    // Targets are numbered from 1 in labels, as in the CLI and logs.
+    expect(exposed).toContain('holdfast_backup_journal_lag_revisions{target="2"} 0');
+    expect(exposed).toMatch(/holdfast_backup_snapshot_age_seconds\{target="1"\} \d/);
+    expect(exposed).toMatch(/holdfast_backup_target_free_bytes\{target="1"\} \d+/);
+    expect(exposed).not.toContain('target="0"');
     expect(service.health().map((h) => [h.shippedSeq, h.lagRevisions, h.outage])).toEqual([
       [head, 0, null],
       [head, 0, null],

@@ -152,7 +152,12 @@ async function snapshotIfBehind(deps: BackupServiceDeps, loop: TargetLoop): Prom
   if (head <= connection.lastSnapshotSeq) return;
   const result = await snapshotNow(deps, connection);
   deps.log.info(
-    { target: loop.index, seq: result.snapshot.manifest.seq, reused: result.reusedObjects, written: result.newObjects },
+    {
+      target: loop.index + 1,
+      seq: result.snapshot.manifest.seq,
+      reused: result.reusedObjects,
+      written: result.newObjects,
+    },
     'backup snapshot taken',
   );
 }
@@ -161,7 +166,7 @@ function succeeded(deps: BackupServiceDeps, loop: TargetLoop, connection: Connec
   const health = loop.health;
   if (health.outage) {
     deps.log.info(
-      { target: loop.index, since: new Date(health.outage.since).toISOString() },
+      { target: loop.index + 1, since: new Date(health.outage.since).toISOString() },
       'backup target recovered',
     );
   }
@@ -171,11 +176,11 @@ function succeeded(deps: BackupServiceDeps, loop: TargetLoop, connection: Connec
   health.shippedSeq = connection.shippedSeq;
   health.lastSuccessAt = deps.now();
   health.lastSnapshotAt = connection.lastSnapshotAt || null;
-  deps.metrics?.reachable.set({ target: String(loop.index) }, 1);
+  deps.metrics?.reachable.set({ target: String(loop.index + 1) }, 1);
 }
 
 async function measureTarget(deps: BackupServiceDeps, loop: TargetLoop, connection: Connection): Promise<void> {
-  const label = { target: String(loop.index) };
+  const label = { target: String(loop.index + 1) };
   if (connection.lastSnapshotAt > 0)
     deps.metrics?.snapshotAge.set(label, (deps.now() - connection.lastSnapshotAt) / 1000);
   if (loop.lastDrillAt !== null && loop.health.lastVerifiedAt !== null) {
@@ -198,13 +203,13 @@ export async function dropConnection(loop: TargetLoop): Promise<void> {
 
 async function stepBack(deps: BackupServiceDeps, loop: TargetLoop): Promise<void> {
   await dropConnection(loop);
-  deps.log.info({ target: loop.index }, 'a prune is running on the backup target; shipping waits');
+  deps.log.info({ target: loop.index + 1 }, 'a prune is running on the backup target; shipping waits');
 }
 
 async function standBy(deps: BackupServiceDeps, loop: TargetLoop, error: ShippedElsewhere): Promise<void> {
   await dropConnection(loop);
   const health = loop.health;
-  if (!health.standby) deps.log.info({ target: loop.index }, error.message);
+  if (!health.standby) deps.log.info({ target: loop.index + 1 }, error.message);
   // Reachable and in use: whatever outage this server saw is over.
   health.outage = null;
   health.standby = true;
@@ -224,20 +229,20 @@ async function failed(deps: BackupServiceDeps, loop: TargetLoop, error: unknown)
   const message = error instanceof Error ? error.message : String(error);
   await dropConnection(loop);
   loop.health.connected = false;
-  deps.metrics?.reachable.set({ target: String(loop.index) }, 0);
+  deps.metrics?.reachable.set({ target: String(loop.index + 1) }, 0);
   if (loop.health.outage) {
     loop.health.outage.error = message;
     return;
   }
   loop.health.outage = { since: deps.now(), error: message };
-  deps.log.error({ target: loop.index, err: message }, 'backup to target failed; its backlog is kept and retried');
+  deps.log.error({ target: loop.index + 1, err: message }, 'backup to target failed; its backlog is kept and retried');
   await recordIncident(
     deps.db,
     {
       kind: 'backup_failed',
       userId: null,
       summary: `Backup target ${loop.index + 1} failed: ${message}. Shipping resumes from its last shipped revision when it is back.`,
-      details: { target: loop.index, error: message, shippedSeq: loop.health.shippedSeq },
+      details: { target: loop.index + 1, error: message, shippedSeq: loop.health.shippedSeq },
     },
     deps.now(),
   ).catch((ledgerError) => deps.log.error({ err: String(ledgerError) }, 'could not record backup_failed'));
@@ -254,11 +259,11 @@ async function measureLag(deps: BackupServiceDeps, loop: TargetLoop): Promise<vo
       seconds = oldest !== undefined ? Math.max(0, (deps.now() - oldest) / 1000) : 0;
     }
     Object.assign(loop.health, { headSeq: head, lagRevisions: lag, lagSeconds: seconds });
-    deps.metrics?.lagRevisions.set({ target: String(loop.index) }, lag);
-    deps.metrics?.lagSeconds.set({ target: String(loop.index) }, seconds);
+    deps.metrics?.lagRevisions.set({ target: String(loop.index + 1) }, lag);
+    deps.metrics?.lagSeconds.set({ target: String(loop.index + 1) }, seconds);
     await alertOnLag(deps, loop, lag, seconds);
   } catch (error) {
-    deps.log.warn({ target: loop.index, err: String(error) }, 'could not measure backup lag');
+    deps.log.warn({ target: loop.index + 1, err: String(error) }, 'could not measure backup lag');
   }
 }
 
@@ -270,14 +275,17 @@ async function alertOnLag(deps: BackupServiceDeps, loop: TargetLoop, lag: number
   }
   if (loop.lagAlerted) return;
   loop.lagAlerted = true;
-  deps.log.error({ target: loop.index, lagRevisions: lag, lagSeconds: seconds }, 'backup journal lag above threshold');
+  deps.log.error(
+    { target: loop.index + 1, lagRevisions: lag, lagSeconds: seconds },
+    'backup journal lag above threshold',
+  );
   await recordIncident(
     deps.db,
     {
       kind: 'journal_lag',
       userId: null,
       summary: `Backup target ${loop.index + 1} is ${lag} revisions (${Math.round(seconds)} s) behind.`,
-      details: { target: loop.index, lagRevisions: lag, lagSeconds: seconds },
+      details: { target: loop.index + 1, lagRevisions: lag, lagSeconds: seconds },
     },
     deps.now(),
   );

@@ -1,11 +1,13 @@
 import { AppError } from '@holdfast/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { authenticate } from '../auth/accounts.js';
+import type { TargetHealth } from '../backup/target-loop.js';
 import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
 import { registerDurabilityHook } from './durability-hook.js';
 import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
+import { checkReadiness } from './readiness.js';
 import { authMeDeviceRoutes } from './routes/auth-me-device-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -41,13 +43,18 @@ function trustedProxies(setting: string): string[] | false {
   return list.length > 0 ? list : false;
 }
 
-const PUBLIC_ROUTES = new Set(['/healthz', '/metrics', '/v1/auth/login']);
+const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/v1/auth/login']);
+
+export interface AppOptions {
+  /** The running backup service's targets, for `/readyz`; none when backups are off. */
+  backupHealth?: () => TargetHealth[];
+}
 
 /**
  * Builds the HTTP API without listening, so tests can `inject()` requests or
  * listen on port 0 themselves.
  */
-export async function buildApp(ctx: Context): Promise<FastifyInstance> {
+export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     // Small by default; the few routes that carry bulk data opt in to more below (see largeBodies).
@@ -110,7 +117,13 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     parseJson(request, text, done);
   });
 
+  // Liveness: the process serves HTTP. Deliberately checks nothing else, so a database outage never gets it restarted.
   app.get('/healthz', async () => ({ ok: true }));
+  // Readiness: whether to send it traffic.
+  app.get('/readyz', async (_request, reply) => {
+    const readiness = await checkReadiness(ctx, options.backupHealth ?? (() => []));
+    return reply.code(readiness.ready ? 200 : 503).send(readiness);
+  });
   app.get('/metrics', async (_request, reply) =>
     reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
   );

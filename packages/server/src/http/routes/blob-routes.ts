@@ -55,7 +55,13 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
       }
       // 200 only when this caller already held the blob: whether someone else stored the same bytes stays hidden.
       const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
-      const stored = await ctx.blobs.put(sha256, request.raw, { maxBytes: ctx.config.maxBlobBytes });
+      const stored = await ctx.blobs.put(sha256, request.raw, { maxBytes: ctx.config.maxBlobBytes }).catch((error) => {
+        // Ours to report (hash mismatch, too large), and a client that hung up, pass as they are; anything else is
+        // storage failing, which a retry may cure.
+        if (error instanceof AppError || request.raw.aborted || request.socket.destroyed) throw error;
+        request.log.error({ err: (error as Error).message, store: ctx.blobs.kind }, 'blob store failed a put');
+        throw new AppError('unavailable', 'The blob store is unavailable; try again later.');
+      });
       await recordBlob(ctx.db, caller.userId, sha256, stored.size, ctx.now());
       return reply.code(held ? 200 : 201).send({ sha256, size: stored.size });
     });
