@@ -132,7 +132,11 @@ export async function importFile(
 function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path: string) {
   if (format === 'vcard') return vcardCandidates(path);
   if (format === 'icalendar') return calendarCandidates(path);
-  return bundleCandidates({ ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes }, path);
+  return bundleCandidates({ ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes }, path, {
+    maxManifestBytes: ctx.config.maxImportManifestBytes,
+    maxEntryBytes: ctx.config.maxImportEntryBytes,
+    maxArchiveBytes: ctx.config.maxImportArchiveBytes,
+  });
 }
 
 async function* readSpool(path: string): AsyncGenerator<PreparedItem> {
