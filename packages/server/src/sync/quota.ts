@@ -123,8 +123,8 @@ function crossed(ctx: Context, before: Usage, after: Usage): boolean {
 }
 
 function remember(ctx: Context, userId: string, usage: Usage): void {
-  let users = nearLimit.get(ctx);
-  if (!users) nearLimit.set(ctx, (users = new Map()));
+  const users = nearLimit.get(ctx) ?? new Map<string, string>();
+  nearLimit.set(ctx, users);
   const warning = warningFor(usage, limits(ctx));
   if (warning) users.set(userId, warning);
   else users.delete(userId);
