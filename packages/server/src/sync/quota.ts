@@ -21,8 +21,33 @@ export interface QuotaReport {
 /** Users at or past the warning level as of their last checked write, per server: the response header's source. */
 const nearLimit = new WeakMap<Context, Map<string, string>>();
 
+/**
+ * Counting a large account's use takes a scan of its items, too slow to run
+ * on every push. A count is reused for this long, with what checked writes
+ * added since; deletes show when it is next read. The import check reads
+ * afresh inside its transaction.
+ */
+const RECOUNT_MS = 10_000;
+const counted = new WeakMap<Context, Map<string, { usage: Usage; at: number }>>();
+
+async function currentUsage(ctx: Context, userId: string): Promise<Usage> {
+  const users = counted.get(ctx) ?? new Map<string, { usage: Usage; at: number }>();
+  counted.set(ctx, users);
+  const known = users.get(userId);
+  if (known && ctx.now() - known.at < RECOUNT_MS && ctx.now() >= known.at) return known.usage;
+  const usage = await readUsage(ctx.db, userId);
+  users.set(userId, { usage, at: ctx.now() });
+  return usage;
+}
+
+function counts(ctx: Context, userId: string, usage: Usage): void {
+  const known = counted.get(ctx)?.get(userId);
+  if (known) known.usage = usage;
+}
+
 export async function quotaReport(ctx: Context, userId: string): Promise<QuotaReport> {
   const usage = await readUsage(ctx.db, userId);
+  counted.get(ctx)?.set(userId, { usage, at: ctx.now() });
   return { usage, quota: limits(ctx), warning: warningFor(usage, limits(ctx)) };
 }
 
@@ -55,10 +80,11 @@ export async function checkNewItems(
 /** Refuses (507) adding `adding` to the user's use past a quota; records crossing the warning level. */
 export async function checkAddition(ctx: Context, userId: string, adding: Usage): Promise<void> {
   if (isUnlimited(ctx) || (adding.items === 0 && adding.bytes === 0)) return;
-  const usage = await readUsage(ctx.db, userId);
+  const usage = await currentUsage(ctx, userId);
   const after = { items: usage.items + adding.items, bytes: usage.bytes + adding.bytes };
   refuseOver(ctx, usage, after, adding);
   const crossing = crossed(ctx, usage, after);
+  counts(ctx, userId, after);
   remember(ctx, userId, after);
   if (crossing) await recordIncident(ctx.db, warningEntry(ctx, userId, after), ctx.now());
 }
@@ -78,6 +104,7 @@ export async function checkWritten(
   const after = await readUsage(trx, userId);
   const adding = { items: after.items - before.items, bytes: after.bytes - before.bytes };
   refuseOver(ctx, before, after, adding);
+  counted.get(ctx)?.delete(userId);
   remember(ctx, userId, after);
   if (crossed(ctx, before, after)) await appendLedgerEntry(trx, warningEntry(ctx, userId, after), ctx.now());
 }
