@@ -334,7 +334,7 @@ describe('backups end to end', () => {
     } finally {
       await db.close();
     }
-  });
+  }, 120_000);
 
   it('creates repositories with backup init, and says plainly when the passphrase is wrong', async () => {
     const base = await mkdtemp(join(tmpdir(), 'holdfast-e2e-init-'));

@@ -29,6 +29,8 @@ export const errorCodes = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  /** A write past the user's storage quota (bytes or items). */
+  quota_exceeded: 507,
   internal: 500,
   unavailable: 503,
   /** The write is committed on the server but no backup target confirmed it in time; retrying is safe. */

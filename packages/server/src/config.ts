@@ -136,6 +136,31 @@ export const configFields = {
     schema: int(1, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
     description: 'Largest blob (photo, attachment) accepted, in bytes.',
   }),
+  maxImportManifestBytes: field({
+    schema: int(1024, 4 * 1024 * 1024 * 1024).default(128 * 1024 * 1024),
+    description:
+      'Largest `manifest.json` an imported export may hold, decompressed, in bytes (it is read whole; about 200 bytes per item). Larger ones are refused with 413 before anything is read or stored.',
+  }),
+  maxImportEntryBytes: field({
+    schema: int(1024, 1024 * 1024 * 1024 * 1024).default(4 * 1024 * 1024 * 1024),
+    description:
+      "Largest single file in an imported export ZIP, decompressed, in bytes (as the ZIP's directory states it, which is checked while inflating). Refused with 413 before anything is stored.",
+  }),
+  maxImportArchiveBytes: field({
+    schema: int(1024, 1024 * 1024 * 1024 * 1024).default(64 * 1024 * 1024 * 1024),
+    description:
+      'Largest total decompressed size of an imported export ZIP, in bytes: guards against ZIP bombs. Refused with 413 before anything is stored.',
+  }),
+  quotaBytesPerUser: field({
+    schema: int(0, Number.MAX_SAFE_INTEGER).default(50 * 1024 * 1024 * 1024),
+    description:
+      'Storage one user may use, in bytes: item content plus blobs (photos, attachments). Writes past it are refused with 507 `quota_exceeded`; a warning is given from 90%. 0 means unlimited.',
+  }),
+  quotaItemsPerUser: field({
+    schema: int(0, Number.MAX_SAFE_INTEGER).default(1_000_000),
+    description:
+      'Live items (contacts, events, notes, …) one user may keep. New items past it are refused with 507 `quota_exceeded`; a warning is given from 90%. 0 means unlimited.',
+  }),
   loginBurst: field({
     schema: int(1, 1000).default(10),
     description:

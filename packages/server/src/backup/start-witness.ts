@@ -10,6 +10,7 @@ import {
 import { AppError } from '@holdfast/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { countUsers } from '../store/counts.js';
 import type { Db } from '../store/database.js';
 import { readGeneration } from '../store/meta.js';
 import { nextChain } from '../store/revision-chain.js';
@@ -61,7 +62,7 @@ export async function witnessBackupTargets(deps: WitnessDeps, options: WitnessOp
   const locations = backupTargetLocations(config);
   if (locations.length === 0) return;
   const local = await readLogHead(db);
-  const empty = local.seq === 0 && (await db.kysely.selectFrom('users').select('id').limit(1).execute()).length === 0;
+  const empty = local.seq === 0 && (await countUsers(db)) === 0;
   for (const [index, location] of locations.entries()) {
     if (empty) {
       if (options.newDeployment) continue;

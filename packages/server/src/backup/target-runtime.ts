@@ -16,7 +16,7 @@ import { AppError } from '@holdfast/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
-import { readGeneration } from '../store/meta.js';
+import { readGeneration, readLineageMeta } from '../store/meta.js';
 import { readHead, readRevisionRange } from '../store/revision-log.js';
 import { accountFingerprint, readAccountTables } from './account-tables.js';
 import { ensureBlobs } from './blob-copy.js';
@@ -155,11 +155,7 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
  * for good (their history ended), so their backup locks need not expire.
  */
 async function readAncestors(db: Db): Promise<string[]> {
-  const rows = await db.kysely
-    .selectFrom('meta')
-    .select(['key', 'value'])
-    .where((eb) => eb.or([eb('key', 'like', 'generation_replaced:%'), eb('key', '=', 'restored_from')]))
-    .execute();
+  const rows = await readLineageMeta(db);
   const out: string[] = [];
   for (const row of rows) {
     if (row.key.startsWith('generation_replaced:')) out.push(row.key.slice('generation_replaced:'.length));

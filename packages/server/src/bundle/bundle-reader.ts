@@ -13,11 +13,30 @@ export interface Bundle {
   close(): void;
 }
 
-/** The largest manifest read (about 200 bytes per item: some 2.5 million items). */
-const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
+/**
+ * What a bundle may hold, by its decompressed sizes. A ZIP's directory states
+ * each entry's size and the reader checks every entry against it as it
+ * inflates, so these are checked before anything is read: a few hundred
+ * kilobytes of deflated spaces (a zip bomb) are refused, not inflated.
+ */
+export interface BundleLimits {
+  /** manifest.json, which is read whole to be parsed (about 200 bytes per item). */
+  maxManifestBytes: number;
+  /** Any one entry, decompressed. */
+  maxEntryBytes: number;
+  /** All entries together, decompressed. */
+  maxArchiveBytes: number;
+}
 
-/** Opens a ZIP by path; reads its central directory only. */
-export async function openBundle(file: string): Promise<Bundle> {
+/** The defaults of the settings of the same names (config.ts), for callers without a configuration. */
+export const defaultBundleLimits: BundleLimits = {
+  maxManifestBytes: 128 * 1024 * 1024,
+  maxEntryBytes: 4 * 1024 * 1024 * 1024,
+  maxArchiveBytes: 64 * 1024 * 1024 * 1024,
+};
+
+/** Opens a ZIP by path; reads its central directory only, and refuses it if it unpacks larger than `limits`. */
+export async function openBundle(file: string, limits: BundleLimits = defaultBundleLimits): Promise<Bundle> {
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, strictFileNames: false });
@@ -31,6 +50,12 @@ export async function openBundle(file: string): Promise<Bundle> {
     zip.close();
     throw new AppError('invalid_content', `damaged ZIP file: ${(error as Error).message}`);
   }
+  try {
+    checkSizes(entries, limits);
+  } catch (error) {
+    zip.close();
+    throw error;
+  }
   const open = async (path: string): Promise<Readable> => {
     const entry = entries.get(path);
     if (!entry) throw new AppError('invalid_content', `the bundle has no ${path}`);
@@ -42,22 +67,52 @@ export async function openBundle(file: string): Promise<Bundle> {
     async readBytes(path, max) {
       const entry = entries.get(path);
       if (entry && entry.uncompressedSize > max) {
-        throw new AppError('invalid_content', `${path} is larger than ${max} bytes`);
+        throw new AppError(
+          'payload_too_large',
+          `${path} unpacks to ${entry.uncompressedSize} bytes; at most ${max} are read`,
+        );
       }
+      // The directory's size is checked as the entry inflates; counting here as well keeps the bound
+      // independent of that check.
       const chunks: Buffer[] = [];
-      for await (const chunk of await open(path)) chunks.push(chunk as Buffer);
+      let total = 0;
+      for await (const chunk of await open(path)) {
+        total += (chunk as Buffer).length;
+        if (total > max) throw new AppError('payload_too_large', `${path} unpacks to more than ${max} bytes`);
+        chunks.push(chunk as Buffer);
+      }
       return Buffer.concat(chunks);
     },
     close: () => zip.close(),
   };
 }
 
-/** Reads and parses a bundle's manifest.json. */
-export async function readManifest(bundle: Bundle): Promise<Manifest> {
+function checkSizes(entries: Map<string, yauzl.Entry>, limits: BundleLimits): void {
+  let total = 0;
+  for (const entry of entries.values()) {
+    total += entry.uncompressedSize;
+    const max = entry.fileName === 'manifest.json' ? limits.maxManifestBytes : limits.maxEntryBytes;
+    if (entry.uncompressedSize > max) {
+      throw new AppError(
+        'payload_too_large',
+        `${entry.fileName} unpacks to ${entry.uncompressedSize} bytes; entries of at most ${max} bytes are imported`,
+      );
+    }
+  }
+  if (total > limits.maxArchiveBytes) {
+    throw new AppError(
+      'payload_too_large',
+      `the ZIP unpacks to ${total} bytes; archives of at most ${limits.maxArchiveBytes} bytes are imported`,
+    );
+  }
+}
+
+/** Reads and parses a bundle's manifest.json (refused above `maxBytes`). */
+export async function readManifest(bundle: Bundle, maxBytes = defaultBundleLimits.maxManifestBytes): Promise<Manifest> {
   if (!bundle.entries.has('manifest.json')) {
     throw new AppError('invalid_content', 'not a Holdfast export: the ZIP has no manifest.json');
   }
-  return parseManifest((await bundle.readBytes('manifest.json', MAX_MANIFEST_BYTES)).toString('utf8'));
+  return parseManifest((await bundle.readBytes('manifest.json', maxBytes)).toString('utf8'));
 }
 
 /**

@@ -30,6 +30,7 @@ export async function exportCalendar(run: ExportRun, collection: SnapshotCollect
     const zones = new Map<string, string>();
     const fields: FieldCounts = {};
     for await (const item of allItemsAt(run.db, run.userId, collection.id, run.seq)) {
+      await run.pause();
       const stored = item.revision.content ?? '';
       const parts = partsOf(stored);
       shared = shared === null ? [...parts.head] : intersect(shared, parts.head);

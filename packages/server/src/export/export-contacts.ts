@@ -22,6 +22,7 @@ export async function exportContacts(run: ExportRun, collection: SnapshotCollect
 
   async function* cards(): AsyncGenerator<string> {
     for await (const item of allItemsAt(run.db, run.userId, collection.id, run.seq)) {
+      await run.pause();
       const stored = item.revision.content ?? '';
       const meta = item.revision.meta ? (JSON.parse(item.revision.meta) as Record<string, unknown>) : {};
       const originalVersion = typeof meta.version === 'string' ? meta.version : null;

@@ -25,6 +25,7 @@ export async function exportMessages(run: ExportRun, collection: SnapshotCollect
   const folder = run.writer.uniquePath(`messages/${safeName(collection.name, collection.id)}`);
   const threads = new Map<string, MessageEntry[]>();
   for await (const item of allItemsAt(run.db, run.userId, collection.id, run.seq)) {
+    await run.pause();
     const meta = item.revision.meta ? (JSON.parse(item.revision.meta) as { thread?: string; sentAt?: string }) : {};
     const thread = meta.thread ?? '';
     const list = threads.get(thread) ?? [];

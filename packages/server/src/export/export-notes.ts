@@ -14,6 +14,7 @@ export async function exportNotes(run: ExportRun, collection: SnapshotCollection
   const folder = run.writer.uniquePath(`notes/${safeName(collection.name, collection.id)}`);
   let bytes = 0;
   for await (const item of allItemsAt(run.db, run.userId, collection.id, run.seq)) {
+    await run.pause();
     const note = noteContentSchema.parse(JSON.parse(item.revision.content ?? '{}'));
     const createdAt = new Date(item.createdAt).toISOString();
     const updatedAt = new Date(item.revision.created_at).toISOString();

@@ -27,6 +27,7 @@ export async function exportPhotos(run: ExportRun, collection: SnapshotCollectio
   const folder = run.writer.uniquePath(`photos/${safeName(collection.name, collection.id)}`);
   let bytes = 0;
   for await (const item of allItemsAt(run.db, run.userId, collection.id, run.seq)) {
+    await run.pause();
     const { revision } = item;
     const photo = photoContentSchema.parse(JSON.parse(revision.content ?? '{}'));
     const sha256 = revision.blob_sha256 ?? '';

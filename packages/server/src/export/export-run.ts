@@ -11,6 +11,7 @@ import {
   type ManifestSpool,
   type ManifestSummary,
 } from '../bundle/manifest-spool.js';
+import { createSlicer } from '../slices.js';
 import { collectionsAt, type SnapshotCollection } from '../store/account-snapshot.js';
 import { readGeneration } from '../store/meta.js';
 import { readHead } from '../store/revision-log.js';
@@ -43,6 +44,8 @@ export interface ExportRun {
   smsThreads: MessageEntry[][];
   /** Per-item manifest entries, kept on disk until manifest.json is written. */
   manifest: ManifestSpool;
+  /** Called once per item: gives other requests a turn now and then (slices.ts). */
+  pause: () => Promise<void>;
 }
 
 const WRITERS = {
@@ -82,6 +85,7 @@ export async function exportAccount(
     writtenBlobs: new Set(),
     smsThreads: [],
     manifest: await createManifestSpool(),
+    pause: createSlicer(),
   };
   try {
     writer.uniquePath('manifest.json');

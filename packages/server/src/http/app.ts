@@ -4,6 +4,7 @@ import { authenticate } from '../auth/accounts.js';
 import type { TargetHealth } from '../backup/target-loop.js';
 import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
+import { quotaWarning } from '../sync/quota.js';
 import { registerDurabilityHook } from './durability-hook.js';
 import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
@@ -19,6 +20,7 @@ import { ledgerRoutes } from './routes/ledger-routes.js';
 import { pushChangesRoutes } from './routes/push-changes-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
 import { summaryReseedRoutes } from './routes/summary-reseed-routes.js';
+import { usageRoutes } from './routes/usage-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -87,8 +89,10 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     request.log = request.log.child({ userId: request.caller.userId, deviceId: request.caller.deviceId });
   });
   // Two headers instead of @fastify/helmet, whose other defaults (CSP, HSTS, frame rules) are for HTML pages.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
+    const quota = request.caller ? quotaWarning(ctx, request.caller.userId) : null;
+    if (quota) reply.header('holdfast-quota-warning', quota);
     // Responses carry one user's data: no shared or browser cache may keep them unless a route says otherwise.
     const type = String(reply.getHeader('content-type') ?? '');
     if (/json/i.test(type) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -137,6 +141,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(ledgerRoutes(ctx));
   await app.register(exportImportRoutes(ctx));
   await app.register(contactRoutes(ctx));
+  await app.register(usageRoutes(ctx));
   await app.register(restoreRoutes(ctx));
   await app.register(davRoutes(ctx));
   return app;

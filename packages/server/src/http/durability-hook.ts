@@ -51,7 +51,7 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
       if (!isDavWrite(request, reply)) return payload;
       // A DAV write that changed nothing (a retried PUT of the same card) may repeat one not yet on a target:
       // it is answered once everything committed so far is, so retrying until success is safe.
-      request.durability = awaitDurability(ctx, await readHead(ctx.db.kysely));
+      request.durability = awaitDurability(ctx, await readHead(ctx.db));
     }
     try {
       reply.header(DURABILITY_HEADER, await acknowledge(ctx, request));

@@ -2,7 +2,14 @@ import { hash } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
 import type { Kysely } from 'kysely';
 import type { BlobStore } from '../blobs/blob-store.js';
-import { type Bundle, openBundle, readManifest, sliceStream } from '../bundle/bundle-reader.js';
+import {
+  type Bundle,
+  type BundleLimits,
+  defaultBundleLimits,
+  openBundle,
+  readManifest,
+  sliceStream,
+} from '../bundle/bundle-reader.js';
 import { decodeText } from '../bundle/charset.js';
 import { readCalendars } from '../bundle/icalendar-file.js';
 import type { ManifestCollection, ManifestItem } from '../bundle/manifest.js';
@@ -31,10 +38,14 @@ const MAX_ITEM_FILE_BYTES = 16 * 1024 * 1024;
  * item that does not match is not imported. Blobs (photos, attachments) go
  * into the blob store as they are read (checked by their own hash there).
  */
-export async function* bundleCandidates(sink: BlobSink, path: string): AsyncGenerator<Yield> {
-  const bundle = await openBundle(path);
+export async function* bundleCandidates(
+  sink: BlobSink,
+  path: string,
+  limits: BundleLimits = defaultBundleLimits,
+): AsyncGenerator<Yield> {
+  const bundle = await openBundle(path, limits);
   try {
-    const manifest = await readManifest(bundle);
+    const manifest = await readManifest(bundle, limits.maxManifestBytes);
     for (const collection of manifest.collections) yield* collectionCandidates(sink, bundle, collection);
   } finally {
     bundle.close();
@@ -84,6 +95,14 @@ function damaged(item: ManifestItem, path: string): ImportProblem {
   };
 }
 
+function tooLarge(item: ManifestItem, path: string): ImportProblem {
+  return {
+    kind: 'problem',
+    source: `${path}: item ${item.id}`,
+    reason: `the manifest gives it ${item.length} bytes; items of at most ${MAX_ITEM_FILE_BYTES} bytes are imported`,
+  };
+}
+
 function sha256(bytes: Uint8Array): string {
   return hash('sha256', bytes);
 }
@@ -96,8 +115,10 @@ async function* sliced(
   path = collection.path,
   items = collection.items,
 ): AsyncGenerator<Yield> {
+  // An item's slice is held whole while it is read: one the manifest claims is huge is not read.
+  for (const item of items) if ((item.length ?? 0) > MAX_ITEM_FILE_BYTES) yield tooLarge(item, path);
   const ranges = items
-    .filter((item) => item.offset !== undefined && item.length !== undefined)
+    .filter((item) => item.offset !== undefined && item.length !== undefined && item.length <= MAX_ITEM_FILE_BYTES)
     .map((item) => ({ item, offset: item.offset as number, length: item.length as number }))
     .sort((a, b) => a.offset - b.offset);
   for await (const { range, bytes } of sliceStream(await bundle.open(path), ranges)) {
@@ -221,7 +242,9 @@ async function storeBlob(sink: BlobSink | null, bundle: Bundle, path: string, sh
 export async function fileZones(bundle: Bundle, collection: ManifestCollection): Promise<Map<string, string>> {
   if (!bundle.entries.has(collection.path)) return new Map();
   const first = Math.min(...collection.items.map((item) => item.offset ?? Number.POSITIVE_INFINITY));
-  const length = Number.isFinite(first) ? first : (bundle.entries.get(collection.path)?.uncompressedSize ?? 0);
+  const whole = Number.isFinite(first) ? first : (bundle.entries.get(collection.path)?.uncompressedSize ?? 0);
+  // The head holds only time zones; it is read whole, so it is bounded like an item.
+  const length = Math.min(whole, MAX_ITEM_FILE_BYTES);
   let head = '';
   for await (const { bytes } of sliceStream(await bundle.open(collection.path), [{ offset: 0, length }])) {
     head = bytes.toString('utf8');

@@ -3,6 +3,7 @@ import type { WriteStream } from 'node:fs';
 import { AppError, messageContentSchema } from '@holdfast/protocol';
 import { type BlobInfo, normalizeContent, readPhotoMeta } from '../content/index.js';
 import type { Context } from '../context.js';
+import { createSlicer } from '../slices.js';
 import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
 import type { ImportReportItem, PreparedItem } from './import-report.js';
 import type { ImportCandidate, ImportProblem } from './import-source.js';
@@ -24,7 +25,10 @@ export async function prepareCandidates(
   const orders: number[] = [];
   let order = 0;
   try {
+    // Reading and normalising a large file takes a while: other requests get turns (slices.ts).
+    const pause = createSlicer();
     for await (const part of source) {
+      await pause();
       order++;
       if (part.kind === 'problem') {
         problems.push({ order, item: { source: part.source, status: 'rejected', reason: part.reason } });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
+import { createSlicer } from '../slices.js';
 import { itemStates } from '../store/import-lookups.js';
 import type { NewRevision } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
@@ -110,7 +111,9 @@ export async function writePrepared(
   };
 
   let chunk: PreparedItem[] = [];
+  const pause = createSlicer();
   for await (const p of prepared) {
+    await pause();
     chunk.push(p);
     if (chunk.length >= CHUNK) {
       await processChunk(chunk);

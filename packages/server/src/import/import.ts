@@ -8,6 +8,8 @@ import { readJsonLines } from '../bundle/json-lines.js';
 import type { Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
 import { recordImport } from '../store/imports.js';
+import { readUsage } from '../store/usage.js';
+import { checkWritten } from '../sync/quota.js';
 import type { Append } from '../sync/write-transaction.js';
 import { writeTransaction } from '../sync/write-transaction.js';
 import { bundleCandidates } from './bundle-import.js';
@@ -71,6 +73,7 @@ export async function importFile(
     let first: number | null = null;
     let last: number | null = null;
     const written = await writeTransaction(ctx, owner.userId, async (trx, append) => {
+      const before = await readUsage(trx, owner.userId);
       const tracked: Append = async (revisions) => {
         const seqs = await append(revisions);
         if (seqs.length > 0) {
@@ -88,6 +91,8 @@ export async function importFile(
         readSpool(spoolPath),
         options.collectionId,
       );
+      // Past a quota, the whole import is refused and rolled back.
+      await checkWritten(ctx, trx, owner.userId, before);
       const items = mergeInOrder(phase1.problems, result.items, phase1.orders);
       const counts = countStatuses(items);
       await recordImport(trx, {
@@ -132,7 +137,11 @@ export async function importFile(
 function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path: string) {
   if (format === 'vcard') return vcardCandidates(path);
   if (format === 'icalendar') return calendarCandidates(path);
-  return bundleCandidates({ ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes }, path);
+  return bundleCandidates({ ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes }, path, {
+    maxManifestBytes: ctx.config.maxImportManifestBytes,
+    maxEntryBytes: ctx.config.maxImportEntryBytes,
+    maxArchiveBytes: ctx.config.maxImportArchiveBytes,
+  });
 }
 
 async function* readSpool(path: string): AsyncGenerator<PreparedItem> {

@@ -24,7 +24,8 @@ export type LedgerKind =
   | 'mass_change_blocked'
   | 'mass_change_confirmed'
   | 'import'
-  | 'import_undo';
+  | 'import_undo'
+  | 'quota_warning';
 
 export interface LedgerInput {
   kind: LedgerKind;

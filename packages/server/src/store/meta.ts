@@ -34,3 +34,12 @@ export async function replaceGeneration(trx: Transaction<Database>, previous: st
     .onConflict((oc) => oc.column('key').doUpdateSet({ value: next }))
     .execute();
 }
+
+/** The meta rows that record this database's ancestry: generations it replaced and the repository it came from. */
+export async function readLineageMeta(on: Queryable): Promise<{ key: string; value: string }[]> {
+  return executor(on)
+    .selectFrom('meta')
+    .select(['key', 'value'])
+    .where((eb) => eb.or([eb('key', 'like', 'generation_replaced:%'), eb('key', '=', 'restored_from')]))
+    .execute();
+}

@@ -20,6 +20,7 @@ import { type NewRevision, readRevisionsBySeq } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { type HeadWrite, writeItemHeads } from './item-heads.js';
 import { checkMassDelete, recordConfirmedMassDelete } from './mass-change.js';
+import { checkNewItems } from './quota.js';
 import { reseedContent } from './reseed-merge.js';
 import { writeTransaction } from './write-transaction.js';
 
@@ -106,6 +107,8 @@ export async function pushChanges(
     }
   }
 
+  const puts = prepared.flatMap((p) => (p.normalized ? [{ itemId: p.change.itemId, size: p.normalized.size }] : []));
+  await checkNewItems(ctx, caller.userId, puts);
   if (prepared.length > 0 || results.size > earlier.size) {
     const fresh = [...results.entries()].filter(([id]) => !earlier.has(id)).map(([, r]) => r);
     const applied = await writeTransaction(ctx, caller.userId, (trx, append) =>

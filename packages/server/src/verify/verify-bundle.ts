@@ -8,6 +8,7 @@ import { readVcardFile } from '../bundle/vcard-file.js';
 import { rebuildCalendarItem } from '../export/export-calendars.js';
 import { parseNote } from '../export/export-notes.js';
 import { fileZones } from '../import/bundle-import.js';
+import { createSlicer } from '../slices.js';
 
 /** One thing wrong, and where. */
 export interface Finding {
@@ -173,6 +174,7 @@ async function checkSlices(
   fields: FieldCounts,
   count: (text: string, item: ManifestItem) => FieldCounts,
 ): Promise<void> {
+  const pause = createSlicer();
   const byFile = new Map<string, ManifestItem[]>();
   for (const item of collection.items) {
     const path = item.path ?? collection.path;
@@ -183,6 +185,7 @@ async function checkSlices(
     const ranges = items.map((item) => ({ item, offset: item.offset ?? 0, length: item.length ?? 0 }));
     ranges.sort((a, b) => a.offset - b.offset);
     for await (const { range, bytes } of sliceStream(await bundle.open(path), ranges)) {
+      await pause();
       const where = `${path} item ${range.item.id}`;
       if (hash('sha256', bytes) !== range.item.sha256) {
         findings.push({

@@ -10,6 +10,7 @@ import {
   semanticComponents,
 } from '../content/semantic.js';
 import { collectionCandidates } from '../import/bundle-import.js';
+import { createSlicer } from '../slices.js';
 import type { Finding } from './verify-bundle.js';
 
 /** An item as the account has it now. */
@@ -36,6 +37,7 @@ export interface LiveSource {
  * are held at a time.
  */
 export async function compareWithLive(bundle: Bundle, manifest: Manifest, live: LiveSource): Promise<Finding[]> {
+  const pause = createSlicer();
   const findings: Finding[] = [];
   const liveCollections = new Map((await live.collections()).map((c) => [c.id, c]));
   for (const collection of manifest.collections) {
@@ -52,6 +54,7 @@ export async function compareWithLive(bundle: Bundle, manifest: Manifest, live: 
     for await (const item of live.items(collection.id)) liveItems.set(item.id, item);
     const revisions = new Map(collection.items.map((i) => [i.id, i.revision]));
     for await (const part of collectionCandidates(null, bundle, collection)) {
+      await pause();
       if (part.kind === 'problem' || !part.itemId) continue; // the bundle check reports these
       const now = liveItems.get(part.itemId);
       const label = `${where} item ${part.itemId}${describeItem(collection.type, part.content)}`;

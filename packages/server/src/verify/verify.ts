@@ -1,7 +1,7 @@
 import { AppError, type CollectionType, collectionSchema, wireItemSchema } from '@holdfast/protocol';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { openBundle, readManifest } from '../bundle/bundle-reader.js';
+import { defaultBundleLimits, openBundle, readManifest } from '../bundle/bundle-reader.js';
 import { decodeContent } from '../content/index.js';
 import { allItemsAt, collectionsAt } from '../store/account-snapshot.js';
 import { readHead } from '../store/revision-log.js';
@@ -26,11 +26,14 @@ export interface VerifyReport {
   live?: { source: string; findings: Finding[] };
 }
 
+/** Verify reads the operator's own files, not uploads: it takes manifests of up to some 2.5 million items. */
+const VERIFY_LIMITS = { ...defaultBundleLimits, maxManifestBytes: 512 * 1024 * 1024 };
+
 /** Checks an export bundle against its manifest and, given a live source, against the account. */
 export async function verifyExport(path: string, live?: LiveSource): Promise<VerifyReport> {
   let bundle: Awaited<ReturnType<typeof openBundle>>;
   try {
-    bundle = await openBundle(path);
+    bundle = await openBundle(path, VERIFY_LIMITS);
   } catch (error) {
     if (error instanceof AppError)
       return { ok: false, manifest: null, findings: [{ where: path, message: error.message }] };
@@ -39,7 +42,7 @@ export async function verifyExport(path: string, live?: LiveSource): Promise<Ver
   try {
     let manifest: Awaited<ReturnType<typeof readManifest>>;
     try {
-      manifest = await readManifest(bundle);
+      manifest = await readManifest(bundle, VERIFY_LIMITS.maxManifestBytes);
     } catch (error) {
       if (error instanceof AppError)
         return { ok: false, manifest: null, findings: [{ where: 'manifest.json', message: error.message }] };

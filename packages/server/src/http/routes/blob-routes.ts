@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { recordBlob, userBlobSizes } from '../../store/blob-index.js';
+import { checkAddition } from '../../sync/quota.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -55,6 +56,7 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
       }
       // 200 only when this caller already held the blob: whether someone else stored the same bytes stays hidden.
       const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
+      if (!held) await checkAddition(ctx, caller.userId, { items: 0, bytes: Number.isFinite(declared) ? declared : 1 });
       const stored = await ctx.blobs.put(sha256, request.raw, { maxBytes: ctx.config.maxBlobBytes }).catch((error) => {
         // Ours to report (hash mismatch, too large), and a client that hung up, pass as they are; anything else is
         // storage failing, which a retry may cure.
