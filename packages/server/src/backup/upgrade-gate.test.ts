@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
@@ -17,6 +18,8 @@ describe('upgrade gate', () => {
     const { config, db } = server.ctx;
     const empty = openDatabase(':memory:');
     defer(() => empty.close());
+    // An in-memory database leaves no file behind in the working directory.
+    expect(existsSync(':memory:')).toBe(false);
     expect(await checkUpgradeGate(config, empty)).toMatchObject({ ok: true, exempt: true });
     await migrateToLatest(empty);
     expect(await checkUpgradeGate(config, empty)).toMatchObject({ ok: true, exempt: true });

@@ -43,7 +43,8 @@ export function openDatabase(location: string, options: OpenDatabaseOptions = {}
 }
 
 function openSqlite(path: string, create: boolean): Db {
-  if (create) {
+  // ':memory:' is SQLite's in-memory database, not a file to create.
+  if (create && path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // Created owner-only before SQLite opens it, whatever the umask; SQLite gives -wal and -shm the same mode.
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
