@@ -20,6 +20,8 @@ export interface LoginLimiter {
    * the seconds to wait and reserves nothing.
    */
   reserve(keys: readonly LimiterKey[], now: number): Reservation;
+  /** Resolves when any reserved attempt is settled (succeeded or failed). */
+  settled(): Promise<void>;
 }
 
 export interface LimiterKey {
@@ -36,7 +38,12 @@ export interface Granted {
   succeed(): void;
 }
 
-export type Reservation = Granted | { ok: false; retryAfter: number };
+/**
+ * Refused. `inFlight` is true when only attempts still being verified fill the
+ * budget: once they settle (most are right credentials and are refunded) the
+ * caller may try again instead of being turned away.
+ */
+export type Reservation = Granted | { ok: false; retryAfter: number; inFlight: boolean };
 
 interface Bucket {
   level: number;
@@ -83,20 +90,31 @@ export function createLoginLimiter(options: { refillPerSecond: number; maxLockou
     return Math.max(1, Math.ceil((used - burst + 1) / options.refillPerSecond));
   };
 
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    const woken = waiters;
+    waiters = [];
+    for (const resolve of woken) resolve();
+  };
+
   const release = (key: string, bucket: Bucket) => {
     bucket.pending--;
     if (bucket.pending === 0 && bucket.level === 0 && bucket.strikes === 0) buckets.delete(key);
   };
 
   return {
+    settled: () => new Promise<void>((resolve) => waiters.push(resolve)),
     reserve(keys, now) {
       const held = keys.map(({ key, burst }) => ({ key, burst, bucket: bucketOf(key, now) }));
       const wait = Math.max(...held.map(({ bucket, burst }) => waitFor(bucket, burst, now)));
       if (wait > 0) {
+        const inFlight = held.every(
+          ({ bucket, burst }) => bucket.lockedUntil <= now && bucket.level <= burst - 1 && bucket.pending > 0,
+        );
         for (const { key, bucket } of held) {
           if (bucket.pending === 0 && bucket.level === 0 && bucket.strikes === 0) buckets.delete(key);
         }
-        return { ok: false, retryAfter: wait };
+        return { ok: false, retryAfter: wait, inFlight };
       }
       for (const { bucket } of held) bucket.pending++;
       let settled = false;
@@ -119,6 +137,7 @@ export function createLoginLimiter(options: { refillPerSecond: number; maxLockou
               locked = true;
             }
           }
+          wake();
           return { locked };
         },
         succeed() {
@@ -128,6 +147,7 @@ export function createLoginLimiter(options: { refillPerSecond: number; maxLockou
             const bucket = buckets.get(key);
             if (bucket && bucket.pending > 0) release(key, bucket);
           }
+          wake();
         },
       };
     },

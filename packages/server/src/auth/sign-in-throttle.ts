@@ -1,6 +1,9 @@
 import { AppError } from '@holdfast/protocol';
 import type { Context } from '../context.js';
 
+/** How long an attempt waits for in-flight checks of the same keys before it is refused. */
+const IN_FLIGHT_WAIT_MS = 10_000;
+
 /** Device logins and DAV app passwords have separate budgets: a stale phone password cannot block a login. */
 export type SignInKind = 'login' | 'dav';
 
@@ -25,7 +28,14 @@ export async function throttledSignIn<T>(
   ];
   // Usernames come from the client: logged bounded, never with the password.
   const who = { kind, username: username.slice(0, 200), clientAddress };
-  const reservation = ctx.loginLimiter.reserve(keys, ctx.now());
+  let reservation = ctx.loginLimiter.reserve(keys, ctx.now());
+  // A client syncing in parallel (DAV clients do) sends many right credentials at once: those over the
+  // budget wait for the ones being verified instead of being refused, since each success is refunded.
+  const deadline = ctx.now() + IN_FLIGHT_WAIT_MS;
+  while (!reservation.ok && reservation.inFlight && ctx.now() < deadline) {
+    await ctx.loginLimiter.settled();
+    reservation = ctx.loginLimiter.reserve(keys, ctx.now());
+  }
   if (!reservation.ok) {
     ctx.log.warn({ ...who, retryAfter: reservation.retryAfter }, 'sign-in refused: locked out');
     throw new AppError('rate_limited', 'Too many failed logins; try again later.', {

@@ -67,6 +67,16 @@ describe('sign-in under attack', () => {
     expect((await dav(basic('alice', app.password), owner)).status).toBe(207);
   });
 
+  it('a DAV client syncing in parallel with the right app password is never throttled', async () => {
+    server = await startListeningServer();
+    await addAccount(server.ctx, 'alice');
+    const app = await createAppPassword(server.ctx, 'alice', 'phone');
+    const statuses = await Promise.all(
+      Array.from({ length: 3 * server.ctx.config.davLoginBurst }, () => dav(basic('alice', app.password))),
+    );
+    expect(statuses.map((r) => r.status)).toEqual(statuses.map(() => 207));
+  });
+
   it('DAV failures and device logins have separate budgets', async () => {
     server = await startListeningServer();
     const alice = await addAccount(server.ctx, 'alice');

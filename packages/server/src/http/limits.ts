@@ -1,6 +1,6 @@
 import type { ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 
 /**
@@ -46,12 +46,20 @@ export function largeBodies(app: FastifyInstance, config: Config): void {
   // reads the answer rather than a reset.
   // Fastify asks Node to close such a connection at once, which resets it while the client is still
   // sending, and a reset can swallow the answer; the close is done below instead.
+  // A small unread body (a PROPFIND answered by a redirect or a 401 challenge) is drained instead:
+  // clients such as aiohttp reuse the connection for the next request and read a close as a failure.
+  const drainable = (request: FastifyRequest) => {
+    const declared = Number(request.headers['content-length'] ?? Number.NaN);
+    return Number.isFinite(declared) && declared <= config.maxControlBodyBytes;
+  };
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!request.raw.complete) reply.removeHeader('connection');
+    if (request.raw.complete) return payload;
+    if (drainable(request)) request.raw.resume();
+    else reply.removeHeader('connection');
     return payload;
   });
   app.addHook('onResponse', async (request) => {
-    if (request.raw.complete) return;
+    if (request.raw.complete || drainable(request)) return;
     const socket = request.raw.socket;
     socket.end();
     request.raw.resume();
