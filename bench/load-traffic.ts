@@ -140,7 +140,8 @@ export async function drive(
       const itemId = (changes[i] as { itemId: string }).itemId;
       if (result.status === 'applied' && result.revision !== undefined) {
         acked.pushes.push({ seq: result.revision, itemId });
-        heads.set(itemId, result.revision);
+        // Notes only: those are what later pushes edit.
+        if (name === 'push') heads.set(itemId, result.revision);
       } else kind(stats, name).errors++;
     }
   };

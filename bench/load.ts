@@ -136,8 +136,11 @@ function report(label: string, stats: Stats, seconds: number, servers: number) {
         .join('')}`,
     );
   const met = rate >= 2000 && p99 < 100;
+  const figure = `${rate.toFixed(0)} req/s at p99 ${p99.toFixed(1)} ms`;
   console.log(
-    `  target${servers > 1 ? ' (one server)' : ''}: >= 2,000 mixed requests/s at p99 < 100 ms: ${rate.toFixed(0)} req/s at p99 ${p99.toFixed(1)} ms${servers > 1 ? ` on ${servers} servers` : `, ${met ? 'met' : 'NOT met'}`}`,
+    servers > 1
+      ? `  ${servers} servers: ${figure} (one-server target beside it: >= 2,000 req/s at p99 < 100 ms)`
+      : `  target: >= 2,000 mixed requests/s at p99 < 100 ms: ${figure}, ${met ? 'met' : 'NOT met'}`,
   );
 }
 
