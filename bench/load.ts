@@ -43,7 +43,7 @@ import {
 import { startS3, type TestS3 } from '../test/support/s3.js';
 import { countMissing } from './load-check.js';
 import { type Acknowledged, drive, type LoadUser, listen, percentile, type Stats } from './load-traffic.js';
-import { run, serve, startPostgres } from './support.js';
+import { cpuSeconds, run, serve, startPostgres } from './support.js';
 
 const SECONDS = Number(process.env.HOLDFAST_BENCH_SECONDS ?? 20);
 const USERS = Number(process.env.HOLDFAST_BENCH_USERS ?? 50);
@@ -107,7 +107,7 @@ async function prepareUsers(urls: string[], accounts: { username: string; appPas
   return users;
 }
 
-function report(label: string, stats: Stats, seconds: number, servers: number) {
+function report(label: string, stats: Stats, seconds: number, servers: number, serverCpu: number) {
   const rows = [['kind', 'req/s', 'p50 ms', 'p99 ms', 'errors']];
   const all: number[] = [];
   let errors = 0;
@@ -141,6 +141,13 @@ function report(label: string, stats: Stats, seconds: number, servers: number) {
     servers > 1
       ? `  ${servers} servers: ${figure} (one-server target beside it: >= 2,000 req/s at p99 < 100 ms)`
       : `  target: >= 2,000 mixed requests/s at p99 < 100 ms: ${figure}, ${met ? 'met' : 'NOT met'}`,
+  );
+  // What a request costs the server processes, whatever else the machine was doing: the basis for extrapolating.
+  const perRequest = (serverCpu * 1000) / all.length;
+  console.log(
+    `  server CPU: ${serverCpu.toFixed(1)} s in ${seconds.toFixed(1)} s (${(serverCpu / seconds).toFixed(2)} cores), ` +
+      `${perRequest.toFixed(2)} ms per request, so about ${(1000 / perRequest).toFixed(0)} req/s per core fully used` +
+      `${servers > 1 ? ' (Holdfast processes only, PostgreSQL and s3rver not counted)' : ''}`,
   );
 }
 
@@ -210,6 +217,8 @@ async function runCase(name: string) {
     const stop = new AbortController();
     const listeners = [];
     const devices = [];
+    const pids = children.map((c) => c.pid as number);
+    const cpuBefore = (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
     const start = performance.now();
     const deadline = start + SECONDS * 1000;
     let n = 0;
@@ -222,6 +231,7 @@ async function runCase(name: string) {
     }
     await Promise.all(devices);
     const elapsed = (performance.now() - start) / 1000;
+    const serverCpu = (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0) - cpuBefore;
     stop.abort();
     await Promise.all(listeners);
 
@@ -229,7 +239,7 @@ async function runCase(name: string) {
       `${name}: ${servers} server${servers > 1 ? 's' : ''} on ${pg ? 'PostgreSQL, blobs on S3 (s3rver)' : 'SQLite'}, ` +
       `${backupTarget ? `backup target ${pg ? 'on S3 (s3rver)' : 'a directory'}` : 'no backup target'}; ` +
       `${USERS} users x ${DEVICES} devices for ${elapsed.toFixed(1)} s`;
-    report(label, stats, elapsed, servers);
+    report(label, stats, elapsed, servers, serverCpu);
 
     const caughtUp = backupTarget ? await waitForBackup(config) : null;
     for (const child of children.splice(0)) {

@@ -120,3 +120,11 @@ export async function startPostgres(): Promise<{ url: string; stop: () => Promis
     },
   };
 }
+
+/** CPU time (user + system) a process has used so far, in seconds (Linux, 100 clock ticks a second). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
