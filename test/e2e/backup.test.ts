@@ -20,8 +20,8 @@ import {
   startServer,
   verifyTargets,
 } from '@holdfast/server';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, runCli, startServerProcess } from './support/processes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsx = pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href;

@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli, type ServerProcess, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type ServerProcess, startServerProcess } from './support/processes.js';
 
 describe('holdfast device: a device on the command line', () => {
   let dir: string;

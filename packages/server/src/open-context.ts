@@ -4,7 +4,7 @@ import { AppError } from '@holdfast/protocol';
 import { type Logger, pino } from 'pino';
 import { createLoginLimiter } from './auth/login-limiter.js';
 import { assertMigrationAllowed } from './backup/upgrade-gate.js';
-import { openBlobStore } from './blobs/index.js';
+import { openBlobStore, s3SettingsFromConfig } from './blobs/index.js';
 import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
 import { createMetrics } from './metrics.js';
@@ -67,12 +67,7 @@ export async function openContext(
   const db = await openStore(config, options, log);
   if (options.databaseOnly) return { config, log, db, now: Date.now };
   try {
-    const blobs = await openBlobStore(config.blobs, config.dataDir, {
-      endpoint: config.s3Endpoint,
-      region: config.s3Region,
-      accessKeyId: config.s3AccessKeyId,
-      secretAccessKey: config.s3SecretAccessKey,
-    });
+    const blobs = await openBlobStore(config.blobs, config.dataDir, s3SettingsFromConfig(config));
     const notifier =
       db.engine === 'postgres'
         ? await createPostgresNotifier(databaseLocation(config), (error) =>

@@ -1,6 +1,6 @@
 import { initRepository, openRepository, type Repository, type Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
-import { openBlobStore } from '../blobs/index.js';
+import { openBlobStore, s3SettingsFromConfig } from '../blobs/index.js';
 import type { Config } from '../config.js';
 import { recordIncident } from '../ledger/ledger.js';
 import { openContext } from '../open-context.js';
@@ -60,12 +60,7 @@ export async function backupNow(
   config: Config,
   db: Db,
 ): Promise<PerTarget<ShipResult & { snapshot: string; seq: number }>[]> {
-  const blobs = await openBlobStore(config.blobs, config.dataDir, {
-    endpoint: config.s3Endpoint,
-    region: config.s3Region,
-    accessKeyId: config.s3AccessKeyId,
-    secretAccessKey: config.s3SecretAccessKey,
-  });
+  const blobs = await openBlobStore(config.blobs, config.dataDir, s3SettingsFromConfig(config));
   try {
     const deps = { config, db, blobs, now: Date.now };
     return await eachTarget(config, async (target) => {
