@@ -7,8 +7,8 @@ export default defineConfig({
   // No 'module'/'import' here: externals load through Node, which must pick their CommonJS or Node builds.
   ssr: { resolve: { conditions: ['source', 'node', 'development|production'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'test/*.test.ts', 'test/e2e/**/*.test.ts'],
+    globalSetup: ['packages/test-support/src/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initRepository } from '@holdfast/backup';
 import { openBackupTarget } from '@holdfast/server';
-import { startS3 } from '../test/support/s3.js';
+import { startS3 } from '@holdfast/test-support/s3rver';
 
 export type AckTarget = 'none' | 'directory' | 's3';
 
@@ -36,7 +36,7 @@ export async function prepareAckTarget(
   if (kind === 'directory') await mkdir(location);
   else {
     const s3 = await startS3();
-    stopS3 = s3.stop;
+    stopS3 = s3.cleanup;
     location = `s3://${s3.bucket}/holdfast/`;
     s3Env = {
       HOLDFAST_S3_ENDPOINT: s3.endpoint,

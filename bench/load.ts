@@ -40,7 +40,7 @@ import {
   openDatabase,
   readBackupStatus,
 } from '@holdfast/server';
-import { startS3, type TestS3 } from '../test/support/s3.js';
+import { startS3, type TestS3 } from '@holdfast/test-support/s3rver';
 import { countMissing } from './load-check.js';
 import { type Acknowledged, drive, type LoadUser, listen, percentile, type Stats } from './load-traffic.js';
 import { cpuSeconds, run, serve, startPostgres } from './support.js';
@@ -267,7 +267,7 @@ async function runCase(name: string) {
     );
   } finally {
     for (const child of children) child.kill('SIGTERM');
-    await s3?.stop();
+    await s3?.cleanup();
     await pg?.stop();
     await rm(base, { recursive: true, force: true });
   }

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryTarget, initRepository } from '@holdfast/backup';
 import { closeContext, createAppPassword, createContext, createUser, loadConfig } from '@holdfast/server';
+import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/postgres.js';
-import { api, runCli, startServerProcess } from './support/processes.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {

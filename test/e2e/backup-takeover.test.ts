@@ -11,8 +11,8 @@ import {
   readBackupStatus,
   readHead,
 } from '@holdfast/server';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, runCli, startServerProcess } from './support/processes.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {

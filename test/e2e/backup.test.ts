@@ -21,9 +21,9 @@ import {
   startServer,
   verifyTargets,
 } from '@holdfast/server';
+import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/postgres.js';
-import { api, runCli, startServerProcess } from './support/processes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsx = pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href;

@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CODE_SCHEMA_VERSION, createUser, migrateTo, openDatabase, readSchemaState } from '@holdfast/server';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, runCli, startServerProcess } from './support/processes.js';
 
 describe('holdfast CLI', () => {
   let dataDir: string;

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { api, runCli, type ServerProcess, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/postgres.js';
-import { api, runCli, type ServerProcess, startServerProcess } from './support/processes.js';
 
 interface SentChange {
   clientChangeId: string;

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { api, runCli, type ServerProcess, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, runCli, type ServerProcess, startServerProcess } from './support/processes.js';
 
 /** No stack trace: expected failures are one line of words. */
 function expectOneLine(stderr: string) {

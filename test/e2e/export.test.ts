@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, runCli, startServerProcess } from './support/processes.js';
 
 const contacts = [
   'BEGIN:VCARD',

@@ -4,8 +4,8 @@ import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { api, runCli, type ServerProcess, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, runCli, type ServerProcess, startServerProcess } from './support/processes.js';
 
 /**
  * Hostile clients against a real `holdfast serve` process. Each attack runs

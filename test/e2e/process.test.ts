@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, verifyTargets } from '@holdfast/server';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, runCli, startServerProcess } from './support/processes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
+import { startS3 } from '@holdfast/test-support/s3rver';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/postgres.js';
-import { startS3 } from '../support/s3.js';
-import { api, runCli, startServerProcess } from './support/processes.js';
 
 interface Check {
   name: string;
@@ -31,7 +31,7 @@ describe('readiness, and what doctor checks', () => {
     const s3 = await startS3();
     let s3Running = true;
     cleanups.push(async () => {
-      if (s3Running) await s3.stop();
+      await s3.cleanup();
     });
     const dataDir = await scratch();
     const args = [

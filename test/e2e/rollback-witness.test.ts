@@ -9,8 +9,8 @@ import {
   readJournalSegment,
 } from '@holdfast/backup';
 import { closeContext, createContext, createUser, loadConfig, openDatabase } from '@holdfast/server';
+import { api, type ServerProcess, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, type ServerProcess, startServerProcess } from './support/processes.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {

@@ -3,10 +3,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type HoldfastClient, openSqliteStore } from '@holdfast/client';
+import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { api, runCli, type ServerProcess, startServerProcess } from '@holdfast/test-support/processes';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../support/postgres.js';
-import { api, runCli, type ServerProcess, startServerProcess } from './support/processes.js';
 
 const card = (id: string, name: string, tels: string[]) =>
   [

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
+import { createTestRepository, put, sha256 } from '@holdfast/test-support/backup-fixtures';
+import { createHarness, type TargetHarness, targetKinds } from '@holdfast/test-support/backup-targets';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BlobIndex, loadBlobIndex, readBlob, writeBlob } from './blob.js';
 import { compressionCodes } from './envelope.js';
 import { writeJournalSegment } from './journal.js';
 import type { Repository } from './repository.js';
 import { writeSnapshot } from './snapshot.js';
-import { createTestRepository, put, sha256 } from './test-support/fixtures.js';
-import { createHarness, type TargetHarness, targetKinds } from './test-support/targets.js';
 
 describe.each(targetKinds)('blobs on a %s target', (kind) => {
   let harness: TargetHarness;

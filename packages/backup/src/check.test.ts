@@ -1,3 +1,6 @@
+import { createTestRepository, flipByte, put, replaceObject, sha256 } from '@holdfast/test-support/backup-fixtures';
+import { createHarness, type TargetHarness, targetKinds } from '@holdfast/test-support/backup-targets';
+import { failureOf } from '@holdfast/test-support/target-contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeAccountState } from './accounts.js';
 import { writeBlob } from './blob.js';
@@ -7,9 +10,6 @@ import { storeJson } from './object-store.js';
 import type { Repository } from './repository.js';
 import { journalSegmentSchema, snapshotManifestSchema } from './schemas.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
-import { createTestRepository, flipByte, put, replaceObject, sha256 } from './test-support/fixtures.js';
-import { failureOf } from './test-support/target-contract.js';
-import { createHarness, type TargetHarness, targetKinds } from './test-support/targets.js';
 import { writeVerification } from './verification.js';
 
 /** A small, complete repository: two blobs, a chain of three segments, a snapshot, a verification. */

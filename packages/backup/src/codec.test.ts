@@ -1,12 +1,12 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
+import { createTestRepository, sha256 } from '@holdfast/test-support/backup-fixtures';
+import { directoryHarness, type TargetHarness } from '@holdfast/test-support/backup-targets';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Compression, objectFailure, openEnvelope, sealEnvelope } from './envelope.js';
 import { decodeJson, objectName, openStoredObject, storeObject } from './object-store.js';
 import type { Repository } from './repository.js';
 import { type JournalSegment, journalSegmentSchema, type Revision } from './schemas.js';
-import { createTestRepository, sha256 } from './test-support/fixtures.js';
-import { directoryHarness, type TargetHarness } from './test-support/targets.js';
 
 const idArb = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,15}$/);
 const hexArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString('hex'));

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
+import { put, putCollection } from '@holdfast/test-support/backup-fixtures';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { computeDigests, EMPTY_COLLECTION_DIGEST } from './digest.js';
 import type { Revision } from './schemas.js';
-import { put, putCollection } from './test-support/fixtures.js';
 
 /** One item's contribution, written out independently of digest.ts. */
 const itemDigest = (itemId: string, hash: string) =>

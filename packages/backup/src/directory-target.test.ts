@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { directoryHarness } from '@holdfast/test-support/backup-targets';
+import { describeTargetContract, failureOf } from '@holdfast/test-support/target-contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryTarget, fsFailure } from './directory-target.js';
-import { describeTargetContract, failureOf } from './test-support/target-contract.js';
-import { directoryHarness } from './test-support/targets.js';
 
 describeTargetContract('DirectoryTarget', directoryHarness);
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { fsyncDir } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
 import {
   assertListPrefix,
@@ -245,17 +246,6 @@ async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
 
 async function fsyncFile(path: string): Promise<void> {
   const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Makes a directory's entries durable. Windows cannot open directories; NTFS journals them. */
-async function fsyncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
   try {
     await handle.sync();
   } finally {

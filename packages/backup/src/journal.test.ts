@@ -1,10 +1,10 @@
 import { AppError } from '@holdfast/protocol';
+import { createTestRepository, put, sha256 } from '@holdfast/test-support/backup-fixtures';
+import { createHarness, type TargetHarness, targetKinds } from '@holdfast/test-support/backup-targets';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeBlob } from './blob.js';
 import { listJournalSegments, readJournalChain, readJournalSegment, writeJournalSegment } from './journal.js';
 import type { Repository } from './repository.js';
-import { createTestRepository, put, sha256 } from './test-support/fixtures.js';
-import { createHarness, type TargetHarness, targetKinds } from './test-support/targets.js';
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(

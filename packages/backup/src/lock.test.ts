@@ -1,8 +1,8 @@
+import { createTestRepository, PASSPHRASE } from '@holdfast/test-support/backup-fixtures';
+import { directoryHarness, type TargetHarness } from '@holdfast/test-support/backup-targets';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireLock, listLocks, pruneInProgress } from './lock.js';
 import { openRepository, type Repository } from './repository.js';
-import { createTestRepository, PASSPHRASE } from './test-support/fixtures.js';
-import { directoryHarness, type TargetHarness } from './test-support/targets.js';
 
 describe('repository locks', () => {
   let harness: TargetHarness;

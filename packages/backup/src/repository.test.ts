@@ -2,12 +2,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '@holdfast/protocol';
+import { createTestRepository, FAST_KDF, PASSPHRASE } from '@holdfast/test-support/backup-fixtures';
+import {
+  createHarness,
+  directoryHarness,
+  type TargetHarness,
+  targetKinds,
+} from '@holdfast/test-support/backup-targets';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyObjectSchema } from './keys.js';
 import { listRepositoryObjects } from './object-store.js';
 import { changeRepositorySecret, initRepository, openRepository, type Repository } from './repository.js';
-import { createTestRepository, FAST_KDF, PASSPHRASE } from './test-support/fixtures.js';
-import { createHarness, directoryHarness, type TargetHarness, targetKinds } from './test-support/targets.js';
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(

@@ -1,8 +1,8 @@
+import { s3Harness } from '@holdfast/test-support/backup-targets';
+import { startS3, type TestS3 } from '@holdfast/test-support/s3rver';
+import { describeTargetContract, failureOf } from '@holdfast/test-support/target-contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { S3Target, s3Failure } from './s3-target.js';
-import { startS3, type TestS3 } from './test-support/s3rver.js';
-import { describeTargetContract, failureOf } from './test-support/target-contract.js';
-import { s3Harness } from './test-support/targets.js';
 
 describeTargetContract('S3Target', s3Harness);
 

@@ -1,4 +1,6 @@
 import { AppError } from '@holdfast/protocol';
+import { createTestRepository, put, putCollection, sha256 } from '@holdfast/test-support/backup-fixtures';
+import { createHarness, type TargetHarness, targetKinds } from '@holdfast/test-support/backup-targets';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAccountStates, readAccountState, writeAccountState } from './accounts.js';
 import { writeBlob } from './blob.js';
@@ -7,8 +9,6 @@ import { writeJournalSegment } from './journal.js';
 import type { Repository } from './repository.js';
 import { type Revision, snapshotManifestSchema } from './schemas.js';
 import { listSnapshots, readSnapshot, readSnapshotRecords, writeSnapshot } from './snapshot.js';
-import { createTestRepository, put, putCollection, sha256 } from './test-support/fixtures.js';
-import { createHarness, type TargetHarness, targetKinds } from './test-support/targets.js';
 import { listVerifications, writeVerification } from './verification.js';
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {

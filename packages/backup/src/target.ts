@@ -2,7 +2,7 @@ import { AppError, type ErrorCode } from '@holdfast/protocol';
 
 /**
  * A place backups are kept: a write-once object store. Contract (enforced for
- * every implementation by `test-support/target-contract.ts`):
+ * every implementation by `@holdfast/test-support/target-contract`):
  *
  * - `putObject` never overwrites. Putting bytes under a name that already
  *   holds the same bytes is a no-op; different bytes fail with a

@@ -4,6 +4,7 @@ export { openBlobStore } from './blobs/index.js';
 export * from './config.js';
 export { type ContactSummary, type DuplicateGroup, findDuplicates } from './content/duplicates.js';
 export { type ItemJsonView, itemJsonView } from './content/item-view.js';
+export { type NormalizedContent, normalizeContent } from './content/normalize-content.js';
 export type { Caller, Context } from './context.js';
 export * from './export/index.js';
 export { buildApp } from './http/app.js';

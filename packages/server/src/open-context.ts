@@ -5,7 +5,7 @@ import { type Logger, pino } from 'pino';
 import { createLoginLimiter } from './auth/login-limiter.js';
 import { type WitnessOptions, witnessBackupTargets } from './backup/start-witness.js';
 import { assertMigrationAllowed } from './backup/upgrade-gate.js';
-import { openBlobStore } from './blobs/index.js';
+import { openBlobStore, s3SettingsFromConfig } from './blobs/index.js';
 import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
 import { createMetrics } from './metrics.js';
@@ -76,12 +76,7 @@ export async function openContext(
   try {
     await checkLineage(db, config.dataDir, log);
     if (options.witness) await witnessBackupTargets({ config, db, log, now: Date.now }, options.witness);
-    const blobs = await openBlobStore(config.blobs, config.dataDir, {
-      endpoint: config.s3Endpoint,
-      region: config.s3Region,
-      accessKeyId: config.s3AccessKeyId,
-      secretAccessKey: config.s3SecretAccessKey,
-    });
+    const blobs = await openBlobStore(config.blobs, config.dataDir, s3SettingsFromConfig(config));
     const notifier =
       db.engine === 'postgres'
         ? await createPostgresNotifier(databaseLocation(config), (error) =>

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase } from '../../support/postgres.js';
-import { api, runCli, startServerProcess } from '../support/processes.js';
+import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 
 export interface DavServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */

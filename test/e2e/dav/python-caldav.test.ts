@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { api, runProgram } from '@holdfast/test-support/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, runProgram } from '../support/processes.js';
 import { type DavServer, startDavServer } from './dav-server.js';
 
 const script = fileURLToPath(new URL('./caldav_scenario.py', import.meta.url));

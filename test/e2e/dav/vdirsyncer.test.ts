@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { api } from '@holdfast/test-support/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../support/processes.js';
 import { type DavServer, startDavServer } from './dav-server.js';
 
 const card = (uid: string, name: string) =>

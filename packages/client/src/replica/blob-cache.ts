@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsyncDir } from '@holdfast/node-io';
 import { HoldfastError } from '../errors.js';
 
 /** Bytes to store: a whole buffer, or a stream of chunks (a download; a chunk must not be reused once yielded). */
@@ -144,17 +145,8 @@ export function createFileBlobCache(directory: string): BlobCache {
         throw mismatch(sha256, actual);
       }
       await rename(tmp, target);
-      await syncDirectory(folder);
+      await fsyncDir(folder);
       return size;
     },
   };
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const dir = await open(path, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }

@@ -1,7 +1,7 @@
 import type { CollectionType } from '@holdfast/protocol';
+import { normalizeContent } from '@holdfast/server';
+import { vcard, vevent, vtodo } from '@holdfast/test-support/harness';
 import { describe, expect, it } from 'vitest';
-import { normalizeContent } from '../../../server/src/content/normalize-content.js';
-import { vcard, vevent, vtodo } from '../../../server/src/test-support/harness.js';
 import { prepareContent } from './content-hash.js';
 
 const blob = { sha256: 'ab'.repeat(32), contentType: 'image/png' };

@@ -1,5 +1,5 @@
+import { vcard } from '@holdfast/test-support/harness';
 import { describe, expect, it } from 'vitest';
-import { vcard } from '../../../server/src/test-support/harness.js';
 import {
   createCollection,
   deleteCollection,

@@ -1,9 +1,9 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SqliteDatabase } from '@holdfast/node-io';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { replicaSummaries } from './digest.js';
-import { SqliteDatabase } from './sqlite-driver.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { CollectionRecord } from './store.js';
 import { describeReplicaStoreContract } from './store-contract.js';

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { SqliteDatabase } from '@holdfast/node-io';
 import { EMPTY_DIGEST } from '@holdfast/protocol';
 import type BetterSqlite3 from 'better-sqlite3';
 import { type BlobCache, createFileBlobCache } from './blob-cache.js';
-import { SqliteDatabase } from './sqlite-driver.js';
 import { itemDigestBytes, migrateReplica, xorInto } from './sqlite-schema.js';
 import {
   type CollectionRecord,

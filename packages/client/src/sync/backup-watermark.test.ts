@@ -1,7 +1,13 @@
+import { attachAckGate, noteDurable } from '@holdfast/server';
+import { itemOf, serverContents } from '@holdfast/test-support/inspect';
+import {
+  type Account,
+  createAccount,
+  device,
+  type LiveServer,
+  startLiveServer,
+} from '@holdfast/test-support/live-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { attachAckGate, noteDurable } from '../../../server/src/backup/ack-gate.js';
-import { itemOf, serverContents } from '../test-support/inspect.js';
-import { type Account, createAccount, device, type LiveServer, startLiveServer } from '../test-support/live-server.js';
 
 describe('what the server acknowledged above its backup watermark', () => {
   let live: LiveServer;

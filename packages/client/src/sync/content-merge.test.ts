@@ -1,5 +1,5 @@
+import { vcard, vevent } from '@holdfast/test-support/harness';
 import { describe, expect, it } from 'vitest';
-import { vcard, vevent } from '../../../server/src/test-support/harness.js';
 import { mergeContent } from './content-merge.js';
 
 const card = (lines: string[]) => ['BEGIN:VCARD', 'VERSION:4.0', 'UID:c1', ...lines, 'END:VCARD', ''].join('\r\n');

@@ -1,8 +1,8 @@
+import { vevent } from '@holdfast/test-support/harness';
+import { expectSettled, itemOf, liveContents, serverContents } from '@holdfast/test-support/inspect';
+import { createAccount, device, engines, type LiveServer, startLiveServer } from '@holdfast/test-support/live-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vevent } from '../../../server/src/test-support/harness.js';
 import type { HoldfastClient } from '../client.js';
-import { expectSettled, itemOf, liveContents, serverContents } from '../test-support/inspect.js';
-import { createAccount, device, engines, type LiveServer, startLiveServer } from '../test-support/live-server.js';
 
 const card = (lines: string[]) => ['BEGIN:VCARD', 'VERSION:4.0', 'UID:shared', ...lines, 'END:VCARD', ''].join('\r\n');
 const baseCard = card(['FN:Ada', 'N:;Ada;;;', 'TEL;TYPE=cell:+1 555 0100', 'EMAIL:ada@example.com']);

@@ -1,18 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tinyPng } from '@holdfast/test-support/fixtures';
+import { vcard } from '@holdfast/test-support/harness';
+import { history, liveContents, serverContents } from '@holdfast/test-support/inspect';
+import { createAccount, device, engines, type LiveServer, startLiveServer } from '@holdfast/test-support/live-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyPng } from '../../../server/src/test-support/fixtures.js';
-import { vcard } from '../../../server/src/test-support/harness.js';
 import { createClient, type HoldfastClient } from '../client.js';
 import { openSqliteStore } from '../replica/sqlite-store.js';
-import { history, liveContents, serverContents } from '../test-support/inspect.js';
-import { createAccount, device, engines, type LiveServer, startLiveServer } from '../test-support/live-server.js';
 import type { SyncResult } from './sync-result.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const tsx = pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href;
-const child = fileURLToPath(new URL('../test-support/sync-child.ts', import.meta.url));
+const child = createRequire(import.meta.url).resolve('@holdfast/test-support/sync-child');
 
 interface Run {
   process: ChildProcess;

@@ -1,7 +1,7 @@
+import { vcard } from '@holdfast/test-support/harness';
+import { createAccount, device, type LiveServer, startLiveServer } from '@holdfast/test-support/live-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vcard } from '../../../server/src/test-support/harness.js';
 import type { MassChangeEvent } from '../client-events.js';
-import { createAccount, device, type LiveServer, startLiveServer } from '../test-support/live-server.js';
 
 describe('a device whose deletions the server refuses as a mass change', () => {
   let live: LiveServer;

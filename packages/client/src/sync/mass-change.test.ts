@@ -1,5 +1,5 @@
+import { vcard, vevent } from '@holdfast/test-support/harness';
 import { describe, expect, it } from 'vitest';
-import { vcard, vevent } from '../../../server/src/test-support/harness.js';
 import { DEFAULT_MASS_CHANGE_LIMIT, isBlanking, massChangeLimit } from './mass-change.js';
 
 describe('mass-change guard', () => {

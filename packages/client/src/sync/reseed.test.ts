@@ -1,12 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeCursor, encodeCursor } from '@holdfast/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tinyPng } from '../../../server/src/test-support/fixtures.js';
-import { vcard } from '../../../server/src/test-support/harness.js';
-import type { ReseedEvent } from '../client-events.js';
-import { openSqliteStore } from '../replica/sqlite-store.js';
-import { expectSettled, itemOf, liveContents, serverContents } from '../test-support/inspect.js';
+import { tinyPng } from '@holdfast/test-support/fixtures';
+import { vcard } from '@holdfast/test-support/harness';
+import { expectSettled, itemOf, liveContents, serverContents } from '@holdfast/test-support/inspect';
 import {
   type Account,
   createAccount,
@@ -14,7 +11,10 @@ import {
   engines,
   type LiveServer,
   startLiveServer,
-} from '../test-support/live-server.js';
+} from '@holdfast/test-support/live-server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ReseedEvent } from '../client-events.js';
+import { openSqliteStore } from '../replica/sqlite-store.js';
 
 describe.each(engines)('re-seeding a server that lost data, on %s', (engine) => {
   let live: LiveServer;

@@ -1,10 +1,10 @@
+import { tinyPng } from '@holdfast/test-support/fixtures';
+import { vcard, vevent, vtodo } from '@holdfast/test-support/harness';
+import { expectSettled, history, itemOf, liveContents, serverContents } from '@holdfast/test-support/inspect';
+import { createAccount, device, engines, type LiveServer, startLiveServer } from '@holdfast/test-support/live-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyPng } from '../../../server/src/test-support/fixtures.js';
-import { vcard, vevent, vtodo } from '../../../server/src/test-support/harness.js';
 import type { HoldfastClient } from '../client.js';
 import type { MassChangeEvent } from '../client-events.js';
-import { expectSettled, history, itemOf, liveContents, serverContents } from '../test-support/inspect.js';
-import { createAccount, device, engines, type LiveServer, startLiveServer } from '../test-support/live-server.js';
 
 describe.each(engines)('sync against a real server on %s', (engine) => {
   let live: LiveServer;

@@ -5,12 +5,13 @@
  * every property of the original must come back with the same value, next to
  * the same group members, or the file must be rejected with `invalid_content`.
  */
+
+import { corpusFiles, extraCorpusDir, splitCards } from '@holdfast/test-support/corpus';
 import { describe, expect, it } from 'vitest';
-import { corpusFiles, extraCorpusDir, splitCards } from '../../../../test/support/corpus.js';
 import { AppError } from '../errors.js';
+import { lexicalValues, meaningUnits, missingFrom } from '../test-support/semantics.js';
 import { mergeIcalendar } from './icalendar-merge.js';
 import { icalendarRules, vcardRules } from './property-rules.js';
-import { lexicalValues, meaningUnits, missingFrom } from './test-support/semantics.js';
 import { mergeVcard } from './vcard-merge.js';
 
 /**

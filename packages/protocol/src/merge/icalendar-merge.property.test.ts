@@ -1,10 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalComponent } from './component-merge.js';
-import { parseContent } from './content-tree.js';
-import { mergeIcalendar } from './icalendar-merge.js';
-import { normalizeCalAddress, splitEscaped } from './normalize-value.js';
-import { icalendarRules } from './property-rules.js';
 import {
   address,
   applyEventEdits,
@@ -14,8 +9,13 @@ import {
   eventArb,
   eventEditsArb,
   renderEvent,
-} from './test-support/event-model.js';
-import { deletedKeys, type Holdings, hold, requiredKeys } from './test-support/oracle.js';
+} from '../test-support/event-model.js';
+import { deletedKeys, type Holdings, hold, requiredKeys } from '../test-support/oracle.js';
+import { canonicalComponent } from './component-merge.js';
+import { parseContent } from './content-tree.js';
+import { mergeIcalendar } from './icalendar-merge.js';
+import { normalizeCalAddress, splitEscaped } from './normalize-value.js';
+import { icalendarRules } from './property-rules.js';
 
 const RUNS = 300;
 

@@ -1,9 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalComponent } from './component-merge.js';
-import { type ContentLine, parseContent } from './content-tree.js';
-import { normalizeAddress, normalizeEmail, normalizeTel } from './normalize-value.js';
-import { vcardRules } from './property-rules.js';
 import {
   applyEdits,
   type ContactModel,
@@ -13,8 +9,12 @@ import {
   escapeText,
   formatTel,
   renderContact,
-} from './test-support/contact-model.js';
-import { deletedKeys, type Holdings, hold, requiredKeys } from './test-support/oracle.js';
+} from '../test-support/contact-model.js';
+import { deletedKeys, type Holdings, hold, requiredKeys } from '../test-support/oracle.js';
+import { canonicalComponent } from './component-merge.js';
+import { type ContentLine, parseContent } from './content-tree.js';
+import { normalizeAddress, normalizeEmail, normalizeTel } from './normalize-value.js';
+import { vcardRules } from './property-rules.js';
 import { mergeVcard } from './vcard-merge.js';
 
 const RUNS = 400;

@@ -2,24 +2,24 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listAccountStates } from '@holdfast/backup';
+import { addUser, vcard } from '@holdfast/test-support/harness';
 import { describe, expect, it } from 'vitest';
 import { createAppPassword } from '../auth/accounts.js';
 import { loadConfig } from '../config.js';
-import { addDavUser } from '../dav/dav-test-support.js';
 import { startServer } from '../main.js';
 import { openDatabase } from '../store/database.js';
 import { listDevices } from '../store/devices.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { readHead } from '../store/revision-log.js';
 import { listUsers } from '../store/users.js';
-import { addUser, vcard } from '../test-support/harness.js';
 import {
   cleanupAfterEach,
   openTestRepository,
   pushNotes,
   shipOnce,
   startBackedUpServer,
-} from './backup-test-support.js';
+} from '../test-support/backups.js';
+import { addDavUser } from '../test-support/dav.js';
 import { restoreToNewDeployment } from './disaster-restore.js';
 import { restoreRepository } from './restore.js';
 

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listJournalSegments, readJournalSegment } from '@holdfast/backup';
+import { addUser, startTestServer, type TestServer, type TestUser, vcard } from '@holdfast/test-support/harness';
 import { describe, expect, it } from 'vitest';
-import { addDavUser, davClient } from '../dav/dav-test-support.js';
 import { listLedger } from '../ledger/ledger.js';
-import { addUser, startTestServer, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
+import { cleanupAfterEach, openTestRepository, startBackedUpServer } from '../test-support/backups.js';
+import { addDavUser, davClient } from '../test-support/dav.js';
 import { backupAckHealth } from './ack-gate.js';
-import { cleanupAfterEach, openTestRepository, startBackedUpServer } from './backup-test-support.js';
 import { startServerBackups } from './server-backups.js';
 
 const defer = cleanupAfterEach();

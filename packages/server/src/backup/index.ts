@@ -1,5 +1,5 @@
 /** The server's backup engine: continuous shipping, snapshots, drills, restore, prune and the upgrade gate. */
-export { type BackupAckHealth, backupAckHealth, type Durability } from './ack-gate.js';
+export { attachAckGate, type BackupAckHealth, backupAckHealth, type Durability, noteDurable } from './ack-gate.js';
 export { type BackupService, startBackupService, type TargetHealth } from './backup-service.js';
 export {
   describeRestore,

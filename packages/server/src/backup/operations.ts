@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { initRepository, openRepository, type Repository, type Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
-import { openBlobStore } from '../blobs/index.js';
+import { openBlobStore, s3SettingsFromConfig } from '../blobs/index.js';
 import { type Config, drillScratchLocation } from '../config.js';
 import { recordIncident } from '../ledger/ledger.js';
 import { openContext } from '../open-context.js';
@@ -72,12 +72,7 @@ export async function backupNow(
   config: Config,
   db: Db,
 ): Promise<PerTarget<ShipResult & { snapshot: string; seq: number }>[]> {
-  const blobs = await openBlobStore(config.blobs, config.dataDir, {
-    endpoint: config.s3Endpoint,
-    region: config.s3Region,
-    accessKeyId: config.s3AccessKeyId,
-    secretAccessKey: config.s3SecretAccessKey,
-  });
+  const blobs = await openBlobStore(config.blobs, config.dataDir, s3SettingsFromConfig(config));
   try {
     const deps = { config, db, blobs, now: Date.now };
     return await eachTarget(config, async (target) => {

@@ -2,13 +2,13 @@ import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryTarget } from '@holdfast/backup';
+import { startTestServer, type TestServer } from '@holdfast/test-support/harness';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../store/database.js';
 import { readGeneration } from '../store/meta.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { readHead } from '../store/revision-log.js';
-import { startTestServer, type TestServer } from '../test-support/harness.js';
 import {
   addUser,
   cleanupAfterEach,
@@ -19,7 +19,7 @@ import {
   shipOnce,
   startBackedUpServer,
   TEST_PASSPHRASE,
-} from './backup-test-support.js';
+} from '../test-support/backups.js';
 import { readCoverage } from './coverage.js';
 import { restoreToNewDeployment } from './disaster-restore.js';
 import { restoreRepository } from './restore.js';

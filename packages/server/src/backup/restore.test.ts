@@ -2,14 +2,14 @@ import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryTarget, listVerifications } from '@holdfast/backup';
+import type { TestServer } from '@holdfast/test-support/harness';
+import { createTestDatabase } from '@holdfast/test-support/postgres';
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../../test/support/postgres.js';
 import { createLocalBlobStore } from '../blobs/local-blob-store.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { readGeneration } from '../store/meta.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { readHead } from '../store/revision-log.js';
-import type { TestServer } from '../test-support/harness.js';
 import {
   addUser,
   cleanupAfterEach,
@@ -21,7 +21,7 @@ import {
   shipOnce,
   startBackedUpServer,
   updateNotes,
-} from './backup-test-support.js';
+} from '../test-support/backups.js';
 import { runDrill } from './drill.js';
 import { restoreRepository } from './restore.js';
 import { connect, disconnect, shipJournal, snapshotNow } from './target-runtime.js';

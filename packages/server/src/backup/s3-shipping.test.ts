@@ -1,12 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { checkRepository, initRepository, openRepository, S3Target } from '@holdfast/backup';
-import S3rver from 's3rver';
+import { startTestServer } from '@holdfast/test-support/harness';
+import { startS3 } from '@holdfast/test-support/s3rver';
 import { describe, expect, it } from 'vitest';
 import { readHead } from '../store/revision-log.js';
-import { startTestServer } from '../test-support/harness.js';
-import { startBackupService } from './backup-service.js';
 import {
   addUser,
   cleanupAfterEach,
@@ -15,50 +11,22 @@ import {
   pushPhoto,
   TEST_KDF,
   TEST_PASSPHRASE,
-} from './backup-test-support.js';
+} from '../test-support/backups.js';
+import { startBackupService } from './backup-service.js';
 import { runDrill } from './drill.js';
 
 const defer = cleanupAfterEach();
 
-/** A real s3rver that can be stopped and started again on the same port and files. */
-async function s3(directory: string, port = 0) {
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port,
-    silent: true,
-    directory,
-    configureBuckets: [{ name: 'backups' }],
-  });
-  const address = await server.run();
-  return {
-    port: address.port,
-    async stop() {
-      server.httpServer?.closeAllConnections();
-      await server.close();
-    },
-  };
-}
-
 describe('journal shipping to S3', () => {
   it('ships to a real S3 store, rides out its outage, catches up without a gap, and verifies', async () => {
-    const files = await mkdtemp(join(tmpdir(), 'holdfast-s3-backup-'));
-    defer(() => rm(files, { recursive: true, force: true }));
-    let store = await s3(files);
-    const port = store.port;
-    defer(() => store.stop());
+    const store = await startS3('backups');
+    defer(() => store.cleanup());
     const s3Settings = {
-      's3-endpoint': `http://127.0.0.1:${port}`,
-      's3-access-key-id': 'S3RVER',
-      's3-secret-access-key': 'S3RVER',
+      's3-endpoint': store.endpoint,
+      's3-access-key-id': store.credentials.accessKeyId,
+      's3-secret-access-key': store.credentials.secretAccessKey,
     };
-    const client = {
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      maxAttempts: 1,
-    };
-    const target = new S3Target({ bucket: 'backups', prefix: 'holdfast', client });
+    const target = new S3Target({ bucket: 'backups', prefix: 'holdfast', client: store.clientConfig });
     defer(() => target.close());
     await initRepository(target, { passphrase: TEST_PASSPHRASE }, { kdf: TEST_KDF });
     const server = await startTestServer('sqlite', {
@@ -85,7 +53,7 @@ describe('journal shipping to S3', () => {
     expect(service.health()[0]?.outage).not.toBeNull();
     expect(service.health()[0]?.lagRevisions).toBe(21);
 
-    store = await s3(files, port);
+    await store.restart();
     await service.runOnce();
     expect(service.health()[0]?.outage).toBeNull();
     expect(service.health()[0]?.shippedSeq).toBe(await readHead(db.kysely));

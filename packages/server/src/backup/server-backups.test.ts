@@ -1,6 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirectoryTarget, listVerifications, openRepository, readSnapshot } from '@holdfast/backup';
+import { engines } from '@holdfast/test-support/harness';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createUser } from '../auth/accounts.js';
@@ -9,8 +10,6 @@ import { listLedger } from '../ledger/ledger.js';
 import { startServer } from '../main.js';
 import { readSchemaState } from '../store/migrate.js';
 import { readHead } from '../store/revision-log.js';
-import { engines } from '../test-support/harness.js';
-import { startBackupService } from './backup-service.js';
 import {
   addUser,
   cleanupAfterEach,
@@ -18,7 +17,8 @@ import {
   pushNotes,
   startBackedUpServer,
   TEST_PASSPHRASE,
-} from './backup-test-support.js';
+} from '../test-support/backups.js';
+import { startBackupService } from './backup-service.js';
 import { upgrade } from './operations.js';
 import { startServerBackups } from './server-backups.js';
 

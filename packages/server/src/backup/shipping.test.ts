@@ -7,14 +7,12 @@ import {
   type Target,
   targetError,
 } from '@holdfast/backup';
+import type { TestServer } from '@holdfast/test-support/harness';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listLedger } from '../ledger/ledger.js';
 import { readGeneration } from '../store/meta.js';
 import { readHead } from '../store/revision-log.js';
-import type { TestServer } from '../test-support/harness.js';
-import { type BackupMetrics, createBackupMetrics } from './backup-metrics.js';
-import { startBackupService } from './backup-service.js';
 import {
   addUser,
   createCollection,
@@ -22,7 +20,9 @@ import {
   pushPhoto,
   startBackedUpServer,
   TEST_PASSPHRASE,
-} from './backup-test-support.js';
+} from '../test-support/backups.js';
+import { type BackupMetrics, createBackupMetrics } from './backup-metrics.js';
+import { startBackupService } from './backup-service.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
 
 let cleanup: (() => Promise<void>) | undefined;

@@ -1,19 +1,19 @@
 import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { addUser, type TestServer } from '@holdfast/test-support/harness';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { closeContext, createContext } from '../main.js';
 import { readGeneration } from '../store/meta.js';
 import { readHead } from '../store/revision-log.js';
-import { addUser, type TestServer } from '../test-support/harness.js';
 import {
   cleanupAfterEach,
   createDirectoryRepositories,
   pushNotes,
   shipOnce,
   TEST_PASSPHRASE,
-} from './backup-test-support.js';
+} from '../test-support/backups.js';
 
 const defer = cleanupAfterEach();
 

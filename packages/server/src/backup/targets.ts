@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { DirectoryTarget, type RepositorySecret, S3Target, type Target } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
-import { parseS3Url } from '../blobs/s3-blob-store.js';
+import { parseS3Url, s3ClientSettings, s3SettingsFromConfig } from '../blobs/index.js';
 import { type Config, databaseLocation } from '../config.js';
 
 /** The configured target locations, in order (`backupTargets`, comma-separated). */
@@ -30,14 +30,7 @@ export function openBackupTarget(
   return new S3Target({
     bucket,
     prefix,
-    client: {
-      ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
-      region: config.s3Region,
-      ...(config.s3AccessKeyId && config.s3SecretAccessKey
-        ? { credentials: { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey } }
-        : {}),
-      maxAttempts: 2,
-    },
+    client: { ...s3ClientSettings(s3SettingsFromConfig(config)), maxAttempts: 2 },
   });
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../store/database.js';
 import { migrateToLatest } from '../store/migrate.js';
-import { addUser, cleanupAfterEach, pushNotes, startBackedUpServer } from './backup-test-support.js';
+import { addUser, cleanupAfterEach, pushNotes, startBackedUpServer } from '../test-support/backups.js';
 import { backupNow, verifyTargets } from './operations.js';
 import { assertMigrationAllowed, checkUpgradeGate } from './upgrade-gate.js';
 

@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '@holdfast/protocol';
+import type { Config } from '../config.js';
 import type { BlobStore } from './blob-store.js';
 import { createLocalBlobStore } from './local-blob-store.js';
 import { createS3BlobStore, parseS3Url } from './s3-blob-store.js';
@@ -35,6 +36,39 @@ export function s3SettingsFromEnv(env: Record<string, string | undefined>): S3Se
   };
 }
 
+/** S3 settings from the config's s3* fields, which back both blob stores and backup targets. */
+export function s3SettingsFromConfig(
+  config: Pick<Config, 's3Endpoint' | 's3Region' | 's3AccessKeyId' | 's3SecretAccessKey'>,
+): S3Settings {
+  return {
+    endpoint: config.s3Endpoint,
+    region: config.s3Region,
+    accessKeyId: config.s3AccessKeyId,
+    secretAccessKey: config.s3SecretAccessKey,
+  };
+}
+
+/**
+ * AWS SDK client settings for `s3`: a custom endpoint implies path-style
+ * addressing; whatever is unset falls through to the SDK's own lookup.
+ */
+export function s3ClientSettings(s3: S3Settings): {
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+} {
+  const { accessKeyId, secretAccessKey, endpoint, region } = s3;
+  if (!accessKeyId !== !secretAccessKey) {
+    throw new AppError('invalid_request', 'Set both the S3 access key id and the secret access key, or neither.');
+  }
+  return {
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(region ? { region } : {}),
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+  };
+}
+
 /**
  * Opens the blob store that `url` names:
  * - empty: a local store in `<dataDir>/blobs`;
@@ -51,15 +85,9 @@ export async function openBlobStore(
 ): Promise<BlobStore> {
   if (url === '') return createLocalBlobStore(join(dataDir, 'blobs'));
   if (url.startsWith('s3://')) {
-    const { accessKeyId, secretAccessKey, endpoint, region } = s3;
-    if (!accessKeyId !== !secretAccessKey) {
-      throw new AppError('invalid_request', 'Set both the S3 access key id and the secret access key, or neither.');
-    }
     return createS3BlobStore({
       ...parseS3Url(url),
-      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-      ...(region ? { region } : {}),
-      ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+      ...s3ClientSettings(s3),
       spoolDir: join(dataDir, 'blob-spool'),
     });
   }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { chmod, type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { fsyncDir } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
 import type { BlobPutResult, BlobStore } from './blob-store.js';
 
@@ -194,18 +195,6 @@ export async function removeStaleFiles(dir: string, olderThanMs: number): Promis
       throw err;
     });
     if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
-  }
-}
-
-/** Makes the entries of `dir` (files created, linked or renamed into it) durable. */
-async function fsyncDir(dir: string): Promise<void> {
-  // Windows cannot open a directory for fsync; NTFS journals its entries itself.
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startS3, type TestS3 } from '@holdfast/test-support/s3rver';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startS3, type TestS3 } from '../../../../test/support/s3.js';
 import { blobStoreContract, chunked, expectBytes, readBlob, sha256Hex } from './blob-store-contract.js';
 import { openBlobStore } from './index.js';
 import { STALE_TMP_MS } from './local-blob-store.js';
@@ -32,7 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   admin?.destroy();
-  await s3?.stop();
+  await s3?.cleanup();
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 

@@ -3,9 +3,16 @@
  * linear time, and a scan of a large address book leaves the server
  * answering other requests.
  */
+
+import {
+  addAccount,
+  type ListeningServer,
+  loginBody,
+  send,
+  startListeningServer,
+} from '@holdfast/test-support/real-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { median, probeLatency } from '../test-support/loop-probe.js';
-import { addAccount, type ListeningServer, loginBody, send, startListeningServer } from '../test-support/real-http.js';
 import { oneEditApart } from './duplicates.js';
 
 const card = (uid: string, given: string, family: string, tel: string) =>

@@ -1,7 +1,7 @@
+import { addUser, engines } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readHead } from '../store/revision-log.js';
 import { type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
-import { addUser, engines } from '../test-support/harness.js';
 import { findDuplicates, nameKey, summarizeContact } from './duplicates.js';
 
 const card = (...lines: string[]) => ['BEGIN:VCARD', 'VERSION:3.0', ...lines, 'END:VCARD', ''].join('\r\n');

@@ -7,9 +7,9 @@
  * overrides) is then pushed on its own and must be accepted.
  */
 import { AppError, type CollectionType } from '@holdfast/protocol';
+import { type CorpusFile, corpusFiles, extraCorpusDir } from '@holdfast/test-support/corpus';
 import ICAL from 'ical.js';
 import { describe, expect, test } from 'vitest';
-import { type CorpusFile, corpusFiles, extraCorpusDir } from '../../../../test/support/corpus.js';
 import { decodeContent, normalizeContent } from './normalize-content.js';
 
 const files = corpusFiles('ical');

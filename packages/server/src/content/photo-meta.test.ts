@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { photoMetaSchema } from '@holdfast/protocol';
+import { bundledCorpusDir, corpusFiles } from '@holdfast/test-support/corpus';
+import { EXIF, jpeg, png, vcardPhoto } from '@holdfast/test-support/images';
 import { describe, expect, test } from 'vitest';
-import { bundledCorpusDir, corpusFiles } from '../../../../test/support/corpus.js';
 import { readPhotoMeta } from './photo-meta.js';
-import { EXIF, jpeg, png, vcardPhoto } from './test-support/images.js';
 
 /** Real images embedded in bundled corpus vCards; sizes as `file(1)` reports them. */
 function corpusImage(name: string): Buffer {

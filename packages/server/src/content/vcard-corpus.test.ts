@@ -6,9 +6,9 @@
  * refused as "one contact per item", and each of their cards accepted alone.
  */
 import { AppError } from '@holdfast/protocol';
+import { type CorpusFile, corpusFiles, extraCorpusDir } from '@holdfast/test-support/corpus';
 import ICAL from 'ical.js';
 import { describe, expect, test } from 'vitest';
-import { type CorpusFile, corpusFiles, extraCorpusDir } from '../../../../test/support/corpus.js';
 import { decodeContent, normalizeContent } from './normalize-content.js';
 
 const files = corpusFiles('vcard');

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { addUser, engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
+import { addAccount, basic, type ListeningServer, send, startListeningServer } from '@holdfast/test-support/real-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppPassword } from '../auth/accounts.js';
 import { hashPassword } from '../auth/passwords.js';
 import { insertAppPassword, revokeAppPassword } from '../store/app-passwords.js';
-import { addUser, engines, startTestServer, type TestServer } from '../test-support/harness.js';
-import { addAccount, basic, type ListeningServer, send, startListeningServer } from '../test-support/real-http.js';
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,5 +1,5 @@
+import { engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer } from '../test-support/harness.js';
 import {
   addDavUser,
   type DavCall,
@@ -10,7 +10,7 @@ import {
   parseMultistatus,
   prop,
   propfindBody,
-} from './dav-test-support.js';
+} from '../test-support/dav.js';
 import { childrenOf } from './xml-parse.js';
 
 /** What a client does on first contact: discovery, principal, homes, collections (RFC 6764, 5397, 6352, 4791). */

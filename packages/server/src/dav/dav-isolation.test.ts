@@ -1,7 +1,7 @@
+import { engines, startTestServer, type TestServer, vcard, vevent } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setUserDisabled } from '../auth/accounts.js';
 import { revokeAppPassword } from '../store/app-passwords.js';
-import { engines, startTestServer, type TestServer, vcard, vevent } from '../test-support/harness.js';
 import {
   addDavUser,
   type DavCall,
@@ -10,7 +10,7 @@ import {
   NS_ATTRS,
   parseMultistatus,
   propfindBody,
-} from './dav-test-support.js';
+} from '../test-support/dav.js';
 
 /**
  * Mallory, authenticated as herself, aims every DAV method at Alice's paths:

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { engines, startTestServer, type TestServer, vcard, vevent, vtodo } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer, vcard, vevent, vtodo } from '../test-support/harness.js';
 import {
   addDavUser,
   type DavCall,
@@ -10,7 +10,7 @@ import {
   parseMultistatus,
   prop,
   propfindBody,
-} from './dav-test-support.js';
+} from '../test-support/dav.js';
 
 /** Item and collection writes over DAV land in the revision log, with ETags and preconditions. */
 describe.each(engines)('DAV items and collections on %s', (engine) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { engines, startTestServer, type TestServer, vcard } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer, vcard } from '../test-support/harness.js';
 import {
   addDavUser,
   type DavCall,
@@ -9,7 +9,7 @@ import {
   NS_ATTRS,
   parseMultistatus,
   propfindBody,
-} from './dav-test-support.js';
+} from '../test-support/dav.js';
 
 const COUNT = 450;
 

@@ -1,6 +1,6 @@
+import { engines, startTestServer, type TestServer, vevent } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer, vevent } from '../test-support/harness.js';
-import { addDavUser, type DavCall, type DavUser, davClient, NS_ATTRS, parseMultistatus } from './dav-test-support.js';
+import { addDavUser, type DavCall, type DavUser, davClient, NS_ATTRS, parseMultistatus } from '../test-support/dav.js';
 
 const MAX_HREFS = 5000;
 

@@ -1,5 +1,5 @@
+import { engines, startTestServer, type TestServer, vcard, vtodo } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer, vcard, vtodo } from '../test-support/harness.js';
 import {
   addDavUser,
   type DavCall,
@@ -8,7 +8,7 @@ import {
   NS_ATTRS,
   parseMultistatus,
   prop,
-} from './dav-test-support.js';
+} from '../test-support/dav.js';
 
 const ics = (...lines: string[]) =>
   ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Holdfast//Test//EN', ...lines, 'END:VCALENDAR', ''].join('\r\n');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { decodeCursor, encodeCursor } from '@holdfast/protocol';
+import { engines, startTestServer, type TestServer, vcard } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGeneration } from '../store/meta.js';
-import { engines, startTestServer, type TestServer, vcard } from '../test-support/harness.js';
 import {
   addDavUser,
   type DavCall,
@@ -12,7 +12,7 @@ import {
   parseMultistatus,
   prop,
   propfindBody,
-} from './dav-test-support.js';
+} from '../test-support/dav.js';
 
 /** RFC 6578 sync-collection over the revision log, and CTags that follow it. */
 describe.each(engines)('DAV sync-collection on %s', (engine) => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { engines, startTestServer, type TestServer, vcard, vevent } from '@holdfast/test-support/harness';
 import { addressBookMultiGet, type DAVAddressBook, type DAVCalendar, DAVClient } from 'tsdav';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer, vcard, vevent } from '../test-support/harness.js';
-import { addDavUser, type DavUser } from './dav-test-support.js';
+import { addDavUser, type DavUser } from '../test-support/dav.js';
 
 /**
  * tsdav, a real CardDAV/CalDAV client library, against a listening server:

@@ -1,7 +1,7 @@
+import { engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer } from '../test-support/harness.js';
+import { addDavUser, type DavCall, type DavUser, davClient } from '../test-support/dav.js';
 import { davSegments } from './dav-paths.js';
-import { addDavUser, type DavCall, type DavUser, davClient } from './dav-test-support.js';
 import { childOf, parseXml } from './xml-parse.js';
 import { escapeText } from './xml-write.js';
 

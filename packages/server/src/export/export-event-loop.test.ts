@@ -2,10 +2,17 @@
  * An export or import goes through the whole account or file; it must not
  * hold the event loop while it does, or every other request waits for it.
  */
+
+import { vcard, vevent } from '@holdfast/test-support/harness';
+import {
+  addAccount,
+  type ListeningServer,
+  loginBody,
+  send,
+  startListeningServer,
+} from '@holdfast/test-support/real-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vcard, vevent } from '../test-support/harness.js';
 import { median, probeLatency } from '../test-support/loop-probe.js';
-import { addAccount, type ListeningServer, loginBody, send, startListeningServer } from '../test-support/real-http.js';
 
 describe('export and the event loop', () => {
   let server: ListeningServer;

@@ -1,7 +1,7 @@
+import { seedFullAccount } from '@holdfast/test-support/full-account';
+import { addUser, engines, type TestUser, vcard } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
-import { seedFullAccount } from '../test-support/full-account.js';
-import { addUser, engines, type TestUser, vcard } from '../test-support/harness.js';
 import { httpLiveSource, verifyExport } from '../verify/verify.js';
 
 describe.each(engines)('export and import over HTTP on %s', (engine) => {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
+import { type SeededAccount, seedFullAccount } from '@holdfast/test-support/full-account';
+import { addUser, engines, type TestUser } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { manifestSchema } from '../bundle/manifest.js';
 import { allItemsAt, collectionsAt } from '../store/account-snapshot.js';
 import { readHead } from '../store/revision-log.js';
 import { bundleTexts, type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
-import { type SeededAccount, seedFullAccount } from '../test-support/full-account.js';
-import { addUser, engines, type TestUser } from '../test-support/harness.js';
 import { databaseLiveSource, verifyExport } from '../verify/verify.js';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');

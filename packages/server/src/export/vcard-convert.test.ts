@@ -4,9 +4,10 @@
  * says exactly what the original says and parses as 3.0, and every one
  * refused gives its reason.
  */
+
+import { corpusFiles, extraCorpusDir } from '@holdfast/test-support/corpus';
 import ICAL from 'ical.js';
 import { describe, expect, test } from 'vitest';
-import { corpusFiles, extraCorpusDir } from '../../../../test/support/corpus.js';
 import { readVcardFile } from '../bundle/vcard-file.js';
 import { componentKey, semanticComponents } from '../content/semantic.js';
 import { toVcard3 } from './vcard-convert.js';

@@ -1,5 +1,3 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createAppPassword } from '../auth/accounts.js';
 import {
   addAccount,
   basic,
@@ -7,7 +5,9 @@ import {
   loginBody,
   send,
   startListeningServer,
-} from '../test-support/real-http.js';
+} from '@holdfast/test-support/real-http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAppPassword } from '../auth/accounts.js';
 
 /** Attacks a hostile client can run against sign-in, each over real HTTP. */
 describe('sign-in under attack', () => {

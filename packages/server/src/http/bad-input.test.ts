@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import {
+  addUser,
+  engines,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+  vcard,
+} from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, engines, startTestServer, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
 
 /** Bad input gets a clear 4xx problem+json and leaves the log exactly as it was. */
 describe.each(engines)('bad input on %s', (engine) => {

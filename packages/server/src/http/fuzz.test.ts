@@ -9,13 +9,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yazl from 'yazl';
-import { createAppPassword } from '../auth/accounts.js';
-import { openBundle } from '../bundle/bundle-reader.js';
-import { NS_ATTRS } from '../dav/dav-test-support.js';
-import { vcard, vevent } from '../test-support/harness.js';
+import { vcard, vevent } from '@holdfast/test-support/harness';
 import {
   addAccount,
   basic,
@@ -25,7 +19,13 @@ import {
   type SendOptions,
   send,
   startListeningServer,
-} from '../test-support/real-http.js';
+} from '@holdfast/test-support/real-http';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
+import { createAppPassword } from '../auth/accounts.js';
+import { openBundle } from '../bundle/bundle-reader.js';
+import { NS_ATTRS } from '../test-support/dav.js';
 
 /** Each request must be answered within this, however hostile. */
 const ANSWER_MS = 3000;

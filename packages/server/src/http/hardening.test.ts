@@ -3,9 +3,15 @@ import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  addAccount,
+  type ListeningServer,
+  loginBody,
+  send,
+  startListeningServer,
+} from '@holdfast/test-support/real-http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkDataDirPermissions } from '../store/data-dir.js';
-import { addAccount, type ListeningServer, loginBody, send, startListeningServer } from '../test-support/real-http.js';
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 

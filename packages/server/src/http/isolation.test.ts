@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import {
+  addUser,
+  engines,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+  vcard,
+} from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, engines, startTestServer, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
 
 /**
  * Every endpoint, called by Mallory with Alice's ids, answers 404 and changes

@@ -2,11 +2,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
+import {
+  addUser,
+  engines,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+  vcard,
+} from '@holdfast/test-support/harness';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../ledger/ledger.js';
 import { itemDigest } from '../sync/summary-digest.js';
-import { addUser, engines, startTestServer, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
 
 describe.each(engines)('summaries, inventory and re-seed on %s', (engine) => {
   let server: TestServer;

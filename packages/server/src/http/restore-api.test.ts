@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import {
+  addUser,
+  engines,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+  vcard,
+} from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, engines, startTestServer, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
 
 describe.each(engines)('point-in-time restore on %s', (engine) => {
   let server: TestServer;

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { decodeCursor, encodeCursor } from '@holdfast/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyPng } from '../test-support/fixtures.js';
+import { tinyPng } from '@holdfast/test-support/fixtures';
 import {
   addUser,
   engines,
@@ -11,7 +10,8 @@ import {
   vcard,
   vevent,
   vtodo,
-} from '../test-support/harness.js';
+} from '@holdfast/test-support/harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 describe.each(engines)('sync API on %s', (engine) => {
   let server: TestServer;

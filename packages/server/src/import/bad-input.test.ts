@@ -10,9 +10,9 @@ import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { addUser, engines, vcard, vevent } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type FormatsFixture, listContents, startFormatsFixture } from '../test-support/accounts.js';
-import { addUser, engines, vcard, vevent } from '../test-support/harness.js';
 
 // A collection before each sample, so the figure is what the import keeps alive, not garbage that the
 // collector (whose timing differs between Node versions) has not reclaimed yet.

@@ -1,7 +1,7 @@
+import { addUser, engines, type TestUser, vcard, vevent } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { verifyLedger } from '../ledger/ledger.js';
 import { type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
-import { addUser, engines, type TestUser, vcard, vevent } from '../test-support/harness.js';
 import { undoImport } from './import-undo.js';
 
 const journal = ['BEGIN:VJOURNAL', 'UID:j1', 'DTSTAMP:20240101T000000Z', 'SUMMARY:Diary', 'END:VJOURNAL', ''].join(

@@ -8,9 +8,15 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import {
+  addAccount,
+  type ListeningServer,
+  loginBody,
+  send,
+  startListeningServer,
+} from '@holdfast/test-support/real-http';
 import { afterEach, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
-import { addAccount, type ListeningServer, loginBody, send, startListeningServer } from '../test-support/real-http.js';
 
 /** A ZIP (as bytes) with a manifest.json of `spaces` spaces then `{}`, and other entries of repeated bytes. */
 async function zipOf(dir: string, entries: { name: string; size: number; text?: string }[]): Promise<Buffer> {

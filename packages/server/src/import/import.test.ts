@@ -1,8 +1,8 @@
 import { AppError } from '@holdfast/protocol';
+import { addUser, engines, vcard, vevent, vtodo } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readHead } from '../store/revision-log.js';
 import { type FormatsFixture, listContents, startFormatsFixture } from '../test-support/accounts.js';
-import { addUser, engines, vcard, vevent, vtodo } from '../test-support/harness.js';
 import { undoImport } from './import-undo.js';
 
 const noUid = (name: string) =>

@@ -1,6 +1,6 @@
+import { engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer } from '../test-support/harness.js';
 import { recordIncident, verifyLedger } from './ledger.js';
 
 describe.each(engines)('incident ledger on %s', (engine) => {

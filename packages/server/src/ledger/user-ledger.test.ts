@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { addUser, engines, startTestServer, type TestServer, type TestUser } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, engines, startTestServer, type TestServer, type TestUser } from '../test-support/harness.js';
 import { recordIncident, verifyLedger } from './ledger.js';
 
 interface Entry {

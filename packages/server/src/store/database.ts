@@ -1,11 +1,11 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { SqliteDatabase } from '@holdfast/node-io';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type pg from 'pg';
 import { loadPg } from './load-pg.js';
 import type { Database } from './schema.js';
-import { SqliteDatabase } from './sqlite-driver.js';
 
 export type Engine = 'sqlite' | 'postgres';
 

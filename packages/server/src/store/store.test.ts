@@ -1,6 +1,6 @@
+import { engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engines, startTestServer, type TestServer } from '../test-support/harness.js';
 import { openDatabase } from './database.js';
 import { readGeneration } from './meta.js';
 import { CODE_SCHEMA_VERSION, migrateToLatest, readSchemaState } from './migrate.js';

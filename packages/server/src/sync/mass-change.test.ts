@@ -1,7 +1,14 @@
+import {
+  addUser,
+  engines,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+  vcard,
+} from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addDavUser, type DavUser, davClient } from '../dav/dav-test-support.js';
 import { verifyLedger } from '../ledger/ledger.js';
-import { addUser, engines, startTestServer, type TestServer, type TestUser, vcard } from '../test-support/harness.js';
+import { addDavUser, type DavUser, davClient } from '../test-support/dav.js';
 
 interface Ledger {
   kind: string;

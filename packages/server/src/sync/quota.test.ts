@@ -4,9 +4,7 @@
  * and import; edits to held items pass; a warning comes before the limit.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createAppPassword } from '../auth/accounts.js';
-import { vcard } from '../test-support/harness.js';
+import { vcard } from '@holdfast/test-support/harness';
 import {
   addAccount,
   basic,
@@ -14,7 +12,9 @@ import {
   loginBody,
   send,
   startListeningServer,
-} from '../test-support/real-http.js';
+} from '@holdfast/test-support/real-http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAppPassword } from '../auth/accounts.js';
 
 describe('storage quotas', () => {
   let server: ListeningServer | undefined;

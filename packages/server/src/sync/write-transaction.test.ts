@@ -1,7 +1,7 @@
+import { addUser, engines, startTestServer, type TestServer, vcard } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../context.js';
 import { readHead, readUserRevisions } from '../store/revision-log.js';
-import { addUser, engines, startTestServer, type TestServer, vcard } from '../test-support/harness.js';
 import { push } from './push.js';
 import { writeTransaction } from './write-transaction.js';
 

@@ -4,12 +4,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CollectionType } from '@holdfast/protocol';
+import {
+  addUser,
+  type EngineName,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+} from '@holdfast/test-support/harness';
 import yazl from 'yazl';
 import { openBundle, readManifest } from '../bundle/bundle-reader.js';
 import type { Manifest } from '../bundle/manifest.js';
 import { type ExportOptions, exportAccount } from '../export/export-run.js';
 import { type ImportOptions, importFile } from '../import/import.js';
-import { addUser, type EngineName, startTestServer, type TestServer, type TestUser } from './harness.js';
 
 /** A test server with one user and a scratch folder for files. */
 export interface FormatsFixture {

@@ -1,4 +1,4 @@
-import { send } from './real-http.js';
+import { send } from '@holdfast/test-support/real-http';
 
 /**
  * Asks `url` (a cheap route such as /healthz) over fresh connections, one

@@ -11,13 +11,14 @@
  * listed below with the reason the import report must give; anything else
  * missing fails the test.
  */
+
+import { type CorpusFile, corpusFiles } from '@holdfast/test-support/corpus';
+import { addUser, engines, type TestUser } from '@holdfast/test-support/harness';
+import { occurrences } from '@holdfast/test-support/occurrences';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type CorpusFile, corpusFiles } from '../../../../test/support/corpus.js';
 import { componentKey, type SemanticComponent, semanticComponents } from '../content/semantic.js';
 import type { ImportReport } from '../import/import-report.js';
 import { bundleTexts, type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
-import { addUser, engines, type TestUser } from '../test-support/harness.js';
-import { occurrences } from '../test-support/occurrences.js';
 import { type LocatedComponent, tolerantParse } from '../test-support/tolerant-parse.js';
 import { databaseLiveSource, verifyExport } from './verify.js';
 

@@ -4,12 +4,13 @@
  * of phones, emails and addresses, groups and X- properties; events with
  * rules, exceptions, overrides, alarms and attendees in a time zone.
  */
+
+import { addUser, engines, type TestUser } from '@holdfast/test-support/harness';
+import { occurrences } from '@holdfast/test-support/occurrences';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { componentKey, semanticComponents } from '../content/semantic.js';
 import { bundleTexts, type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
-import { addUser, engines, type TestUser } from '../test-support/harness.js';
-import { occurrences } from '../test-support/occurrences.js';
 
 /** The values an arbitrary generates. */
 type Generated<A> = A extends fc.Arbitrary<infer T> ? T : never;

@@ -1,7 +1,7 @@
+import { type SeededAccount, seedFullAccount } from '@holdfast/test-support/full-account';
+import { addUser, engines, type TestServer, type TestUser } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type FormatsFixture, rewriteZip, startFormatsFixture } from '../test-support/accounts.js';
-import { type SeededAccount, seedFullAccount } from '../test-support/full-account.js';
-import { addUser, engines, type TestServer, type TestUser } from '../test-support/harness.js';
 import { databaseLiveSource, httpLiveSource, type VerifyReport, verifyExport } from './verify.js';
 
 /** fetch over fastify's inject, so the HTTP source is tested without a socket. */

@@ -3,23 +3,30 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type ClientOptions,
+  createClient,
+  createMemoryStore,
+  type HoldfastClient,
+  openSqliteStore,
+  type ReplicaStore,
+} from '@holdfast/client';
+import {
+  buildApp,
+  type Context,
+  closeContext,
+  createContext,
+  createLogger,
+  createUser,
+  loadConfig,
+} from '@holdfast/server';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { createTestDatabase } from '../../../../test/support/postgres.js';
-import { createUser } from '../../../server/src/auth/accounts.js';
-import { loadConfig } from '../../../server/src/config.js';
-import type { Context } from '../../../server/src/context.js';
-import { buildApp } from '../../../server/src/http/app.js';
-import { closeContext, createContext, createLogger } from '../../../server/src/main.js';
-import type { EngineName } from '../../../server/src/test-support/harness.js';
-import { createClient, type HoldfastClient } from '../client.js';
-import type { ClientOptions } from '../client-options.js';
-import { createMemoryStore } from '../replica/memory-store.js';
-import { openSqliteStore } from '../replica/sqlite-store.js';
-import type { ReplicaStore } from '../replica/store.js';
+import type { EngineName } from './harness.js';
+import { createTestDatabase } from './postgres.js';
 
-export { engines } from '../../../server/src/test-support/harness.js';
+export { engines } from './harness.js';
 
 /**
  * A real Holdfast server on 127.0.0.1 that tests can stop, copy and restart

@@ -1,7 +1,7 @@
+import { addUser, type TestServer, type TestUser } from '@holdfast/test-support/harness';
 import { createAppPassword } from '../auth/accounts.js';
-import { addUser, type TestServer, type TestUser } from '../test-support/harness.js';
-import { childOf, childrenOf, parseXml, type XmlElement } from './xml-parse.js';
-import { DAV } from './xml-write.js';
+import { childOf, childrenOf, parseXml, type XmlElement } from '../dav/xml-parse.js';
+import { DAV } from '../dav/xml-write.js';
 
 export interface DavUser extends TestUser {
   appPassword: string;

@@ -1,13 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  buildApp,
+  type Context,
+  closeContext,
+  createContext,
+  createLogger,
+  createUser,
+  loadConfig,
+} from '@holdfast/server';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase } from '../../../../test/support/postgres.js';
-import { createUser } from '../auth/accounts.js';
-import { loadConfig } from '../config.js';
-import type { Context } from '../context.js';
-import { buildApp } from '../http/app.js';
-import { closeContext, createContext, createLogger } from '../main.js';
+import { createTestDatabase } from './postgres.js';
 
 /** Every store and API suite runs once per engine. */
 export const engines = ['sqlite', 'postgres'] as const;

@@ -9,7 +9,7 @@ declare module 'vitest' {
   }
 }
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * One real PostgreSQL server for the whole run: HOLDFAST_TEST_POSTGRES_URL if
@@ -27,7 +27,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const child = spawn(
     process.execPath,
-    ['--import', `${root}node_modules/tsx/dist/loader.mjs`, `${root}test/support/postgres-server.ts`],
+    ['--import', `${root}node_modules/tsx/dist/loader.mjs`, `${root}packages/test-support/src/postgres-server.ts`],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },

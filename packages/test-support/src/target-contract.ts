@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { type TargetFailure, targetFailure } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type TargetFailure, targetFailure } from '../target.js';
-import type { TargetHarness } from './targets.js';
+import type { TargetHarness } from './backup-targets.js';
 
 /** Resolves to the target failure `promise` rejected with; fails the test if it resolved. */
 export async function failureOf(promise: Promise<unknown>): Promise<TargetFailure | null> {

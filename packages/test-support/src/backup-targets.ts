@@ -1,9 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryTarget } from '../directory-target.js';
-import { S3Target } from '../s3-target.js';
-import type { Target } from '../target.js';
+import { DirectoryTarget, S3Target, type Target } from '@holdfast/backup';
 import { startS3 } from './s3rver.js';
 
 /** A target under test plus the means to break it and to clean up after it. */

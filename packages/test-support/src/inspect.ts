@@ -1,8 +1,6 @@
+import { createMemoryStore, type HoldfastClient, type ItemRecord } from '@holdfast/client';
 import type { WireRevision } from '@holdfast/protocol';
 import { expect } from 'vitest';
-import type { HoldfastClient } from '../client.js';
-import { createMemoryStore } from '../replica/memory-store.js';
-import type { ItemRecord } from '../replica/store.js';
 import { type Account, device, type LiveServer } from './live-server.js';
 
 /** Live items of a replica as `id → content`, for comparing replicas. */

@@ -3,13 +3,9 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { buildApp, type Context, closeContext, createContext, createUser, loadConfig } from '@holdfast/server';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { createUser } from '../auth/accounts.js';
-import { loadConfig } from '../config.js';
-import type { Context } from '../context.js';
-import { buildApp } from '../http/app.js';
-import { closeContext, createContext } from '../main.js';
 
 export interface LogLine {
   level: number;

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { initRepository, type Repository } from '../repository.js';
-import type { Revision } from '../schemas.js';
-import type { Target } from '../target.js';
+import { initRepository, type Repository, type Revision, type Target } from '@holdfast/backup';
 
 /** scrypt parameters cheap enough for tests (the format's minimum N). */
 export const FAST_KDF = { N: 1024, r: 8, p: 1 };

@@ -1,7 +1,7 @@
-import { type ContentComponent, type ContentFormat, type ContentLine, parseContent } from '../content-tree.js';
-import { splitEscaped } from '../normalize-value.js';
-import { canonicalLine } from '../property-entry.js';
-import type { PropertyRules } from '../property-rules.js';
+import { type ContentComponent, type ContentFormat, type ContentLine, parseContent } from '../merge/content-tree.js';
+import { splitEscaped } from '../merge/normalize-value.js';
+import { canonicalLine } from '../merge/property-entry.js';
+import type { PropertyRules } from '../merge/property-rules.js';
 
 /**
  * What a text means, as a sorted multiset of strings: every line (list

@@ -4,8 +4,7 @@
  * request leaves and `<` when its answer arrives, so a test can SIGKILL it at
  * a chosen point of the sync rather than only during start-up.
  */
-import { createClient } from '../client.js';
-import { openSqliteStore } from '../replica/sqlite-store.js';
+import { createClient, openSqliteStore } from '@holdfast/client';
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: sync-child <replica.db>');

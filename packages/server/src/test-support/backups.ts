@@ -3,11 +3,17 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryTarget, initRepository, openRepository, type Repository } from '@holdfast/backup';
+import { tinyPng } from '@holdfast/test-support/fixtures';
+import {
+  addUser,
+  type EngineName,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+} from '@holdfast/test-support/harness';
 import { afterEach } from 'vitest';
+import { startBackupService } from '../backup/backup-service.js';
 import { readItemHeadSeqs } from '../store/entity-heads.js';
-import { tinyPng } from '../test-support/fixtures.js';
-import { addUser, type EngineName, startTestServer, type TestServer, type TestUser } from '../test-support/harness.js';
-import { startBackupService } from './backup-service.js';
 
 /** A cheap KDF for tests only (the format's default is N = 2^17). */
 export const TEST_KDF = { N: 1024 };

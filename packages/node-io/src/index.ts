@@ -1,0 +1,6 @@
+/**
+ * @holdfast/node-io: Node-only I/O that more than one package needs. It sits
+ * beside @holdfast/protocol, which must stay free of I/O.
+ */
+export { fsyncDir } from './fsync.js';
+export { SqliteDatabase } from './sqlite-driver.js';
