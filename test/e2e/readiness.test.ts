@@ -29,7 +29,6 @@ describe('readiness, and what doctor checks', () => {
 
   it('with the S3 blob store down: uploads answer 503, /readyz says why, /healthz stays up, doctor reports it', async () => {
     const s3 = await startS3();
-    let s3Running = true;
     cleanups.push(async () => {
       await s3.cleanup();
     });
@@ -61,7 +60,6 @@ describe('readiness, and what doctor checks', () => {
     expect((await runCli(['doctor', '--json', ...args])).stdout).toContain('"kind": "s3"');
 
     await s3.stop();
-    s3Running = false;
 
     const bytes = Buffer.from('a photo, as far as anyone can tell');
     const sha256 = createHash('sha256').update(bytes).digest('hex');
