@@ -7,7 +7,13 @@ export default defineConfig({
   // No 'module'/'import' here: externals load through Node, which must pick their CommonJS or Node builds.
   ssr: { resolve: { conditions: ['source', 'node', 'development|production'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/*.test.ts', 'test/e2e/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'test/*.test.ts',
+      'test/e2e/**/*.test.ts',
+      // Packing and installing the release from the registry takes minutes: CI runs it once (npm run test:release).
+      ...(process.env.HOLDFAST_RELEASE_TEST === '1' ? ['test/release/**/*.test.ts'] : []),
+    ],
     globalSetup: ['packages/test-support/src/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -3,8 +3,8 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProgram } from '@holdfast/test-support/processes';
 import { afterAll, expect, it } from 'vitest';
-import { runProgram } from './support/processes.js';
 
 /**
  * The release file, installed the way docs/deploy.md says, without a checkout:
