@@ -294,7 +294,50 @@ describe.each(engines)('DAV items and collections on %s', (engine) => {
     expect((await api('GET', `/v1/items/${id}?includeDeleted=true`)).json().deleted).toBe(true);
     expect((await api('GET', `/v1/items/${id}/revisions`)).json().revisions).toHaveLength(2);
     expect((await dav('DELETE', `${books}/`)).statusCode).toBe(403);
-    expect((await dav('MKCOL', `${books}/book2/`)).statusCode).toBe(403);
+  });
+
+  it('makes a deleted collection name again as a new incarnation that restore and sync tokens tell apart', async () => {
+    const syncBody = (token: string) =>
+      `<d:sync-collection ${NS_ATTRS}><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`;
+    expect((await dav('MKCALENDAR', `${cals}/reuse1/`)).statusCode).toBe(201);
+    expect((await dav('PUT', `${cals}/reuse1/old.ics`, { body: vevent('old', 'Old') })).statusCode).toBe(201);
+    const oldToken = parseMultistatus((await dav('REPORT', `${cals}/reuse1/`, { body: syncBody('') })).body).syncToken;
+    const beforeDelete = await head();
+    expect((await dav('DELETE', `${cals}/reuse1/`)).statusCode).toBe(204);
+    expect((await dav('PROPFIND', `${cals}/reuse1/`, { depth: '0' })).statusCode).toBe(404);
+
+    expect((await dav('MKCALENDAR', `${cals}/reuse1/`)).statusCode).toBe(201);
+    const listing = await dav('PROPFIND', `${cals}/reuse1/`, { depth: '1' });
+    expect(parseMultistatus(listing.body).responses).toHaveLength(1);
+    expect((await dav('GET', `${cals}/reuse1/old.ics`)).statusCode).toBe(404);
+    const stale = await dav('REPORT', `${cals}/reuse1/`, { body: syncBody(oldToken ?? '') });
+    expect(stale.statusCode).toBe(403);
+    expect(stale.body).toContain('valid-sync-token');
+    const fresh = parseMultistatus((await dav('REPORT', `${cals}/reuse1/`, { body: syncBody('') })).body).syncToken;
+    expect((await dav('REPORT', `${cals}/reuse1/`, { body: syncBody(fresh ?? '') })).statusCode).toBe(207);
+
+    const again = await dav('MKCALENDAR', `${cals}/reuse1/`);
+    expect(again.statusCode).toBe(405);
+    expect(again.body).toContain('resource-must-be-null');
+    const otherKind = await dav('MKCALENDAR', `${cals}/reuse2/`);
+    expect(otherKind.statusCode).toBe(201);
+    expect((await dav('DELETE', `${cals}/reuse2/`)).statusCode).toBe(204);
+    const asTasks = await dav('MKCALENDAR', `${cals}/reuse2/`, {
+      body: `<cal:mkcalendar ${NS_ATTRS}><d:set><d:prop><cal:supported-calendar-component-set><cal:comp name="VTODO"/></cal:supported-calendar-component-set></d:prop></d:set></cal:mkcalendar>`,
+    });
+    expect(asTasks.statusCode).toBe(403);
+    expect(asTasks.body).toContain('resource-must-be-null');
+
+    // Point-in-time restore to before the delete brings the old event back into the same collection.
+    const restored = await api('POST', '/v1/restore', { revision: beforeDelete, collectionIds: ['reuse1'] });
+    expect(restored.statusCode).toBe(200);
+    const back = await dav('GET', `${cals}/reuse1/old.ics`);
+    expect(back.statusCode).toBe(200);
+    expect(back.body).toBe(vevent('old', 'Old'));
+
+    // Address books alike, with extended MKCOL.
+    expect((await dav('MKCOL', `${books}/book2/`)).statusCode).toBe(201);
+    expect((await dav('MKCOL', `${books}/book2/`)).statusCode).toBe(405);
   });
 
   it('refuses methods it does not implement with 405 and an Allow header', async () => {
