@@ -211,6 +211,7 @@ function collectionProperties(scope: Scope, family: Family, collection: DavColle
       reportSet([
         [CALDAV, 'calendar-multiget'],
         [CALDAV, 'calendar-query'],
+        [CALDAV, 'free-busy-query'],
         [DAV, 'sync-collection'],
       ]),
     ),
