@@ -168,7 +168,7 @@ describe.each(engines)('DAV items and collections on %s', (engine) => {
     const badCard = await dav('PUT', `${books}/book/bad.vcf`, { body: 'BEGIN:VCARD\r\nVERSION:4.0\r\nEND:VCARD\r\n' });
     expect(badCard.statusCode).toBe(403);
     expect(badCard.body).toContain('valid-address-data');
-    const wrongKind = await dav('PUT', `${cals}/cal/task.ics`, { body: vtodo('task', 'Not an event') });
+    const wrongKind = await dav('PUT', `${cals}/todo/event.ics`, { body: vevent('event', 'Not a task') });
     expect(wrongKind.statusCode).toBe(403);
     expect(wrongKind.body).toContain('supported-calendar-component');
     const badEvent = await dav('PUT', `${cals}/cal/bad.ics`, { body: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' });
@@ -188,6 +188,32 @@ describe.each(engines)('DAV items and collections on %s', (engine) => {
     expect(String(event.headers['content-type'])).toContain('text/calendar');
     expect(event.body).toBe(vevent('standup', 'Standup'));
     expect((await api('GET', '/v1/items/rent')).json().collectionId).toBe('todo');
+  });
+
+  it('keeps tasks in a calendar made without a component set, seen by queries and the JSON API', async () => {
+    expect((await dav('MKCALENDAR', `${cals}/mixed/`)).statusCode).toBe(201);
+    const shown = await dav('PROPFIND', `${cals}/mixed/`, {
+      depth: '0',
+      body: propfindBody('<cal:supported-calendar-component-set/>'),
+    });
+    const set = prop(parseMultistatus(shown.body).responses[0], 'supported-calendar-component-set');
+    expect(set?.children.map((c) => c.attrs.name)).toEqual(['VEVENT', 'VTODO']);
+    expect((await dav('PUT', `${cals}/mixed/chore.ics`, { body: vtodo('chore', 'Chore') })).statusCode).toBe(201);
+    expect((await dav('PUT', `${cals}/mixed/meet.ics`, { body: vevent('meet', 'Meet') })).statusCode).toBe(201);
+    expect((await dav('GET', `${cals}/mixed/chore.ics`)).body).toBe(vtodo('chore', 'Chore'));
+    const item = (await api('GET', '/v1/items/chore')).json();
+    expect(item).toMatchObject({ collectionId: 'mixed', deleted: false });
+    const query = async (component: string) =>
+      parseMultistatus(
+        (
+          await dav('REPORT', `${cals}/mixed/`, {
+            depth: '1',
+            body: `<cal:calendar-query ${NS_ATTRS}><d:prop><d:getetag/></d:prop><cal:filter><cal:comp-filter name="VCALENDAR"><cal:comp-filter name="${component}"/></cal:comp-filter></cal:filter></cal:calendar-query>`,
+          })
+        ).body,
+      ).responses.map((r) => r.href.split('/').at(-1));
+    expect(await query('VTODO')).toEqual(['chore.ics']);
+    expect(await query('VEVENT')).toEqual(['meet.ics']);
   });
 
   it('shows changes made through the JSON API', async () => {

@@ -87,15 +87,18 @@ function decodeBody(request: FastifyRequest): string {
   }
 }
 
-/** Calendar collections hold one component kind; a PUT of another fails with the RFC 4791 precondition. */
+/**
+ * Calendars hold VEVENTs and VTODOs, task lists VTODOs only; a PUT of
+ * another kind fails with the RFC 4791 precondition.
+ */
 function checkComponent(collection: DavCollection, text: string): void {
   if (collection.type === 'contacts') return;
-  const wanted = collection.type === 'tasks' ? 'VTODO' : 'VEVENT';
+  const wanted = collection.type === 'tasks' ? ['VTODO'] : ['VEVENT', 'VTODO'];
   const found = new Set(
     [...text.matchAll(/^BEGIN:(VEVENT|VTODO|VJOURNAL|VFREEBUSY)\s*$/gim)].map((m) => (m[1] as string).toUpperCase()),
   );
-  if (found.size > 0 && !found.has(wanted)) {
-    throw davError('forbidden', `This collection holds ${wanted}s only.`, {
+  if (found.size > 0 && !wanted.some((kind) => found.has(kind))) {
+    throw davError('forbidden', `This collection holds ${wanted.join(' and ')} only.`, {
       ns: CALDAV,
       name: 'supported-calendar-component',
     });
