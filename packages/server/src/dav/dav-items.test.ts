@@ -216,6 +216,24 @@ describe.each(engines)('DAV items and collections on %s', (engine) => {
     expect(await query('VEVENT')).toEqual(['meet.ics']);
   });
 
+  it('creates the same new name in two collections at once without a conflict', async () => {
+    for (const id of ['race-a', 'race-b']) expect((await dav('MKCALENDAR', `${cals}/${id}/`)).statusCode).toBe(201);
+    const names = Array.from({ length: 12 }, () => randomUUID());
+    const puts = await Promise.all(
+      names.flatMap((uid) =>
+        ['race-a', 'race-b'].map((id) => dav('PUT', `${cals}/${id}/${uid}.ics`, { body: vevent(uid, `In ${id}`) })),
+      ),
+    );
+    expect(puts.map((p) => p.statusCode)).toEqual(puts.map(() => 201));
+    for (const uid of names) {
+      for (const id of ['race-a', 'race-b']) {
+        const got = await dav('GET', `${cals}/${id}/${uid}.ics`);
+        expect(got.statusCode).toBe(200);
+        expect(got.body).toBe(vevent(uid, `In ${id}`));
+      }
+    }
+  });
+
   it('shows changes made through the JSON API', async () => {
     const pushed = await api('POST', '/v1/push', {
       changes: [

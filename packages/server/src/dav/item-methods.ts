@@ -156,10 +156,12 @@ export async function putItem(
   const text = decodeBody(request);
   checkComponent(target.collection, text);
   let current = target.item;
+  let mapName = false;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt > 0) current = await reload(ctx, caller, target);
     checkWritePreconditions(request, current);
-    const itemId = current?.id ?? (await itemIdForNewName(ctx, caller.userId, target.collection, target.name));
+    const itemId =
+      current?.id ?? (await itemIdForNewName(ctx, caller.userId, target.collection, target.name, { mapName }));
     const { result, hash } = await pushOne(ctx, caller, {
       collectionId: target.collection.id,
       itemId,
@@ -168,6 +170,12 @@ export async function putItem(
       content: text,
     });
     if (result.status === 'conflict') continue;
+    if (result.status === 'rejected' && result.code === 'invalid_request' && current === null && !mapName) {
+      // A concurrent PUT of the same `<id>.ics` into another collection took the id between our check and
+      // our write: give this name its own mapped id instead.
+      mapName = true;
+      continue;
+    }
     if (result.status === 'rejected') throw rejection(target.collection, result);
     const created = current === null || current.deleted;
     if (hash) reply.header('etag', `"${hash}"`);
