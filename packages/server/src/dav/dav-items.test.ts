@@ -380,8 +380,13 @@ describe.each(engines)('DAV items and collections on %s', (engine) => {
     expect(back.body).toBe(vevent('old', 'Old'));
 
     // Address books alike, with extended MKCOL.
-    expect((await dav('MKCOL', `${books}/book2/`)).statusCode).toBe(201);
-    expect((await dav('MKCOL', `${books}/book2/`)).statusCode).toBe(405);
+    const mkcol = `<d:mkcol ${NS_ATTRS}><d:set><d:prop><d:resourcetype><d:collection/><card:addressbook/></d:resourcetype></d:prop></d:set></d:mkcol>`;
+    expect((await dav('MKCOL', `${books}/reuse-book/`, { body: mkcol })).statusCode).toBe(201);
+    expect((await dav('DELETE', `${books}/reuse-book/`)).statusCode).toBe(204);
+    expect((await dav('MKCOL', `${books}/reuse-book/`, { body: mkcol })).statusCode).toBe(201);
+    const taken = await dav('MKCOL', `${books}/reuse-book/`, { body: mkcol });
+    expect(taken.statusCode).toBe(405);
+    expect(taken.body).toContain('resource-must-be-null');
   });
 
   it('refuses methods it does not implement with 405 and an Allow header', async () => {
