@@ -7,8 +7,8 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli, type ServerProcess, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type ServerProcess, startServerProcess } from './support/processes.js';
 
 /**
  * Debian's nginx with TLS, configured from deploy/nginx.conf, in front of a

@@ -34,7 +34,7 @@ describe.each(['sqlite', 'postgres'] as const)('python-caldav against holdfast s
   it('finds the principal and makes a calendar and a task list', () => {
     expect(observed.principal).toBe(`${server.url}/dav/principals/${server.username}/`);
     expect(observed.calendar_url).toBe(`${server.url}/dav/calendars/${server.username}/py-cal/`);
-    expect(observed.components).toEqual(['VEVENT']);
+    expect(observed.components).toEqual(['VEVENT', 'VTODO']);
     expect(observed.task_components).toEqual(['VTODO']);
     expect(observed.calendar_names).toEqual(['Python Calendar', 'Python Tasks']);
   });

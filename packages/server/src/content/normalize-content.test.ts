@@ -68,9 +68,14 @@ describe('normalizeContent: vCard and iCalendar', () => {
     expect(normalizeContent('tasks', TODO).meta).toMatchObject({ uid: 't1', summary: 'Milk', due: null });
   });
 
-  test('an event is not a task and a task is not an event', () => {
+  test('an event is not a task; a calendar holds tasks too, one kind per item', () => {
     expectInvalid(() => normalizeContent('tasks', EVENT), /^task items hold VTODOs only; found VEVENT/);
-    expectInvalid(() => normalizeContent('calendar', TODO), /^calendar items hold VEVENTs only; found VTODO/);
+    expect(normalizeContent('calendar', TODO).meta).toEqual(normalizeContent('tasks', TODO).meta);
+    const both = EVENT.replace(
+      'END:VCALENDAR',
+      TODO.slice(TODO.indexOf('BEGIN:VTODO')).replace(/END:VCALENDAR\r?\n?$/, 'END:VCALENDAR'),
+    );
+    expectInvalid(() => normalizeContent('calendar', both), /^calendar items hold VEVENTs only; found VTODO/);
   });
 
   test('text that is not what the collection holds', () => {

@@ -79,7 +79,9 @@ function normalizeByType(
     case 'calendar':
     case 'tasks': {
       const text = checkText(content, icalendarContentSchema, type, 'an iCalendar object');
-      const meta = readICalendar(text, type === 'calendar' ? 'VEVENT' : 'VTODO');
+      // A calendar holds events and tasks (DAV clients keep tasks in their calendars); a task list, tasks only.
+      const taskInCalendar = /^BEGIN:VTODO\s*$/im.test(text) && !/^BEGIN:VEVENT\s*$/im.test(text);
+      const meta = readICalendar(text, type === 'tasks' || taskInCalendar ? 'VTODO' : 'VEVENT');
       return { contentType: 'text/calendar', text, meta: { ...meta } };
     }
     case 'notes': {

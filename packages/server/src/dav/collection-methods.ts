@@ -1,6 +1,8 @@
 import { AppError, idSchema, type UpdateCollection } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { createCollection, deleteCollection, updateCollection } from '../sync/collections.js';
+import { readCollection, updateCollectionRow } from '../store/collections.js';
+import { collectionRevision, createCollection, deleteCollection, updateCollection } from '../sync/collections.js';
+import { writeTransaction } from '../sync/write-transaction.js';
 import { davError } from './dav-error.js';
 import { type DavResource, type Family, hrefOf } from './dav-paths.js';
 import type { DavType } from './dav-store.js';
@@ -40,15 +42,11 @@ export async function makeCollection(
   body: XmlElement | null,
   method: 'MKCOL' | 'MKCALENDAR',
 ): Promise<void> {
-  if (target.kind === 'collection') {
-    throw new AppError('method_not_allowed', 'A collection already exists here.', { allow: ALLOW_COLLECTION });
-  }
+  if (target.kind === 'collection') throw nameInUse();
   if (target.kind !== 'absent-collection') throw new AppError('forbidden', 'Collections can only be made in a home.');
   if (!idSchema.safeParse(target.id).success) {
     throw new AppError('forbidden', 'Collection names are letters, digits, . _ ~ - (up to 128).');
   }
-  if (target.taken)
-    throw new AppError('forbidden', `The name ${target.id} is taken (perhaps by a deleted collection).`);
   const expectedRoot = method === 'MKCOL' ? { ns: DAV, name: 'mkcol' } : { ns: CALDAV, name: 'mkcalendar' };
   if (body && !(body.ns === expectedRoot.ns && body.name === expectedRoot.name)) {
     throw new AppError('invalid_request', `${method} expects a <${expectedRoot.name}> body.`);
@@ -59,7 +57,54 @@ export async function makeCollection(
   const description = (props.get(descriptionKey(target.family))?.text ?? '').slice(0, MAX_DESCRIPTION);
   const colorText = props.get(clark(APPLE_ICAL, 'calendar-color'))?.text;
   const color = colorText === undefined ? null : normalizeColor(colorText);
-  await createCollection(ctx, caller, { id: target.id, type, name, description, color });
+  const fields = { type, name, description, color };
+  if (target.taken) await reviveCollection(ctx, caller, target.id, fields);
+  else await createCollection(ctx, caller, { id: target.id, ...fields });
+}
+
+/** RFC 4918 §9.3.1: MKCOL on an existing resource is 405; RFC 4791 §5.3.1.1 names the precondition. */
+function nameInUse(): AppError {
+  const error = davError('method_not_allowed', 'A collection already exists here.', {
+    ns: DAV,
+    name: 'resource-must-be-null',
+  });
+  return new AppError(error.code, error.message, { ...error.details, allow: ALLOW_COLLECTION });
+}
+
+/**
+ * A name whose collection was deleted is made again by reviving that
+ * collection as a new incarnation: the same id, a new `put` revision, no
+ * items (they stay deleted, in history). This is what point-in-time restore
+ * does to a deleted collection, so restore and history read it the same way;
+ * sync tokens from before the delete are refused (sync-collection.ts). Only
+ * a collection of the same type is revived, so restoring old items never
+ * puts events into an address book.
+ */
+async function reviveCollection(
+  ctx: Context,
+  caller: Caller,
+  id: string,
+  fields: { type: DavType; name: string; description: string; color: string | null },
+): Promise<void> {
+  const now = ctx.now();
+  await writeTransaction(ctx, caller.userId, async (trx, append) => {
+    const row = await readCollection(trx, caller.userId, id);
+    if (!row) throw new AppError('conflict', `Collection ${id} changed during the request; try again.`);
+    if (row.deleted === 0) throw nameInUse();
+    if (row.type !== fields.type) {
+      throw davError('forbidden', `The name ${id} belonged to a deleted ${row.type} collection; choose another.`, {
+        ns: DAV,
+        name: 'resource-must-be-null',
+      });
+    }
+    const [seq] = await append([collectionRevision(caller, id, 'put', fields, now)]);
+    await updateCollectionRow(trx, caller.userId, id, {
+      ...fields,
+      deleted: 0,
+      head_seq: seq as number,
+      updated_at: now,
+    });
+  });
 }
 
 function collectionType(family: Family, method: string, props: Map<string, XmlElement>): DavType {

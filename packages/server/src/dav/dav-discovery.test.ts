@@ -34,6 +34,32 @@ describe.each(engines)('DAV discovery on %s', (engine) => {
     }
   });
 
+  it('gives a fresh account a default address book, calendar and task list on its first home listing', async () => {
+    const fresh = await addDavUser(server, `fresh-disc-${engine}`);
+    const call = davClient(server, fresh);
+    const list = async (family: string) => {
+      const response = await call('PROPFIND', `/dav/${family}/${fresh.username}/`, {
+        depth: '1',
+        body: propfindBody('<d:displayname/><d:resourcetype/>'),
+      });
+      expect(response.statusCode).toBe(207);
+      return parseMultistatus(response.body)
+        .responses.slice(1)
+        .map((r) => [r.href, prop(r, 'displayname')?.text])
+        .sort();
+    };
+    const [books, calendars] = await Promise.all([list('addressbooks'), list('calendars')]);
+    expect(books).toEqual([[`/dav/addressbooks/${fresh.username}/contacts/`, 'Contacts']]);
+    expect(calendars).toEqual([
+      [`/dav/calendars/${fresh.username}/calendar/`, 'Calendar'],
+      [`/dav/calendars/${fresh.username}/tasks/`, 'Tasks'],
+    ]);
+    // Concurrent listings make each once; deleting the calendar does not bring it back.
+    await Promise.all([list('calendars'), list('calendars')]);
+    expect((await call('DELETE', `/dav/calendars/${fresh.username}/calendar/`)).statusCode).toBe(204);
+    expect(await list('calendars')).toEqual([[`/dav/calendars/${fresh.username}/tasks/`, 'Tasks']]);
+  });
+
   it('answers OPTIONS without credentials, naming its compliance classes', async () => {
     const response = await server.app.inject({ method: 'OPTIONS', url: '/dav/' });
     expect(response.statusCode).toBe(200);

@@ -168,7 +168,7 @@ describe.each(engines)('DAV items and collections on %s', (engine) => {
     const badCard = await dav('PUT', `${books}/book/bad.vcf`, { body: 'BEGIN:VCARD\r\nVERSION:4.0\r\nEND:VCARD\r\n' });
     expect(badCard.statusCode).toBe(403);
     expect(badCard.body).toContain('valid-address-data');
-    const wrongKind = await dav('PUT', `${cals}/cal/task.ics`, { body: vtodo('task', 'Not an event') });
+    const wrongKind = await dav('PUT', `${cals}/todo/event.ics`, { body: vevent('event', 'Not a task') });
     expect(wrongKind.statusCode).toBe(403);
     expect(wrongKind.body).toContain('supported-calendar-component');
     const badEvent = await dav('PUT', `${cals}/cal/bad.ics`, { body: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n' });
@@ -188,6 +188,50 @@ describe.each(engines)('DAV items and collections on %s', (engine) => {
     expect(String(event.headers['content-type'])).toContain('text/calendar');
     expect(event.body).toBe(vevent('standup', 'Standup'));
     expect((await api('GET', '/v1/items/rent')).json().collectionId).toBe('todo');
+  });
+
+  it('keeps tasks in a calendar made without a component set, seen by queries and the JSON API', async () => {
+    expect((await dav('MKCALENDAR', `${cals}/mixed/`)).statusCode).toBe(201);
+    const shown = await dav('PROPFIND', `${cals}/mixed/`, {
+      depth: '0',
+      body: propfindBody('<cal:supported-calendar-component-set/>'),
+    });
+    const set = prop(parseMultistatus(shown.body).responses[0], 'supported-calendar-component-set');
+    expect(set?.children.map((c) => c.attrs.name)).toEqual(['VEVENT', 'VTODO']);
+    expect((await dav('PUT', `${cals}/mixed/chore.ics`, { body: vtodo('chore', 'Chore') })).statusCode).toBe(201);
+    expect((await dav('PUT', `${cals}/mixed/meet.ics`, { body: vevent('meet', 'Meet') })).statusCode).toBe(201);
+    expect((await dav('GET', `${cals}/mixed/chore.ics`)).body).toBe(vtodo('chore', 'Chore'));
+    const item = (await api('GET', '/v1/items/chore')).json();
+    expect(item).toMatchObject({ collectionId: 'mixed', deleted: false });
+    const query = async (component: string) =>
+      parseMultistatus(
+        (
+          await dav('REPORT', `${cals}/mixed/`, {
+            depth: '1',
+            body: `<cal:calendar-query ${NS_ATTRS}><d:prop><d:getetag/></d:prop><cal:filter><cal:comp-filter name="VCALENDAR"><cal:comp-filter name="${component}"/></cal:comp-filter></cal:filter></cal:calendar-query>`,
+          })
+        ).body,
+      ).responses.map((r) => r.href.split('/').at(-1));
+    expect(await query('VTODO')).toEqual(['chore.ics']);
+    expect(await query('VEVENT')).toEqual(['meet.ics']);
+  });
+
+  it('creates the same new name in two collections at once without a conflict', async () => {
+    for (const id of ['race-a', 'race-b']) expect((await dav('MKCALENDAR', `${cals}/${id}/`)).statusCode).toBe(201);
+    const names = Array.from({ length: 12 }, () => randomUUID());
+    const puts = await Promise.all(
+      names.flatMap((uid) =>
+        ['race-a', 'race-b'].map((id) => dav('PUT', `${cals}/${id}/${uid}.ics`, { body: vevent(uid, `In ${id}`) })),
+      ),
+    );
+    expect(puts.map((p) => p.statusCode)).toEqual(puts.map(() => 201));
+    for (const uid of names) {
+      for (const id of ['race-a', 'race-b']) {
+        const got = await dav('GET', `${cals}/${id}/${uid}.ics`);
+        expect(got.statusCode).toBe(200);
+        expect(got.body).toBe(vevent(uid, `In ${id}`));
+      }
+    }
   });
 
   it('shows changes made through the JSON API', async () => {
@@ -294,7 +338,55 @@ describe.each(engines)('DAV items and collections on %s', (engine) => {
     expect((await api('GET', `/v1/items/${id}?includeDeleted=true`)).json().deleted).toBe(true);
     expect((await api('GET', `/v1/items/${id}/revisions`)).json().revisions).toHaveLength(2);
     expect((await dav('DELETE', `${books}/`)).statusCode).toBe(403);
-    expect((await dav('MKCOL', `${books}/book2/`)).statusCode).toBe(403);
+  });
+
+  it('makes a deleted collection name again as a new incarnation that restore and sync tokens tell apart', async () => {
+    const syncBody = (token: string) =>
+      `<d:sync-collection ${NS_ATTRS}><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`;
+    expect((await dav('MKCALENDAR', `${cals}/reuse1/`)).statusCode).toBe(201);
+    expect((await dav('PUT', `${cals}/reuse1/old.ics`, { body: vevent('old', 'Old') })).statusCode).toBe(201);
+    const oldToken = parseMultistatus((await dav('REPORT', `${cals}/reuse1/`, { body: syncBody('') })).body).syncToken;
+    const beforeDelete = await head();
+    expect((await dav('DELETE', `${cals}/reuse1/`)).statusCode).toBe(204);
+    expect((await dav('PROPFIND', `${cals}/reuse1/`, { depth: '0' })).statusCode).toBe(404);
+
+    expect((await dav('MKCALENDAR', `${cals}/reuse1/`)).statusCode).toBe(201);
+    const listing = await dav('PROPFIND', `${cals}/reuse1/`, { depth: '1' });
+    expect(parseMultistatus(listing.body).responses).toHaveLength(1);
+    expect((await dav('GET', `${cals}/reuse1/old.ics`)).statusCode).toBe(404);
+    const stale = await dav('REPORT', `${cals}/reuse1/`, { body: syncBody(oldToken ?? '') });
+    expect(stale.statusCode).toBe(403);
+    expect(stale.body).toContain('valid-sync-token');
+    const fresh = parseMultistatus((await dav('REPORT', `${cals}/reuse1/`, { body: syncBody('') })).body).syncToken;
+    expect((await dav('REPORT', `${cals}/reuse1/`, { body: syncBody(fresh ?? '') })).statusCode).toBe(207);
+
+    const again = await dav('MKCALENDAR', `${cals}/reuse1/`);
+    expect(again.statusCode).toBe(405);
+    expect(again.body).toContain('resource-must-be-null');
+    const otherKind = await dav('MKCALENDAR', `${cals}/reuse2/`);
+    expect(otherKind.statusCode).toBe(201);
+    expect((await dav('DELETE', `${cals}/reuse2/`)).statusCode).toBe(204);
+    const asTasks = await dav('MKCALENDAR', `${cals}/reuse2/`, {
+      body: `<cal:mkcalendar ${NS_ATTRS}><d:set><d:prop><cal:supported-calendar-component-set><cal:comp name="VTODO"/></cal:supported-calendar-component-set></d:prop></d:set></cal:mkcalendar>`,
+    });
+    expect(asTasks.statusCode).toBe(403);
+    expect(asTasks.body).toContain('resource-must-be-null');
+
+    // Point-in-time restore to before the delete brings the old event back into the same collection.
+    const restored = await api('POST', '/v1/restore', { revision: beforeDelete, collectionIds: ['reuse1'] });
+    expect(restored.statusCode).toBe(200);
+    const back = await dav('GET', `${cals}/reuse1/old.ics`);
+    expect(back.statusCode).toBe(200);
+    expect(back.body).toBe(vevent('old', 'Old'));
+
+    // Address books alike, with extended MKCOL.
+    const mkcol = `<d:mkcol ${NS_ATTRS}><d:set><d:prop><d:resourcetype><d:collection/><card:addressbook/></d:resourcetype></d:prop></d:set></d:mkcol>`;
+    expect((await dav('MKCOL', `${books}/reuse-book/`, { body: mkcol })).statusCode).toBe(201);
+    expect((await dav('DELETE', `${books}/reuse-book/`)).statusCode).toBe(204);
+    expect((await dav('MKCOL', `${books}/reuse-book/`, { body: mkcol })).statusCode).toBe(201);
+    const taken = await dav('MKCOL', `${books}/reuse-book/`, { body: mkcol });
+    expect(taken.statusCode).toBe(405);
+    expect(taken.body).toContain('resource-must-be-null');
   });
 
   it('refuses methods it does not implement with 405 and an Allow header', async () => {

@@ -45,16 +45,20 @@ export async function findItemsByName(
  * valid id no item has ever used, else a generated id recorded in dav_names.
  * The row is written before the item so a crash in between leaves a name
  * pointing at nothing, which reads as 404 and is reused by the retry.
+ * `mapName` skips the stem: a concurrent write took that id in another
+ * collection after it was checked (item ids are unique per user, not per
+ * collection).
  */
 export async function itemIdForNewName(
   ctx: Context,
   userId: string,
   collection: DavCollection,
   name: string,
+  options: { mapName?: boolean } = {},
 ): Promise<string> {
   const mapped = await readNamedItemId(ctx.db, userId, collection.id, name);
   if (mapped) return mapped;
-  const stem = directId(collection, name);
+  const stem = options.mapName ? null : directId(collection, name);
   if (stem && !(await itemIdExists(ctx.db, userId, stem))) return stem;
   await insertDavName(ctx.db, {
     user_id: userId,

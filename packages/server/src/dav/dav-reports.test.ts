@@ -303,4 +303,80 @@ describe.each(engines)('DAV reports on %s', (engine) => {
     expect(badRange.statusCode).toBe(403);
     expect(badRange.body).toContain('valid-filter');
   });
+  it('answers free-busy-query with a VFREEBUSY of opaque, not cancelled events, recurrences expanded', async () => {
+    const fb = `/dav/calendars/${alice.username}/fb/`;
+    expect((await dav('MKCALENDAR', fb)).statusCode).toBe(201);
+    const event = (uid: string, start: string, end: string, ...extra: string[]) =>
+      ics(
+        'BEGIN:VEVENT',
+        `UID:${uid}`,
+        'DTSTAMP:20260101T000000Z',
+        `DTSTART:${start}`,
+        `DTEND:${end}`,
+        ...extra,
+        'END:VEVENT',
+      );
+    const events: [string, string][] = [
+      ['busy', event('busy', '20270104T090000Z', '20270104T100000Z')],
+      ['overlap', event('overlap', '20270104T093000Z', '20270104T110000Z')],
+      ['free', event('free', '20270104T120000Z', '20270104T130000Z', 'TRANSP:TRANSPARENT')],
+      ['cancelled', event('cancelled', '20270104T140000Z', '20270104T150000Z', 'STATUS:CANCELLED')],
+      ['maybe', event('maybe', '20270105T080000Z', '20270105T083000Z', 'STATUS:TENTATIVE')],
+      [
+        'daily',
+        ics(
+          'BEGIN:VEVENT',
+          'UID:daily',
+          'DTSTAMP:20260101T000000Z',
+          'DTSTART:20270101T170000Z',
+          'DTEND:20270101T180000Z',
+          'RRULE:FREQ=DAILY',
+          'END:VEVENT',
+          'BEGIN:VEVENT',
+          'UID:daily',
+          'DTSTAMP:20260101T000000Z',
+          'RECURRENCE-ID:20270105T170000Z',
+          'DTSTART:20270105T170000Z',
+          'DTEND:20270105T180000Z',
+          'STATUS:CANCELLED',
+          'END:VEVENT',
+        ),
+      ],
+    ];
+    for (const [name, body] of events) expect((await dav('PUT', `${fb}${name}.ics`, { body })).statusCode).toBe(201);
+    const query = (range: string) =>
+      dav('REPORT', fb, {
+        depth: '1',
+        body: `<cal:free-busy-query ${NS_ATTRS}>${range}</cal:free-busy-query>`,
+      });
+    const response = await query('<cal:time-range start="20270104T000000Z" end="20270106T000000Z"/>');
+    expect(response.statusCode).toBe(200);
+    expect(String(response.headers['content-type'])).toContain('text/calendar');
+    const lines = response.body.split('\r\n');
+    expect(lines).toContain('BEGIN:VFREEBUSY');
+    expect(lines).toContain('DTSTART:20270104T000000Z');
+    expect(lines).toContain('DTEND:20270106T000000Z');
+    expect(lines.filter((l) => l.startsWith('FREEBUSY'))).toEqual([
+      'FREEBUSY;FBTYPE=BUSY:20270104T090000Z/20270104T110000Z',
+      'FREEBUSY;FBTYPE=BUSY:20270104T170000Z/20270104T180000Z',
+      'FREEBUSY;FBTYPE=BUSY-TENTATIVE:20270105T080000Z/20270105T083000Z',
+    ]);
+
+    const noRange = await query('');
+    expect(noRange.statusCode).toBe(403);
+    expect(noRange.body).toContain('valid-filter');
+    const onBook = await dav('REPORT', book, {
+      body: `<cal:free-busy-query ${NS_ATTRS}><cal:time-range start="20270104T000000Z" end="20270106T000000Z"/></cal:free-busy-query>`,
+    });
+    expect(onBook.statusCode).toBe(403);
+    expect(onBook.body).toContain('supported-report');
+    const listed = await dav('PROPFIND', fb, {
+      depth: '0',
+      body: `<d:propfind ${NS_ATTRS}><d:prop><d:supported-report-set/></d:prop></d:propfind>`,
+    });
+    const names = (prop(parseMultistatus(listed.body).responses[0], 'supported-report-set')?.children ?? []).map(
+      (r) => r.children[0]?.children[0]?.name,
+    );
+    expect(names).toContain('free-busy-query');
+  });
 });

@@ -7,12 +7,13 @@ import { ALLOW_COLLECTION, makeCollection, proppatch, removeCollection } from '.
 import { createDavAuthenticator } from './dav-auth.js';
 import { davErrorHandler } from './dav-error.js';
 import { DAV_PREFIX, type DavResource, resolveTarget } from './dav-paths.js';
+import { freeBusyQuery } from './free-busy.js';
 import { deleteItem, getItem, putItem } from './item-methods.js';
 import { createScope } from './properties.js';
 import { propfind } from './propfind.js';
 import { report } from './report.js';
 import { parseXml, type XmlElement } from './xml-parse.js';
-import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN } from './xml-write.js';
+import { CALDAV, MULTISTATUS_CLOSE, MULTISTATUS_OPEN } from './xml-write.js';
 
 const EXTRA_METHODS = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'];
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH', ...EXTRA_METHODS] as HTTPMethods[];
@@ -96,7 +97,14 @@ async function dispatch(ctx: Context, caller: Caller, request: FastifyRequest, r
     }
     case 'REPORT': {
       const target = await resolveTarget(ctx, caller, path);
-      return sendMultistatus(reply, await report(scope, target, xmlBody(request)));
+      const body = xmlBody(request);
+      if (body?.ns === CALDAV && body.name === 'free-busy-query') {
+        return reply
+          .code(200)
+          .type('text/calendar; charset=utf-8')
+          .send(await freeBusyQuery(scope, target, body));
+      }
+      return sendMultistatus(reply, await report(scope, target, body));
     }
     case 'PROPPATCH': {
       const target = await resolveTarget(ctx, caller, path);

@@ -127,7 +127,7 @@ describe.each(engines)('tsdav client on %s', (engine) => {
     const calendars = await caldav.fetchCalendars();
     const work = calendars.find((c) => c.url === calendarUrl) as DAVCalendar;
     expect(work?.displayName).toBe('Work');
-    expect(work?.components).toEqual(['VEVENT']);
+    expect(work?.components).toEqual(['VEVENT', 'VTODO']);
     const event = vevent('standup', 'Standup');
     const created = await caldav.createCalendarObject({ calendar: work, filename: 'standup.ics', iCalString: event });
     expect(created.status).toBe(201);

@@ -88,15 +88,18 @@ function decodeBody(request: FastifyRequest): string {
   }
 }
 
-/** Calendar collections hold one component kind; a PUT of another fails with the RFC 4791 precondition. */
+/**
+ * Calendars hold VEVENTs and VTODOs, task lists VTODOs only; a PUT of
+ * another kind fails with the RFC 4791 precondition.
+ */
 function checkComponent(collection: DavCollection, text: string): void {
   if (collection.type === 'contacts') return;
-  const wanted = collection.type === 'tasks' ? 'VTODO' : 'VEVENT';
+  const wanted = collection.type === 'tasks' ? ['VTODO'] : ['VEVENT', 'VTODO'];
   const found = new Set(
     [...text.matchAll(/^BEGIN:(VEVENT|VTODO|VJOURNAL|VFREEBUSY)\s*$/gim)].map((m) => (m[1] as string).toUpperCase()),
   );
-  if (found.size > 0 && !found.has(wanted)) {
-    throw davError('forbidden', `This collection holds ${wanted}s only.`, {
+  if (found.size > 0 && !wanted.some((kind) => found.has(kind))) {
+    throw davError('forbidden', `This collection holds ${wanted.join(' and ')} only.`, {
       ns: CALDAV,
       name: 'supported-calendar-component',
     });
@@ -154,10 +157,12 @@ export async function putItem(
   const text = decodeBody(request);
   checkComponent(target.collection, text);
   let current = target.item;
+  let mapName = false;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt > 0) current = await reload(ctx, caller, target);
     checkWritePreconditions(request, current);
-    const itemId = current?.id ?? (await itemIdForNewName(ctx, caller.userId, target.collection, target.name));
+    const itemId =
+      current?.id ?? (await itemIdForNewName(ctx, caller.userId, target.collection, target.name, { mapName }));
     const { result, hash } = await pushOne(ctx, caller, {
       collectionId: target.collection.id,
       itemId,
@@ -166,6 +171,12 @@ export async function putItem(
       content: text,
     });
     if (result.status === 'conflict') continue;
+    if (result.status === 'rejected' && result.code === 'invalid_request' && current === null && !mapName) {
+      // A concurrent PUT of the same `<id>.ics` into another collection took the id between our check and
+      // our write: give this name its own mapped id instead.
+      mapName = true;
+      continue;
+    }
     if (result.status === 'rejected') throw rejection(target.collection, result);
     const created = current === null || current.deleted;
     if (hash) reply.header('etag', `"${hash}"`);

@@ -197,13 +197,15 @@ function collectionProperties(scope: Scope, family: Family, collection: DavColle
       prop(DAV, 'current-user-privilege-set', () => privileges([...READ, ...WRITE])),
     ];
   }
-  const component = collection.type === 'tasks' ? 'VTODO' : 'VEVENT';
+  const components = collection.type === 'tasks' ? ['VTODO'] : ['VEVENT', 'VTODO'];
   return [
     ...shared,
     prop(DAV, 'resourcetype', () => d('collection') + element(CALDAV, 'calendar')),
     prop(CALDAV, 'calendar-description', () => escapeText(collection.description)),
     ...(collection.color ? [prop(APPLE_ICAL, 'calendar-color', () => escapeText(collection.color as string))] : []),
-    prop(CALDAV, 'supported-calendar-component-set', () => element(CALDAV, 'comp', '', { name: component })),
+    prop(CALDAV, 'supported-calendar-component-set', () =>
+      components.map((name) => element(CALDAV, 'comp', '', { name })).join(''),
+    ),
     prop(CALDAV, 'supported-calendar-data', () =>
       element(CALDAV, 'calendar-data', '', { 'content-type': 'text/calendar', version: '2.0' }),
     ),
@@ -212,6 +214,7 @@ function collectionProperties(scope: Scope, family: Family, collection: DavColle
       reportSet([
         [CALDAV, 'calendar-multiget'],
         [CALDAV, 'calendar-query'],
+        [CALDAV, 'free-busy-query'],
         [DAV, 'sync-collection'],
       ]),
     ),

@@ -1,6 +1,7 @@
 import { AppError } from '@holdfast/protocol';
 import { type DavResource, FAMILY_TYPES, type Family, hrefOf } from './dav-paths.js';
 import { allItems, type DavCollection, type DavItem, findItemsById, listDavCollections } from './dav-store.js';
+import { ensureDefaultCollections } from './default-collections.js';
 import {
   type DataOptions,
   type PropRequest,
@@ -47,6 +48,7 @@ export async function propfind(
   }
   const request = parsePropRequest(body);
   const withData = wantsData(request);
+  if (target.kind === 'home' && depth === 1) await ensureDefaultCollections(scope.ctx, scope.caller, target.family);
   let self = target;
   if (self.kind === 'item' && self.item && withData && self.item.content === undefined) {
     const loaded = await findItemsById(scope.ctx, scope.caller.userId, self.collection, [self.item.id], true);

@@ -186,7 +186,8 @@ async function calendarQuery(scope: Scope, target: CollectionTarget, body: XmlEl
   const expand = expandRange(body);
   // One budget for the whole request: filtering and expansion of every event draw on it.
   const budget = recurrenceBudget(scope.ctx.config.davMaxRecurrenceSteps);
-  const component = target.collection.type === 'tasks' ? 'VTODO' : 'VEVENT';
+  // A calendar holds both kinds, so only a filter naming no component matches all of its items.
+  const component = target.collection.type === 'tasks' ? 'VTODO' : null;
   const trivial = matchesEveryItem(filter, component);
   return queryResults(
     scope,
@@ -200,7 +201,7 @@ async function calendarQuery(scope: Scope, target: CollectionTarget, body: XmlEl
 }
 
 /** True for filters every object of the collection passes: VCALENDAR, optionally with its own component. */
-function matchesEveryItem(filter: CompFilter, component: string): boolean {
+function matchesEveryItem(filter: CompFilter, component: string | null): boolean {
   if (filter.timeRange || filter.props.length > 0 || filter.comps.length > 1) return false;
   const [only] = filter.comps;
   if (!only) return true;

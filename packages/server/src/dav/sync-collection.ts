@@ -1,5 +1,7 @@
 import { AppError } from '@holdfast/protocol';
+import { collectionDeletedSince } from '../store/dav-names.js';
 import { readHead } from '../store/revision-log.js';
+import { davError } from './dav-error.js';
 import { type DavResource, hrefOf } from './dav-paths.js';
 import { changedItems, type DavItem, findItemsById, latestCollectionSeq, listItemsPage } from './dav-store.js';
 import { type PropRequest, parsePropRequest, type Scope } from './properties.js';
@@ -58,6 +60,16 @@ export async function syncCollection(
   const generation = await scope.generation();
   const head = await readHead(scope.ctx.db);
   const after = token === '' ? null : await parseSyncToken(scope.ctx.db, token, generation, head);
+  if (
+    after !== null &&
+    (await collectionDeletedSince(scope.ctx.db, scope.caller.userId, target.collection.id, after, head))
+  ) {
+    throw davError(
+      'forbidden',
+      'Invalid sync token: it was issued before this collection was deleted and made again; synchronise again from scratch.',
+      { ns: DAV, name: 'valid-sync-token' },
+    );
+  }
   const latest = await latestCollectionSeq(scope.ctx, scope.caller.userId, target.collection.id, head);
   const sync: SyncContext = { scope, target, request, withData: wantsData(request), generation, limit };
   return after === null ? initialSync(sync, latest) : incrementalSync(sync, after, head, latest);

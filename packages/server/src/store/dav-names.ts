@@ -121,3 +121,29 @@ export async function insertDavName(on: Queryable, row: Insertable<DavNamesTable
     .onConflict((oc) => oc.columns(['user_id', 'collection_id', 'name']).doNothing())
     .execute();
 }
+
+/**
+ * Whether the collection was deleted in (after, upto]: a sync token from
+ * before a delete belongs to an earlier incarnation of a revived collection.
+ * Reads only the collection's revisions since the token, like the sync itself.
+ */
+export async function collectionDeletedSince(
+  on: Queryable,
+  userId: string,
+  collectionId: string,
+  after: number,
+  upto: number,
+): Promise<boolean> {
+  const row = await executor(on)
+    .selectFrom('revisions')
+    .select('seq')
+    .where('user_id', '=', userId)
+    .where('collection_id', '=', collectionId)
+    .where('seq', '>', after)
+    .where('seq', '<=', upto)
+    .where('entity', '=', 'collection')
+    .where('op', '=', 'delete')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
