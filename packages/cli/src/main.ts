@@ -11,6 +11,7 @@ import { exportCommand } from './export-command.js';
 import { importCommand } from './import-command.js';
 import { type Io, processIo } from './io.js';
 import { ledgerCommand } from './ledger-command.js';
+import { recoveryCommand } from './recovery-command.js';
 import { restoreToCommand } from './restore-to-command.js';
 import { serveCommand } from './serve-command.js';
 import { upgradeCommand } from './upgrade-command.js';
@@ -51,6 +52,10 @@ const commands: Record<string, { run: Command; summary: string }> = {
     run: verifyExportCommand,
     summary: 'verify-export FILE.zip [--server URL --token T | --user NAME]',
   },
+  recovery: {
+    run: recoveryCommand,
+    summary: 'recovery list | accept --user NAME|--all (end the DAV hold after data loss)',
+  },
   contacts: { run: contactsCommand, summary: 'contacts duplicates --user NAME (suggests, never merges)' },
 };
 
@@ -83,6 +88,7 @@ const extraOptions = {
   token: { type: 'string' },
   undo: { type: 'string' },
   list: { type: 'boolean' },
+  all: { type: 'boolean' },
 } as const;
 
 function usage(): string {

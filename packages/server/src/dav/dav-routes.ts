@@ -10,6 +10,7 @@ import { DAV_PREFIX, type DavResource, resolveTarget } from './dav-paths.js';
 import { deleteItem, getItem, putItem } from './item-methods.js';
 import { createScope } from './properties.js';
 import { propfind } from './propfind.js';
+import { answerIfHeld } from './recovery-hold.js';
 import { report } from './report.js';
 import { parseXml, type XmlElement } from './xml-parse.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN } from './xml-write.js';
@@ -44,12 +45,14 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
     const authenticate = createDavAuthenticator(ctx);
     // Credentials are checked before the body is read: a client that cannot authenticate gets its 401
     // with the body unread (and the connection closed), never megabytes buffered first.
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       const path = request.url.split('?')[0] ?? '';
       if (request.method === 'OPTIONS' || !(path === DAV_PREFIX || path.startsWith(`${DAV_PREFIX}/`))) return;
       const caller = await authenticate(request.headers.authorization, request.ip);
       request.caller = caller;
       request.log = request.log.child({ userId: caller.userId, deviceId: caller.deviceId });
+      // After a loss, reads wait until what was lost is back: a listing without it reads as deletions.
+      if (await answerIfHeld(ctx, caller, request, reply)) return reply;
     });
 
     // RFC 6764 discovery: the one redirect Holdfast answers with, because DAV clients require it.

@@ -27,7 +27,8 @@ export type LedgerKind =
   | 'prune'
   | 'mass_change_blocked'
   | 'import'
-  | 'import_undo';
+  | 'import_undo'
+  | 'loss_accepted';
 
 export interface LedgerInput {
   kind: LedgerKind;

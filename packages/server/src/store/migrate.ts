@@ -5,6 +5,7 @@ import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-summaries-ledger.js';
 import * as m0003 from './migrations/0003-dav.js';
 import * as m0004 from './migrations/0004-imports.js';
+import * as m0006 from './migrations/0006-recovery-holds.js';
 
 /** Forward-only migrations, in order. The last one's index is the schema version. */
 const migrationList = [
@@ -12,6 +13,7 @@ const migrationList = [
   ['0002-summaries-ledger', m0002],
   ['0003-dav', m0003],
   ['0004-imports', m0004],
+  ['0006-recovery-holds', m0006],
 ] as const;
 
 export const CODE_SCHEMA_VERSION = migrationList.length;

@@ -7,6 +7,7 @@ import type { Db } from '../store/database.js';
 import { readGeneration, readMeta, replaceGeneration } from '../store/meta.js';
 import { lockLogHead, readHead } from '../store/revision-log.js';
 import { inTransaction } from '../store/transactions.js';
+import { holdAfterLoss } from './recovery.js';
 
 /**
  * The highest sequence this server has seen committed, kept in a file beside
@@ -43,20 +44,10 @@ export async function checkLineage(db: Db, dataDir: string, log: Logger, now = D
   const head = await readHead(db);
   if (!mark) return { generation, rolledBack: false, replaced: false };
   if (mark.generation === generation && head < mark.seq) {
-    const next = randomBytes(16).toString('base64url');
-    await inTransaction(db, async (trx) => {
-      await lockLogHead(trx, db.engine);
-      await replaceGeneration(trx, generation, next);
-      await appendLedgerEntry(
-        trx,
-        {
-          kind: 'rollback_detected',
-          userId: null,
-          summary: `The database came back at revision ${head} after revision ${mark.seq} had been committed: revisions ${head + 1}-${mark.seq} are missing. Devices will re-upload what they hold.`,
-          details: { previousGeneration: generation, generation: next, head, lostFrom: head + 1, lostTo: mark.seq },
-        },
-        now,
-      );
+    const next = await startNewGeneration(db, generation, {
+      summary: `The database came back at revision ${head} after revision ${mark.seq} had been committed: revisions ${head + 1}-${mark.seq} are missing. Devices will re-upload what they hold.`,
+      details: { head, lostFrom: head + 1, lostTo: mark.seq },
+      now,
     });
     log.error(
       { previousGeneration: generation, generation: next, head, highWaterMark: mark.seq },
@@ -80,12 +71,47 @@ export async function checkLineage(db: Db, dataDir: string, log: Logger, now = D
           },
           now,
         );
+        // A database restored from backup came back with its history: only an unexplained replacement is a loss.
+        if ((await readMeta(trx, 'restored_from')) === undefined) {
+          await holdAfterLoss(trx, { reason: 'database_replaced', generation, now });
+        }
       });
       log.warn({ previousGeneration: mark.generation, generation }, 'database lineage changed since last start');
     }
     return { generation, rolledBack: false, replaced: !handled };
   }
   return { generation, rolledBack: false, replaced: false };
+}
+
+/**
+ * Gives the database a new generation and records `rollback_detected` on the
+ * ledger, in one transaction holding the log lock: every cursor and sync
+ * token issued before is refused from then on, so devices re-seed what the
+ * rollback lost instead of trusting sequence numbers that now name other
+ * revisions. DAV clients are held off until the loss is made good.
+ */
+export async function startNewGeneration(
+  db: Db,
+  generation: string,
+  entry: { summary: string; details: Record<string, unknown>; now: number },
+): Promise<string> {
+  const next = randomBytes(16).toString('base64url');
+  await inTransaction(db, async (trx) => {
+    await lockLogHead(trx, db.engine);
+    await replaceGeneration(trx, generation, next);
+    await appendLedgerEntry(
+      trx,
+      {
+        kind: 'rollback_detected',
+        userId: null,
+        summary: entry.summary,
+        details: { previousGeneration: generation, generation: next, ...entry.details },
+      },
+      entry.now,
+    );
+    await holdAfterLoss(trx, { reason: 'rollback_detected', generation: next, now: entry.now });
+  });
+  return next;
 }
 
 async function readMark(path: string): Promise<MarkFile | null> {
