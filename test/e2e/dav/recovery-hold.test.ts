@@ -227,4 +227,31 @@ describe('DAV clients through a database rollback', () => {
     expect(await ids(contactsDir())).toEqual(all.map((n) => card(n).id));
     expect(await ids(calendarDir())).toEqual(all.map((n) => event(n).id));
   }, 240_000);
+
+  it('after a replaced database, serves them again once an operator accepts the loss', async () => {
+    // The older copy again, now beside a high-water mark of the newer lineage: a replaced database.
+    await stop();
+    for (const name of await databaseFiles(data)) await rm(join(data, name));
+    for (const name of await databaseFiles(join(dir, 'saved'))) {
+      await copyFile(join(dir, 'saved', name), join(data, name));
+    }
+    await start();
+    const vdir = await vdirsyncer(vdirConfig(), ['sync']);
+    expect(vdir.output).toMatch(/503/);
+    expect(await ids(contactsDir())).toHaveLength(15);
+    expect((await runCli(['recovery', 'list', '--data', data])).stdout).toMatch(/database_replaced/);
+
+    const accepted = await runCli(['recovery', 'accept', '--all', '--data', data]);
+    expect(accepted.stdout, accepted.stderr).toMatch(/Loss accepted for 1 account/);
+    const ledger = await runCli(['ledger', 'list', '--data', data]);
+    expect(ledger.stdout).toMatch(/loss_accepted/);
+    // Served again: the clients now follow the server, which is what accepting the loss means.
+    const after = await vdirsyncer(vdirConfig(), ['sync']);
+    expect(after.code, after.output).toBe(0);
+    const tokenSync = await syncToken();
+    expect(paths.map((p) => [tokenSync[p]?.status, tokenSync[p]?.count])).toEqual([
+      [207, 10],
+      [207, 10],
+    ]);
+  }, 240_000);
 });
