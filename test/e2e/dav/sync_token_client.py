@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import urljoin
 
 import caldav
+import requests
 from caldav.lib import error
 
 DAV = "{DAV:}"
@@ -89,7 +90,8 @@ def main():
     if os.path.exists(state_file):
         with open(state_file, encoding="utf-8") as f:
             state = json.load(f)
-    client = caldav.DAVClient(url=base, username=username, password=password)
+    # Credentials on every request, as DAVx5 sends them once it knows the server wants Basic.
+    client = caldav.DAVClient(url=base, auth=requests.auth.HTTPBasicAuth(username, password))
     report = {}
     for path in paths:
         local = state["collections"].setdefault(path, {"token": None, "items": {}})
