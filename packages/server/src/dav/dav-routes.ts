@@ -45,14 +45,17 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
     const authenticate = createDavAuthenticator(ctx);
     // Credentials are checked before the body is read: a client that cannot authenticate gets its 401
     // with the body unread (and the connection closed), never megabytes buffered first.
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', async (request) => {
       const path = request.url.split('?')[0] ?? '';
       if (request.method === 'OPTIONS' || !(path === DAV_PREFIX || path.startsWith(`${DAV_PREFIX}/`))) return;
       const caller = await authenticate(request.headers.authorization, request.ip);
       request.caller = caller;
       request.log = request.log.child({ userId: caller.userId, deviceId: caller.deviceId });
-      // After a loss, reads wait until what was lost is back: a listing without it reads as deletions.
-      if (await answerIfHeld(ctx, caller, request, reply)) return reply;
+    });
+    // After a loss, reads wait until what was lost is back: a listing without it reads as deletions. Checked
+    // once the (small, authenticated) body is read, so the connection stays open and the client reads its 503.
+    app.addHook('preHandler', async (request, reply) => {
+      if (request.caller && (await answerIfHeld(ctx, request.caller, request, reply))) return reply;
     });
 
     // RFC 6764 discovery: the one redirect Holdfast answers with, because DAV clients require it.
