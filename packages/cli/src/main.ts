@@ -11,6 +11,7 @@ import { exportCommand } from './export-command.js';
 import { importCommand } from './import-command.js';
 import { type Io, processIo } from './io.js';
 import { ledgerCommand } from './ledger-command.js';
+import { recoveryCommand } from './recovery-command.js';
 import { restoreToCommand } from './restore-to-command.js';
 import { serveCommand } from './serve-command.js';
 import { upgradeCommand } from './upgrade-command.js';
@@ -54,6 +55,10 @@ const commands: Record<string, { run: Command; summary: string }> = {
   'verify-export': {
     run: verifyExportCommand,
     summary: 'verify-export FILE.zip [--server URL --token T | --user NAME]',
+  },
+  recovery: {
+    run: recoveryCommand,
+    summary: 'recovery list | accept --user NAME|--all (end the DAV hold after data loss)',
   },
   contacts: { run: contactsCommand, summary: 'contacts duplicates --user NAME (suggests, never merges)' },
 };

@@ -132,6 +132,11 @@ export const configFields = {
     description:
       'Recurrence instances one DAV REPORT may compute across all its events (time-range filters and expansion); beyond it the request is refused with 403 and a DAV precondition instead of running on.',
   }),
+  davRecoveryRetryAfterSeconds: field({
+    schema: int(1, 86_400).default(600),
+    description:
+      'Retry-After, in seconds, on the 503 answered to CardDAV/CalDAV reads of an account held after the server lost data (until its devices re-seed or `holdfast recovery accept`).',
+  }),
   maxBlobBytes: field({
     schema: int(1, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
     description: 'Largest blob (photo, attachment) accepted, in bytes.',

@@ -28,4 +28,5 @@ export { CODE_SCHEMA_VERSION, migrateTo, migrateToLatest, readSchemaState } from
 export { readHead } from './store/revision-log.js';
 export { listUsers } from './store/users.js';
 export { applyRestore, type PointInTime, previewRestore } from './sync/point-in-time.js';
+export { acceptLoss, listHolds, type RecoveryHoldRow } from './sync/recovery.js';
 export * from './verify/index.js';

@@ -25,7 +25,8 @@ export type LedgerKind =
   | 'mass_change_confirmed'
   | 'import'
   | 'import_undo'
-  | 'quota_warning';
+  | 'quota_warning'
+  | 'loss_accepted';
 
 export interface LedgerInput {
   kind: LedgerKind;

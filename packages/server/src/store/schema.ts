@@ -17,6 +17,7 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   dav_names: DavNamesTable;
   imports: ImportsTable;
+  recovery_holds: RecoveryHoldsTable;
 }
 
 /** The incident ledger: append-only, each entry hashing the one before. */
@@ -176,4 +177,14 @@ export interface ImportsTable {
   report: string;
   undone_by: string | null;
   created_at: number;
+}
+
+/** An account whose DAV clients are held off while lost revisions come back (migration 0006-recovery-holds). */
+export interface RecoveryHoldsTable {
+  user_id: string;
+  reason: string;
+  generation: string;
+  /** JSON array of device ids that have not re-seeded since the loss. */
+  pending_devices: string;
+  since: number;
 }

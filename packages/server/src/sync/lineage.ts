@@ -7,6 +7,7 @@ import type { Db } from '../store/database.js';
 import { readGeneration, readMeta, replaceGeneration } from '../store/meta.js';
 import { lockLogHead, readHead } from '../store/revision-log.js';
 import { inTransaction } from '../store/transactions.js';
+import { holdAfterLoss } from './recovery.js';
 
 /**
  * The highest sequence this server has seen committed, kept in a file beside
@@ -70,6 +71,10 @@ export async function checkLineage(db: Db, dataDir: string, log: Logger, now = D
           },
           now,
         );
+        // A database restored from backup came back with its history: only an unexplained replacement is a loss.
+        if ((await readMeta(trx, 'restored_from')) === undefined) {
+          await holdAfterLoss(trx, { reason: 'database_replaced', generation, now });
+        }
       });
       log.warn({ previousGeneration: mark.generation, generation }, 'database lineage changed since last start');
     }
@@ -83,7 +88,7 @@ export async function checkLineage(db: Db, dataDir: string, log: Logger, now = D
  * ledger, in one transaction holding the log lock: every cursor and sync
  * token issued before is refused from then on, so devices re-seed what the
  * rollback lost instead of trusting sequence numbers that now name other
- * revisions.
+ * revisions. DAV clients are held off until the loss is made good.
  */
 export async function startNewGeneration(
   db: Db,
@@ -104,6 +109,7 @@ export async function startNewGeneration(
       },
       entry.now,
     );
+    await holdAfterLoss(trx, { reason: 'rollback_detected', generation: next, now: entry.now });
   });
   return next;
 }

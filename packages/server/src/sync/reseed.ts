@@ -3,10 +3,12 @@ import type { Caller, Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
 import { userBlobSizes } from '../store/blob-index.js';
 import { collectionDeletedFlags, liveCollectionSummaries, updateCollectionRow } from '../store/collections.js';
+import { listDevices } from '../store/devices.js';
 import { readItemHeads } from '../store/items.js';
 import { readGeneration } from '../store/meta.js';
 import { countDeviceRevisions, readHead } from '../store/revision-log.js';
 import { collectionRevision, insertCollectionRow } from './collections.js';
+import { noteReseeded } from './recovery.js';
 import { writeTransaction } from './write-transaction.js';
 
 /** Live collections with their item count and digest, for devices to compare with their replica. */
@@ -103,8 +105,11 @@ export interface ReseedReport {
 export async function completeReseed(ctx: Context, caller: Caller, report: ReseedReport) {
   const reseeded = await countDeviceRevisions(ctx.db, caller.userId, caller.deviceId, 'reseed');
   const generation = await readGeneration(ctx.db);
-  const row = await writeTransaction(ctx, caller.userId, (trx) =>
-    appendLedgerEntry(
+  const live = (await listDevices(ctx.db, caller.userId)).filter((d) => d.revoked_at === null).map((d) => d.id);
+  let released = false;
+  const row = await writeTransaction(ctx, caller.userId, async (trx) => {
+    released = await noteReseeded(trx, caller.userId, caller.deviceId, live);
+    return appendLedgerEntry(
       trx,
       {
         kind: 'reseed',
@@ -118,8 +123,9 @@ export async function completeReseed(ctx: Context, caller: Caller, report: Resee
         },
       },
       ctx.now(),
-    ),
-  );
+    );
+  });
+  if (released) ctx.log.warn({ userId: caller.userId }, 'every device re-seeded: DAV clients are served again');
   ctx.log.warn({ userId: caller.userId, deviceId: caller.deviceId, items: report.itemsUploaded }, 'reseed recorded');
   return row;
 }
