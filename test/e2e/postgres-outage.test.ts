@@ -17,7 +17,7 @@ async function startOwnPostgres(): Promise<{
 }> {
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    ['--import', `${root}node_modules/tsx/dist/loader.mjs`, `${root}test/support/postgres-server.ts`],
+    ['--import', `${root}node_modules/tsx/dist/loader.mjs`, `${root}packages/test-support/src/postgres-server.ts`],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -63,7 +63,7 @@ function sourceText(): string {
         parts.push(readFileSync(full, 'utf8'));
     }
   };
-  for (const dir of ['packages', 'test/support']) walk(join(root, dir));
+  for (const dir of ['packages', 'test']) walk(join(root, dir));
   return parts.join('\n');
 }
 
