@@ -15,7 +15,20 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const readJson = (path) => JSON.parse(readFileSync(join(root, path), 'utf8'));
 const rootManifest = readJson('package.json');
 const cli = readJson('packages/cli/package.json');
-const bundled = ['protocol', 'backup', 'client', 'server'];
+// Every workspace package the CLI reaches, found by walking @holdfast/* dependencies, so a new
+// package cannot be left out of the tarball (it would install and then fail at the first import).
+const bundled = [];
+const walk = (manifest) => {
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    if (!name.startsWith('@holdfast/')) continue;
+    const dir = name.slice('@holdfast/'.length);
+    if (bundled.includes(dir)) continue;
+    bundled.push(dir);
+    walk(readJson(`packages/${dir}/package.json`));
+  }
+};
+walk(cli);
+bundled.sort();
 
 const dependencies = {};
 for (const manifest of [cli, ...bundled.map((name) => readJson(`packages/${name}/package.json`))]) {

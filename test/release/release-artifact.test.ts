@@ -54,6 +54,7 @@ it('installs from holdfast-<version>.tgz into an empty folder and serves /health
   expect(readdirSync(join(app, 'node_modules', 'holdfast', 'node_modules', '@holdfast')).sort()).toEqual([
     'backup',
     'client',
+    'node-io',
     'protocol',
     'server',
   ]);
