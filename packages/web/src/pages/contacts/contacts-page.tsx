@@ -1,0 +1,3 @@
+export function ContactsPage() {
+  return <h1>Contacts</h1>;
+}

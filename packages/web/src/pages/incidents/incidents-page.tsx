@@ -1,0 +1,3 @@
+export function IncidentsPage() {
+  return <h1>What happened</h1>;
+}

@@ -1,0 +1,3 @@
+export function MyDataPage() {
+  return <h1>My data</h1>;
+}

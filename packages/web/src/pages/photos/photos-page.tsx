@@ -1,0 +1,3 @@
+export function PhotosPage() {
+  return <h1>Photos</h1>;
+}

@@ -1,0 +1,19 @@
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+// Built into dist/, which the server serves at / (packages/server/src/http/web-routes.ts). Everything the page
+// needs is in the bundle: no CDN at run time.
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: false,
+    // The first page must stay small (docs/web.md): a warning if one chunk grows past this.
+    chunkSizeWarningLimit: 300,
+  },
+  server: {
+    // `npm run dev -w @holdfast/web` next to `holdfast serve` on the default port.
+    proxy: { '/v1': 'http://127.0.0.1:7870' },
+  },
+});
