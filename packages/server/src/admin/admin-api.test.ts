@@ -57,7 +57,7 @@ describe.each(engines)('admin API on %s', (engine) => {
     }
   });
 
-  it('shows the admin flag in /v1/me, and it follows `user admin on|off` at once', async () => {
+  it('shows the admin flag in /v1/me, and it follows user admin on|off at once', async () => {
     expect((await call(admin, 'GET', '/v1/me')).body).toMatchObject({ username: admin.username, admin: true });
     expect((await call(alice, 'GET', '/v1/me')).body).toMatchObject({ username: alice.username, admin: false });
     await setUserAdmin(server.ctx, alice.username, true);
