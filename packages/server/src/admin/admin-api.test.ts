@@ -3,6 +3,7 @@ import { addUser, engines, startTestServer, type TestServer, type TestUser } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setUserAdmin } from '../auth/accounts.js';
 import { recordIncident } from '../ledger/ledger.js';
+import { holdAllAccounts } from '../store/recovery-holds.js';
 import { pushNotes, pushPhoto } from '../test-support/backups.js';
 
 /** The operators' API over real HTTP: who may use it, and what each route answers. */
@@ -216,5 +217,30 @@ describe.each(engines)('admin API on %s', (engine) => {
       expect.objectContaining({ username: alice.username, kind: 'reseed', summary: 'A device re-seeded 3 items.' }),
     ]);
     expect((await call(alice, 'GET', '/v1/admin/incidents')).status).toBe(403);
+  });
+
+  it('counts every account a rollback touched and the ones still waiting for their devices', async () => {
+    const at = Date.now();
+    await holdAllAccounts(server.ctx.db, { reason: 'rollback_detected', generation: 'gen-after-loss', since: at });
+    const loss = await recordIncident(
+      server.ctx.db,
+      {
+        kind: 'rollback_detected',
+        userId: null,
+        summary: 'The database came back older.',
+        details: { previousGeneration: 'gen-before', generation: 'gen-after-loss', lostFrom: 3, lostTo: 4 },
+      },
+      at,
+    );
+    const { entries } = (await call(admin, 'GET', `/v1/admin/incidents?after=${loss.seq - 1}`)).body;
+    expect(entries[0]).toMatchObject({ seq: loss.seq, kind: 'rollback_detected', affectedUsers: 3, users: [] });
+    expect(entries[0].pending).toEqual(
+      expect.arrayContaining([
+        { username: alice.username, devices: 1 },
+        { username: bob.username, devices: 1 },
+        { username: admin.username, devices: 1 },
+      ]),
+    );
+    expect((await call(admin, 'GET', '/v1/admin/overview')).body.openIncidents).toBe(1);
   });
 });
