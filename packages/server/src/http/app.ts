@@ -20,6 +20,7 @@ import { ledgerRoutes } from './routes/ledger-routes.js';
 import { pushChangesRoutes } from './routes/push-changes-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
 import { summaryReseedRoutes } from './routes/summary-reseed-routes.js';
+import { trashRoutes } from './routes/trash-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
 
 declare module 'fastify' {
@@ -143,6 +144,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(contactRoutes(ctx));
   await app.register(usageRoutes(ctx));
   await app.register(restoreRoutes(ctx));
+  await app.register(trashRoutes(ctx));
   await app.register(davRoutes(ctx));
   return app;
 }
