@@ -30,7 +30,7 @@ export async function upsertContactRows(
   trx: Transaction<Database>,
   rows: Insertable<ContactSearchTable>[],
 ): Promise<void> {
-  // 12 columns a row: pages stay under SQLite's limit on bound parameters.
+  // 13 columns a row: pages stay under SQLite's limit on bound parameters.
   for (let i = 0; i < rows.length; i += 200) {
     await trx
       .insertInto('contact_search')
@@ -47,6 +47,7 @@ export async function upsertContactRows(
           organization: eb.ref('excluded.organization'),
           search_text: eb.ref('excluded.search_text'),
           phone_digits: eb.ref('excluded.phone_digits'),
+          fields: eb.ref('excluded.fields'),
         })),
       )
       .execute();
@@ -157,4 +158,10 @@ export async function writeContactSearchVersion(trx: Transaction<Database>, vers
     .values({ key: CONTACT_SEARCH_META, value: version })
     .onConflict((oc) => oc.column('key').doUpdateSet({ value: version }))
     .execute();
+}
+
+/** The field counts of each of a user's indexed contacts, as stored (JSON). */
+export async function contactFieldCounts(on: Queryable, userId: string): Promise<string[]> {
+  const rows = await executor(on).selectFrom('contact_search').select('fields').where('user_id', '=', userId).execute();
+  return rows.map((r) => r.fields);
 }

@@ -209,4 +209,6 @@ export interface ContactSearchTable {
   search_text: string;
   /** Each phone number's digits, space-separated and space-enclosed. */
   phone_digits: string;
+  /** JSON field counts of the card (bundle/field-counts.ts, as the export manifest counts them). */
+  fields: string;
 }

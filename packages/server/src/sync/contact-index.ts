@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { contactFields } from '../bundle/field-counts.js';
 import { contactListing, indexedContact } from '../content/contact-listing.js';
 import type { Context } from '../context.js';
 import {
@@ -63,9 +64,20 @@ export async function indexContactHeads(
       item_id: w.itemId,
       collection_id: w.collectionId,
       seq: w.seq,
-      ...indexedContact(contactListing(revisions.get(w.seq)?.content ?? '')),
+      ...contactRow(revisions.get(w.seq)?.content ?? ''),
     })),
   );
+}
+
+/** The row's fields made from one vCard. */
+function contactRow(text: string) {
+  let fields = {};
+  try {
+    fields = contactFields(text);
+  } catch {
+    // Counted as having no fields: the card is still listed by what could be read.
+  }
+  return { ...indexedContact(contactListing(text)), fields: JSON.stringify(fields) };
 }
 
 const ready = new WeakMap<Context, Promise<void>>();
@@ -109,7 +121,7 @@ export async function rebuildContactIndex(ctx: Context, userIds?: string[]): Pro
             item_id: h.id,
             collection_id: h.collection_id,
             seq: h.head_seq,
-            ...indexedContact(contactListing(h.content ?? '')),
+            ...contactRow(h.content ?? ''),
           })),
         );
         after = heads[heads.length - 1]?.id ?? after;

@@ -31,6 +31,7 @@ export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
     .addColumn('organization', 'text')
     .addColumn('search_text', 'text', (c) => c.notNull())
     .addColumn('phone_digits', 'text', (c) => c.notNull())
+    .addColumn('fields', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('contact_search_pk', ['user_id', 'item_id'])
     .execute();
   await db.schema
