@@ -152,7 +152,7 @@ export const configFields = {
   }),
   thumbnailMaxInputPixels: field({
     schema: int(1, 1_000_000_000).default(100_000_000),
-    description: 'Largest image, in pixels (width times height), a thumbnail is made of; larger ones answer 422.',
+    description: 'Largest image, in pixels (width times height), a thumbnail is made of; larger ones answer 413.',
   }),
   thumbnailConcurrency: field({
     schema: int(1, 64).default(2),
