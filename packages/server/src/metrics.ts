@@ -8,6 +8,8 @@ export interface Metrics {
   registry: Registry;
   httpRequests: Histogram<'method' | 'route' | 'status'>;
   pushedChanges: Counter<'status'>;
+  /** Thumbnail requests by how they were answered: `made` by sharp, or `cached`. */
+  thumbnails: Counter<'result'>;
   logHead: Gauge;
   /** 1 while writes are acknowledged without their backup targets (backup/ack-gate.ts). */
   backupAckDegraded: Gauge;
@@ -31,6 +33,12 @@ export function createMetrics(): Metrics {
       name: 'holdfast_push_changes_total',
       help: 'Pushed changes by result (applied, conflict, rejected).',
       labelNames: ['status'],
+      registers: [registry],
+    }),
+    thumbnails: new Counter({
+      name: 'holdfast_thumbnails_total',
+      help: 'Thumbnails served, by whether they were made for the request (made) or read from the cache (cached).',
+      labelNames: ['result'],
       registers: [registry],
     }),
     logHead: new Gauge({

@@ -143,6 +143,33 @@ export function blobStoreContract(name: string, factory: () => Promise<BlobStore
         await expectAppError(store.stat(sha256), 'invalid_request');
       }
     });
+
+    it('keeps derived files apart from blobs, replaced whole by a later write', async () => {
+      const sha256 = sha256Hex(Buffer.from('a photo'));
+      const key = `${sha256}-thumb-256.webp`;
+      expect(await store.readDerived(key)).toBeNull();
+      const first = randomBytes(5000);
+      await store.writeDerived(key, first);
+      expectBytes(await store.readDerived(key), first);
+      // A derived file is not a blob, and the blob it comes from need not be stored.
+      expect(await store.stat(sha256)).toBeNull();
+      expect(await store.readDerived(`${sha256}-thumb-512.webp`)).toBeNull();
+      const second = randomBytes(3000);
+      await Promise.all([store.writeDerived(key, second), store.writeDerived(key, second)]);
+      expectBytes(await store.readDerived(key), second);
+      for (const bad of [
+        '',
+        sha256,
+        `${sha256}-`,
+        `${sha256}-../x`,
+        `${sha256}-A`,
+        `../${sha256}-x`,
+        `${'g'.repeat(64)}-x`,
+      ]) {
+        await expectAppError(store.readDerived(bad), 'invalid_request');
+        await expectAppError(store.writeDerived(bad, first), 'invalid_request');
+      }
+    });
   });
 }
 

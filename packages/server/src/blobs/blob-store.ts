@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { AppError } from '@holdfast/protocol';
 
 /**
  * What a successful put stored. `created` is false when the blob was already
@@ -27,6 +28,12 @@ export interface BlobPutResult {
  * - Putting an existing blob stores nothing, but still reads and verifies the
  *   whole body: knowing a hash must not be enough to claim the blob.
  * - Blobs are never overwritten; nothing here deletes.
+ * - Derived files (thumbnails) live apart from blobs, under keys of the form
+ *   `<sha256 of the blob they come from>-<variant>` (variant: lowercase
+ *   letters, digits, dots and dashes, at most 40). They are a cache: made
+ *   again when missing, so a write need not be durable, but a reader never
+ *   sees a partly written one. A write replaces what the key held (the same
+ *   bytes, made again). Any other key throws AppError('invalid_request').
  */
 export interface BlobStore {
   readonly kind: 'local' | 's3';
@@ -39,5 +46,18 @@ export interface BlobStore {
   get(sha256: string): Promise<Readable | null>;
   /** The blob's size, or null if it is not stored. */
   stat(sha256: string): Promise<{ size: number } | null>;
+  /** A derived file's bytes, or null if none is stored under `key`. */
+  readDerived(key: string): Promise<Buffer | null>;
+  /** Stores a derived file under `key`, whole or not at all. */
+  writeDerived(key: string, bytes: Uint8Array): Promise<void>;
   close(): Promise<void>;
+}
+
+const DERIVED_KEY = /^[0-9a-f]{64}-[a-z0-9][a-z0-9.-]{0,39}$/;
+
+/** Throws AppError('invalid_request') unless `key` names a derived file (see BlobStore). */
+export function assertDerivedKey(key: string): void {
+  if (!DERIVED_KEY.test(key)) {
+    throw new AppError('invalid_request', 'A derived file key is <sha256>-<variant>.', { key: key.slice(0, 120) });
+  }
 }

@@ -1,10 +1,22 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import {
+  chmod,
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncDir } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
-import type { BlobPutResult, BlobStore } from './blob-store.js';
+import { assertDerivedKey, type BlobPutResult, type BlobStore } from './blob-store.js';
 
 /**
  * A tmp file untouched for this long belongs to no live put: every write
@@ -24,8 +36,9 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 /**
  * A blob store in a local directory: `<dir>/ab/cd/abcd…` holds the blob whose
- * SHA-256 is `abcd…`, and `<dir>/tmp` holds puts in progress (same
- * filesystem, so publishing is an atomic link).
+ * SHA-256 is `abcd…`, `<dir>/tmp` holds puts in progress (same
+ * filesystem, so publishing is an atomic link), and `<dir>/derived/ab/`
+ * holds derived files (thumbnails) of blobs `ab…`.
  *
  * A put of a blob that is already stored still reads and verifies the whole
  * body, without writing it: a caller must prove it has the bytes before it
@@ -113,6 +126,29 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
       assertSha256(sha256);
       const size = await fileSize(blobPath(sha256));
       return size === null ? null : { size };
+    },
+    async readDerived(key) {
+      assertDerivedKey(key);
+      try {
+        return await readFile(join(dir, 'derived', key.slice(0, 2), key));
+      } catch (err) {
+        if (errorCode(err) === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    async writeDerived(key, bytes) {
+      assertDerivedKey(key);
+      const folder = join(dir, 'derived', key.slice(0, 2));
+      await mkdir(folder, { recursive: true, mode: PRIVATE_DIR });
+      // Written beside the blobs' puts and renamed into place, so a reader sees all of it or nothing.
+      // A cache: no fsync, a file lost in a crash is made again.
+      const tmp = join(tmpDir, `${key}.${randomUUID()}.tmp`);
+      try {
+        await writeFile(tmp, bytes, { mode: PRIVATE_FILE });
+        await rename(tmp, join(folder, key));
+      } finally {
+        await rm(tmp, { force: true });
+      }
     },
     async close() {},
   };

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import { loadS3Sdk, type S3Sdk } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
-import type { BlobPutResult, BlobStore } from './blob-store.js';
+import { assertDerivedKey, type BlobPutResult, type BlobStore } from './blob-store.js';
 import { assertSha256, consumeVerified, removeStaleFiles, STALE_TMP_MS } from './local-blob-store.js';
 
 const MIB = 1024 * 1024;
@@ -36,7 +36,8 @@ export interface S3BlobStoreOptions {
 }
 
 /**
- * A blob store in an S3 bucket, one object per blob at `${prefix}${sha256}`.
+ * A blob store in an S3 bucket, one object per blob at `${prefix}${sha256}`,
+ * and derived files (thumbnails) at `${prefix}derived/${key}`.
  *
  * The body is spooled to a local file while it is hashed, and uploaded only
  * once the hash is verified, so an object under a blob's key always holds
@@ -169,6 +170,29 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
       assertSha256(sha256);
       const size = await headSize(sha256);
       return size === null ? null : { size };
+    },
+    async readDerived(key) {
+      assertDerivedKey(key);
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}derived/${key}` }));
+        if (!object.Body) throw new AppError('internal', 'S3 returned no body.');
+        return Buffer.from(await object.Body.transformToByteArray());
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+    async writeDerived(key, bytes) {
+      assertDerivedKey(key);
+      // A single PUT is atomic in S3: readers get the old object or the whole new one.
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `${prefix}derived/${key}`,
+          Body: bytes,
+          ContentLength: bytes.length,
+        }),
+      );
     },
     async close() {
       client.destroy();

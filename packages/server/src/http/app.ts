@@ -23,6 +23,7 @@ import { pushChangesRoutes } from './routes/push-changes-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
 import { summaryReseedRoutes } from './routes/summary-reseed-routes.js';
+import { trashRoutes } from './routes/trash-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
 
 declare module 'fastify' {
@@ -150,6 +151,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(restoreRoutes(ctx));
   await app.register(reportRoutes(ctx));
   await app.register(adminRoutes(ctx, options.backup ?? (() => null)));
+  await app.register(trashRoutes(ctx));
   await app.register(davRoutes(ctx));
   return app;
 }

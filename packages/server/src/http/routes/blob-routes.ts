@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { AppError, BLOB_BATCH_TYPE, blobBatchQuerySchema, sha256Schema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { THUMBNAIL_SIZES, THUMBNAIL_TYPE, type ThumbnailSize, thumbnail } from '../../content/thumbnails.js';
 import type { Context } from '../../context.js';
 import { recordBlob, userBlobSizes } from '../../store/blob-index.js';
 import { checkAddition } from '../../sync/quota.js';
@@ -9,6 +10,15 @@ import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
 const params = z.object({ sha256: sha256Schema });
+const thumbnailQuery = z
+  .object({
+    size: z.coerce
+      .number()
+      .int()
+      .refine((n) => (THUMBNAIL_SIZES as readonly number[]).includes(n), `size is one of ${THUMBNAIL_SIZES.join(', ')}`)
+      .default(256),
+  })
+  .strict();
 
 /**
  * The bytes of several stored blobs, one after another, each checked against
@@ -108,6 +118,21 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
         .header('content-length', String(total))
         .header('cache-control', 'private, no-cache')
         .send(body);
+    });
+
+    // Same isolation as the blob itself: 404 unless the caller holds it. The cache is shared by content hash,
+    // which reveals nothing: only a holder of the bytes is ever answered.
+    app.get('/v1/blobs/:sha256/thumbnail', async (request, reply) => {
+      const { sha256 } = parseInput(params, request.params, 'path');
+      const { size } = parseInput(thumbnailQuery, request.query, 'query');
+      await found(callerOf(request).userId, sha256);
+      const bytes = await thumbnail(ctx, sha256, size as ThumbnailSize);
+      return reply
+        .type(THUMBNAIL_TYPE)
+        .header('content-length', String(bytes.length))
+        .header('etag', `"${sha256}-${size}"`)
+        .header('cache-control', 'private, max-age=31536000, immutable')
+        .send(bytes);
     });
 
     app.get('/v1/blobs/:sha256', async (request, reply) => {
