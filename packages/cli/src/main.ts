@@ -34,7 +34,10 @@ const commands: Record<string, { run: Command; summary: string }> = {
     run: serveCommand,
     summary: 'run the server (embedded SQLite in ./holdfast-data by default) [--new-deployment]',
   },
-  user: { run: userCommand, summary: 'user add|list|passwd|disable|enable NAME' },
+  user: {
+    run: userCommand,
+    summary: 'user add|list|passwd|disable|enable NAME [--email ADDRESS] | email NAME ADDRESS|none',
+  },
   device: {
     run: deviceCommand,
     summary:

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, usernameSchema } from '@holdfast/protocol';
-import { createUser, listUsers, setPassword, setUserDisabled } from '@holdfast/server';
+import {
+  createUser,
+  emailAddressSchema,
+  listUsers,
+  setEmailByName,
+  setPassword,
+  setUserDisabled,
+} from '@holdfast/server';
 import { withDatabase } from './admin-db.js';
 import type { Invocation } from './main.js';
 
@@ -16,15 +23,20 @@ async function readNewPassword(invocation: Invocation): Promise<string> {
   return password;
 }
 
-const USER_VERBS = ['add', 'list', 'passwd', 'disable', 'enable'];
+const USER_VERBS = ['add', 'list', 'passwd', 'disable', 'enable', 'email'];
+const USAGE = 'Usage: holdfast user add|list|passwd|disable|enable NAME | user email NAME ADDRESS|none';
 
 export async function userCommand(invocation: Invocation): Promise<number> {
   const { config, args, io } = invocation;
-  const [verb, name] = args;
+  const [verb, name, address] = args;
   // Usage errors before the database is opened: a mistyped command creates and migrates nothing.
-  if (!verb || !USER_VERBS.includes(verb))
-    throw new AppError('invalid_request', 'Usage: holdfast user add|list|passwd|disable|enable NAME');
+  if (!verb || !USER_VERBS.includes(verb)) throw new AppError('invalid_request', USAGE);
   if (verb !== 'list' && !name) throw new AppError('invalid_request', `Usage: holdfast user ${verb} NAME`);
+  const email = verb === 'email' ? address : invocation.options.email;
+  if (verb === 'email' && !email)
+    throw new AppError('invalid_request', 'Usage: holdfast user email NAME ADDRESS (or none to remove it)');
+  if (typeof email === 'string' && email !== 'none' && !emailAddressSchema.safeParse(email).success)
+    throw new AppError('invalid_request', `Invalid e-mail address: ${email}`);
   return withDatabase(config, verb === 'list' ? 'read' : 'write', async (ctx) => {
     switch (verb) {
       case 'add': {
@@ -33,7 +45,14 @@ export async function userCommand(invocation: Invocation): Promise<number> {
         if (!valid.success)
           throw new AppError('invalid_request', `Invalid username: ${valid.error.issues[0]?.message}`);
         const user = await createUser(ctx, name, await readNewPassword(invocation));
+        if (typeof email === 'string') await setEmailByName(ctx, name, email);
         io.out(`Created user ${user.username} (${user.id})`);
+        return 0;
+      }
+      case 'email': {
+        if (!name || typeof email !== 'string') throw new AppError('invalid_request', USAGE);
+        const user = await setEmailByName(ctx, name, email === 'none' ? null : email);
+        io.out(user.email ? `${name} is told at ${user.email}` : `${name} has no e-mail address; they are not mailed`);
         return 0;
       }
       case 'list': {
@@ -43,6 +62,7 @@ export async function userCommand(invocation: Invocation): Promise<number> {
           id: u.id,
           username: u.username,
           disabled: Boolean(u.disabled),
+          email: u.email,
           createdAt: new Date(Number(u.created_at)).toISOString(),
           updatedAt: new Date(Number(u.updated_at)).toISOString(),
         }));
@@ -64,7 +84,7 @@ export async function userCommand(invocation: Invocation): Promise<number> {
         return 0;
       }
       default:
-        throw new AppError('invalid_request', 'Usage: holdfast user add|list|passwd|disable|enable NAME');
+        throw new AppError('invalid_request', USAGE);
     }
   });
 }

@@ -17,6 +17,7 @@ import { eventRoutes } from './routes/event-routes.js';
 import { exportImportRoutes } from './routes/export-import-routes.js';
 import { itemRoutes } from './routes/item-routes.js';
 import { ledgerRoutes } from './routes/ledger-routes.js';
+import { noticeRoutes } from './routes/notice-routes.js';
 import { pushChangesRoutes } from './routes/push-changes-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
 import { summaryReseedRoutes } from './routes/summary-reseed-routes.js';
@@ -139,6 +140,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(eventRoutes(ctx));
   await app.register(summaryReseedRoutes(ctx));
   await app.register(ledgerRoutes(ctx));
+  await app.register(noticeRoutes(ctx));
   await app.register(exportImportRoutes(ctx));
   await app.register(contactRoutes(ctx));
   await app.register(usageRoutes(ctx));

@@ -26,7 +26,8 @@ export type LedgerKind =
   | 'import'
   | 'import_undo'
   | 'quota_warning'
-  | 'loss_accepted';
+  | 'loss_accepted'
+  | 'notification';
 
 export interface LedgerInput {
   kind: LedgerKind;

@@ -8,7 +8,8 @@ import type { AppPasswordsTable, Database, DavNamesTable, DevicesTable, ImportsT
  * worth a backup object each time.
  */
 export interface AccountRows {
-  users: UsersTable[];
+  /** Without `email`: the backup format does not carry addresses yet. */
+  users: Omit<UsersTable, 'email'>[];
   devices: Omit<DevicesTable, 'last_seen_at'>[];
   app_passwords: Omit<AppPasswordsTable, 'last_used_at'>[];
   dav_names: DavNamesTable[];

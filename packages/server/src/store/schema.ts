@@ -18,6 +18,8 @@ export interface Database {
   dav_names: DavNamesTable;
   imports: ImportsTable;
   recovery_holds: RecoveryHoldsTable;
+  notification_claims: NotificationClaimsTable;
+  notice_dismissals: NoticeDismissalsTable;
 }
 
 /** The incident ledger: append-only, each entry hashing the one before. */
@@ -52,6 +54,8 @@ export interface UsersTable {
   disabled: number;
   created_at: number;
   updated_at: number;
+  /** Where the person is told about incidents touching their data; null: not mailed. */
+  email: string | null;
 }
 
 export interface DevicesTable {
@@ -187,4 +191,24 @@ export interface RecoveryHoldsTable {
   /** JSON array of device ids that have not re-seeded since the loss. */
   pending_devices: string;
   since: number;
+}
+
+/** One person to be told about one ledger entry (migrations/0009-notifications.ts). */
+export interface NotificationClaimsTable {
+  ledger_seq: number;
+  user_id: string;
+  /** 'pending' | 'sending' | 'sent' | 'failed' | 'no_address' | 'gave_up' */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  /** While 'sending': until when the process that took it owns it. */
+  lease_until: number | null;
+  created_at: number;
+}
+
+/** A ledger entry a person dismissed from the portal's banner. */
+export interface NoticeDismissalsTable {
+  user_id: string;
+  ledger_seq: number;
+  dismissed_at: number;
 }

@@ -20,6 +20,7 @@ export async function insertUser(
     disabled: 0,
     created_at: now,
     updated_at: now,
+    email: null,
   };
   await db.insertInto('users').values(row).execute();
   return row;
@@ -40,7 +41,7 @@ export async function listUsers(db: Kysely<Database>): Promise<UserRow[]> {
 export async function updateUser(
   db: Kysely<Database>,
   id: string,
-  changes: Partial<Pick<UserRow, 'password_hash' | 'disabled'>>,
+  changes: Partial<Pick<UserRow, 'password_hash' | 'disabled' | 'email'>>,
   now: number,
 ): Promise<void> {
   await db
