@@ -97,7 +97,7 @@ describe.each(engines)('telling people by e-mail on %s', (engine) => {
     expect(mail?.subject).toMatch(/^Holdfast: Your data was restored as it was at revision \d+$/);
     expect(mail?.text).toContain(`Hello ${alice.username},`);
     expect(mail?.text).toContain('What happened: Your data across your whole account was put back');
-    expect(mail?.text).toContain('2 items came back as they were then and 1 item added since were removed.');
+    expect(mail?.text).toContain('2 items came back as they were then and 1 item added since was removed.');
     expect(mail?.text).toContain('What to do: Check in the portal');
     expect(mail?.text).toContain('https://holdfast.example.org/');
     const restore = (await listLedger(server.ctx.db, { userId: alice.userId, limit: 100 })).find(
