@@ -6,9 +6,11 @@ import { fileURLToPath } from 'node:url';
 import {
   type Config,
   checkDataDirPermissions,
+  createMailer,
   type Db,
   drillScratchLocation,
   NO_BACKUP_TARGET,
+  mailEnabled,
   openBlobStore,
   type PermissionFinding,
   readBackupStatus,
@@ -112,4 +114,30 @@ export async function checkDrillScratch(config: Config, problems: string[]) {
   const check = await checkWritableDir(path, existsSync(dirname(path)));
   if (!check.ok) problems.push(`restore drills cannot use their scratch directory ${check.path}: ${check.error}`);
   return check;
+}
+
+export interface MailCheck {
+  on: boolean;
+  /** The SMTP server with any password left out, when mail is on. */
+  server: string | null;
+  ok: boolean;
+  error: string | null;
+}
+
+/** Whether people are mailed about incidents touching their data, and whether the SMTP server answers. */
+export async function checkMail(config: Config, problems: string[]): Promise<MailCheck> {
+  if (!mailEnabled(config)) return { on: false, server: null, ok: true, error: null };
+  const url = new URL(config.smtpUrl);
+  const server = `${url.protocol}//${url.host}`;
+  const mailer = createMailer(config);
+  try {
+    await mailer.verify();
+    return { on: true, server, ok: true, error: null };
+  } catch (error) {
+    const message = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    problems.push(`the SMTP server ${server} does not answer (${message}): people cannot be mailed`);
+    return { on: true, server, ok: false, error: message };
+  } finally {
+    mailer.close();
+  }
 }

@@ -15,6 +15,7 @@ import {
   checkBackups,
   checkBlobStore,
   checkDrillScratch,
+  checkMail,
   checkPermissions,
 } from './doctor-checks.js';
 import type { Invocation } from './main.js';
@@ -53,6 +54,8 @@ export async function doctorCommand({ config, options, io }: Invocation): Promis
   if (!blobs.ok) problems.push(`blob store ${blobs.location} is unusable: ${blobs.error}`);
   report.permissions = await checkPermissions(config, problems);
   report.drillScratch = await checkDrillScratch(config, problems);
+  const mail = await checkMail(config, problems);
+  report.mail = mail;
   try {
     const fs = await statfs(config.dataDir);
     const free = fs.bavail * fs.bsize;
@@ -82,6 +85,11 @@ export async function doctorCommand({ config, options, io }: Invocation): Promis
       );
     }
     io.out(`Blob store: ${blobs.kind} ${blobs.location} ${blobs.ok ? 'ok' : `FAILING (${blobs.error})`}`);
+    io.out(
+      mail.on
+        ? `Mail: on, through ${mail.server} ${mail.ok ? 'ok' : `FAILING (${mail.error})`}`
+        : 'Mail: off (smtpUrl is empty): people are not mailed about incidents touching their data; the portal still shows them',
+    );
     const disk = report.disk as { freeBytes: number } | undefined;
     if (disk) io.out(`Free disk: ${(disk.freeBytes / 1024 ** 3).toFixed(1)} GiB`);
     io.out('Configuration:');

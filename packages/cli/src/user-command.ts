@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, usernameSchema } from '@holdfast/protocol';
-import { createUser, listUsers, setPassword, setUserAdmin, setUserDisabled } from '@holdfast/server';
+import {
+  createUser,
+  emailAddressSchema,
+  listUsers,
+  setEmailByName,
+  setPassword,
+  setUserAdmin,
+  setUserDisabled,
+} from '@holdfast/server';
 import { withDatabase } from './admin-db.js';
 import type { Invocation } from './main.js';
 
@@ -16,18 +24,24 @@ async function readNewPassword(invocation: Invocation): Promise<string> {
   return password;
 }
 
-const USER_VERBS = ['add', 'list', 'passwd', 'disable', 'enable', 'admin'];
+const USER_VERBS = ['add', 'list', 'passwd', 'disable', 'enable', 'admin', 'email'];
 const USAGE =
-  'Usage: holdfast user add NAME [--admin] | list | passwd NAME | disable NAME | enable NAME | admin NAME on|off';
+  'Usage: holdfast user add NAME [--admin] [--email ADDRESS] | list | passwd NAME | disable NAME | enable NAME | admin NAME on|off | email NAME ADDRESS|none';
 
 export async function userCommand(invocation: Invocation): Promise<number> {
   const { config, args, io } = invocation;
-  const [verb, name, setting] = args;
+  const [verb, name, argument] = args;
   // Usage errors before the database is opened: a mistyped command creates and migrates nothing.
   if (!verb || !USER_VERBS.includes(verb)) throw new AppError('invalid_request', USAGE);
   if (verb !== 'list' && !name) throw new AppError('invalid_request', `Usage: holdfast user ${verb} NAME`);
+  const setting = verb === 'admin' ? argument : undefined;
   if (verb === 'admin' && setting !== 'on' && setting !== 'off')
     throw new AppError('invalid_request', 'Usage: holdfast user admin NAME on|off');
+  const email = verb === 'email' ? argument : invocation.options.email;
+  if (verb === 'email' && !email)
+    throw new AppError('invalid_request', 'Usage: holdfast user email NAME ADDRESS (or none to remove it)');
+  if (typeof email === 'string' && email !== 'none' && !emailAddressSchema.safeParse(email).success)
+    throw new AppError('invalid_request', `Invalid e-mail address: ${email}`);
   return withDatabase(config, verb === 'list' ? 'read' : 'write', async (ctx) => {
     switch (verb) {
       case 'add': {
@@ -37,7 +51,14 @@ export async function userCommand(invocation: Invocation): Promise<number> {
           throw new AppError('invalid_request', `Invalid username: ${valid.error.issues[0]?.message}`);
         const admin = invocation.options.admin === true;
         const user = await createUser(ctx, name, await readNewPassword(invocation), { admin });
+        if (typeof email === 'string') await setEmailByName(ctx, name, email);
         io.out(`Created ${admin ? 'admin' : 'user'} ${user.username} (${user.id})`);
+        return 0;
+      }
+      case 'email': {
+        if (!name || typeof email !== 'string') throw new AppError('invalid_request', USAGE);
+        const user = await setEmailByName(ctx, name, email === 'none' ? null : email);
+        io.out(user.email ? `${name} is told at ${user.email}` : `${name} has no e-mail address; they are not mailed`);
         return 0;
       }
       case 'list': {
@@ -48,6 +69,7 @@ export async function userCommand(invocation: Invocation): Promise<number> {
           username: u.username,
           disabled: Boolean(u.disabled),
           admin: Boolean(u.admin),
+          email: u.email,
           createdAt: new Date(Number(u.created_at)).toISOString(),
           updatedAt: new Date(Number(u.updated_at)).toISOString(),
         }));

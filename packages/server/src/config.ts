@@ -320,6 +320,59 @@ export const configFields = {
     description:
       'Mass-change guard: deletions from one device or app password within this many milliseconds count together (bursts of small pushes, DAV DELETEs).',
   }),
+  smtpUrl: field({
+    schema: z
+      .string()
+      .default('')
+      .refine((value) => value === '' || /^smtps?:\/\/[^/]/.test(value), {
+        message: 'expected an smtp:// or smtps:// URL',
+      }),
+    secret: true,
+    description:
+      'SMTP server that people are mailed through when an incident, a restore or a re-seed touches their data, e.g. `smtp://user:password@mail.example.org:587` (STARTTLS when offered) or `smtps://…:465`. Empty: no mail is sent (`doctor` says so); the portal still shows the notices.',
+  }),
+  mailFrom: field({
+    schema: z.string().min(3).default('Holdfast <holdfast@localhost>'),
+    description: 'The From address of those mails, e.g. `Holdfast <holdfast@example.org>`.',
+  }),
+  portalUrl: field({
+    schema: z
+      .string()
+      .default('')
+      .refine((value) => value === '' || /^https?:\/\/[^/]/.test(value), { message: 'expected an http(s) URL' }),
+    description:
+      "The portal's public address, linked from every mail (e.g. `https://holdfast.example.org`). Empty: mails carry no link.",
+  }),
+  smtpTimeoutMs: field({
+    schema: int(1000, 600_000).default(30_000),
+    description: 'How long connecting to the SMTP server and each step of sending may take, in milliseconds.',
+  }),
+  notifyPollMs: field({
+    schema: int(100, 3_600_000).default(5000),
+    description: 'How often the notifier looks for new ledger entries and mails due for a retry, in milliseconds.',
+  }),
+  notifyRetryMs: field({
+    schema: int(1000, 86_400_000).default(300_000),
+    description:
+      'Wait before retrying a mail the SMTP server did not take, in milliseconds; doubled after each further failure.',
+  }),
+  notifyMaxAttempts: field({
+    schema: int(1, 100).default(6),
+    description: 'Attempts at delivering one mail before giving up (each attempt is on the ledger).',
+  }),
+  notifyMaxAgeMs: field({
+    schema: int(60_000, 365 * 86_400_000).default(7 * 86_400_000),
+    description:
+      'Ledger entries older than this, in milliseconds, are not mailed about when the notifier first reaches them (after mail is turned on, or an upgrade); the portal still shows them.',
+  }),
+  noticesMaxAgeMs: field({
+    schema: int(60_000, 3650 * 86_400_000).default(30 * 86_400_000),
+    description: "How far back, in milliseconds, the portal's notices (`GET /v1/notices`) reach.",
+  }),
+  noticesMax: field({
+    schema: int(1, 1000).default(50),
+    description: 'Most notices `GET /v1/notices` lists (the newest first).',
+  }),
 } satisfies Record<string, FieldSpec>;
 
 export type ConfigKey = keyof typeof configFields;

@@ -18,6 +18,7 @@ export {
   verifyLedger,
 } from './ledger/ledger.js';
 export * from './main.js';
+export * from './notify/index.js';
 export { listAppPasswords, revokeAppPassword } from './store/app-passwords.js';
 export { readDatabaseCounts } from './store/counts.js';
 export { checkDataDirPermissions, type PermissionFinding, secureDataDir } from './store/data-dir.js';

@@ -8,6 +8,8 @@ import type { WitnessOptions } from './backup/start-witness.js';
 import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
 import { buildApp } from './http/app.js';
+import { mailEnabled } from './notify/mailer.js';
+import { type Notifier, startNotifier } from './notify/notifier.js';
 import { closeContext, createLogger, openContext } from './open-context.js';
 import { secureDataDir } from './store/data-dir.js';
 import { isPostgresLocation } from './store/database.js';
@@ -48,6 +50,8 @@ export interface RunningServer {
   url: string;
   /** Continuous backups, or null when no backup target is configured. */
   backup: BackupService | null;
+  /** Mails people about entries touching their data, or null when mail is off (`smtpUrl`). */
+  notifier: Notifier | null;
   close(): Promise<void>;
 }
 
@@ -69,12 +73,14 @@ export async function startServer(
   }
   // Continuous backups run beside the server; a failing target never stops it serving.
   const backup = startServerBackups(ctx);
+  const notifier = startServerNotifier(ctx);
   const app = await buildApp(ctx, { backupHealth: () => backup?.health() ?? [], backup: () => backup });
   drainOnClose(app, config.shutdownGraceMs, log);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await backup?.stop();
+    await notifier?.stop();
     await app.close();
     await closeContext(ctx);
     await lock?.release();
@@ -88,13 +94,23 @@ export async function startServer(
     ctx,
     url: `http://${host}:${port}`,
     backup,
+    notifier,
     close: async () => {
       await app.close();
       await backup?.stop();
+      await notifier?.stop();
       await closeContext(ctx);
       await lock?.release();
     },
   };
+}
+
+function startServerNotifier(ctx: Context): Notifier | null {
+  if (!mailEnabled(ctx.config)) {
+    ctx.log.info('mail is off (smtpUrl): people see incidents in the portal but are not mailed');
+    return null;
+  }
+  return startNotifier({ ...ctx, log: ctx.log.child({ component: 'notifier' }) });
 }
 
 function listenError(error: NodeJS.ErrnoException, config: Config): Error {

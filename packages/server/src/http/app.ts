@@ -19,6 +19,7 @@ import { eventRoutes } from './routes/event-routes.js';
 import { exportImportRoutes } from './routes/export-import-routes.js';
 import { itemRoutes } from './routes/item-routes.js';
 import { ledgerRoutes } from './routes/ledger-routes.js';
+import { noticeRoutes } from './routes/notice-routes.js';
 import { pushChangesRoutes } from './routes/push-changes-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
@@ -145,6 +146,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(eventRoutes(ctx));
   await app.register(summaryReseedRoutes(ctx));
   await app.register(ledgerRoutes(ctx));
+  await app.register(noticeRoutes(ctx));
   await app.register(exportImportRoutes(ctx));
   await app.register(contactRoutes(ctx));
   await app.register(usageRoutes(ctx));

@@ -30,7 +30,9 @@ export type LedgerKind =
   /** An operator acted through `/v1/admin/*`: on the admin's own ledger, naming them. */
   | 'admin_action'
   /** A user reported a problem (`POST /v1/reports`): on their own ledger, read by operators. */
-  | 'user_report';
+  | 'user_report'
+  /** A person was told of an entry (e-mail), with its delivery status. */
+  | 'notification';
 
 export interface LedgerInput {
   kind: LedgerKind;

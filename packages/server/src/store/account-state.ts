@@ -8,8 +8,8 @@ import type { AppPasswordsTable, Database, DavNamesTable, DevicesTable, ImportsT
  * worth a backup object each time.
  */
 export interface AccountRows {
-  /** Without `admin`: the format predates it, so a restore leaves every account an ordinary user. */
-  users: Omit<UsersTable, 'admin'>[];
+  /** Without `admin` and `email`: the format predates them, so a restore leaves every account an ordinary user with no address. */
+  users: Omit<UsersTable, 'admin' | 'email'>[];
   devices: Omit<DevicesTable, 'last_seen_at'>[];
   app_passwords: Omit<AppPasswordsTable, 'last_used_at'>[];
   dav_names: DavNamesTable[];

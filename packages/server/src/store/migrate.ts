@@ -9,6 +9,7 @@ import * as m0005 from './migrations/0005-revision-chain.js';
 import * as m0006 from './migrations/0006-recovery-holds.js';
 import * as m0007 from './migrations/0007-admin-role.js';
 import * as m0010 from './migrations/0010-contact-search.js';
+import * as m0009 from './migrations/0009-notifications.js';
 
 /** Forward-only migrations, in order. The last one's index is the schema version. */
 const migrationList = [
@@ -20,6 +21,7 @@ const migrationList = [
   ['0006-recovery-holds', m0006],
   ['0007-admin-role', m0007],
   ['0010-contact-search', m0010],
+  ['0009-notifications', m0009],
 ] as const;
 
 export const CODE_SCHEMA_VERSION = migrationList.length;

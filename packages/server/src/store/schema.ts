@@ -21,6 +21,8 @@ export interface Database {
   imports: ImportsTable;
   recovery_holds: RecoveryHoldsTable;
   contact_search: ContactSearchTable;
+  notification_claims: NotificationClaimsTable;
+  notice_dismissals: NoticeDismissalsTable;
 }
 
 /** The incident ledger: append-only, each entry hashing the one before. */
@@ -57,6 +59,8 @@ export interface UsersTable {
   admin: ColumnType<number, number | undefined, number>;
   created_at: number;
   updated_at: number;
+  /** Where the person is told about incidents touching their data; null: not mailed. */
+  email: string | null;
 }
 
 export interface DevicesTable {
@@ -215,4 +219,24 @@ export interface ContactSearchTable {
   phone_digits: string;
   /** JSON field counts of the card (bundle/field-counts.ts, as the export manifest counts them). */
   fields: string;
+}
+
+/** One person to be told about one ledger entry (migrations/0009-notifications.ts). */
+export interface NotificationClaimsTable {
+  ledger_seq: number;
+  user_id: string;
+  /** 'pending' | 'sending' | 'sent' | 'failed' | 'no_address' | 'gave_up' */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  /** While 'sending': until when the process that took it owns it. */
+  lease_until: number | null;
+  created_at: number;
+}
+
+/** A ledger entry a person dismissed from the portal's banner. */
+export interface NoticeDismissalsTable {
+  user_id: string;
+  ledger_seq: number;
+  dismissed_at: number;
 }

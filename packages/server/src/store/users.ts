@@ -22,6 +22,7 @@ export async function insertUser(
     admin: admin ? 1 : 0,
     created_at: now,
     updated_at: now,
+    email: null,
   };
   await db.insertInto('users').values(row).execute();
   return row;
@@ -42,7 +43,7 @@ export async function listUsers(db: Kysely<Database>): Promise<UserRow[]> {
 export async function updateUser(
   db: Kysely<Database>,
   id: string,
-  changes: Partial<Pick<UserRow, 'password_hash' | 'disabled' | 'admin'>>,
+  changes: Partial<Pick<UserRow, 'password_hash' | 'disabled' | 'admin' | 'email'>>,
   now: number,
 ): Promise<void> {
   await db

@@ -2,7 +2,8 @@ import { AppError, loginRequestSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { login } from '../../auth/accounts.js';
-import type { Context } from '../../context.js';
+import type { Caller, Context } from '../../context.js';
+import { readEmail, setEmail } from '../../notify/addresses.js';
 import { listDevices, revokeDevice } from '../../store/devices.js';
 import { readGeneration } from '../../store/meta.js';
 import { readHead } from '../../store/revision-log.js';
@@ -11,6 +12,18 @@ import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
 const deviceParams = z.object({ id: z.string().min(1).max(128) });
+// The address itself is checked by setEmail, which the command line shares.
+const meChanges = z.object({ email: z.string().max(254).nullable() }).strict();
+
+async function meView(ctx: Context, caller: Caller) {
+  return {
+    ...caller,
+    admin: await isAdmin(ctx.db, caller.userId),
+    email: await readEmail(ctx, caller.userId),
+    generation: await readGeneration(ctx.db),
+    head: await readHead(ctx.db),
+  };
+}
 
 /** /v1/auth/login and /logout, /v1/me, and the caller's devices (/v1/devices). */
 export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
@@ -26,14 +39,13 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
       return reply.code(204).send();
     });
 
-    app.get('/v1/me', async (request) => {
+    app.get('/v1/me', async (request) => meView(ctx, callerOf(request)));
+
+    app.patch('/v1/me', { bodyLimit: ctx.config.maxControlBodyBytes }, async (request) => {
       const caller = callerOf(request);
-      return {
-        ...caller,
-        admin: await isAdmin(ctx.db, caller.userId),
-        generation: await readGeneration(ctx.db),
-        head: await readHead(ctx.db),
-      };
+      const changes = parseInput(meChanges, request.body, 'body');
+      await setEmail(ctx, caller.userId, changes.email);
+      return meView(ctx, caller);
     });
 
     app.get('/v1/devices', async (request) => {
