@@ -10,8 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-/** The built `holdfast` command (`npm run build` first). */
-export const bin = join(root, 'packages/cli/bin/holdfast.js');
+/**
+ * The built `holdfast` command (`npm run build` first). HOLDFAST_BENCH_BIN points at another build,
+ * e.g. a copy of an earlier one, to compare two versions on the same machine in one sitting.
+ */
+export const bin = process.env.HOLDFAST_BENCH_BIN ?? join(root, 'packages/cli/bin/holdfast.js');
 
 const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Ken', 'Radia', 'Donald'];
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Thompson', 'Perlman', 'Knuth'];
