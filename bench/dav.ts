@@ -4,7 +4,8 @@
  * For N = 1,000 and 10,000 realistic vCards, on a fresh server each time:
  *
  * - PUT N cards one at a time, then N more (into a second address book) with
- *   8 requests in flight (cards/s);
+ *   8 requests in flight (cards/s), and the server's CPU time per PUT over both
+ *   (user + system, from /proc: steadier than rates on a shared machine);
  * - full sync: PROPFIND Depth 1 on the address book, then
  *   addressbook-multiget in batches of 100 (seconds);
  * - sync-collection: initial, no-op (median of 5) and after 10 edits (median of
@@ -13,7 +14,7 @@
  *   /metrics;
  * - GET fidelity: the fraction of cards whose GET body equals the PUT body byte
  *   for byte;
- * - server RSS (VmRSS) at the end.
+ * - server RSS (VmRSS) once started (before any request) and at the end.
  *
  * Targets for Holdfast (2 cores): PUT >= 1,500 cards/s durable, full sync of
  * 10,000 cards < 1 s, incremental sync after 10 edits < 5 ms server time.
@@ -36,7 +37,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AckTarget, ackLabel, prepareAckTarget } from './ack-targets.js';
-import { bin, rssMb } from './support.js';
+import { bin, cpuSeconds, rssMb, serverNodeArgs } from './support.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const python = '/usr/bin/python3';
@@ -96,6 +97,8 @@ interface Target {
   /** The account's address-book home, ending in '/'. */
   home: string;
   headers: Record<string, string>;
+  /** Server RSS (MB) once it answers, before the benchmark's first request. */
+  rssStartMb: number;
   /** Holdfast only: the summed server time (s) and count of REPORT requests so far. */
   reportTime?: () => Promise<{ sum: number; count: number }>;
   stop(): Promise<void>;
@@ -251,10 +254,9 @@ async function startHoldfast(ack: AckTarget): Promise<Target> {
     const added = await runCli(['app-password', 'add', 'bench', '--label', 'bench phone', '--data', dataDir]);
     const password = /shown once: (\S+)/.exec(added)?.[1];
     if (!password) throw new Error(`no app password in: ${added}`);
-    const nodeArgs = (process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const child = start(
       process.execPath,
-      [...nodeArgs, bin, 'serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1'],
+      [...serverNodeArgs, bin, 'serve', '--data', dataDir, '--port', '0', '--host', '127.0.0.1'],
       {
         ...backup.env,
         HOLDFAST_LOG_LEVEL: 'warn',
@@ -289,6 +291,7 @@ async function startHoldfast(ack: AckTarget): Promise<Target> {
     return {
       name: ack === 'none' ? 'holdfast' : `holdfast-${ackLabel(ack).replace(':', '-')}`,
       pid: child.pid as number,
+      rssStartMb: await rssMb(child.pid as number),
       home: `${url}/dav/addressbooks/bench/`,
       headers: { authorization: `Basic ${Buffer.from(`bench:${password}`).toString('base64')}` },
       reportTime,
@@ -329,6 +332,7 @@ async function startRadicale(): Promise<Target> {
   return {
     name: 'radicale',
     pid: child.pid as number,
+    rssStartMb: await rssMb(child.pid as number),
     home: `${url}/bench/`,
     headers: { authorization: `Basic ${Buffer.from('bench:bench').toString('base64')}` },
     stop: async () => {
@@ -355,6 +359,7 @@ async function startXandikos(): Promise<Target> {
   return {
     name: 'xandikos',
     pid: child.pid as number,
+    rssStartMb: await rssMb(child.pid as number),
     home: `${url}/user/contacts/`,
     headers: {},
     stop: async () => {
@@ -421,6 +426,7 @@ interface Row {
   put1Partial: boolean;
   put8: number;
   put8Partial: boolean;
+  cpuPerPutMs: number;
   stored: number;
   fullSyncS: number;
   fullSyncCards: number;
@@ -428,6 +434,7 @@ interface Row {
   syncNoop: Timing;
   syncEdits: Timing;
   fidelity: number;
+  rssStartMb: number;
   rssMb: number;
 }
 
@@ -490,8 +497,10 @@ async function benchOne(t: Target, n: number): Promise<Row> {
   const warm = make(10_000_000).slice(0, 20);
   for (const card of warm) await expectStatus(t, 'PUT', `${parBook}${card.name}`, [201, 204], card.body);
 
+  const cpuBefore = await cpuSeconds(t.pid);
   const seq = await putCards(t, seqBook, make(0), 1);
   const par = await putCards(t, parBook, make(n), 8);
+  const cpuPerPutMs = (((await cpuSeconds(t.pid)) - cpuBefore) * 1000) / (seq.stored.length + par.stored.length);
   const bodies = new Map(seq.stored.map((c) => [c.name, c.body]));
 
   // Full sync, as a phone does on first contact: list, then multiget in batches of 100.
@@ -556,6 +565,7 @@ async function benchOne(t: Target, n: number): Promise<Row> {
     put1Partial: seq.partial,
     put8: par.rate,
     put8Partial: par.partial,
+    cpuPerPutMs,
     stored: seq.stored.length,
     fullSyncS,
     fullSyncCards,
@@ -563,6 +573,7 @@ async function benchOne(t: Target, n: number): Promise<Row> {
     syncNoop: median(noops),
     syncEdits: median(edits),
     fidelity,
+    rssStartMb: t.rssStartMb,
     rssMb: await rssMb(t.pid),
   };
 }
@@ -577,24 +588,26 @@ function table(rows: Row[]) {
     'N',
     'PUT c=1 /s',
     'PUT c=8 /s',
+    'CPU/PUT ms',
     'full sync s',
     'sync init ms',
     'sync no-op ms',
     'sync 10 edits ms',
     'GET fidelity',
-    'RSS MB',
+    'RSS start/end MB',
   ];
   const lines = rows.map((r) => [
     r.server,
     r.n.toLocaleString('en-US'),
     `${r.put1.toFixed(0)}${r.put1Partial ? '*' : ''}`,
     `${r.put8.toFixed(0)}${r.put8Partial ? '*' : ''}`,
+    r.cpuPerPutMs.toFixed(2),
     `${r.fullSyncS.toFixed(3)}${r.fullSyncCards !== r.n ? ` (${r.fullSyncCards})` : ''}`,
     ms(r.syncInitial),
     ms(r.syncNoop),
     ms(r.syncEdits),
     r.fidelity.toFixed(3),
-    r.rssMb.toFixed(0),
+    `${r.rssStartMb.toFixed(0)} / ${r.rssMb.toFixed(0)}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
@@ -639,7 +652,8 @@ try {
         const row = await benchOne(current, n);
         rows.push(row);
         console.log(
-          `  ${name} N=${n}: PUT ${row.put1.toFixed(0)}/${row.put8.toFixed(0)} cards/s, full sync ` +
+          `  ${name} N=${n}: PUT ${row.put1.toFixed(0)}/${row.put8.toFixed(0)} cards/s ` +
+            `(${row.cpuPerPutMs.toFixed(2)} ms CPU each), full sync ` +
             `${row.fullSyncS.toFixed(3)} s, sync ${ms(row.syncInitial)} / ${ms(row.syncNoop)} / ${ms(row.syncEdits)} ms`,
         );
       } catch (error) {

@@ -43,7 +43,7 @@ import {
 import { startS3, type TestS3 } from '@holdfast/test-support/s3rver';
 import { countMissing } from './load-check.js';
 import { type Acknowledged, drive, type LoadUser, listen, percentile, type Stats } from './load-traffic.js';
-import { cpuSeconds, run, serve, startPostgres } from './support.js';
+import { cpuSeconds, rssMb, run, serve, startPostgres } from './support.js';
 
 const SECONDS = Number(process.env.HOLDFAST_BENCH_SECONDS ?? 20);
 const USERS = Number(process.env.HOLDFAST_BENCH_USERS ?? 50);
@@ -240,6 +240,7 @@ async function runCase(name: string) {
       `${backupTarget ? `backup target ${pg ? 'on S3 (s3rver)' : 'a directory'}` : 'no backup target'}; ` +
       `${USERS} users x ${DEVICES} devices for ${elapsed.toFixed(1)} s`;
     report(label, stats, elapsed, servers, serverCpu);
+    console.log(`  ${await authAndMemory(urls, pids)}`);
 
     const caughtUp = backupTarget ? await waitForBackup(config) : null;
     for (const child of children.splice(0)) {
@@ -271,6 +272,26 @@ async function runCase(name: string) {
     await pg?.stop();
     await rm(base, { recursive: true, force: true });
   }
+}
+
+/** Argon2 runs and DAV credential cache results over the servers (from /metrics), and their RSS now. */
+async function authAndMemory(urls: string[], pids: number[]): Promise<string> {
+  const sum = (text: string, pattern: RegExp) =>
+    [...text.matchAll(pattern)].reduce((total, m) => total + Number(m[1]), 0);
+  let argon2 = 0;
+  let hits = 0;
+  let misses = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    argon2 += sum(text, /^holdfast_password_verifications_total (\d+)/gm);
+    hits += sum(text, /^holdfast_dav_credential_cache_total\{result="hit"\} (\d+)/gm);
+    misses += sum(text, /^holdfast_dav_credential_cache_total\{result="(?:miss|stale)"\} (\d+)/gm);
+  }
+  const rss = await Promise.all(pids.map(rssMb));
+  return (
+    `argon2 verifications ${argon2} (DAV credential cache: ${hits} hits, ${misses} misses) | ` +
+    `server RSS ${rss.map((r) => r.toFixed(0)).join(', ')} MB`
+  );
 }
 
 console.log(`bench/load on node ${process.version} (figures from a shared machine are noisy)`);

@@ -10,8 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-/** The built `holdfast` command (`npm run build` first). */
-export const bin = join(root, 'packages/cli/bin/holdfast.js');
+/**
+ * The built `holdfast` command (`npm run build` first). HOLDFAST_BENCH_BIN points at another build,
+ * e.g. a copy of an earlier one, to compare two versions on the same machine in one sitting.
+ */
+export const bin = process.env.HOLDFAST_BENCH_BIN ?? join(root, 'packages/cli/bin/holdfast.js');
 
 const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Ken', 'Radia', 'Donald'];
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Thompson', 'Perlman', 'Knuth'];
@@ -51,6 +54,15 @@ export function contactCard(i: number, options: CardOptions = {}): string {
   ].join('\r\n');
 }
 
+/**
+ * Node flags for benchmarked servers: those deploy/holdfast.service and `npm start` run the server with,
+ * unless HOLDFAST_BENCH_SERVER_NODE_ARGS replaces them (e.g. add
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server).
+ */
+export const serverNodeArgs = (process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '--max-semi-space-size=2')
+  .split(' ')
+  .filter(Boolean);
+
 /** Runs `holdfast ARGS` to completion; rejects with its stderr if it fails. */
 export function run(args: string[], env: Record<string, string>, stdin = ''): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -67,9 +79,7 @@ export function run(args: string[], env: Record<string, string>, stdin = ''): Pr
 /** Starts `holdfast serve` on a free port and resolves once it listens. */
 export function serve(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    // e.g. HOLDFAST_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
-    const nodeArgs = (process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--port', '0'], {
+    const child = spawn(process.execPath, [...serverNodeArgs, bin, 'serve', '--port', '0'], {
       env: { ...process.env, ...env },
     });
     let out = '';

@@ -207,6 +207,16 @@ export const configFields = {
     description:
       'Failed DAV (app password) sign-ins allowed in a burst per username and client address; a budget apart from device logins.',
   }),
+  davCredentialCacheSeconds: field({
+    schema: int(0, 3600).default(300),
+    description:
+      'How long a verified DAV app password is remembered, in seconds, so the requests after it skip argon2 (each still re-reads revocation, disabled users and password changes from the database). 0 turns the cache off.',
+  }),
+  davCredentialCacheEntries: field({
+    schema: int(0, 1_000_000).default(5000),
+    description:
+      'Most verified DAV credentials remembered at once (about 300 bytes each); the least recently used leave first. 0 turns the cache off.',
+  }),
   trustedProxies: field({
     schema: z
       .string()

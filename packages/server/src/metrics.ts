@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { passwordVerifications } from './auth/passwords.js';
 
 /**
  * The server's Prometheus registry. Metrics carry counts, sizes and timings,
@@ -15,11 +16,14 @@ export interface Metrics {
   backupAckDegraded: Gauge;
   /** The highest seq held by the backup targets that acknowledgements wait for. */
   backupWatermark: Gauge;
+  /** DAV sign-ins by how the credential cache answered: hit, miss, or stale (re-checked and dropped). */
+  davCredentialCache: Counter<'result'>;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'holdfast_process_' });
+  registerPasswordCounter(registry);
   return {
     registry,
     httpRequests: new Histogram({
@@ -56,5 +60,24 @@ export function createMetrics(): Metrics {
       help: 'The highest sequence held by as many backup targets as acknowledgements wait for.',
       registers: [registry],
     }),
+    davCredentialCache: new Counter({
+      name: 'holdfast_dav_credential_cache_total',
+      help: 'DAV sign-ins by credential cache result: hit (no argon2), miss, stale (changed since verified).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
   };
+}
+
+/** Argon2 runs, read from the auth module when scraped (it counts in every code path, with or without a context). */
+function registerPasswordCounter(registry: Registry): void {
+  new Counter({
+    name: 'holdfast_password_verifications_total',
+    help: 'Argon2 password verifications, including the dummy ones that keep failed sign-ins constant-time.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(passwordVerifications());
+    },
+  });
 }

@@ -5,6 +5,7 @@ import {
   anyLegacyAppPasswords,
   findLiveAppPassword,
   insertAppPassword,
+  isAppPasswordUnchanged,
   listLegacyAppPasswords,
 } from '../store/app-passwords.js';
 import { findDeviceByTokenHash, insertDevice, touchDevice } from '../store/devices.js';
@@ -123,6 +124,17 @@ export async function createAppPassword(
 const LEGACY_CHECKS = 5;
 
 /**
+ * An app password that passed its check, with the stored hashes it was
+ * checked under: a remembered verification holds only while both are unchanged.
+ */
+export interface VerifiedAppPassword {
+  userId: string;
+  appPasswordId: string;
+  appPasswordHash: string;
+  userPasswordHash: string;
+}
+
+/**
  * Checks an app password for a user; never accepts the account password. The
  * work is the same whoever asks: an app password names its own row, so one
  * argon2 verification decides, against a dummy hash when the user, the row
@@ -130,22 +142,46 @@ const LEGACY_CHECKS = 5;
  * releases) cost a fixed LEGACY_CHECKS verifications while any such password
  * is live on the server, and one otherwise.
  */
-export async function verifyAppPassword(ctx: Pick<Context, 'db'>, username: string, password: string) {
+export async function verifyAppPassword(
+  ctx: Pick<Context, 'db'>,
+  username: string,
+  password: string,
+): Promise<VerifiedAppPassword | null> {
   const user = await findUserByName(ctx.db.kysely, username);
   const live = user !== undefined && user.disabled === 0;
   const id = appPasswordId(password);
   if (id !== null) {
     const row = live ? await findLiveAppPassword(ctx.db.kysely, user.id, id) : undefined;
     const ok = await verifyPassword(row?.password_hash ?? (await dummyPasswordHash()), password);
-    return ok && row && user ? { userId: user.id, appPasswordId: row.id } : null;
+    return ok && row && user ? verified(user, row) : null;
   }
   const checks = (await anyLegacyAppPasswords(ctx.db.kysely)) ? LEGACY_CHECKS : 1;
   const candidates = live ? await listLegacyAppPasswords(ctx.db.kysely, user.id, LEGACY_CHECKS) : [];
-  let match: string | null = null;
+  let match: (typeof candidates)[number] | null = null;
   for (let i = 0; i < checks; i++) {
     const candidate = candidates[i];
     const ok = await verifyPassword(candidate?.password_hash ?? (await dummyPasswordHash()), password);
-    if (ok && candidate && match === null) match = candidate.id;
+    if (ok && candidate && match === null) match = candidate;
   }
-  return match !== null && user ? { userId: user.id, appPasswordId: match } : null;
+  return match !== null && user ? verified(user, match) : null;
+}
+
+function verified(user: UserRow, row: { id: string; password_hash: string }): VerifiedAppPassword {
+  return {
+    userId: user.id,
+    appPasswordId: row.id,
+    appPasswordHash: row.password_hash,
+    userPasswordHash: user.password_hash,
+  };
+}
+
+/**
+ * Whether an earlier verification of an app password still stands, without
+ * argon2: the username still names that user, the user is enabled, the app
+ * password is unrevoked, and neither its hash nor the account password's has
+ * changed since. One indexed read, so every server on a shared database sees
+ * a revocation, a disabled account or a password change on the next request.
+ */
+export function stillVerified(ctx: Pick<Context, 'db'>, username: string, earlier: VerifiedAppPassword) {
+  return isAppPasswordUnchanged(ctx.db.kysely, { username, ...earlier });
 }

@@ -1,17 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
-import { verifyAppPassword } from '../auth/accounts.js';
+import { stillVerified, type VerifiedAppPassword, verifyAppPassword } from '../auth/accounts.js';
+import { createCredentialCache } from '../auth/credential-cache.js';
 import { throttledSignIn } from '../auth/sign-in-throttle.js';
 import type { Caller, Context } from '../context.js';
-import { isAppPasswordLive, touchAppPassword } from '../store/app-passwords.js';
+import { touchAppPassword } from '../store/app-passwords.js';
 
-const CACHE_TTL_MS = 5 * 60_000;
-const CACHE_MAX = 1000;
 const TOUCH_INTERVAL_MS = 60_000;
 
-interface Cached {
-  caller: Caller;
-  expires: number;
+interface Remembered {
+  verified: VerifiedAppPassword;
   touched: number;
 }
 
@@ -23,56 +20,48 @@ export type DavAuthenticator = (authorization: string | undefined, clientAddress
  * names the app password that wrote it.
  *
  * DAV clients send credentials on every request and argon2 is slow by
- * design, so a verified credential is remembered for a few minutes under a
- * salted hash (never in plain text). Each hit still checks that the app
- * password is unrevoked and the user enabled, so revocation is immediate.
- * Failures are throttled per username and client address with a budget of
- * their own (see sign-in-throttle.ts), so DAV is no side door for guessing
- * and a stale password on a phone does not block device logins.
+ * design, so a verified credential is remembered (auth/credential-cache.ts,
+ * `davCredentialCacheSeconds` and `davCredentialCacheEntries`). Each hit
+ * still reads the app password and its user (stillVerified), so a
+ * revocation, a disabled account or a changed password applies to the next
+ * request on every server. Failures are never remembered: they go through the
+ * full check and are throttled per username and client address with a
+ * budget of their own (see sign-in-throttle.ts), so DAV is no side door for
+ * guessing and a stale password on a phone does not block device logins.
  */
 export function createDavAuthenticator(ctx: Context): DavAuthenticator {
-  const cache = new Map<string, Cached>();
-  const salt = randomBytes(16);
+  const cache = createCredentialCache<Remembered>({
+    ttlMs: ctx.config.davCredentialCacheSeconds * 1000,
+    maxEntries: ctx.config.davCredentialCacheEntries,
+  });
 
   return async (authorization, clientAddress) => {
-    const credentials = parseBasic(authorization);
-    const key = createHash('sha256')
-      .update(salt)
-      .update(credentials.username)
-      .update('\0')
-      .update(credentials.password)
-      .digest('hex');
+    const { username, password } = parseBasic(authorization);
     const now = ctx.now();
-    const hit = cache.get(key);
-    if (hit && hit.expires > now) {
-      if (await stillLive(ctx, hit.caller)) {
+    const hit = cache.lookup(username, password, now);
+    if (hit) {
+      if (await stillVerified(ctx, username, hit.verified)) {
+        ctx.metrics.davCredentialCache.inc({ result: 'hit' });
         if (now - hit.touched > TOUCH_INTERVAL_MS) {
           hit.touched = now;
-          await touch(ctx, hit.caller.deviceId, now);
+          await touchAppPassword(ctx.db, hit.verified.appPasswordId, now);
         }
-        return hit.caller;
+        return callerOf(username, hit.verified);
       }
-      cache.delete(key);
-    } else if (hit) {
-      cache.delete(key);
+      cache.forget(username, password);
     }
-
-    const verified = await throttledSignIn(ctx, 'dav', credentials.username, clientAddress, () =>
-      verifyAppPassword(ctx, credentials.username, credentials.password),
+    ctx.metrics.davCredentialCache.inc({ result: hit ? 'stale' : 'miss' });
+    const verified = await throttledSignIn(ctx, 'dav', username, clientAddress, () =>
+      verifyAppPassword(ctx, username, password),
     );
-    const caller: Caller = {
-      userId: verified.userId,
-      username: credentials.username,
-      deviceId: verified.appPasswordId,
-    };
-    if (cache.size >= CACHE_MAX) {
-      const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
-    }
-    cache.set(key, { caller, expires: now + CACHE_TTL_MS, touched: now });
-    await touch(ctx, caller.deviceId, now);
-    return caller;
+    cache.remember(username, password, { verified, touched: now }, now);
+    await touchAppPassword(ctx.db, verified.appPasswordId, now);
+    return callerOf(username, verified);
   };
+}
+
+function callerOf(username: string, verified: VerifiedAppPassword): Caller {
+  return { userId: verified.userId, username, deviceId: verified.appPasswordId };
 }
 
 function parseBasic(header: string | undefined): { username: string; password: string } {
@@ -82,12 +71,4 @@ function parseBasic(header: string | undefined): { username: string; password: s
   const colon = decoded.indexOf(':');
   if (colon <= 0) throw new AppError('unauthorized', 'Send a username and app password with HTTP Basic.');
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-function stillLive(ctx: Context, caller: Caller): Promise<boolean> {
-  return isAppPasswordLive(ctx.db, caller.userId, caller.deviceId);
-}
-
-function touch(ctx: Context, appPasswordId: string, now: number): Promise<void> {
-  return touchAppPassword(ctx.db, appPasswordId, now);
 }

@@ -124,11 +124,16 @@ function rejection(collection: DavCollection, result: PushResult & { status: 're
 async function pushOne(
   ctx: Context,
   caller: Caller,
+  collection: DavCollection,
   change: Omit<PushChange, 'clientChangeId'>,
 ): Promise<{ result: PushResult; hash: string | null }> {
   const clientChangeId = `dav-${randomUUID()}`;
-  // The id is fresh on every request, so a receipt for it could never be read back.
-  const { results, hashes } = await pushChanges(ctx, caller, [{ clientChangeId, ...change }], { receipts: false });
+  // The id is fresh on every request, so a receipt for it could never be read back. The collection was
+  // resolved from the path just before, so its type need not be read again.
+  const { results, hashes } = await pushChanges(ctx, caller, [{ clientChangeId, ...change }], {
+    receipts: false,
+    collectionTypes: new Map([[change.collectionId, collection.type]]),
+  });
   const [result] = results;
   if (!result) throw new AppError('internal', 'The write returned no result.');
   return { result, hash: hashes.get(clientChangeId) ?? null };
@@ -163,7 +168,7 @@ export async function putItem(
     checkWritePreconditions(request, current);
     const itemId =
       current?.id ?? (await itemIdForNewName(ctx, caller.userId, target.collection, target.name, { mapName }));
-    const { result, hash } = await pushOne(ctx, caller, {
+    const { result, hash } = await pushOne(ctx, caller, target.collection, {
       collectionId: target.collection.id,
       itemId,
       op: 'put',
@@ -199,7 +204,7 @@ export async function deleteItem(
     if (!current || current.deleted) throw new AppError('not_found', `No ${target.name} here.`);
     checkWritePreconditions(request, current);
     if (attempt === 0) await chargeDavDelete(ctx, caller, target.collection.id);
-    const { result } = await pushOne(ctx, caller, {
+    const { result } = await pushOne(ctx, caller, target.collection, {
       collectionId: target.collection.id,
       itemId: current.id,
       op: 'delete',

@@ -81,16 +81,32 @@ export async function listLegacyAppPasswords(
     .execute();
 }
 
-/** Whether the app password is unrevoked and its user enabled (checked on every cached DAV sign-in). */
-export async function isAppPasswordLive(on: Queryable, userId: string, id: string): Promise<boolean> {
+/**
+ * Whether the app password is unrevoked, its user enabled and still named
+ * `username`, and both stored hashes are the ones given (checked on every
+ * remembered DAV sign-in, in place of argon2).
+ */
+export async function isAppPasswordUnchanged(
+  on: Queryable,
+  expected: {
+    username: string;
+    userId: string;
+    appPasswordId: string;
+    appPasswordHash: string;
+    userPasswordHash: string;
+  },
+): Promise<boolean> {
   const row = await executor(on)
     .selectFrom('app_passwords')
     .innerJoin('users', 'users.id', 'app_passwords.user_id')
     .select('app_passwords.id')
-    .where('app_passwords.id', '=', id)
-    .where('app_passwords.user_id', '=', userId)
+    .where('app_passwords.id', '=', expected.appPasswordId)
+    .where('app_passwords.user_id', '=', expected.userId)
     .where('app_passwords.revoked_at', 'is', null)
+    .where('app_passwords.password_hash', '=', expected.appPasswordHash)
+    .where('users.username', '=', expected.username)
     .where('users.disabled', '=', 0)
+    .where('users.password_hash', '=', expected.userPasswordHash)
     .executeTakeFirst();
   return row !== undefined;
 }

@@ -51,6 +51,12 @@ export interface PushOptions {
    * absent skips the check (DAV charges its own budget per DELETE).
    */
   confirmMassChange?: boolean;
+  /**
+   * Types of the collections the changes go to, when the caller has just
+   * read them (a DAV request resolves its collection first): not read again.
+   * Whether each is still live is checked inside the write in any case.
+   */
+  collectionTypes?: ReadonlyMap<string, CollectionType>;
 }
 
 /** Push results, with the content hash of each applied put's head (a DAV ETag). */
@@ -90,11 +96,15 @@ export async function pushChanges(
       ? []
       : await checkMassDelete(ctx, caller, changes, new Set(earlier.keys()), options.confirmMassChange);
 
-  const collectionTypes = await liveCollectionTypes(
-    ctx.db,
-    caller.userId,
-    changes.map((c) => c.collectionId),
-  );
+  const known = options.collectionTypes;
+  const collectionTypes =
+    known && changes.every((c) => known.has(c.collectionId))
+      ? known
+      : await liveCollectionTypes(
+          ctx.db,
+          caller.userId,
+          changes.map((c) => c.collectionId),
+        );
   const prepared: Prepared[] = [];
   const seen = new Set<string>();
   for (const change of changes) {
