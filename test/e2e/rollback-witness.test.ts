@@ -148,35 +148,42 @@ describe('a whole data directory rolled back to an older copy', () => {
   let running: ServerProcess | null = null;
   afterAll(async () => running?.stop());
 
-  it('is caught by the backup target that witnessed the later revisions: new lineage, rollback on the ledger, old cursor refused', async () => {
+  it('is rolled forward from the backup target that holds the later revisions of the same history: same lineage, nothing skipped', async () => {
     const d = await deployment(true);
     running = await serve(d);
     const token = await login(running.url);
     await writeUntil(running.url, token, 10, 'before');
+    const cursor10 = await cursorAt(running.url, token, 10);
     await running.stop();
     const copy = join(d.base, 'copy');
     await cp(d.dataDir, copy, { recursive: true });
 
     running = await serve(d);
+    const generation = (await api(running.url, 'GET', '/v1/me', { token })).body.generation as string;
     await writeUntil(running.url, token, 17, 'shipped');
     const cursor12 = await cursorAt(running.url, token, 12);
-    await shipped(d.target as string, 17);
-    await running.stop();
+    // backupAck=target (the default): each push above was answered once its revision was on the target.
+    expect(await journalHead(d.target as string)).toBe(17);
+    // SIGKILL: nothing is flushed or shipped on the way down.
+    await running.kill();
 
     await restoreCopy(d, copy);
     running = await serve(d);
     const me = (await api(running.url, 'GET', '/v1/me', { token })).body;
-    expect(me.head).toBe(10);
-    const refused = await api(running.url, 'GET', `/v1/changes?cursor=${cursor12}`, { token });
-    expect(refused.status).toBe(409);
-    expect(refused.body.code).toBe('generation_changed');
+    expect(me).toMatchObject({ head: 17, generation });
+    const after10 = await api(running.url, 'GET', `/v1/changes?cursor=${cursor10}&limit=100`, { token });
+    expect(after10.status).toBe(200);
+    expect(after10.body.changes.map((c: { revision: number }) => c.revision)).toEqual([11, 12, 13, 14, 15, 16, 17]);
+    const after12 = await api(running.url, 'GET', `/v1/changes?cursor=${cursor12}&limit=100`, { token });
+    expect(after12.status).toBe(200);
+    expect(after12.body.changes.map((c: { revision: number }) => c.revision)).toEqual([13, 14, 15, 16, 17]);
     await running.stop();
     running = null;
 
     const entries = await ledgerKinds(d.dataDir);
-    const rollback = entries.find((e) => e.kind === 'rollback_detected');
-    expect(rollback).toBeDefined();
-    expect(JSON.parse(rollback?.details as string)).toMatchObject({ head: 10, lostFrom: 11, lostTo: 17 });
+    expect(entries.map((e) => e.kind)).not.toContain('rollback_detected');
+    const forward = entries.find((e) => e.kind === 'rolled_forward');
+    expect(JSON.parse(forward?.details as string)).toMatchObject({ head: 10, from: 11, to: 17 });
   }, 240_000);
 
   it('is caught without any backup target when the log was written again: the old cursor gets 409 cursor_diverged', async () => {

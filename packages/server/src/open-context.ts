@@ -74,9 +74,16 @@ export async function openContext(
   const db = await openStore(config, options, log);
   if (options.databaseOnly) return { config, log, db, now: Date.now };
   try {
-    await checkLineage(db, config.dataDir, log);
-    if (options.witness) await witnessBackupTargets({ config, db, log, now: Date.now }, options.witness);
     const blobs = await openBlobStore(config.blobs, config.dataDir, s3SettingsFromConfig(config));
+    try {
+      // The witness first: a database the target is merely ahead of is rolled forward, and then the lineage
+      // file's high-water mark (which a copy of only the database file leaves ahead) is met again.
+      if (options.witness) await witnessBackupTargets({ config, db, log, now: Date.now, blobs }, options.witness);
+      await checkLineage(db, config.dataDir, log);
+    } catch (error) {
+      await blobs.close();
+      throw error;
+    }
     const notifier =
       db.engine === 'postgres'
         ? await createPostgresNotifier(databaseLocation(config), (error) =>

@@ -336,7 +336,13 @@ async function writeLog(
   return users;
 }
 
-function collectionFields(row: RevisionRow): { type: string; name: string; description: string; color: string | null } {
+/** A collection's fields as its revision recorded them. */
+export function collectionFields(row: RevisionRow): {
+  type: string;
+  name: string;
+  description: string;
+  color: string | null;
+} {
   try {
     const parsed = JSON.parse(row.content ?? '{}') as Record<string, unknown>;
     return {

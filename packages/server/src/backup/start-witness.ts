@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  type JournalHead,
   openRepository,
   type Repository,
   type Revision,
@@ -9,6 +10,7 @@ import {
 } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
 import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config.js';
 import { countUsers } from '../store/counts.js';
 import type { Db } from '../store/database.js';
@@ -16,8 +18,9 @@ import { readGeneration } from '../store/meta.js';
 import { nextChain } from '../store/revision-chain.js';
 import { type LogHead, readChainAt, readLogHead } from '../store/revision-log.js';
 import { startNewGeneration } from '../sync/lineage.js';
-import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
+import { chainHead, loadSegmentCache, newestAccountState, scanRepository } from './repository-view.js';
 import { toRevisionRow } from './revision-records.js';
+import { rollForward } from './roll-forward.js';
 import { backupSecret, backupTargetLocations, openBackupTarget } from './targets.js';
 
 export interface WitnessDeps {
@@ -25,6 +28,8 @@ export interface WitnessDeps {
   db: Db;
   log: Logger;
   now: () => number;
+  /** Where blobs rolled forward from a target go; without it the database is never rolled forward. */
+  blobs?: BlobStore;
 }
 
 export interface WitnessOptions {
@@ -36,7 +41,7 @@ export interface WitnessOptions {
 type Verdict =
   | { kind: 'agrees' }
   | { kind: 'unknown'; why: string }
-  | { kind: 'ahead'; from: number; to: number }
+  | { kind: 'ahead'; from: number; to: number; head: JournalHead; accounts: string | null }
   | { kind: 'diverged'; from: number; to: number };
 
 /**
@@ -46,10 +51,15 @@ type Verdict =
  * kept beside the database, but not what was shipped. The target's chain
  * value at the local head tells the two cases apart:
  *
- * - it continues from the local head with later revisions, or the chains
- *   disagree: the database was rolled back. It gets a new generation, so
- *   every cursor and sync token from before is refused and devices re-seed,
- *   and the ledger records `rollback_detected` with the revisions it lacks
+ * - it continues from the local head with later revisions of the same
+ *   chain: the database was put back to an older copy, or lost its last
+ *   commits, and nothing wrote since. Those revisions are applied from the
+ *   target's journal before serving and the ledger records `rolled_forward`
+ *   (roll-forward.ts): same generation, every cursor stays valid;
+ * - the chains disagree (or the roll forward cannot be done): the database
+ *   was rolled back and written again. It gets a new generation, so every
+ *   cursor and sync token from before is refused and devices re-seed, and
+ *   the ledger records `rollback_detected` with the revisions it lacks
  *   (which the target still holds: `holdfast backup restore` brings them back);
  * - an empty database while a target holds data is almost always a missing
  *   restore: the server refuses to start unless told it is a new deployment.
@@ -61,7 +71,7 @@ export async function witnessBackupTargets(deps: WitnessDeps, options: WitnessOp
   const { config, db, log } = deps;
   const locations = backupTargetLocations(config);
   if (locations.length === 0) return;
-  const local = await readLogHead(db);
+  let local = await readLogHead(db);
   const empty = local.seq === 0 && (await countUsers(db)) === 0;
   for (const [index, location] of locations.entries()) {
     if (empty) {
@@ -79,7 +89,12 @@ export async function witnessBackupTargets(deps: WitnessDeps, options: WitnessOp
     let target: Target | undefined;
     try {
       target = openBackupTarget(location, config);
-      verdict = await compare(deps, await openRepository(target, backupSecret(config)), local);
+      const repo = await openRepository(target, backupSecret(config));
+      verdict = await compare(deps, repo, local);
+      if (verdict.kind === 'ahead' && (await rolledForward(deps, repo, location, local, verdict))) {
+        local = await readLogHead(db);
+        continue;
+      }
     } catch (error) {
       log.warn(
         { target: location, err: (error as Error).message },
@@ -96,6 +111,40 @@ export async function witnessBackupTargets(deps: WitnessDeps, options: WitnessOp
     if (verdict.kind === 'agrees') continue;
     await rolledBack(deps, location, local, verdict);
     return;
+  }
+}
+
+/**
+ * Applies what the target holds after the local head (roll-forward.ts).
+ * False when that cannot be done: the database is then treated as rolled
+ * back, as when the chains diverge.
+ */
+async function rolledForward(
+  deps: WitnessDeps,
+  repo: Repository,
+  location: string,
+  local: LogHead,
+  verdict: Extract<Verdict, { kind: 'ahead' }>,
+): Promise<boolean> {
+  if (!deps.blobs) return false;
+  try {
+    const done = await rollForward(
+      { db: deps.db, blobs: deps.blobs, now: deps.now },
+      repo,
+      { head: verdict.head, accounts: verdict.accounts, location },
+      local,
+    );
+    deps.log.warn(
+      { target: location, head: local.seq, from: done.from, to: done.to, revisions: done.revisions },
+      'database was behind the backup target: rolled forward from its journal',
+    );
+    return true;
+  } catch (error) {
+    deps.log.error(
+      { target: location, err: (error as Error).message },
+      'could not roll the database forward from the backup target',
+    );
+    return false;
   }
 }
 
@@ -140,11 +189,13 @@ async function compare(deps: WitnessDeps, repo: Repository, local: LogHead): Pro
     const next = revisions.find((r) => r.seq > local.seq);
     if (!next || next.seq !== local.seq + 1) return { kind: 'unknown', why: 'the journal does not reach the head' };
     return nextChain(local.chain, toRevisionRow(next)) === next.chain
-      ? { kind: 'ahead', from: next.seq, to: head.toSeq }
+      ? { kind: 'ahead', from: next.seq, to: head.toSeq, head, accounts: newestAccountState(view, generation) }
       : { kind: 'diverged', from: next.seq, to: head.toSeq };
   }
   if ((await readChainAt(deps.db, theirs.seq)) === theirs.chain) {
-    return head.toSeq > local.seq ? { kind: 'ahead', from: local.seq + 1, to: head.toSeq } : { kind: 'agrees' };
+    return head.toSeq > local.seq
+      ? { kind: 'ahead', from: local.seq + 1, to: head.toSeq, head, accounts: newestAccountState(view, generation) }
+      : { kind: 'agrees' };
   }
   // The chains part at or before `theirs`; agreement holds for a prefix of the log, so search for where.
   let low = 0;
@@ -162,7 +213,7 @@ async function rolledBack(
   deps: WitnessDeps,
   location: string,
   local: LogHead,
-  verdict: { kind: 'ahead' | 'diverged'; from: number; to: number },
+  verdict: Extract<Verdict, { kind: 'ahead' | 'diverged' }>,
 ): Promise<void> {
   const generation = await readGeneration(deps.db);
   const what =

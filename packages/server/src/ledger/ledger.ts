@@ -13,6 +13,7 @@ export type { LedgerRow, UserLedgerEntry };
 /** What kinds of incident are recorded. Each names who was affected and how much. */
 export type LedgerKind =
   | 'rollback_detected'
+  | 'rolled_forward'
   | 'database_replaced'
   | 'reseed'
   | 'restore'
