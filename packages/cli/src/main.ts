@@ -36,7 +36,8 @@ const commands: Record<string, { run: Command; summary: string }> = {
   },
   user: {
     run: userCommand,
-    summary: 'user add NAME [--admin] [--email ADDRESS] | list | passwd|disable|enable NAME | admin NAME on|off | email NAME ADDRESS|none',
+    summary:
+      'user add NAME [--admin] [--email ADDRESS] | list | passwd|disable|enable NAME | admin NAME on|off | email NAME ADDRESS|none',
   },
   device: {
     run: deviceCommand,

@@ -8,8 +8,8 @@ import * as m0004 from './migrations/0004-imports.js';
 import * as m0005 from './migrations/0005-revision-chain.js';
 import * as m0006 from './migrations/0006-recovery-holds.js';
 import * as m0007 from './migrations/0007-admin-role.js';
-import * as m0010 from './migrations/0010-contact-search.js';
 import * as m0009 from './migrations/0009-notifications.js';
+import * as m0010 from './migrations/0010-contact-search.js';
 
 /** Forward-only migrations, in order. The last one's index is the schema version. */
 const migrationList = [
