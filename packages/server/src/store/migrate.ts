@@ -20,8 +20,8 @@ const migrationList = [
   ['0005-revision-chain', m0005],
   ['0006-recovery-holds', m0006],
   ['0007-admin-role', m0007],
-  ['0010-contact-search', m0010],
   ['0009-notifications', m0009],
+  ['0010-contact-search', m0010],
 ] as const;
 
 export const CODE_SCHEMA_VERSION = migrationList.length;
