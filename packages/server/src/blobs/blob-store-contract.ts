@@ -95,6 +95,9 @@ export function blobStoreContract(name: string, factory: () => Promise<BlobStore
       await expect(store.put(sha256, failing())).rejects.toThrow('connection reset');
       const failingStream = new Readable({ read() {} });
       failingStream.push(bytes.subarray(0, 100_000));
+      // As on a request body, something always listens: on a slow machine the timer can fire while put() is still
+      // awaiting before it reads the stream, and an unlistened 'error' would end the test process instead.
+      failingStream.on('error', () => {});
       setTimeout(() => failingStream.destroy(new Error('socket hang up')), 10);
       await expect(store.put(sha256, failingStream)).rejects.toThrow('socket hang up');
       expect(await store.stat(sha256)).toBeNull();
