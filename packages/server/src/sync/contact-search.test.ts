@@ -210,4 +210,16 @@ describe.each(engines)('contact search on %s', (engine) => {
     expect((await search('', '&limit=500')).contacts).toEqual(everyone);
     expect(await ids('grace', bob)).toEqual(['bobs-grace']);
   });
+
+  it('fills an empty index from the items on the first search, as after an upgrade or a restore', async () => {
+    const everyone = (await search('', '&limit=500')).contacts;
+    expect(everyone.length).toBeGreaterThan(5);
+    // What a database from before the index looks like: contacts, no rows, no index version.
+    await server.ctx.db.kysely.deleteFrom('contact_search').execute();
+    await server.ctx.db.kysely.deleteFrom('meta').where('key', '=', 'contact_search').execute();
+    const [first, second] = await Promise.all([search('', '&limit=500'), search('', '&limit=500', bob)]);
+    expect(first.contacts).toEqual(everyone);
+    expect(second.contacts.map((c) => c.id)).toEqual(['bobs-grace']);
+    expect(await readMeta(server.ctx.db, 'contact_search')).toBe(CONTACT_INDEX_VERSION);
+  });
 });
