@@ -124,6 +124,15 @@ describe.each(engines)('contact search on %s', (engine) => {
     ]);
     expect(await ids('augusta')).toEqual([]);
     expect(await ids('zoe')).toEqual(['zoe']);
+
+    // A point-in-time restore writes through the same path: the contact is found again.
+    const restored = await call('POST', '/v1/restore', {
+      revision: updated?.revision,
+      collectionIds: ['people'],
+      keepNewer: true,
+    });
+    expect(restored.json().counts.restore).toBe(1);
+    expect(await ids('augusta')).toEqual(['ada']);
   });
 
   it('indexes CardDAV writes, and never shows another user or other item types', async () => {
@@ -188,9 +197,10 @@ describe.each(engines)('contact search on %s', (engine) => {
       after = page.next;
       pages++;
     } while (after);
-    expect(pages).toBe(3);
+    expect(pages).toBe(4);
     expect(seen.map((c) => c.name)).toEqual([
       'alice',
+      'Augusta Ada King',
       'Bob',
       'Carol',
       'dave',
