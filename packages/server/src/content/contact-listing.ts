@@ -1,5 +1,4 @@
 import { readComponents } from './content-lines.js';
-import { summarizeContact } from './duplicates.js';
 import { semanticProperty } from './semantic.js';
 
 /** What the contact list shows and searches: read from one vCard. */
@@ -12,25 +11,54 @@ export interface ContactListing {
   organization: string | null;
 }
 
-/** The listing of a vCard; a card the tolerant reader cannot read lists with no fields rather than failing a write. */
+const LISTED = new Set(['FN', 'N', 'NICKNAME', 'TEL', 'EMAIL', 'ORG']);
+
+/**
+ * The listing of a vCard, read in one pass (it runs in every write of a
+ * contact), with the same readings as the duplicate finder's
+ * summarizeContact. A card the tolerant reader cannot read lists with no
+ * fields rather than failing the write.
+ */
 export function contactListing(text: string): ContactListing {
-  let summary: ReturnType<typeof summarizeContact>;
+  const out = {
+    fn: '',
+    family: '',
+    given: '',
+    nicknames: [] as string[],
+    phones: [] as string[],
+    emails: [] as string[],
+  };
   let organization: string | null = null;
   try {
-    summary = summarizeContact(text);
     const card = readComponents(text, { bareNames: true })[0];
-    const org = card?.properties.find((line) => line.name.toUpperCase() === 'ORG');
-    if (org) {
-      const parts = semanticProperty(org)
-        .value.map((v) => v.trim())
-        .filter(Boolean);
-      organization = parts.length > 0 ? parts.join(', ') : null;
+    for (const line of card?.properties ?? []) {
+      const name = line.name.toUpperCase();
+      if (!LISTED.has(name)) continue;
+      const value = semanticProperty(line).value;
+      const joined = value.join(';').trim();
+      if (name === 'FN') out.fn ||= joined;
+      else if (name === 'N') [out.family = '', out.given = ''] = value.map((v) => v.trim());
+      else if (name === 'NICKNAME')
+        out.nicknames.push(
+          ...value
+            .join(';')
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean),
+        );
+      else if (name === 'TEL' && joined) out.phones.push(joined);
+      else if (name === 'EMAIL' && joined) out.emails.push(joined);
+      else if (name === 'ORG' && organization === null) {
+        const parts = value.map((v) => v.trim()).filter(Boolean);
+        organization = parts.length > 0 ? parts.join(', ') : null;
+      }
     }
   } catch {
     return { name: '', nicknames: [], phones: [], emails: [], organization: null };
   }
-  const name = summary.fn || organization || summary.emails[0] || summary.tels[0] || '';
-  return { name, nicknames: summary.nicknames, phones: summary.tels, emails: summary.emails, organization };
+  const fn = out.fn || [out.given, out.family].filter(Boolean).join(' ');
+  const name = fn || organization || out.emails[0] || out.phones[0] || '';
+  return { name, nicknames: out.nicknames, phones: out.phones, emails: out.emails, organization };
 }
 
 /** Lower case, accents gone, whitespace collapsed: how names and queries are compared. */

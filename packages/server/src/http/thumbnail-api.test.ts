@@ -118,4 +118,48 @@ describe.each(engines)('GET /v1/blobs/:sha256/thumbnail on %s', (engine) => {
     const cut = (await corpusImage('photo-exif.jpg')).subarray(0, 200);
     expect((await thumb(await upload(cut), 128)).statusCode).toBe(415);
   });
+
+  it('refuses images over the size limits with 413, making nothing', async () => {
+    const limited = await startTestServer(engine, {
+      'thumbnail-max-input-pixels': '10000',
+      'thumbnail-max-source-bytes': '20000',
+    });
+    try {
+      const carol = await addUser(limited, `carol-thumb-${engine}`);
+      const put = async (bytes: Buffer) => {
+        const sha256 = sha256Of(bytes);
+        const response = await limited.app.inject({
+          method: 'PUT',
+          url: `/v1/blobs/${sha256}`,
+          headers: { ...carol.auth, 'content-type': 'image/png' },
+          payload: bytes,
+        });
+        expect(response.statusCode).toBe(201);
+        return sha256;
+      };
+      const get = (sha256: string) =>
+        limited.app.inject({ method: 'GET', url: `/v1/blobs/${sha256}/thumbnail?size=128`, headers: carol.auth });
+      const wide = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#000' } })
+        .png()
+        .toBuffer();
+      const tooManyPixels = await get(await put(wide));
+      expect(tooManyPixels.statusCode).toBe(413);
+      expect(tooManyPixels.json().code).toBe('payload_too_large');
+      const noisy = await sharp(Buffer.from(Array.from({ length: 90 * 90 * 3 }, (_, i) => (i * 7919) % 256)), {
+        raw: { width: 90, height: 90, channels: 3 },
+      })
+        .png({ compressionLevel: 0 })
+        .toBuffer();
+      expect(noisy.length).toBeGreaterThan(20000);
+      expect((await get(await put(noisy))).statusCode).toBe(413);
+      const small = await sharp({ create: { width: 50, height: 50, channels: 3, background: '#fff' } })
+        .png()
+        .toBuffer();
+      expect((await get(await put(small))).statusCode).toBe(200);
+      const made = (await limited.ctx.metrics.thumbnails.get()).values.find((v) => v.labels.result === 'made');
+      expect(made?.value).toBe(1);
+    } finally {
+      await limited.close();
+    }
+  });
 });

@@ -101,12 +101,13 @@ describe.each(engines)('trash, undelete, item restore and named restore previews
     const heard: number[] = [];
     const off = server.ctx.notifier.subscribe(alice.userId, (seq) => heard.push(seq));
     const undone = await call('POST', '/v1/items/ada/undelete');
-    off();
     expect(undone.statusCode).toBe(200);
     const { revision } = undone.json();
     expect(revision).toBe(await head());
-    // A live event, the change feed, the item, the contact index and DAV all see the new revision.
-    await expect.poll(() => heard.includes(revision)).toBe(true);
+    // A live event (PostgreSQL delivers it through NOTIFY, after the answer), the change feed, the item, the
+    // contact index and DAV all see the new revision.
+    await expect.poll(() => heard.includes(revision), { timeout: 5000 }).toBe(true);
+    off();
     const item = (await call('GET', '/v1/items/ada')).json();
     expect(item).toMatchObject({ revision, content: vcard('ada', 'Ada Lovelace', '+44 20 7946 0000') });
     const changes = (await call('GET', '/v1/changes')).json();

@@ -80,24 +80,24 @@ function contactRow(text: string) {
   return { ...indexedContact(contactListing(text)), fields: JSON.stringify(fields) };
 }
 
-const ready = new WeakMap<Context, Promise<void>>();
+const rebuilding = new WeakMap<Context, Promise<void>>();
 
 /**
  * Resolves once the index covers every contact: at once when the database
- * records the current index version, else after rebuilding it from the
- * items (a database from before the index, or indexed by an older version).
+ * records the current index version (one small read), else after rebuilding
+ * it from the items (a database from before the index, restored without it,
+ * or indexed by an older version). Concurrent callers share one rebuild.
  */
-export function ensureContactIndex(ctx: Context): Promise<void> {
-  let pending = ready.get(ctx);
-  if (!pending) {
-    pending = (async () => {
-      if ((await readMeta(ctx.db, CONTACT_SEARCH_META)) === CONTACT_INDEX_VERSION) return;
-      await rebuildContactIndex(ctx);
-    })();
-    pending.catch(() => ready.delete(ctx));
-    ready.set(ctx, pending);
+export async function ensureContactIndex(ctx: Context): Promise<void> {
+  const running = rebuilding.get(ctx);
+  if (running) return running;
+  if ((await readMeta(ctx.db, CONTACT_SEARCH_META)) === CONTACT_INDEX_VERSION) return;
+  let rebuild = rebuilding.get(ctx);
+  if (!rebuild) {
+    rebuild = rebuildContactIndex(ctx).finally(() => rebuilding.delete(ctx));
+    rebuilding.set(ctx, rebuild);
   }
-  return pending;
+  return rebuild;
 }
 
 /**

@@ -124,6 +124,15 @@ describe.each(engines)('contact search on %s', (engine) => {
     ]);
     expect(await ids('augusta')).toEqual([]);
     expect(await ids('zoe')).toEqual(['zoe']);
+
+    // A point-in-time restore writes through the same path: the contact is found again.
+    const restored = await call('POST', '/v1/restore', {
+      revision: updated?.revision,
+      collectionIds: ['people'],
+      keepNewer: true,
+    });
+    expect(restored.json().counts.restore).toBe(1);
+    expect(await ids('augusta')).toEqual(['ada']);
   });
 
   it('indexes CardDAV writes, and never shows another user or other item types', async () => {
@@ -188,9 +197,10 @@ describe.each(engines)('contact search on %s', (engine) => {
       after = page.next;
       pages++;
     } while (after);
-    expect(pages).toBe(3);
+    expect(pages).toBe(4);
     expect(seen.map((c) => c.name)).toEqual([
       'alice',
+      'Augusta Ada King',
       'Bob',
       'Carol',
       'dave',
@@ -209,5 +219,17 @@ describe.each(engines)('contact search on %s', (engine) => {
     expect(await readMeta(server.ctx.db, 'contact_search')).toBe(CONTACT_INDEX_VERSION);
     expect((await search('', '&limit=500')).contacts).toEqual(everyone);
     expect(await ids('grace', bob)).toEqual(['bobs-grace']);
+  });
+
+  it('fills an empty index from the items on the first search, as after an upgrade or a restore', async () => {
+    const everyone = (await search('', '&limit=500')).contacts;
+    expect(everyone.length).toBeGreaterThan(5);
+    // What a database from before the index looks like: contacts, no rows, no index version.
+    await server.ctx.db.kysely.deleteFrom('contact_search').execute();
+    await server.ctx.db.kysely.deleteFrom('meta').where('key', '=', 'contact_search').execute();
+    const [first, second] = await Promise.all([search('', '&limit=500'), search('', '&limit=500', bob)]);
+    expect(first.contacts).toEqual(everyone);
+    expect(second.contacts.map((c) => c.id)).toEqual(['bobs-grace']);
+    expect(await readMeta(server.ctx.db, 'contact_search')).toBe(CONTACT_INDEX_VERSION);
   });
 });

@@ -51,15 +51,10 @@ export { readRevisionsBySeq };
 /** What a restore to `point` would change, without changing anything. */
 export async function previewRestore(ctx: Context, caller: Caller, point: PointInTime): Promise<RestorePlan> {
   const plan = await planRestore(ctx.db, caller.userId, point);
-  const names = await revisionNames(
-    ctx.db,
-    caller.userId,
-    plan.steps.flatMap((s) => [s.fromRevision ?? s.currentRevision ?? 0]),
-  );
-  return {
-    ...plan,
-    steps: plan.steps.map((s) => ({ ...s, name: names.get(s.fromRevision ?? s.currentRevision ?? 0) ?? '' })),
-  };
+  // Named from the revision that comes back, or for a removal the one that goes.
+  const shown = (s: RestoreStep) => s.fromRevision ?? s.currentRevision ?? 0;
+  const names = await revisionNames(ctx.db, caller.userId, plan.steps.map(shown));
+  return { ...plan, steps: plan.steps.map((s) => ({ ...s, name: names.get(shown(s)) ?? '' })) };
 }
 
 /**
