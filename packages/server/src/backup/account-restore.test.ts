@@ -64,6 +64,14 @@ describe('a disaster restore brings back a deployment people can use', () => {
       payload: card,
     });
     expect(put.statusCode).toBe(201);
+    // Where alice is told about incidents, above all about this restore.
+    const email = await server.app.inject({
+      method: 'PATCH',
+      url: '/v1/me',
+      headers: alice.auth,
+      payload: { email: 'alice@example.org' },
+    });
+    expect(email.statusCode).toBe(200);
     const oldGeneration = (await server.app.inject({ method: 'GET', url: '/v1/me', headers: alice.auth })).json()
       .generation as string;
     await shipOnce(server);
@@ -101,7 +109,9 @@ describe('a disaster restore brings back a deployment people can use', () => {
     // Devices keep their tokens and find a new generation, which makes them re-seed.
     const me = await call('/v1/me', { headers: alice.auth });
     expect(me.status).toBe(200);
-    expect(((await me.json()) as { generation: string }).generation).not.toBe(oldGeneration);
+    const restoredMe = (await me.json()) as { generation: string; email: string | null };
+    expect(restoredMe.generation).not.toBe(oldGeneration);
+    expect(restoredMe.email).toBe('alice@example.org');
     const revoked = await call('/v1/me', { headers: { authorization: `Bearer ${phoneDevice.token}` } });
     expect(revoked.status).toBe(401);
     for (const password of [alice.appPassword, late.password]) {
