@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
-import { listCollectionRows } from '../store/collections.js';
 import type { Db } from '../store/database.js';
-import { listDevices } from '../store/devices.js';
 import { listLedgerEntries } from '../store/ledger-entries.js';
 import {
   type ClaimRow,
@@ -19,8 +17,8 @@ import { lockLogHead } from '../store/revision-log.js';
 import { inTransaction } from '../store/transactions.js';
 import { findUserById } from '../store/users.js';
 import { createMailer, type Mailer } from './mailer.js';
-import { mailText, type Names, tellingFor } from './telling.js';
-import { peopleTouched, TELLING_KINDS } from './touched.js';
+import { mailText, tellingFor } from './telling.js';
+import { namesFor, peopleTouched, shareOf, TELLING_KINDS } from './touched.js';
 
 /**
  * Follows the ledger and mails each person an entry touched, once. Where it
@@ -115,21 +113,22 @@ async function deliverDue(deps: NotifierDeps, mailer: Mailer): Promise<void> {
   }
 }
 
-async function namesOf(db: Db, userId: string): Promise<Names> {
-  const collections = await listCollectionRows(db, userId, true);
-  const devices = await listDevices(db, userId);
-  return {
-    collections: new Map(collections.map((c) => [c.id, c.name])),
-    devices: new Map(devices.map((d) => [d.id, d.name])),
-  };
-}
-
 async function deliver(deps: NotifierDeps, mailer: Mailer, claim: ClaimRow): Promise<void> {
   const { db, config, log } = deps;
   const seq = Number(claim.ledger_seq);
   const entry = await readLedgerEntry(db, seq);
   const user = await findUserById(db.kysely, claim.user_id);
-  if (!entry || !user) return;
+  if (!entry || !user) {
+    // Cannot happen while entries and users are never deleted; never leave a row to be retried for ever.
+    await inTransaction(db, (trx) =>
+      finishClaim(
+        trx,
+        { seq, userId: claim.user_id },
+        { status: 'gave_up', attempts: claim.attempts, nextAttemptAt: 0 },
+      ),
+    );
+    return;
+  }
   // A claim left 'sending' by a process that stopped counts as an attempt whose outcome is unknown.
   const attempts = claim.attempts + 1;
   let status: 'sent' | 'failed' | 'no_address';
@@ -137,8 +136,7 @@ async function deliver(deps: NotifierDeps, mailer: Mailer, claim: ClaimRow): Pro
   if (!user.email) {
     status = 'no_address';
   } else {
-    const touched = (await peopleTouched(db, entry)).find((p) => p.userId === user.id);
-    const telling = tellingFor(entry, touched?.share ?? null, await namesOf(db, user.id));
+    const telling = tellingFor(entry, shareOf(entry, user.id), await namesFor(db, user.id));
     try {
       await mailer.send({
         to: user.email,
