@@ -52,7 +52,7 @@ export function startNotifier(deps: NotifierDeps, options: { mailer?: Mailer; lo
   const pass = async () => {
     try {
       await followLedger(deps);
-      await deliverDue(deps, mailer);
+      await deliverDue(deps, mailer, () => stopped);
     } catch (error) {
       // A database outage must not end the service: the next pass tries again.
       deps.log.warn({ err: (error as Error).message }, 'notifier pass failed; retrying at the next interval');
@@ -104,12 +104,17 @@ async function followLedger(deps: NotifierDeps): Promise<void> {
   }
 }
 
-async function deliverDue(deps: NotifierDeps, mailer: Mailer): Promise<void> {
-  const now = deps.now();
-  const lease = now + deps.config.smtpTimeoutMs * 5;
-  for (const claim of await listDueClaims(deps.db, now, SEND_BATCH)) {
-    if (!(await takeClaim(deps.db, claim, now, lease))) continue;
-    await deliver(deps, mailer, claim);
+/** Sends what is due, batch after batch, until nothing is (or the notifier is stopping). */
+async function deliverDue(deps: NotifierDeps, mailer: Mailer, stopping: () => boolean): Promise<void> {
+  for (;;) {
+    const now = deps.now();
+    const lease = now + deps.config.smtpTimeoutMs * 5;
+    const due = await listDueClaims(deps.db, now, SEND_BATCH);
+    for (const claim of due) {
+      if (stopping()) return;
+      if (await takeClaim(deps.db, claim, now, lease)) await deliver(deps, mailer, claim);
+    }
+    if (due.length < SEND_BATCH) return;
   }
 }
 
