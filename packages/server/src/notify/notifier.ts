@@ -147,7 +147,7 @@ async function deliver(deps: NotifierDeps, mailer: Mailer, claim: ClaimRow): Pro
         to: user.email,
         subject: `Holdfast: ${telling.headline}`,
         text: mailText(telling, { username: user.username, seq, portalUrl: config.portalUrl }),
-        messageId: `<notice-${seq}-${user.id}@holdfast>`,
+        messageId: `<notice-${seq}-${user.id}@${/@([^>\s]+)/.exec(config.mailFrom)?.[1] ?? 'holdfast'}>`,
       });
       status = 'sent';
     } catch (err) {
