@@ -85,7 +85,7 @@ describe('holdfast CLI', () => {
       const json = await cli(['user', 'list', '--json']);
       const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
       expect(rows.map((row) => Object.keys(row).sort())).toEqual(
-        rows.map(() => ['admin', 'createdAt', 'disabled', 'id', 'updatedAt', 'username']),
+        rows.map(() => ['admin', 'createdAt', 'disabled', 'email', 'id', 'updatedAt', 'username']),
       );
       const alice = rows.find((row) => row.username === 'alice');
       expect(alice?.disabled).toBe(false);

@@ -225,6 +225,8 @@ export const accountStateSchema = z
         disabled: z.int().min(0).max(1),
         created_at: millis,
         updated_at: millis,
+        /** Where the user is told about incidents; absent when unset. */
+        email: text(254).optional(),
       }),
     ),
     devices: z.array(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listAccountStates } from '@holdfast/backup';
 import { addUser, vcard } from '@holdfast/test-support/harness';
+import { startSmtpListener } from '@holdfast/test-support/smtp-listener';
 import { describe, expect, it } from 'vitest';
 import { createAppPassword } from '../auth/accounts.js';
 import { loadConfig } from '../config.js';
@@ -64,6 +65,14 @@ describe('a disaster restore brings back a deployment people can use', () => {
       payload: card,
     });
     expect(put.statusCode).toBe(201);
+    // Where alice is told about incidents, above all about this restore.
+    const email = await server.app.inject({
+      method: 'PATCH',
+      url: '/v1/me',
+      headers: alice.auth,
+      payload: { email: 'alice@example.org' },
+    });
+    expect(email.statusCode).toBe(200);
     const oldGeneration = (await server.app.inject({ method: 'GET', url: '/v1/me', headers: alice.auth })).json()
       .generation as string;
     await shipOnce(server);
@@ -84,13 +93,30 @@ describe('a disaster restore brings back a deployment people can use', () => {
     const repo = await openRepo(dirs[0] as string);
     const restored = await restoreToNewDeployment(repo, { dataDir });
     expect(restored.accounts?.users).toBe(1);
+    const smtp = await startSmtpListener();
+    defer(() => smtp.close());
     const config = loadConfig({
-      flags: { data: dataDir, port: '0', 'log-level': 'silent', 'backup-targets': '' },
+      flags: {
+        data: dataDir,
+        port: '0',
+        'log-level': 'silent',
+        'backup-targets': '',
+        'smtp-url': smtp.url,
+        'notify-poll-ms': '100',
+      },
       env: {},
     });
     const running = await startServer(config);
     defer(() => running.close());
     const call = (path: string, init: RequestInit = {}) => fetch(`${running.url}${path}`, init);
+    // The address came back with the account, so alice is told about the restore that brought it back.
+    for (let waited = 0; smtp.mails.length === 0 && waited < 10_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(smtp.mails.map((m) => [m.to, m.subject])).toEqual([
+      [['alice@example.org'], 'Holdfast: The server was restored from a backup'],
+    ]);
+    expect(smtp.mails[0]?.text).toContain('Your account was in it: 1 item in 1 collection.');
 
     const login = await call('/v1/auth/login', {
       method: 'POST',
@@ -101,7 +127,9 @@ describe('a disaster restore brings back a deployment people can use', () => {
     // Devices keep their tokens and find a new generation, which makes them re-seed.
     const me = await call('/v1/me', { headers: alice.auth });
     expect(me.status).toBe(200);
-    expect(((await me.json()) as { generation: string }).generation).not.toBe(oldGeneration);
+    const restoredMe = (await me.json()) as { generation: string; email: string | null };
+    expect(restoredMe.generation).not.toBe(oldGeneration);
+    expect(restoredMe.email).toBe('alice@example.org');
     const revoked = await call('/v1/me', { headers: { authorization: `Bearer ${phoneDevice.token}` } });
     expect(revoked.status).toBe(401);
     for (const password of [alice.appPassword, late.password]) {

@@ -1,13 +1,10 @@
 import { AppError } from '@holdfast/protocol';
 import type { Config } from '../config.js';
-import { listCollectionRows } from '../store/collections.js';
 import type { Db } from '../store/database.js';
-import { listDevices } from '../store/devices.js';
-import type { LedgerRow } from '../store/ledger-entries.js';
 import { insertDismissal, listNoticeEntries, readLedgerEntry } from '../store/notifications.js';
 import { findUserById } from '../store/users.js';
-import { type Names, tellingFor } from './telling.js';
-import { TELLING_KINDS, touchesPerson } from './touched.js';
+import { tellingFor } from './telling.js';
+import { namesFor, shareOf, TELLING_KINDS, touchesPerson } from './touched.js';
 
 /**
  * The portal's banner: the entries a person is (or would be) mailed about,
@@ -32,21 +29,6 @@ interface NoticeDeps {
   now: () => number;
 }
 
-async function namesOf(db: Db, userId: string): Promise<Names> {
-  const collections = await listCollectionRows(db, userId, true);
-  const devices = await listDevices(db, userId);
-  return {
-    collections: new Map(collections.map((c) => [c.id, c.name])),
-    devices: new Map(devices.map((d) => [d.id, d.name])),
-  };
-}
-
-function shareOf(row: LedgerRow, userId: string): Record<string, unknown> | null {
-  if (row.user_id !== null) return null;
-  const { users } = JSON.parse(row.details) as { users?: Record<string, Record<string, unknown>> };
-  return users?.[userId] ?? null;
-}
-
 export async function listNotices(deps: NoticeDeps, userId: string): Promise<Notice[]> {
   const user = await findUserById(deps.db.kysely, userId);
   if (!user) return [];
@@ -55,7 +37,7 @@ export async function listNotices(deps: NoticeDeps, userId: string): Promise<Not
   const rows = await listNoticeEntries(deps.db, userId, { kinds: TELLING_KINDS, since, limit: deps.config.noticesMax });
   const touching = rows.filter((row) => touchesPerson(row, userId));
   if (touching.length === 0) return [];
-  const names = await namesOf(deps.db, userId);
+  const names = await namesFor(deps.db, userId);
   return touching.map((row) => {
     const telling = tellingFor(row, shareOf(row, userId), names);
     return {

@@ -100,6 +100,7 @@ describe.each(engines)('telling people by e-mail on %s', (engine) => {
     expect(mail?.text).toContain('2 items came back as they were then and 1 item added since was removed.');
     expect(mail?.text).toContain('What to do: Check in the portal');
     expect(mail?.text).toContain('https://holdfast.example.org/');
+    expect(mail?.messageId).toMatch(/^<notice-\d+-[0-9a-f-]+@localhost>$/);
     const restore = (await listLedger(server.ctx.db, { userId: alice.userId, limit: 100 })).find(
       (r) => r.kind === 'restore',
     );

@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
-import { listCollectionRows } from '../store/collections.js';
 import type { Db } from '../store/database.js';
-import { listDevices } from '../store/devices.js';
 import { listLedgerEntries } from '../store/ledger-entries.js';
 import {
   type ClaimRow,
@@ -19,8 +17,8 @@ import { lockLogHead } from '../store/revision-log.js';
 import { inTransaction } from '../store/transactions.js';
 import { findUserById } from '../store/users.js';
 import { createMailer, type Mailer } from './mailer.js';
-import { mailText, type Names, tellingFor } from './telling.js';
-import { peopleTouched, TELLING_KINDS } from './touched.js';
+import { mailText, tellingFor } from './telling.js';
+import { namesFor, peopleTouched, shareOf, TELLING_KINDS } from './touched.js';
 
 /**
  * Follows the ledger and mails each person an entry touched, once. Where it
@@ -54,7 +52,7 @@ export function startNotifier(deps: NotifierDeps, options: { mailer?: Mailer; lo
   const pass = async () => {
     try {
       await followLedger(deps);
-      await deliverDue(deps, mailer);
+      await deliverDue(deps, mailer, () => stopped);
     } catch (error) {
       // A database outage must not end the service: the next pass tries again.
       deps.log.warn({ err: (error as Error).message }, 'notifier pass failed; retrying at the next interval');
@@ -106,22 +104,18 @@ async function followLedger(deps: NotifierDeps): Promise<void> {
   }
 }
 
-async function deliverDue(deps: NotifierDeps, mailer: Mailer): Promise<void> {
-  const now = deps.now();
-  const lease = now + deps.config.smtpTimeoutMs * 5;
-  for (const claim of await listDueClaims(deps.db, now, SEND_BATCH)) {
-    if (!(await takeClaim(deps.db, claim, now, lease))) continue;
-    await deliver(deps, mailer, claim);
+/** Sends what is due, batch after batch, until nothing is (or the notifier is stopping). */
+async function deliverDue(deps: NotifierDeps, mailer: Mailer, stopping: () => boolean): Promise<void> {
+  for (;;) {
+    const now = deps.now();
+    const lease = now + deps.config.smtpTimeoutMs * 5;
+    const due = await listDueClaims(deps.db, now, SEND_BATCH);
+    for (const claim of due) {
+      if (stopping()) return;
+      if (await takeClaim(deps.db, claim, now, lease)) await deliver(deps, mailer, claim);
+    }
+    if (due.length < SEND_BATCH) return;
   }
-}
-
-async function namesOf(db: Db, userId: string): Promise<Names> {
-  const collections = await listCollectionRows(db, userId, true);
-  const devices = await listDevices(db, userId);
-  return {
-    collections: new Map(collections.map((c) => [c.id, c.name])),
-    devices: new Map(devices.map((d) => [d.id, d.name])),
-  };
 }
 
 async function deliver(deps: NotifierDeps, mailer: Mailer, claim: ClaimRow): Promise<void> {
@@ -129,7 +123,17 @@ async function deliver(deps: NotifierDeps, mailer: Mailer, claim: ClaimRow): Pro
   const seq = Number(claim.ledger_seq);
   const entry = await readLedgerEntry(db, seq);
   const user = await findUserById(db.kysely, claim.user_id);
-  if (!entry || !user) return;
+  if (!entry || !user) {
+    // Cannot happen while entries and users are never deleted; never leave a row to be retried for ever.
+    await inTransaction(db, (trx) =>
+      finishClaim(
+        trx,
+        { seq, userId: claim.user_id },
+        { status: 'gave_up', attempts: claim.attempts, nextAttemptAt: 0 },
+      ),
+    );
+    return;
+  }
   // A claim left 'sending' by a process that stopped counts as an attempt whose outcome is unknown.
   const attempts = claim.attempts + 1;
   let status: 'sent' | 'failed' | 'no_address';
@@ -137,14 +141,13 @@ async function deliver(deps: NotifierDeps, mailer: Mailer, claim: ClaimRow): Pro
   if (!user.email) {
     status = 'no_address';
   } else {
-    const touched = (await peopleTouched(db, entry)).find((p) => p.userId === user.id);
-    const telling = tellingFor(entry, touched?.share ?? null, await namesOf(db, user.id));
+    const telling = tellingFor(entry, shareOf(entry, user.id), await namesFor(db, user.id));
     try {
       await mailer.send({
         to: user.email,
         subject: `Holdfast: ${telling.headline}`,
         text: mailText(telling, { username: user.username, seq, portalUrl: config.portalUrl }),
-        messageId: `<notice-${seq}-${user.id}@holdfast>`,
+        messageId: `<notice-${seq}-${user.id}@${/@([^>\s]+)/.exec(config.mailFrom)?.[1] ?? 'holdfast'}>`,
       });
       status = 'sent';
     } catch (err) {

@@ -1,6 +1,9 @@
+import { listCollectionRows } from '../store/collections.js';
+import { listDevices } from '../store/devices.js';
 import type { LedgerRow } from '../store/ledger-entries.js';
 import { listAccounts, listAccountsAt } from '../store/notifications.js';
 import type { Queryable } from '../store/queryable.js';
+import type { Names } from './telling.js';
 
 /**
  * Ledger entries a person is told about (by mail and in the portal's
@@ -35,6 +38,13 @@ function counted(share: unknown): boolean {
   return Object.values(share).some((value) => typeof value === 'number' && value > 0);
 }
 
+/** A deployment-wide entry's record for this person, if it keeps one per user. */
+export function shareOf(row: LedgerRow, userId: string): Record<string, unknown> | null {
+  if (row.user_id !== null) return null;
+  const own = usersMap(row)?.[userId];
+  return own && typeof own === 'object' ? (own as Record<string, unknown>) : null;
+}
+
 /** Whether a deployment-wide entry touched this person (see peopleTouched). */
 export function touchesPerson(row: LedgerRow, userId: string): boolean {
   if (row.user_id !== null) return row.user_id === userId;
@@ -64,4 +74,14 @@ export async function peopleTouched(db: Queryable, row: LedgerRow): Promise<Touc
     email: a.email,
     share: users[a.id] as Record<string, unknown>,
   }));
+}
+
+/** The person's collection and device names (deleted and revoked ones too), so the words name things, not ids. */
+export async function namesFor(db: Queryable, userId: string): Promise<Names> {
+  const collections = await listCollectionRows(db, userId, true);
+  const devices = await listDevices(db, userId);
+  return {
+    collections: new Map(collections.map((c) => [c.id, c.name])),
+    devices: new Map(devices.map((d) => [d.id, d.name])),
+  };
 }

@@ -8,8 +8,8 @@ import type { AppPasswordsTable, Database, DavNamesTable, DevicesTable, ImportsT
  * worth a backup object each time.
  */
 export interface AccountRows {
-  /** Without `admin` and `email`: the format predates them, so a restore leaves every account an ordinary user with no address. */
-  users: Omit<UsersTable, 'admin' | 'email'>[];
+  /** Without `admin` (a restore leaves every account an ordinary user); `email` is absent, not null, when unset. */
+  users: (Omit<UsersTable, 'admin' | 'email'> & { email?: string })[];
   devices: Omit<DevicesTable, 'last_seen_at'>[];
   app_passwords: Omit<AppPasswordsTable, 'last_used_at'>[];
   dav_names: DavNamesTable[];
@@ -28,11 +28,18 @@ export interface AccountInsertRows {
 /** Reads the account tables in a stable order, so equal tables read equal. */
 export async function readAccountRows(db: Db): Promise<AccountRows> {
   const k = db.kysely;
-  const users = await k
-    .selectFrom('users')
-    .select(['id', 'username', 'password_hash', 'disabled', 'created_at', 'updated_at'])
-    .orderBy('id')
-    .execute();
+  // All columns: a backup taken before an upgrade reads a schema that may not have `email` yet.
+  const users = (await k.selectFrom('users').selectAll().orderBy('id').execute()).map(
+    ({ email, id, username, password_hash, disabled, created_at, updated_at }) => ({
+      id,
+      username,
+      password_hash,
+      disabled,
+      created_at,
+      updated_at,
+      ...(email ? { email } : {}),
+    }),
+  );
   const devices = await k
     .selectFrom('devices')
     .select(['id', 'user_id', 'name', 'token_hash', 'created_at', 'revoked_at'])

@@ -27,7 +27,19 @@ export async function insertClaims(
   claims: { seq: number; userId: string; status: 'pending' | 'no_address' }[],
   now: number,
 ): Promise<void> {
-  if (claims.length === 0) return;
+  // In chunks: a rollback on a large deployment claims every account, and SQLite limits bound parameters.
+  for (let start = 0; start < claims.length; start += CLAIM_CHUNK) {
+    await insertClaimChunk(trx, claims.slice(start, start + CLAIM_CHUNK), now);
+  }
+}
+
+const CLAIM_CHUNK = 500;
+
+async function insertClaimChunk(
+  trx: Transaction<Database>,
+  claims: { seq: number; userId: string; status: 'pending' | 'no_address' }[],
+  now: number,
+): Promise<void> {
   await trx
     .insertInto('notification_claims')
     .values(
