@@ -215,7 +215,7 @@ export const configFields = {
   davCredentialCacheEntries: field({
     schema: int(0, 1_000_000).default(5000),
     description:
-      'Most verified DAV credentials remembered at once (about 300 bytes each); the least recently used leave first. 0 turns the cache off.',
+      'Most verified DAV credentials remembered at once (about 500 bytes each); the least recently used leave first. 0 turns the cache off.',
   }),
   trustedProxies: field({
     schema: z

@@ -1,9 +1,27 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { addUser, engines, startTestServer, type TestServer, type TestUser } from '@holdfast/test-support/harness';
 import { basic, send } from '@holdfast/test-support/real-http';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppPassword, setPassword, setUserDisabled } from '../auth/accounts.js';
 import { hashPassword, passwordVerifications } from '../auth/passwords.js';
+import { loadConfig } from '../config.js';
+import type { Context } from '../context.js';
+import { buildApp } from '../http/app.js';
+import { createContext } from '../main.js';
+import { closeContext, createLogger } from '../open-context.js';
 import { revokeAppPassword } from '../store/app-passwords.js';
+
+async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+const propfindAt = async (url: string, username: string, password: string) =>
+  (await send(`${url}/dav/`, { method: 'PROPFIND', headers: { ...basic(username, password), depth: '0' } })).status;
 
 /**
  * DAV clients send their app password on every request; after one argon2
@@ -17,14 +35,11 @@ describe.each(engines)('remembered DAV credentials, on %s', (engine) => {
   let counter = 0;
   beforeAll(async () => {
     server = await startTestServer(engine);
-    await server.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = server.app.server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    url = await listen(server.app);
   });
   afterAll(() => server.close());
 
-  const propfind = async (username: string, password: string) =>
-    (await send(`${url}/dav/`, { method: 'PROPFIND', headers: { ...basic(username, password), depth: '0' } })).status;
+  const propfind = (username: string, password: string) => propfindAt(url, username, password);
 
   /** A user with an app password that has just been used once (so it is remembered). */
   const signedIn = async (): Promise<{ user: TestUser; app: { id: string; password: string } }> => {
@@ -109,6 +124,47 @@ describe.each(engines)('remembered DAV credentials, on %s', (engine) => {
       expect(await argon2Runs(async () => expect(await propfind(user.username, app.password)).toBe(207))).toBe(1);
     } finally {
       server.ctx.now = realNow;
+    }
+  });
+});
+
+describe('two servers on one PostgreSQL, each remembering the same credential', () => {
+  let first: TestServer;
+  let second: { ctx: Context; app: FastifyInstance; dataDir: string };
+  let urls: [string, string];
+  beforeAll(async () => {
+    first = await startTestServer('postgres');
+    const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-second-'));
+    const config = loadConfig({
+      flags: { data: dataDir, database: first.databaseUrl, 'log-level': 'silent' },
+      env: {},
+    });
+    const ctx = await createContext(config, createLogger(config));
+    second = { ctx, app: await buildApp(ctx), dataDir };
+    urls = [await listen(first.app), await listen(second.app)];
+  });
+  afterAll(async () => {
+    await second.app.close();
+    await closeContext(second.ctx);
+    await rm(second.dataDir, { recursive: true, force: true });
+    await first.close();
+  });
+
+  it('refuses on both the request after one server revokes the app password or disables the user', async () => {
+    for (const change of ['revoke', 'disable'] as const) {
+      const user = await addUser(first, `shared-${change}`);
+      const app = await createAppPassword(first.ctx, user.username, 'phone');
+      for (const url of urls) expect(await propfindAt(url, user.username, app.password)).toBe(207);
+      // Both remember it now: no argon2 on either.
+      const before = passwordVerifications();
+      for (const url of urls) expect(await propfindAt(url, user.username, app.password)).toBe(207);
+      expect(passwordVerifications() - before).toBe(0);
+      if (change === 'revoke') {
+        expect(await revokeAppPassword(second.ctx.db.kysely, user.userId, app.id, Date.now())).toBe(true);
+      } else {
+        await setUserDisabled(second.ctx, user.username, true);
+      }
+      for (const url of urls) expect(await propfindAt(url, user.username, app.password)).toBe(401);
     }
   });
 });
