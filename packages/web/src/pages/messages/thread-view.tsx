@@ -1,5 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { apiResponse } from '../../api/http';
 import { describeError, keys, pushChange } from '../../components/collection-items';
 import { originalUrl, thumbnailUrl } from '../../components/photos-upload';
 import type { Attachment, Message, Thread } from './message-threads';
@@ -73,9 +74,31 @@ function MessageRow({ message }: { message: Message }) {
 }
 
 function AttachmentView({ attachment }: { attachment: Attachment }) {
-  const [broken, setBroken] = useState(false);
+  // The thumbnail first. Without one (the server could not make it), the original read with its media type: the
+  // server sends blobs as octet-stream, which an <img> will not show on its own.
+  const [source, setSource] = useState<string | null>(thumbnailUrl(attachment.sha256));
+  const [failed, setFailed] = useState(false);
   const name = attachment.filename || 'attachment';
-  if (!attachment.contentType.startsWith('image/') || broken) {
+  useEffect(
+    () => () => {
+      if (source?.startsWith('blob:')) URL.revokeObjectURL(source);
+    },
+    [source],
+  );
+
+  async function fallBack() {
+    if (source?.startsWith('blob:')) return setFailed(true);
+    setSource(null);
+    try {
+      const response = await apiResponse(originalUrl(attachment.sha256));
+      const bytes = await response.arrayBuffer();
+      setSource(URL.createObjectURL(new Blob([bytes], { type: attachment.contentType })));
+    } catch {
+      setFailed(true);
+    }
+  }
+
+  if (!attachment.contentType.startsWith('image/') || failed) {
     return (
       <a href={originalUrl(attachment.sha256)} download={name}>
         Download {name}
@@ -84,14 +107,11 @@ function AttachmentView({ attachment }: { attachment: Attachment }) {
   }
   return (
     <a href={originalUrl(attachment.sha256)} download={name} aria-label={`Download the picture ${name}`}>
-      <img
-        src={thumbnailUrl(attachment.sha256)}
-        alt={name}
-        loading="lazy"
-        width={160}
-        height={160}
-        onError={() => setBroken(true)}
-      />
+      {source ? (
+        <img src={source} alt={name} loading="lazy" width={160} height={160} onError={() => void fallBack()} />
+      ) : (
+        <span className="message-picture-loading">Loading {name}…</span>
+      )}
     </a>
   );
 }

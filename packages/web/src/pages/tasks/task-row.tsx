@@ -22,6 +22,8 @@ export function TaskRow({ task, save }: Props) {
   const id = useId();
   const [editing, setEditing] = useState(false);
   const [fields, setFields] = useState(task.fields);
+  // The box shows the click at once; the list's next read (after the write) replaces it.
+  const [ticked, setTicked] = useState<boolean | null>(null);
   const { summary, due, done, description } = task.fields;
   const overdue = !done && due !== '' && due < today();
 
@@ -71,8 +73,12 @@ export function TaskRow({ task, save }: Props) {
       <input
         id={`${id}-done`}
         type="checkbox"
-        checked={done}
-        onChange={(e) => void save(task, { ...task.fields, done: e.target.checked })}
+        checked={ticked ?? done}
+        onChange={async (e) => {
+          setTicked(e.target.checked);
+          await save(task, { ...task.fields, done: e.target.checked });
+          setTicked(null);
+        }}
       />
       <label htmlFor={`${id}-done`} className="task-title">
         {summary || 'Untitled task'}
