@@ -161,13 +161,13 @@ function setText(component: ICAL.Component, name: string, value: string): void {
   else component.removeAllProperties(name);
 }
 
-function touch(component: ICAL.Component): void {
+function touch(component: ICAL.Component, created: boolean): void {
   const now = ICAL.Time.fromJSDate(new Date(), true);
   component.updatePropertyWithValue('dtstamp', now);
   component.updatePropertyWithValue('last-modified', now);
-  // SEQUENCE counts revisions after the first, so calendar apps notice a changed event.
-  const sequence = Number(component.getFirstPropertyValue('sequence') ?? -1) + 1;
-  component.updatePropertyWithValue('sequence', Number.isFinite(sequence) ? sequence : 0);
+  // SEQUENCE counts changes after the first (absent means 0), so calendar apps notice a changed event.
+  const sequence = created ? 0 : Number(component.getFirstPropertyValue('sequence') ?? 0) + 1;
+  component.updatePropertyWithValue('sequence', Number.isFinite(sequence) ? sequence : 1);
 }
 
 function newCalendar(uid: string, name: 'vevent' | 'vtodo'): { root: ICAL.Component; item: ICAL.Component } {
@@ -199,11 +199,15 @@ export function writeEvent(ics: string | null, uid: string, fields: EventFields)
   vevent.removeAllProperties('duration');
   setTime(vevent, 'dtend', end);
   const current = vevent.getFirstPropertyValue('rrule') as ICAL.Recur | null;
-  if (fields.repeat === 'none') vevent.removeAllProperties('rrule');
+  if (fields.repeat === 'none') {
+    // No longer a series: its exceptions and moved occurrences would only confuse other calendars.
+    for (const name of ['rrule', 'rdate', 'exdate']) vevent.removeAllProperties(name);
+    for (const other of root.getAllSubcomponents('vevent')) if (other !== vevent) root.removeSubcomponent(other);
+  }
   // A rule the form cannot show in full (BYDAY, COUNT, UNTIL…) is kept while its frequency is unchanged.
   else if (current?.freq !== fields.repeat)
     vevent.updatePropertyWithValue('rrule', ICAL.Recur.fromString(`FREQ=${fields.repeat}`));
-  touch(vevent);
+  touch(vevent, !existing);
   return root.toString();
 }
 
@@ -248,6 +252,6 @@ export function writeTask(ics: string | null, uid: string, fields: TaskFields): 
     vtodo.removeAllProperties('completed');
     vtodo.removeAllProperties('percent-complete');
   }
-  touch(vtodo);
+  touch(vtodo, !existing);
   return root.toString();
 }
