@@ -44,7 +44,10 @@ export interface Incident {
   summary?: string;
   affectedUsers?: number;
   users?: { username: string; items: number; collections: number }[];
-  recovered?: { seq: number; kind: string; summary?: string }[];
+  /** What came back for each touched account since. */
+  recovered?: { username?: string; seq: number; kind: string; summary?: string }[];
+  /** Accounts whose devices have not re-seeded yet after this loss. */
+  pending?: { username: string; devices: number }[];
 }
 
 export interface Report {

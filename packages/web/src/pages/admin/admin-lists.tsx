@@ -116,7 +116,17 @@ export function AdminIncidents() {
                 <p>
                   {entry.recovered.length === 0
                     ? 'Nothing has come back yet.'
-                    : `Recovery so far: ${entry.recovered.map((r) => r.summary ?? r.kind).join('; ')}`}
+                    : `Recovery so far: ${entry.recovered
+                        .map((r) => `${r.username ? `${r.username}: ` : ''}${r.summary ?? r.kind}`)
+                        .join('; ')}`}
+                </p>
+              )}
+              {entry.pending && entry.pending.length > 0 && (
+                <p>
+                  Still waiting for:{' '}
+                  {entry.pending
+                    .map((p) => `${p.username} (${p.devices} device${p.devices === 1 ? '' : 's'} to re-seed)`)
+                    .join(', ')}
                 </p>
               )}
             </li>
