@@ -100,9 +100,7 @@ function Dashboard() {
             )}
             {o.targets.map((t) => (
               <tr key={t.number} className={t.status === 'at_risk' ? 'admin-row-at-risk' : undefined}>
-                <th scope="row">
-                  {t.number}. {t.name}
-                </th>
+                <th scope="row">{t.name}</th>
                 <td>{t.status === 'at_risk' ? `At risk${t.problem ? `: ${t.problem}` : ''}` : 'OK'}</td>
                 <td>{t.lastShippedRevision ?? 'none'}</td>
                 <td>
