@@ -1,10 +1,10 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { executor, type Queryable } from './queryable.js';
 import type { Database, DevicesTable } from './schema.js';
 
 export type DeviceRow = Selectable<DevicesTable>;
 
-export async function insertDevice(db: Kysely<Database>, row: DeviceRow): Promise<void> {
+export async function insertDevice(db: Kysely<Database>, row: Insertable<DevicesTable>): Promise<void> {
   await db.insertInto('devices').values(row).execute();
 }
 
@@ -20,6 +20,23 @@ export async function findDeviceByTokenHash(
     .select(['users.username as username', 'users.disabled as user_disabled'])
     .where('devices.token_hash', '=', tokenHash)
     .where('devices.revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+/**
+ * The device whose token hashes to `tokenHash`, revoked or not, with its user:
+ * a browser session needs to tell "revoked" from "unknown" to say what happened.
+ */
+export async function findAnyDeviceByTokenHash(
+  db: Kysely<Database>,
+  tokenHash: string,
+): Promise<(DeviceRow & { username: string; user_disabled: number }) | undefined> {
+  return db
+    .selectFrom('devices')
+    .innerJoin('users', 'users.id', 'devices.user_id')
+    .selectAll('devices')
+    .select(['users.username as username', 'users.disabled as user_disabled'])
+    .where('devices.token_hash', '=', tokenHash)
     .executeTakeFirst();
 }
 
