@@ -1,5 +1,4 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { ApiError, apiFetch } from '../api/http';
 
 /** The six kinds of collection the API knows (docs/protocol.md, section 4). */
@@ -37,7 +36,10 @@ interface ItemPage<C> {
   next: string | null;
 }
 
-/** Query keys, so the live feed can refresh exactly the data these pages show. */
+/**
+ * Query keys of the data these pages show. The shell's change feed (SSE) marks every query stale when any device
+ * writes, so a page shows a phone's change without reloading.
+ */
 export const keys = {
   collections: ['collections'] as const,
   items: (collectionId: string) => ['items', collectionId] as const,
@@ -131,47 +133,4 @@ export function describeError(error: unknown): string {
   if (error instanceof ApiError) return error.detail;
   if (error instanceof Error) return error.message;
   return String(error);
-}
-
-let stream: EventSource | null = null;
-let listeners = 0;
-const onChange = new Set<() => void>();
-
-/**
- * Refreshes the shown data whenever any of the caller's devices writes: the server's event stream (SSE, the session
- * cookie signs it in) says that something changed, and the items are read again. One stream serves every page.
- */
-export function useLiveItems(): void {
-  const queryClient = useQueryClient();
-  useEffect(() => {
-    const refresh = () => {
-      void queryClient.invalidateQueries({ queryKey: ['items'] });
-      void queryClient.invalidateQueries({ queryKey: ['photos'] });
-      void queryClient.invalidateQueries({ queryKey: keys.collections });
-    };
-    onChange.add(refresh);
-    listeners += 1;
-    if (!stream) {
-      const opened = new EventSource('/v1/events');
-      const notify = () => {
-        for (const listener of onChange) listener();
-      };
-      let readies = 0;
-      opened.addEventListener('change', notify);
-      // The browser reconnects on its own; changes made while it was away announced nothing, so read again.
-      opened.addEventListener('ready', () => {
-        readies += 1;
-        if (readies > 1) notify();
-      });
-      stream = opened;
-    }
-    return () => {
-      onChange.delete(refresh);
-      listeners -= 1;
-      if (listeners === 0 && stream) {
-        stream.close();
-        stream = null;
-      }
-    };
-  }, [queryClient]);
 }

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { expandEvent, type Occurrence } from '../../components/calendar-ical';
-import { describeError, useAllItems, useLiveItems, type WireItem } from '../../components/collection-items';
+import { describeError, useAllItems, type WireItem } from '../../components/collection-items';
 import { CollectionPicker } from '../../components/collection-picker';
 import { AgendaList, MonthGrid, WeekColumns } from './calendar-grid';
 import { type CalendarMode, rangeOf, step, titleOf } from './calendar-range';
@@ -17,7 +17,6 @@ const MODES: { mode: CalendarMode; label: string }[] = [
 type Editing = { item: WireItem<string> } | { day: Date } | null;
 
 export default function CalendarView() {
-  useLiveItems();
   const [collectionId, setCollectionId] = useState<string>();
   const [mode, setMode] = useState<CalendarMode>('month');
   const [anchor, setAnchor] = useState(() => new Date());

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { apiFetch } from '../../api/http';
-import { describeError, useAllItems, useLiveItems } from '../../components/collection-items';
+import { describeError, useAllItems } from '../../components/collection-items';
 import { CollectionPicker } from '../../components/collection-picker';
 import { MessageComposer } from './message-composer';
 import { type MessageContent, threadsOf } from './message-threads';
@@ -9,7 +9,6 @@ import { ThreadView } from './thread-view';
 import './messages.css';
 
 export default function MessagesView() {
-  useLiveItems();
   const [collectionId, setCollectionId] = useState<string>();
   const [selected, setSelected] = useState<string | null>(null);
   const [composing, setComposing] = useState(false);

@@ -1,14 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useId, useMemo, useRef, useState } from 'react';
-import {
-  describeError,
-  keys,
-  newId,
-  pushChange,
-  useAllItems,
-  useLiveItems,
-  type WireItem,
-} from '../../components/collection-items';
+import { describeError, keys, newId, pushChange, useAllItems, type WireItem } from '../../components/collection-items';
 import { CollectionPicker } from '../../components/collection-picker';
 import { renderMarkdown } from './note-markdown';
 import './notes.css';
@@ -21,7 +13,6 @@ interface NoteContent {
 type Note = WireItem<NoteContent>;
 
 export default function NotesView() {
-  useLiveItems();
   const [collectionId, setCollectionId] = useState<string>();
   const notes = useAllItems<NoteContent>(collectionId);
   const [selected, setSelected] = useState<string | null>(null);

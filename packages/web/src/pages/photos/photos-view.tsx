@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { type ChangeEvent, useEffect, useId, useRef, useState } from 'react';
-import { describeError, fetchItemPage, newId, pushChange, useLiveItems } from '../../components/collection-items';
+import { describeError, fetchItemPage, newId, pushChange } from '../../components/collection-items';
 import { CollectionPicker } from '../../components/collection-picker';
 import { uploadBlob } from '../../components/photos-upload';
 import { type PhotoContent, PhotoTile } from './photo-tile';
@@ -10,7 +10,6 @@ import './photos.css';
 const PAGE = 60;
 
 export default function PhotosView() {
-  useLiveItems();
   const queryClient = useQueryClient();
   const inputId = useId();
   const [collectionId, setCollectionId] = useState<string>();

@@ -1,15 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useMemo, useState } from 'react';
 import { readTaskFields, type TaskFields, writeTask } from '../../components/calendar-ical';
-import {
-  describeError,
-  keys,
-  newId,
-  pushChange,
-  useAllItems,
-  useLiveItems,
-  type WireItem,
-} from '../../components/collection-items';
+import { describeError, keys, newId, pushChange, useAllItems, type WireItem } from '../../components/collection-items';
 import { CollectionPicker } from '../../components/collection-picker';
 import { TaskRow } from './task-row';
 import './tasks.css';
@@ -28,7 +20,6 @@ function order(a: Task, b: Task): number {
 }
 
 export default function TasksView() {
-  useLiveItems();
   const queryClient = useQueryClient();
   const id = useId();
   const [collectionId, setCollectionId] = useState<string>();
