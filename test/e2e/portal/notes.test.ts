@@ -52,16 +52,43 @@ describe('portal notes', () => {
     expect(await page.locator('.note-body').innerHTML()).not.toMatch(/onerror|<script|javascript:/);
     await expectAccessible(page);
 
-    // Edit the phone's note, then delete it.
+    // An edit begun before the phone changed the note does not overwrite the phone's change: it is refused as a
+    // conflict, and the page says so.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Text (Markdown)').fill('Typed on the page');
+    const [first] = (await phone.changes()).filter((c) => c.itemId === 'trap');
+    await phone.push({
+      collectionId: 'notebook',
+      itemId: 'trap',
+      op: 'put',
+      baseRevision: first?.revision,
+      content: { title: 'Phone note', body: 'Changed on the phone' },
+    });
+    // The list follows the phone while the editor stays open with what was typed.
+    await page.getByRole('button', { name: 'Phone note' }).waitFor();
+    await page.getByRole('button', { name: 'Save note' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/changed elsewhere/)
+      .waitFor();
+    expect((await phone.changes()).filter((c) => c.itemId === 'trap').map((c) => c.content)).toEqual([
+      first?.content,
+      { title: 'Phone note', body: 'Changed on the phone' },
+    ]);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('.note-body', { hasText: 'Changed on the phone' }).waitFor();
+
+    // Edit it again, now on top of the phone's version, then delete it.
     await page.getByRole('button', { name: 'Edit' }).click();
     await page.getByLabel('Text (Markdown)').fill('Only words now.');
     await page.getByRole('button', { name: 'Save note' }).click();
     await page.locator('.note-body', { hasText: 'Only words now.' }).waitFor();
     const edits = (await phone.changes()).filter((c) => c.itemId === 'trap');
-    expect(edits[1]?.content).toEqual({ title: 'From the phone', body: 'Only words now.' });
+    expect(edits[2]?.content).toEqual({ title: 'Phone note', body: 'Only words now.' });
     await page.getByRole('button', { name: 'Delete' }).click();
-    await expect.poll(() => page.getByRole('button', { name: 'From the phone' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('button', { name: 'Phone note' }).count()).toBe(0);
     expect((await phone.changes()).filter((c) => c.itemId === 'trap').map((c) => c.op)).toEqual([
+      'put',
       'put',
       'put',
       'delete',

@@ -116,7 +116,7 @@ export async function pushChange(change: Change): Promise<number> {
       'conflict',
       result.head?.deleted || !result.head
         ? 'This was deleted elsewhere in the meantime.'
-        : 'This was changed elsewhere in the meantime. The page now shows the newer version; make your change again.',
+        : 'This was changed elsewhere in the meantime, so your change was not saved. Open it again to see the newer version.',
       result,
     );
   }

@@ -132,6 +132,8 @@ function NoteEditor({
   const queryClient = useQueryClient();
   const titleId = useId();
   const bodyId = useId();
+  // The revision the editor opened: a change made elsewhere since is a conflict, never silently overwritten.
+  const [base] = useState(note?.revision ?? null);
   const [title, setTitle] = useState(note?.content.title ?? '');
   const [body, setBody] = useState(note?.content.body ?? '');
   const [preview, setPreview] = useState(false);
@@ -150,7 +152,7 @@ function NoteEditor({
         collectionId: note?.collectionId ?? collectionId,
         itemId,
         op: 'put',
-        baseRevision: note?.revision ?? null,
+        baseRevision: base,
         content: { title: title.trim(), body },
       });
       await queryClient.invalidateQueries({ queryKey: keys.items(collectionId) });

@@ -15,6 +15,8 @@ export function PhotoTile({ item }: { item: WireItem<PhotoContent> }) {
   const [broken, setBroken] = useState(false);
   const [editing, setEditing] = useState(false);
   const [caption, setCaption] = useState(item.content.caption ?? '');
+  // The revision the caption editor opened on (see write).
+  const [base, setBase] = useState(item.revision);
   const [error, setError] = useState<string | null>(null);
   const name = item.content.filename || 'Photo';
   const label = item.content.caption || name;
@@ -27,7 +29,8 @@ export function PhotoTile({ item }: { item: WireItem<PhotoContent> }) {
         collectionId: item.collectionId,
         itemId: item.id,
         op,
-        baseRevision: item.revision,
+        // An edit goes on top of what the editor showed; a delete on top of what the grid shows.
+        baseRevision: op === 'put' ? base : item.revision,
         ...(op === 'put'
           ? { content: { ...item.content, caption: caption.trim() || undefined }, blob: item.blob ?? undefined }
           : {}),
@@ -79,7 +82,15 @@ export function PhotoTile({ item }: { item: WireItem<PhotoContent> }) {
         </form>
       ) : (
         <p className="photo-actions">
-          <button type="button" aria-label={`Edit the caption of ${label}`} onClick={() => setEditing(true)}>
+          <button
+            type="button"
+            aria-label={`Edit the caption of ${label}`}
+            onClick={() => {
+              setCaption(item.content.caption ?? '');
+              setBase(item.revision);
+              setEditing(true);
+            }}
+          >
             Caption
           </button>{' '}
           <button

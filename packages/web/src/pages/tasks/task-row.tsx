@@ -22,6 +22,8 @@ export function TaskRow({ task, save }: Props) {
   const id = useId();
   const [editing, setEditing] = useState(false);
   const [fields, setFields] = useState(task.fields);
+  // The task as the editor opened it: saving goes on top of that revision, so a change made elsewhere is a conflict.
+  const [opened, setOpened] = useState(task);
   // The box shows the click at once; the list's next read (after the write) replaces it.
   const [ticked, setTicked] = useState<boolean | null>(null);
   const { summary, due, done, description } = task.fields;
@@ -29,7 +31,7 @@ export function TaskRow({ task, save }: Props) {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (await save(task, fields)) setEditing(false);
+    if (await save(opened, fields)) setEditing(false);
   }
 
   if (editing) {
@@ -95,6 +97,7 @@ export function TaskRow({ task, save }: Props) {
           aria-label={`Edit ${summary}`}
           onClick={() => {
             setFields(task.fields);
+            setOpened(task);
             setEditing(true);
           }}
         >
