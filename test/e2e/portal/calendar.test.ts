@@ -2,6 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, icsUtc, itemPuts, localInput, loginDevice, markDocument } from './portal-device.js';
 import { type Portal, startPortal } from './portal-harness.js';
 
+/** The text of the focused element (run in the page). */
+function focusedText(): string | undefined {
+  const { document } = globalThis as unknown as { document: { activeElement: { textContent: string } | null } };
+  return document.activeElement?.textContent;
+}
+
 /** The calendar page in a real browser, against a real server, next to a simulated phone. */
 describe('portal calendar', () => {
   let portal: Portal;
@@ -31,6 +37,8 @@ describe('portal calendar', () => {
     await page.getByLabel('Repeats').selectOption('WEEKLY');
     await page.getByRole('button', { name: 'Save event' }).click();
     await expect.poll(async () => (await itemPuts(phone, (c) => String(c).includes('SUMMARY:Dentist'))).length).toBe(1);
+    // With the form gone, keyboard focus is back on the calendar.
+    await expect.poll(() => page.evaluate(focusedText)).toBe('New event');
     const [made] = await itemPuts(phone, (c) => String(c).includes('SUMMARY:Dentist'));
     expect(made?.collectionId).toBe('home');
     expect(String(made?.content)).toContain('RRULE:FREQ=WEEKLY');

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { expandEvent, type Occurrence } from '../../components/calendar-ical';
 import { describeError, useAllItems, type WireItem } from '../../components/collection-items';
 import { CollectionPicker } from '../../components/collection-picker';
@@ -22,6 +22,7 @@ export default function CalendarView() {
   const [anchor, setAnchor] = useState(() => new Date());
   const [editing, setEditing] = useState<Editing>(null);
   const items = useAllItems<string>(collectionId);
+  const newEvent = useRef<HTMLButtonElement>(null);
   const { from, to } = useMemo(() => rangeOf(mode, anchor), [mode, anchor]);
 
   const occurrences = useMemo(() => {
@@ -48,7 +49,11 @@ export default function CalendarView() {
           collectionId={collectionId}
           item={'item' in editing ? editing.item : null}
           day={'day' in editing ? editing.day : anchor}
-          onDone={() => setEditing(null)}
+          onDone={() => {
+            setEditing(null);
+            // The form is gone: keyboard focus goes back to the calendar, not to the top of the page.
+            newEvent.current?.focus();
+          }}
         />
       )}
       {collectionId && (
@@ -73,7 +78,11 @@ export default function CalendarView() {
                 Next
               </button>
             </div>
-            <button type="button" onClick={() => setEditing({ day: mode === 'month' ? new Date() : from })}>
+            <button
+              type="button"
+              ref={newEvent}
+              onClick={() => setEditing({ day: mode === 'month' ? new Date() : from })}
+            >
               New event
             </button>
           </div>
