@@ -141,6 +141,23 @@ export const configFields = {
     schema: int(1, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
     description: 'Largest blob (photo, attachment) accepted, in bytes.',
   }),
+  trashRetentionDays: field({
+    schema: int(1, 36_500).default(30),
+    description:
+      'How long a deleted item stays in the trash (`GET /v1/trash`), in days. Its revisions stay in the log after that; a point-in-time restore still reaches it.',
+  }),
+  thumbnailMaxSourceBytes: field({
+    schema: int(1024, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    description: 'Largest blob a thumbnail is made of, in bytes; larger ones answer 413.',
+  }),
+  thumbnailMaxInputPixels: field({
+    schema: int(1, 1_000_000_000).default(100_000_000),
+    description: 'Largest image, in pixels (width times height), a thumbnail is made of; larger ones answer 422.',
+  }),
+  thumbnailConcurrency: field({
+    schema: int(1, 64).default(2),
+    description: 'Thumbnails made at once; further requests wait their turn (a cached thumbnail never waits).',
+  }),
   maxImportManifestBytes: field({
     schema: int(1024, 4 * 1024 * 1024 * 1024).default(128 * 1024 * 1024),
     description:

@@ -23,6 +23,7 @@ import { pushChangesRoutes } from './routes/push-changes-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
 import { headerValue, sessionRoutes } from './routes/session-routes.js';
 import { summaryReseedRoutes } from './routes/summary-reseed-routes.js';
+import { trashRoutes } from './routes/trash-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
 import { type PortalFallback, registerWebPortal } from './web-portal.js';
 
@@ -165,6 +166,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(contactRoutes(ctx));
   await app.register(usageRoutes(ctx));
   await app.register(restoreRoutes(ctx));
+  await app.register(trashRoutes(ctx));
   await app.register(davRoutes(ctx));
   portalPage = await registerWebPortal(app, ctx);
   return app;
