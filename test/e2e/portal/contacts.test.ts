@@ -1,31 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { card, type Device, deviceOf } from './device.js';
 import { countNavigations, type Person, type Portal, startPortal } from './portal-harness.js';
-
-/** A phone or laptop of the same person, talking to the API with a device token. */
-async function deviceOf(portal: Portal, person: Person) {
-  const login = await fetch(`${portal.url}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: person.username, password: person.password, deviceName: 'phone' }),
-  });
-  const { token } = (await login.json()) as { token: string };
-  const call = async <T>(path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${portal.url}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  };
-  return { call };
-}
-
-const card = (uid: string, name: string, tel: string, extra = '') =>
-  `BEGIN:VCARD\r\nVERSION:4.0\r\nUID:${uid}\r\nFN:${name}\r\nTEL;TYPE=cell:${tel}\r\n${extra}END:VCARD\r\n`;
 
 interface Change {
   itemId: string | null;
@@ -38,7 +13,7 @@ interface Change {
 describe('portal contacts', () => {
   let portal: Portal;
   let ada: Person;
-  let phone: Awaited<ReturnType<typeof deviceOf>>;
+  let phone: Device;
   beforeAll(async () => {
     portal = await startPortal();
     ada = await portal.addPerson('ada');
