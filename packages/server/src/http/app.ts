@@ -11,6 +11,7 @@ import { registerDurabilityHook } from './durability-hook.js';
 import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { checkReadiness } from './readiness.js';
+import { appPasswordRoutes } from './routes/app-password-routes.js';
 import { authMeDeviceRoutes } from './routes/auth-me-device-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -155,6 +156,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   );
   await app.register(sessionRoutes(ctx));
   await app.register(authMeDeviceRoutes(ctx));
+  await app.register(appPasswordRoutes(ctx));
   await app.register(collectionRoutes(ctx));
   await app.register(itemRoutes(ctx));
   await app.register(pushChangesRoutes(ctx));
