@@ -289,6 +289,11 @@ export const configFields = {
     schema: int(1, 86_400).default(60),
     description: 'Journal lag, in seconds, above which a `journal_lag` incident is recorded and logged.',
   }),
+  backupTargetMinFreeBytes: field({
+    schema: int(0, Number.MAX_SAFE_INTEGER).default(1_073_741_824),
+    description:
+      "Free space on a backup target, in bytes, below which `doctor` and the operators' overview (`GET /v1/admin/overview`) count it as full (0: never).",
+  }),
   backupKeepLast: field({
     schema: int(1, 10_000).default(3),
     description: 'Retention: newest snapshots always kept. The newest verified snapshot is kept regardless.',

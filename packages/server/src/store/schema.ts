@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /**
  * Table shapes as Kysely sees them. Times are milliseconds since the epoch;
  * flags are 0/1 integers so both engines store them the same way.
@@ -51,6 +53,8 @@ export interface UsersTable {
   username: string;
   password_hash: string;
   disabled: number;
+  /** 1 for operators (migration 0007-admin-role); left out of backups' account state, so new rows default to 0. */
+  admin: ColumnType<number, number | undefined, number>;
   created_at: number;
   updated_at: number;
 }

@@ -6,6 +6,7 @@ import type { Context } from '../../context.js';
 import { listDevices, renameDevice, revokeDevice } from '../../store/devices.js';
 import { readGeneration } from '../../store/meta.js';
 import { readHead } from '../../store/revision-log.js';
+import { isAdmin } from '../../store/user-directory.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -30,6 +31,7 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
       const caller = callerOf(request);
       return {
         ...caller,
+        admin: await isAdmin(ctx.db, caller.userId),
         generation: await readGeneration(ctx.db),
         head: await readHead(ctx.db),
       };
