@@ -62,16 +62,35 @@ describe('holdfast CLI', () => {
       expect((await cli(['user', 'enable', 'alice'])).code).toBe(0);
       expect((await api(server.url, 'GET', '/v1/me', { token: relogin.body.token })).status).toBe(200);
 
+      // Operators: made with `user add --admin` or `user admin NAME on|off`, effective at once.
+      expect((await cli(['user', 'add', 'dave', '--admin'], 'dave the operator\n')).stdout).toMatch(
+        /Created admin dave/,
+      );
+      expect((await api(server.url, 'GET', '/v1/me', { token: relogin.body.token })).body.admin).toBe(false);
+      expect((await cli(['user', 'admin', 'alice', 'on'])).stdout).toMatch(/alice is now an admin/);
+      expect((await api(server.url, 'GET', '/v1/me', { token: relogin.body.token })).body.admin).toBe(true);
+      const admins = await cli(['user', 'list']);
+      expect(admins.stdout).toMatch(/alice\t\S+\tactive\tadmin/);
+      expect(admins.stdout).toMatch(/dave\t\S+\tactive\tadmin/);
+      expect(admins.stdout).toMatch(/carol\t\S+\tactive\n/);
+      expect((await cli(['user', 'admin', 'alice', 'off'])).code).toBe(0);
+      expect((await api(server.url, 'GET', '/v1/me', { token: relogin.body.token })).body.admin).toBe(false);
+      const wrong = await cli(['user', 'admin', 'alice', 'maybe']);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toMatch(/Usage: holdfast user admin NAME on\|off/);
+
       const users = await cli(['user', 'list']);
       expect(users.stdout).toMatch(/alice\t\S+\tactive/);
       expect(users.stdout).not.toMatch(/argon2/);
       const json = await cli(['user', 'list', '--json']);
       const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
       expect(rows.map((row) => Object.keys(row).sort())).toEqual(
-        rows.map(() => ['createdAt', 'disabled', 'id', 'updatedAt', 'username']),
+        rows.map(() => ['admin', 'createdAt', 'disabled', 'id', 'updatedAt', 'username']),
       );
       const alice = rows.find((row) => row.username === 'alice');
       expect(alice?.disabled).toBe(false);
+      expect(alice?.admin).toBe(false);
+      expect(rows.find((row) => row.username === 'dave')?.admin).toBe(true);
       expect(alice?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(json.stdout).not.toMatch(/argon2/);
 
@@ -94,7 +113,7 @@ describe('holdfast CLI', () => {
     expect(report.permissions).toEqual([]);
     expect(report.schema).toMatchObject({ pending: [], unknown: [] });
     expect(report.schema.version).toBe(report.schema.codeVersion);
-    expect(report.counts.users).toBe(2);
+    expect(report.counts.users).toBe(3);
     expect(report.disk.freeBytes).toBeGreaterThan(0);
     expect(doctor.stdout).not.toContain('do-not-print-me');
     const printed = await runCli(['config', 'print', '--data', dataDir, '--s3-secret-access-key', 'do-not-print-me']);

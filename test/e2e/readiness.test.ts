@@ -141,6 +141,14 @@ describe('readiness, and what doctor checks', () => {
     const healthy = JSON.parse((await runCli(['doctor', '--json'], { env })).stdout);
     expect(healthy.problems.filter((p: string) => p.startsWith('backup target'))).toEqual([]);
     expect(healthy.backupTargets[0].verifiedAgeSeconds).toBeLessThan(600);
+    // Less free space on the target than the setting asks for: full, by the same rule as the operators' overview.
+    const full = JSON.parse(
+      (await runCli(['doctor', '--json'], { env: { ...env, HOLDFAST_BACKUP_TARGET_MIN_FREE_BYTES: String(2 ** 52) } }))
+        .stdout,
+    );
+    expect(full.problems.filter((p: string) => p.startsWith('backup target'))).toEqual([
+      expect.stringMatching(new RegExp(`^backup target 1 \\(${target}\\) is nearly full: \\d+ bytes free`)),
+    ]);
 
     await rm(target, { recursive: true, force: true });
     await chmod(join(base, 'data'), 0o755);

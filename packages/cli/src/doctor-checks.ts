@@ -8,13 +8,13 @@ import {
   checkDataDirPermissions,
   type Db,
   drillScratchLocation,
+  NO_BACKUP_TARGET,
   openBlobStore,
   type PermissionFinding,
   readBackupStatus,
   type TargetStatus,
+  targetProblems,
 } from '@holdfast/server';
-
-export const NO_BACKUP_TARGET = 'no backup target configured: the server copy is the only copy';
 
 /** A directory something must write into: proven by writing (and removing) a probe file, which works for root too. */
 export async function checkWritableDir(
@@ -81,7 +81,7 @@ export interface BackupCheck extends Omit<TargetStatus, 'index'> {
   verifiedAgeSeconds: number | null;
 }
 
-/** Every backup target: reachable, within its lag bound, with a recent verified restore drill. */
+/** Every backup target: reachable, within its lag bound, not full, with a recent verified restore drill. */
 export async function checkBackups(
   config: Config,
   db: Db | null,
@@ -90,26 +90,13 @@ export async function checkBackups(
 ): Promise<BackupCheck[]> {
   const statuses = await readBackupStatus(config, db, now);
   if (statuses.length === 0) problems.push(NO_BACKUP_TARGET);
-  // Twice the drill interval: one missed drill is a warning sign, not yet a problem.
-  const maxVerifiedAge = config.backupDrillInterval > 0 ? (2 * config.backupDrillInterval) / 1000 : null;
   return statuses.map((status) => {
     const target = status.index + 1;
-    const name = `backup target ${target} (${status.location})`;
-    const verifiedAgeSeconds = status.newestVerified
-      ? Math.round((now - Date.parse(status.newestVerified.verifiedAt)) / 1000)
-      : null;
-    if (!status.reachable) problems.push(`${name} is unreachable: ${status.error ?? 'unknown error'}`);
-    else {
-      if ((status.lagSeconds ?? 0) > config.backupLagAlertSeconds)
-        problems.push(
-          `${name} is ${status.lagRevisions} revisions (${Math.round(status.lagSeconds ?? 0)} s) behind; the bound is ${config.backupLagAlertSeconds} s`,
-        );
-      if (verifiedAgeSeconds === null) problems.push(`${name} has no verified snapshot: a restore is unproven`);
-      else if (maxVerifiedAge !== null && verifiedAgeSeconds > maxVerifiedAge)
-        problems.push(`${name}: the last passed restore drill is ${Math.round(verifiedAgeSeconds / 3600)} h old`);
-    }
+    const verifiedAt = status.newestVerified ? Date.parse(status.newestVerified.verifiedAt) : null;
+    const facts = { ...status, name: `backup target ${target} (${status.location})`, verifiedAt };
+    problems.push(...targetProblems(config, facts, now));
     const { index: _index, ...rest } = status;
-    return { target, ...rest, verifiedAgeSeconds };
+    return { target, ...rest, verifiedAgeSeconds: verifiedAt === null ? null : Math.round((now - verifiedAt) / 1000) };
   });
 }
 

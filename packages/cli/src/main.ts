@@ -34,7 +34,10 @@ const commands: Record<string, { run: Command; summary: string }> = {
     run: serveCommand,
     summary: 'run the server (embedded SQLite in ./holdfast-data by default) [--new-deployment]',
   },
-  user: { run: userCommand, summary: 'user add|list|passwd|disable|enable NAME' },
+  user: {
+    run: userCommand,
+    summary: 'user add NAME [--admin] | list | passwd|disable|enable NAME | admin NAME on|off',
+  },
   device: {
     run: deviceCommand,
     summary:
@@ -68,6 +71,7 @@ const extraOptions = {
   user: { type: 'string' },
   label: { type: 'string' },
   generate: { type: 'boolean' },
+  admin: { type: 'boolean' },
   at: { type: 'string' },
   revision: { type: 'string' },
   collection: { type: 'string' },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, usernameSchema } from '@holdfast/protocol';
-import { createUser, listUsers, setPassword, setUserDisabled } from '@holdfast/server';
+import { createUser, listUsers, setPassword, setUserAdmin, setUserDisabled } from '@holdfast/server';
 import { withDatabase } from './admin-db.js';
 import type { Invocation } from './main.js';
 
@@ -16,15 +16,18 @@ async function readNewPassword(invocation: Invocation): Promise<string> {
   return password;
 }
 
-const USER_VERBS = ['add', 'list', 'passwd', 'disable', 'enable'];
+const USER_VERBS = ['add', 'list', 'passwd', 'disable', 'enable', 'admin'];
+const USAGE =
+  'Usage: holdfast user add NAME [--admin] | list | passwd NAME | disable NAME | enable NAME | admin NAME on|off';
 
 export async function userCommand(invocation: Invocation): Promise<number> {
   const { config, args, io } = invocation;
-  const [verb, name] = args;
+  const [verb, name, setting] = args;
   // Usage errors before the database is opened: a mistyped command creates and migrates nothing.
-  if (!verb || !USER_VERBS.includes(verb))
-    throw new AppError('invalid_request', 'Usage: holdfast user add|list|passwd|disable|enable NAME');
+  if (!verb || !USER_VERBS.includes(verb)) throw new AppError('invalid_request', USAGE);
   if (verb !== 'list' && !name) throw new AppError('invalid_request', `Usage: holdfast user ${verb} NAME`);
+  if (verb === 'admin' && setting !== 'on' && setting !== 'off')
+    throw new AppError('invalid_request', 'Usage: holdfast user admin NAME on|off');
   return withDatabase(config, verb === 'list' ? 'read' : 'write', async (ctx) => {
     switch (verb) {
       case 'add': {
@@ -32,8 +35,9 @@ export async function userCommand(invocation: Invocation): Promise<number> {
         const valid = usernameSchema.safeParse(name);
         if (!valid.success)
           throw new AppError('invalid_request', `Invalid username: ${valid.error.issues[0]?.message}`);
-        const user = await createUser(ctx, name, await readNewPassword(invocation));
-        io.out(`Created user ${user.username} (${user.id})`);
+        const admin = invocation.options.admin === true;
+        const user = await createUser(ctx, name, await readNewPassword(invocation), { admin });
+        io.out(`Created ${admin ? 'admin' : 'user'} ${user.username} (${user.id})`);
         return 0;
       }
       case 'list': {
@@ -43,11 +47,14 @@ export async function userCommand(invocation: Invocation): Promise<number> {
           id: u.id,
           username: u.username,
           disabled: Boolean(u.disabled),
+          admin: Boolean(u.admin),
           createdAt: new Date(Number(u.created_at)).toISOString(),
           updatedAt: new Date(Number(u.updated_at)).toISOString(),
         }));
         if (invocation.options.json) io.out(JSON.stringify(shaped));
-        else for (const u of users) io.out(`${u.username}\t${u.id}\t${u.disabled ? 'disabled' : 'active'}`);
+        else
+          for (const u of users)
+            io.out(`${u.username}\t${u.id}\t${u.disabled ? 'disabled' : 'active'}${u.admin ? '\tadmin' : ''}`);
         return 0;
       }
       case 'passwd': {
@@ -63,8 +70,14 @@ export async function userCommand(invocation: Invocation): Promise<number> {
         io.out(`${name} ${verb}d`);
         return 0;
       }
+      case 'admin': {
+        if (!name) throw new AppError('invalid_request', 'Usage: holdfast user admin NAME on|off');
+        await setUserAdmin(ctx, name, setting === 'on');
+        io.out(setting === 'on' ? `${name} is now an admin` : `${name} is no longer an admin`);
+        return 0;
+      }
       default:
-        throw new AppError('invalid_request', 'Usage: holdfast user add|list|passwd|disable|enable NAME');
+        throw new AppError('invalid_request', USAGE);
     }
   });
 }

@@ -141,6 +141,23 @@ export const configFields = {
     schema: int(1, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
     description: 'Largest blob (photo, attachment) accepted, in bytes.',
   }),
+  trashRetentionDays: field({
+    schema: int(1, 36_500).default(30),
+    description:
+      'How long a deleted item stays in the trash (`GET /v1/trash`), in days. Its revisions stay in the log after that; a point-in-time restore still reaches it.',
+  }),
+  thumbnailMaxSourceBytes: field({
+    schema: int(1024, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    description: 'Largest blob a thumbnail is made of, in bytes; larger ones answer 413.',
+  }),
+  thumbnailMaxInputPixels: field({
+    schema: int(1, 1_000_000_000).default(100_000_000),
+    description: 'Largest image, in pixels (width times height), a thumbnail is made of; larger ones answer 422.',
+  }),
+  thumbnailConcurrency: field({
+    schema: int(1, 64).default(2),
+    description: 'Thumbnails made at once; further requests wait their turn (a cached thumbnail never waits).',
+  }),
   maxImportManifestBytes: field({
     schema: int(1024, 4 * 1024 * 1024 * 1024).default(128 * 1024 * 1024),
     description:
@@ -271,6 +288,11 @@ export const configFields = {
   backupLagAlertSeconds: field({
     schema: int(1, 86_400).default(60),
     description: 'Journal lag, in seconds, above which a `journal_lag` incident is recorded and logged.',
+  }),
+  backupTargetMinFreeBytes: field({
+    schema: int(0, Number.MAX_SAFE_INTEGER).default(1_073_741_824),
+    description:
+      "Free space on a backup target, in bytes, below which `doctor` and the operators' overview (`GET /v1/admin/overview`) count it as full (0: never).",
   }),
   backupKeepLast: field({
     schema: int(1, 10_000).default(3),

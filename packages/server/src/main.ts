@@ -69,7 +69,7 @@ export async function startServer(
   }
   // Continuous backups run beside the server; a failing target never stops it serving.
   const backup = startServerBackups(ctx);
-  const app = await buildApp(ctx, { backupHealth: () => backup?.health() ?? [] });
+  const app = await buildApp(ctx, { backupHealth: () => backup?.health() ?? [], backup: () => backup });
   drainOnClose(app, config.shutdownGraceMs, log);
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -26,11 +26,12 @@ export async function createUser(
   ctx: Pick<Context, 'db' | 'now'>,
   username: string,
   password: string,
+  options: { admin?: boolean } = {},
 ): Promise<UserRow> {
   const name = usernameSchema.safeParse(username);
   if (!name.success) throw new AppError('invalid_request', `Invalid username: ${name.error.issues[0]?.message}`);
   checkPassword(password);
-  return insertUser(ctx.db.kysely, name.data, await hashPassword(password), ctx.now());
+  return insertUser(ctx.db.kysely, name.data, await hashPassword(password), ctx.now(), options.admin === true);
 }
 
 export async function requireUser(ctx: Pick<Context, 'db'>, username: string): Promise<UserRow> {
@@ -49,6 +50,12 @@ export async function setPassword(ctx: Pick<Context, 'db' | 'now'>, username: st
 export async function setUserDisabled(ctx: Pick<Context, 'db' | 'now'>, username: string, disabled: boolean) {
   const user = await requireUser(ctx, username);
   await updateUser(ctx.db.kysely, user.id, { disabled: disabled ? 1 : 0 }, ctx.now());
+}
+
+/** Makes a user an operator (`/v1/admin/*`) or an ordinary user again. */
+export async function setUserAdmin(ctx: Pick<Context, 'db' | 'now'>, username: string, admin: boolean) {
+  const user = await requireUser(ctx, username);
+  await updateUser(ctx.db.kysely, user.id, { admin: admin ? 1 : 0 }, ctx.now());
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { drillNow } from './scheduled-drill.js';
 import {
   type BackupServiceDeps,
   dropConnection,
@@ -18,6 +19,13 @@ export interface BackupService {
   start(): void;
   /** One shipping pass on every target (tests and `backup run`); resolves when all are done. */
   runOnce(): Promise<void>;
+  /**
+   * A restore drill on every target now, whatever the schedule, after a
+   * shipping pass (which takes the first snapshot if there is none);
+   * resolves when all are done. A target that cannot be reached is skipped:
+   * its outage is already in its health and on the ledger.
+   */
+  drillNow(): Promise<void>;
   health(): TargetHealth[];
   stop(): Promise<void>;
 }
@@ -76,6 +84,7 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
   return {
     start: () => start(state),
     runOnce: () => runOnce(state),
+    drillNow: () => drillAll(state),
     health: () => state.loops.map((loop) => ({ ...loop.health })),
     stop: () => stop(state),
   };
@@ -98,6 +107,17 @@ async function runOnce(state: ServiceState): Promise<void> {
       await loop.running;
       await runPass(state, loop);
       await loop.drilling;
+    }),
+  );
+}
+
+async function drillAll(state: ServiceState): Promise<void> {
+  await Promise.all(
+    state.loops.map(async (loop) => {
+      await loop.running;
+      await loop.drilling;
+      await runPass(state, loop);
+      if (loop.connection) await drillNow(state, loop, loop.connection);
     }),
   );
 }

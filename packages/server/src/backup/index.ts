@@ -23,5 +23,6 @@ export {
 export { type PruneResult, pruneRepository } from './prune.js';
 export { chooseSnapshot, type RestorePoint, restoreRepository } from './restore.js';
 export { readBackupStatus, type TargetStatus } from './status.js';
+export { maxVerifiedAgeSeconds, NO_BACKUP_TARGET, type TargetFacts, targetProblems } from './target-risk.js';
 export { backupSecret, backupTargetLocations, openBackupTarget } from './targets.js';
 export { checkUpgradeGate } from './upgrade-gate.js';

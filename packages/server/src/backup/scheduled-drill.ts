@@ -8,7 +8,8 @@ import type { Connection } from './target-runtime.js';
 /** Starts the scheduled restore drill when it is due; it runs beside shipping, not instead of it. */
 export async function maybeDrill(scope: LoopScope, loop: TargetLoop, connection: Connection): Promise<void> {
   const { deps } = scope;
-  if (deps.config.backupDrillInterval === 0 || loop.drilling || scope.stopped) return;
+  if (loop.drilling || scope.stopped) return;
+  // Read once even with scheduled drills off: the operators' overview shows when one last passed.
   if (loop.lastDrillAt === null) {
     const records = await listVerifications(connection.repo);
     const last = records.at(-1);
@@ -16,10 +17,24 @@ export async function maybeDrill(scope: LoopScope, loop: TargetLoop, connection:
     const ok = records.filter((r) => r.record.ok).at(-1);
     loop.health.lastVerifiedAt = ok ? Date.parse(ok.record.time) : null;
   }
+  if (deps.config.backupDrillInterval === 0) return;
   if (deps.now() - loop.lastDrillAt < deps.config.backupDrillInterval) return;
+  startDrill(scope, loop, connection);
+}
+
+/**
+ * Starts a restore drill on `loop` now, whatever the schedule (an operator
+ * asked for one); joins the one already running. Resolves when it is done.
+ */
+export function drillNow(scope: LoopScope, loop: TargetLoop, connection: Connection): Promise<void> {
+  if (!loop.drilling && !scope.stopped && connection.lastSnapshotSeq >= 0) startDrill(scope, loop, connection);
+  return loop.drilling ?? Promise.resolve();
+}
+
+function startDrill(scope: LoopScope, loop: TargetLoop, connection: Connection): void {
   if (connection.lastSnapshotSeq < 0) return;
-  loop.lastDrillAt = deps.now();
-  loop.drilling = drill(deps, loop, connection).finally(() => {
+  loop.lastDrillAt = scope.deps.now();
+  loop.drilling = drill(scope.deps, loop, connection).finally(() => {
     loop.drilling = null;
   });
 }

@@ -8,9 +8,11 @@ import {
   unquote,
 } from '@holdfast/protocol';
 import ICAL from 'ical.js';
+import { contactListing } from './contact-listing.js';
 import { summarizeContact } from './duplicates.js';
 import { toJcal } from './jcal.js';
 import { decodeQuotedPrintable } from './quoted-printable.js';
+import { semanticProperty } from './semantic.js';
 
 /** A contact, event or task as JSON: jCard (RFC 7095) or jCal (RFC 7265), plus a contact's everyday fields. */
 export interface ItemJsonView {
@@ -67,4 +69,60 @@ function decodeLegacy(line: ContentLine): ContentLine {
   }
   const value = qp ? decodeQuotedPrintable(line.value, charset).replace(/\r\n|\r|\n/g, '\\n') : line.value;
   return { ...line, params, value };
+}
+
+/** At most this many characters of a name made from free text (a note's first line, a message body). */
+const NAME_MAX = 80;
+
+function clip(text: string): string {
+  const line =
+    text
+      .trim()
+      .split(/\r\n|\r|\n/)[0]
+      ?.trim() ?? '';
+  return line.length > NAME_MAX ? `${line.slice(0, NAME_MAX - 1)}\u2026` : line;
+}
+
+function jsonField(text: string, ...keys: string[]): string {
+  try {
+    const value = JSON.parse(text) as Record<string, unknown>;
+    for (const key of keys) {
+      const field = value?.[key];
+      if (typeof field === 'string' && field.trim() !== '') return field;
+    }
+  } catch {
+    // Stored content is validated JSON; anything else simply has no name.
+  }
+  return '';
+}
+
+/**
+ * What a person calls an item, for lists that name items instead of showing
+ * ids (trash, restore previews): a contact's FN, an event's or task's
+ * SUMMARY, a note's title, a photo's file name, a message's sender and text.
+ * Empty when the item has none; never throws on stored content.
+ */
+export function itemDisplayName(type: string, content: string | null): string {
+  if (content === null || content === '') return '';
+  if (type === 'contacts') return contactListing(content).name;
+  if (type === 'calendar' || type === 'tasks') {
+    try {
+      const calendar = readComponents(content)[0];
+      for (const component of calendar?.components ?? []) {
+        const summary = component.properties.find((p) => p.name.toUpperCase() === 'SUMMARY');
+        if (summary) return clip(semanticProperty(summary).value.join(';'));
+      }
+    } catch {
+      // An unreadable calendar object has no name to show.
+    }
+    return '';
+  }
+  if (type === 'notes') return clip(jsonField(content, 'title', 'body'));
+  if (type === 'photos') return clip(jsonField(content, 'filename', 'caption'));
+  if (type === 'messages') {
+    const sender = jsonField(content, 'sender');
+    const body = clip(jsonField(content, 'body'));
+    return sender && body ? `${sender}: ${body}` : sender || body;
+  }
+  return '';
 }

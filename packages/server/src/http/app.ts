@@ -1,6 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import { AppError } from '@holdfast/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import type { BackupControl } from '../admin/overview.js';
 import { authenticate } from '../auth/accounts.js';
 import { authenticateSession, csrfTokenMatches, SESSION_COOKIE } from '../auth/sessions.js';
 import type { TargetHealth } from '../backup/target-loop.js';
@@ -11,6 +12,8 @@ import { registerDurabilityHook } from './durability-hook.js';
 import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { checkReadiness } from './readiness.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { appPasswordRoutes } from './routes/app-password-routes.js';
 import { authMeDeviceRoutes } from './routes/auth-me-device-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -20,9 +23,11 @@ import { exportImportRoutes } from './routes/export-import-routes.js';
 import { itemRoutes } from './routes/item-routes.js';
 import { ledgerRoutes } from './routes/ledger-routes.js';
 import { pushChangesRoutes } from './routes/push-changes-routes.js';
+import { reportRoutes } from './routes/report-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
 import { headerValue, sessionRoutes } from './routes/session-routes.js';
 import { summaryReseedRoutes } from './routes/summary-reseed-routes.js';
+import { trashRoutes } from './routes/trash-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
 import { type PortalFallback, registerWebPortal } from './web-portal.js';
 
@@ -54,6 +59,8 @@ const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/v1/auth/logi
 export interface AppOptions {
   /** The running backup service's targets, for `/readyz`; none when backups are off. */
   backupHealth?: () => TargetHealth[];
+  /** The running backup service, for the operators' API (`/v1/admin/*`); none when backups are off. */
+  backup?: () => BackupControl | null;
 }
 
 /**
@@ -154,6 +161,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   );
   await app.register(sessionRoutes(ctx));
   await app.register(authMeDeviceRoutes(ctx));
+  await app.register(appPasswordRoutes(ctx));
   await app.register(collectionRoutes(ctx));
   await app.register(itemRoutes(ctx));
   await app.register(pushChangesRoutes(ctx));
@@ -165,6 +173,9 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(contactRoutes(ctx));
   await app.register(usageRoutes(ctx));
   await app.register(restoreRoutes(ctx));
+  await app.register(trashRoutes(ctx));
+  await app.register(reportRoutes(ctx));
+  await app.register(adminRoutes(ctx, options.backup ?? (() => null)));
   await app.register(davRoutes(ctx));
   portalPage = await registerWebPortal(app, ctx);
   return app;

@@ -26,7 +26,11 @@ export type LedgerKind =
   | 'import'
   | 'import_undo'
   | 'quota_warning'
-  | 'loss_accepted';
+  | 'loss_accepted'
+  /** An operator acted through `/v1/admin/*`: on the admin's own ledger, naming them. */
+  | 'admin_action'
+  /** A user reported a problem (`POST /v1/reports`): on their own ledger, read by operators. */
+  | 'user_report';
 
 export interface LedgerInput {
   kind: LedgerKind;

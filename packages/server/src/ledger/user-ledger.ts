@@ -34,7 +34,7 @@ export interface UserLedgerEntry {
 }
 
 /** Deployment-wide incidents after which devices re-seed or an admin restores. */
-const LOSSES = ['rollback_detected', 'database_replaced', 'restore'];
+export const LOSSES = ['rollback_detected', 'database_replaced', 'restore'];
 /** Entries that bring a user's data back. */
 const RECOVERIES = ['reseed', 'restore', 'import'];
 
@@ -58,7 +58,8 @@ function project(row: LedgerRow, userId: string): Omit<UserLedgerEntry, 'recover
   return entry;
 }
 
-async function recoveredAfter(db: Queryable, userId: string, row: LedgerRow) {
+/** What came back for `userId` after the loss recorded in `row`: re-seeds, restores and imports, up to the next loss. */
+export async function recoveredAfter(db: Queryable, userId: string, row: LedgerRow) {
   const later = await listLaterEntriesOfKinds(db, userId, row.seq, [...new Set([...LOSSES, ...RECOVERIES])], 50);
   const recovered: UserLedgerEntry['recovered'] = [];
   for (const next of later) {

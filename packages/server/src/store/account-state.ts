@@ -10,7 +10,8 @@ import type { AppPasswordsTable, Database, DavNamesTable, DevicesTable, ImportsT
  * signs in again rather than resuming a session the backup froze.
  */
 export interface AccountRows {
-  users: UsersTable[];
+  /** Without `admin`: the format predates it, so a restore leaves every account an ordinary user. */
+  users: Omit<UsersTable, 'admin'>[];
   devices: Omit<DevicesTable, 'last_seen_at' | 'session_expires_at'>[];
   app_passwords: Omit<AppPasswordsTable, 'last_used_at'>[];
   dav_names: DavNamesTable[];

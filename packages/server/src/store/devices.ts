@@ -58,6 +58,18 @@ export async function revokeDevice(on: Queryable, deviceId: string, now: number,
   return Number(result.numUpdatedRows) > 0;
 }
 
+/** Renames one of a user's live devices. Returns whether one was renamed. */
+export async function renameDevice(on: Queryable, deviceId: string, name: string, userId: string): Promise<boolean> {
+  const result = await executor(on)
+    .updateTable('devices')
+    .set({ name })
+    .where('id', '=', deviceId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 export async function touchDevice(db: Kysely<Database>, deviceId: string, now: number): Promise<void> {
   await db.updateTable('devices').set({ last_seen_at: now }).where('id', '=', deviceId).execute();
 }

@@ -1,4 +1,4 @@
-import type { Selectable, Transaction } from 'kysely';
+import { type Selectable, sql, type Transaction } from 'kysely';
 import { executor, type Queryable } from './queryable.js';
 import type { Database, LedgerEntriesTable } from './schema.js';
 
@@ -70,4 +70,44 @@ export async function listLaterEntriesOfKinds(
 export async function readUserCreatedAt(on: Queryable, userId: string): Promise<number | undefined> {
   const row = await executor(on).selectFrom('users').select('created_at').where('id', '=', userId).executeTakeFirst();
   return row ? Number(row.created_at) : undefined;
+}
+
+/** Entries of one kind, newest first, before `before` (a seq) when given. */
+export async function listEntriesOfKind(
+  on: Queryable,
+  kind: string,
+  options: { before?: number; limit: number },
+): Promise<LedgerRow[]> {
+  let query = executor(on)
+    .selectFrom('ledger_entries')
+    .selectAll()
+    .where('kind', '=', kind)
+    .orderBy('seq', 'desc')
+    .limit(options.limit);
+  if (options.before !== undefined) query = query.where('seq', '<', options.before);
+  return query.execute();
+}
+
+export async function countEntriesOfKind(on: Queryable, kind: string): Promise<number> {
+  const row = await executor(on)
+    .selectFrom('ledger_entries')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('kind', '=', kind)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Deployment-wide entries (no user: incidents that touched every account, or the backups), in chain order. */
+export async function listDeploymentEntries(
+  on: Queryable,
+  options: { after: number; limit: number },
+): Promise<LedgerRow[]> {
+  return executor(on)
+    .selectFrom('ledger_entries')
+    .selectAll()
+    .where('user_id', 'is', null)
+    .where('seq', '>', options.after)
+    .orderBy('seq')
+    .limit(options.limit)
+    .execute();
 }

@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 /**
  * Table shapes as Kysely sees them. Times are milliseconds since the epoch;
  * flags are 0/1 integers so both engines store them the same way.
@@ -18,6 +20,7 @@ export interface Database {
   dav_names: DavNamesTable;
   imports: ImportsTable;
   recovery_holds: RecoveryHoldsTable;
+  contact_search: ContactSearchTable;
 }
 
 /** The incident ledger: append-only, each entry hashing the one before. */
@@ -50,6 +53,8 @@ export interface UsersTable {
   username: string;
   password_hash: string;
   disabled: number;
+  /** 1 for operators (migration 0007-admin-role); left out of backups' account state, so new rows default to 0. */
+  admin: ColumnType<number, number | undefined, number>;
   created_at: number;
   updated_at: number;
 }
@@ -189,4 +194,27 @@ export interface RecoveryHoldsTable {
   /** JSON array of device ids that have not re-seeded since the loss. */
   pending_devices: string;
   since: number;
+}
+
+/** The contact list and search index: derived from the item heads, rebuildable (migration 0010-contact-search). */
+export interface ContactSearchTable {
+  user_id: string;
+  item_id: string;
+  collection_id: string;
+  /** The item's head revision the row was made from. */
+  seq: number;
+  name: string;
+  /** Normalised name for ordering and paging (content/contact-listing.ts). */
+  sort_key: string;
+  /** JSON arrays of strings, as shown. */
+  nicknames: string;
+  phones: string;
+  emails: string;
+  organization: string | null;
+  /** Name, nicknames, emails and organization normalised, one per line. */
+  search_text: string;
+  /** Each phone number's digits, space-separated and space-enclosed. */
+  phone_digits: string;
+  /** JSON field counts of the card (bundle/field-counts.ts, as the export manifest counts them). */
+  fields: string;
 }

@@ -10,6 +10,7 @@ export async function insertUser(
   username: string,
   passwordHash: string,
   now: number,
+  admin = false,
 ): Promise<UserRow> {
   const existing = await findUserByName(db, username);
   if (existing) throw new AppError('conflict', `A user named ${username} already exists.`);
@@ -18,6 +19,7 @@ export async function insertUser(
     username,
     password_hash: passwordHash,
     disabled: 0,
+    admin: admin ? 1 : 0,
     created_at: now,
     updated_at: now,
   };
@@ -40,7 +42,7 @@ export async function listUsers(db: Kysely<Database>): Promise<UserRow[]> {
 export async function updateUser(
   db: Kysely<Database>,
   id: string,
-  changes: Partial<Pick<UserRow, 'password_hash' | 'disabled'>>,
+  changes: Partial<Pick<UserRow, 'password_hash' | 'disabled' | 'admin'>>,
   now: number,
 ): Promise<void> {
   await db

@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import { readCollectionSummary, updateCollectionRow } from '../store/collections.js';
 import { upsertItemHeads } from '../store/items.js';
 import type { Database } from '../store/schema.js';
+import { indexContactHeads } from './contact-index.js';
 import { itemDigest } from './summary-digest.js';
 
 /** One item's new head, with what it replaces (for the collection summary). */
@@ -20,7 +21,8 @@ export interface HeadWrite {
 /**
  * Moves item heads to their new revisions and keeps each collection's live
  * count and digest in step, in the caller's transaction (which holds the log
- * lock, so the read-modify-write of the summaries cannot race).
+ * lock, so the read-modify-write of the summaries cannot race), and the
+ * contact search index with them.
  */
 export async function writeItemHeads(
   trx: Transaction<Database>,
@@ -41,6 +43,7 @@ export async function writeItemHeads(
     updated_at: now,
   }));
   await upsertItemHeads(trx, rows);
+  await indexContactHeads(trx, userId, writes);
 
   const deltas = new Map<string, { count: number; digest: string }>();
   for (const w of writes) {

@@ -7,6 +7,7 @@ import type { Queryable } from '../store/queryable.js';
 import { itemSeqsAt, type NewRevision, readRevisionsBySeq } from '../store/revision-log.js';
 import { collectionRevision } from './collections.js';
 import { type HeadWrite, writeItemHeads } from './item-heads.js';
+import { revisionNames } from './item-names.js';
 import { writeTransaction } from './write-transaction.js';
 
 /** Which moment to go back to: a time, or a revision (exact, and what "undo a restore" uses). */
@@ -27,6 +28,8 @@ export interface RestoreStep {
   currentRevision: number | null;
   /** The historic revision whose content comes back (null for remove). */
   fromRevision: number | null;
+  /** In a preview: the item's display name (content/item-view.ts) in the revision that comes back, or that goes. */
+  name?: string;
 }
 
 export interface RestorePlan {
@@ -47,7 +50,16 @@ export { readRevisionsBySeq };
 
 /** What a restore to `point` would change, without changing anything. */
 export async function previewRestore(ctx: Context, caller: Caller, point: PointInTime): Promise<RestorePlan> {
-  return planRestore(ctx.db, caller.userId, point);
+  const plan = await planRestore(ctx.db, caller.userId, point);
+  const names = await revisionNames(
+    ctx.db,
+    caller.userId,
+    plan.steps.flatMap((s) => [s.fromRevision ?? s.currentRevision ?? 0]),
+  );
+  return {
+    ...plan,
+    steps: plan.steps.map((s) => ({ ...s, name: names.get(s.fromRevision ?? s.currentRevision ?? 0) ?? '' })),
+  };
 }
 
 /**

@@ -3,15 +3,17 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { login } from '../../auth/accounts.js';
 import type { Context } from '../../context.js';
-import { listDevices, revokeDevice } from '../../store/devices.js';
+import { listDevices, renameDevice, revokeDevice } from '../../store/devices.js';
 import { readGeneration } from '../../store/meta.js';
 import { readHead } from '../../store/revision-log.js';
+import { isAdmin } from '../../store/user-directory.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
 const deviceParams = z.object({ id: z.string().min(1).max(128) });
+const renameBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
 
-/** /v1/auth/login and /logout, /v1/me, and the caller's devices (/v1/devices). */
+/** /v1/auth/login and /logout, /v1/me, and the caller's devices (/v1/devices: list, rename, revoke). */
 export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/auth/login', { bodyLimit: ctx.config.maxLoginBodyBytes }, async (request) => {
@@ -29,6 +31,7 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
       const caller = callerOf(request);
       return {
         ...caller,
+        admin: await isAdmin(ctx.db, caller.userId),
         generation: await readGeneration(ctx.db),
         head: await readHead(ctx.db),
       };
@@ -47,6 +50,14 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
           revokedAt: d.revoked_at ? new Date(d.revoked_at).toISOString() : null,
         })),
       };
+    });
+
+    app.patch('/v1/devices/:id', async (request, reply) => {
+      const caller = callerOf(request);
+      const { id } = parseInput(deviceParams, request.params, 'path');
+      const { name } = parseInput(renameBody, request.body, 'device');
+      if (!(await renameDevice(ctx.db, id, name, caller.userId))) throw new AppError('not_found', `No device ${id}.`);
+      return reply.code(204).send();
     });
 
     app.delete('/v1/devices/:id', async (request, reply) => {

@@ -1,9 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../../context.js';
+import { accountSafety } from '../../sync/account-safety.js';
 import { quotaReport } from '../../sync/quota.js';
 import { callerOf } from '../app.js';
 
-/** GET /v1/account/usage: what the caller's account holds against its quotas (docs/protocol.md). */
+/**
+ * GET /v1/account/usage: what the caller's account holds against its quotas;
+ * GET /v1/account/safety: what they have, whether it is on a backup target,
+ * their devices and open incidents (docs/protocol.md).
+ */
 export function usageRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/account/usage', async (request) => {
@@ -16,5 +21,7 @@ export function usageRoutes(ctx: Context): FastifyPluginAsync {
         warning: report.warning,
       };
     });
+
+    app.get('/v1/account/safety', async (request) => accountSafety(ctx, callerOf(request)));
   };
 }

@@ -1,0 +1,89 @@
+import { AppError } from '@holdfast/protocol';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { recordAdminAction, requireAdmin } from '../../admin/admin-access.js';
+import { listIncidents } from '../../admin/incidents.js';
+import { type BackupControl, readOverview } from '../../admin/overview.js';
+import { listReports } from '../../admin/reports.js';
+import { listAdminUsers, setDisabledByAdmin } from '../../admin/user-admin.js';
+import type { Context } from '../../context.js';
+import { callerOf } from '../app.js';
+import { parseInput } from '../validate.js';
+
+const userParams = z.object({ id: z.string().min(1).max(128) });
+const incidentQuery = z
+  .object({
+    after: z.coerce.number().int().nonnegative().default(0),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();
+const reportQuery = z
+  .object({
+    before: z.coerce.number().int().positive().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+/**
+ * /v1/admin/*: the operators' dashboard and actions, for admin accounts
+ * only (403 `forbidden` for anyone else, before any work). Every action is
+ * an `admin_action` ledger entry naming the admin.
+ */
+export function adminRoutes(ctx: Context, backup: () => BackupControl | null): FastifyPluginAsync {
+  return async (app) => {
+    // Routes registered in this plugin only: the hook is encapsulated with them.
+    app.addHook('preHandler', async (request) => {
+      await requireAdmin(ctx, callerOf(request));
+    });
+
+    app.get('/v1/admin/overview', async () => readOverview(ctx, backup()));
+
+    app.get('/v1/admin/users', async () => ({ users: await listAdminUsers(ctx) }));
+
+    for (const [verb, disabled] of [
+      ['disable', true],
+      ['enable', false],
+    ] as const) {
+      app.post(`/v1/admin/users/:id/${verb}`, async (request, reply) => {
+        const { id } = parseInput(userParams, request.params, 'path');
+        await setDisabledByAdmin(ctx, callerOf(request), id, disabled);
+        return reply.code(204).send();
+      });
+    }
+
+    app.get('/v1/admin/incidents', async (request) => {
+      const query = parseInput(incidentQuery, request.query, 'query');
+      return { entries: await listIncidents(ctx, query) };
+    });
+
+    app.get('/v1/admin/reports', async (request) => {
+      const query = parseInput(reportQuery, request.query, 'query');
+      return { reports: await listReports(ctx, query) };
+    });
+
+    app.post('/v1/admin/backup', async (request, reply) => {
+      const service = runningBackups(backup());
+      await recordAdminAction(ctx, callerOf(request), 'start_backup', 'started a backup run.');
+      void service
+        .runOnce()
+        .catch((error) => ctx.log.error({ err: String(error) }, 'backup run started by an admin failed'));
+      return reply.code(202).send({ started: true });
+    });
+
+    app.post('/v1/admin/drill', async (request, reply) => {
+      const service = runningBackups(backup());
+      await recordAdminAction(ctx, callerOf(request), 'start_drill', 'started a restore drill.');
+      void service
+        .drillNow()
+        .catch((error) => ctx.log.error({ err: String(error) }, 'restore drill started by an admin failed'));
+      return reply.code(202).send({ started: true });
+    });
+  };
+}
+
+function runningBackups(backup: BackupControl | null): BackupControl {
+  if (!backup) {
+    throw new AppError('precondition_failed', 'This server runs no backups: configure backupTargets first.');
+  }
+  return backup;
+}
