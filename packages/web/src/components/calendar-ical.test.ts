@@ -68,6 +68,35 @@ describe('calendar text for the portal', () => {
     expect(shown.map((o) => o.start.toISOString())).toEqual(['2026-11-30T08:30:00.000Z']);
   });
 
+  it('finds a long-running series in a range years after it began, including an occurrence begun before the range', () => {
+    const daily = writeEvent(null, 'walk', {
+      summary: 'Walk',
+      location: '',
+      description: '',
+      allDay: false,
+      start: '2020-01-01T07:00',
+      end: '2020-01-01T08:00',
+      repeat: 'DAILY',
+    });
+    const from = new Date(2026, 11, 1);
+    expect(expandEvent('walk', daily, from, new Date(2026, 11, 3)).map((o) => o.start)).toEqual([
+      new Date(2026, 11, 1, 7),
+      new Date(2026, 11, 2, 7),
+    ]);
+    // A three-day weekly retreat that started two days before the range still shows in it.
+    const retreat = writeEvent(null, 'retreat', {
+      summary: 'Retreat',
+      location: '',
+      description: '',
+      allDay: true,
+      start: '2026-01-05',
+      end: '2026-01-07',
+      repeat: 'WEEKLY',
+    });
+    const shown = expandEvent('retreat', retreat, new Date(2026, 5, 3), new Date(2026, 5, 4));
+    expect(shown.map((o) => [o.start, o.end])).toEqual([[new Date(2026, 5, 1), new Date(2026, 5, 4)]]);
+  });
+
   it('gives nothing for text that is not iCalendar, rather than breaking the page', () => {
     expect(expandEvent('x', 'not a calendar', new Date(0), new Date())).toEqual([]);
   });

@@ -43,15 +43,42 @@ function text(component: ICAL.Component, name: string): string {
   return value == null ? '' : String(value);
 }
 
-/** The occurrences of one calendar item that overlap [from, to). An unreadable item gives none. */
-export function expandEvent(itemId: string, ics: string, from: Date, to: Date): Occurrence[] {
+interface Series {
+  event: ICAL.Event;
+  master: ICAL.Component;
+}
+
+/**
+ * Parsed events by their text. Moving the calendar from month to month expands the same texts again; parsing is
+ * most of that cost, and a text never changes meaning, so it is parsed once. Bounded so a long session stays small.
+ */
+const parsed = new Map<string, Series | null>();
+const MAX_PARSED = 20_000;
+
+function seriesOf(ics: string): Series | null {
+  const known = parsed.get(ics);
+  if (known !== undefined) return known;
   const root = parse(ics);
   const events = root?.getAllSubcomponents('vevent') ?? [];
   const master = events.find((e) => !e.hasProperty('recurrence-id')) ?? events[0];
-  if (!master) return [];
-  const event = new ICAL.Event(master, {
-    exceptions: events.filter((e) => e !== master && e.hasProperty('recurrence-id')),
-  });
+  const series = master
+    ? {
+        master,
+        event: new ICAL.Event(master, {
+          exceptions: events.filter((e) => e !== master && e.hasProperty('recurrence-id')),
+        }),
+      }
+    : null;
+  if (parsed.size >= MAX_PARSED) parsed.clear();
+  parsed.set(ics, series);
+  return series;
+}
+
+/** The occurrences of one calendar item that overlap [from, to). An unreadable item gives none. */
+export function expandEvent(itemId: string, ics: string, from: Date, to: Date): Occurrence[] {
+  const series = seriesOf(ics);
+  if (!series) return [];
+  const { event, master } = series;
   const out: Occurrence[] = [];
   const push = (start: ICAL.Time, end: ICAL.Time, source: ICAL.Component) => {
     const startDate = start.toJSDate();
@@ -73,11 +100,18 @@ export function expandEvent(itemId: string, ics: string, from: Date, to: Date): 
     push(event.startDate, event.endDate ?? event.startDate, master);
     return out;
   }
+  // Occurrences that end before the range need no details, unless an override may move one into it.
+  const length = (event.endDate ?? event.startDate).toJSDate().getTime() - event.startDate.toJSDate().getTime();
+  const skipBefore = master.parent?.getAllSubcomponents('vevent').some((e) => e.hasProperty('recurrence-id'))
+    ? Number.NEGATIVE_INFINITY
+    : from.getTime() - Math.max(length, 86_400_000);
   const iterator = event.iterator();
   for (let step = 0; step < MAX_STEPS; step++) {
     const next = iterator.next();
     if (!next) break;
-    if (next.toJSDate() >= to) break;
+    const at = next.toJSDate().getTime();
+    if (at >= to.getTime()) break;
+    if (at < skipBefore) continue;
     const details = event.getOccurrenceDetails(next);
     push(details.startDate, details.endDate, details.item.component);
   }
