@@ -80,7 +80,17 @@ export function AdminUsers() {
 export function AdminIncidents() {
   const incidents = useQuery({
     queryKey: ['admin', 'incidents'],
-    queryFn: () => apiFetch<{ entries: Incident[] }>('/v1/admin/incidents?limit=100'),
+    // Oldest first, 100 a page: read on to the newest (incidents are rare; ten pages is years of them).
+    queryFn: async () => {
+      const entries: Incident[] = [];
+      for (let page = 0; page < 10; page++) {
+        const after = entries.at(-1)?.seq ?? 0;
+        const next = await apiFetch<{ entries: Incident[] }>(`/v1/admin/incidents?limit=100&after=${after}`);
+        entries.push(...next.entries);
+        if (next.entries.length < 100) break;
+      }
+      return { entries };
+    },
   });
   return (
     <section aria-labelledby="admin-incidents">
