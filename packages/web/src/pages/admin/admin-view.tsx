@@ -66,8 +66,8 @@ function Dashboard() {
         )}
       </div>
       <p>
-        Revision {o.head.revision} · {o.users.total} users ({o.users.disabled} disabled) · {o.openIncidents} open
-        incidents · {o.openReports} open reports
+        Revision {o.head.revision} · {count(o.users.total, 'user')} ({o.users.disabled} disabled) ·{' '}
+        {count(o.openIncidents, 'open incident')} · {count(o.openReports, 'open report')}
       </p>
       <p>
         <button type="button" onClick={() => void start('backup')}>
@@ -120,4 +120,8 @@ function Dashboard() {
       </div>
     </section>
   );
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
