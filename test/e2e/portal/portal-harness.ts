@@ -92,7 +92,7 @@ export async function startPortal(settings: Record<string, string> = {}): Promis
       await page.getByLabel('Password', { exact: true }).fill(person.password);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await expect.poll(() => new URL(page.url()).pathname, { timeout: 10_000 }).toBe(path.split('?')[0]);
-      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
     },
     async close() {
       for (const context of contexts) await context.close().catch(() => {});

@@ -47,7 +47,7 @@ describe('portal sign-in', () => {
     // Reloading keeps the session; signing out ends it and says so.
     await page.reload();
     await page.getByRole('heading', { name: 'Contacts' }).waitFor();
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByText('You are signed out.').waitFor();
     // The cookie went with the session: the next visit is simply not signed in.
     await page.goto('/contacts');

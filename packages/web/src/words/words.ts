@@ -13,11 +13,11 @@ export function ago(iso: string | null, now = Date.now()): string {
   const seconds = Math.round((now - Date.parse(iso)) / 1000);
   if (seconds < 60) return 'just now';
   const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return count(minutes, 'minute') + ' ago';
+  if (minutes < 60) return `${count(minutes, 'minute')} ago`;
   const hours = Math.round(minutes / 60);
-  if (hours < 48) return count(hours, 'hour') + ' ago';
+  if (hours < 48) return `${count(hours, 'hour')} ago`;
   const days = Math.round(hours / 24);
-  if (days < 30) return count(days, 'day') + ' ago';
+  if (days < 30) return `${count(days, 'day')} ago`;
   return new Date(iso).toLocaleDateString();
 }
 
