@@ -6,7 +6,7 @@
 // (better-sqlite3, @node-rs/argon2), stays a normal dependency that npm installs for the target machine.
 // Run through `npm run pack:release`, which builds first.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,23 @@ try {
     for (const entry of Object.values(manifest.exports ?? {})) delete entry.source;
     writeFileSync(join(target, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   }
+
+  // The web portal: built files only (its libraries are compiled into them), found by the server beside itself.
+  const web = readJson('packages/web/package.json');
+  const webTarget = join(stage, 'node_modules', '@holdfast', 'web');
+  if (!existsSync(join(root, 'packages/web/dist/index.html')))
+    throw new Error('build the portal first (npm run build)');
+  cpSync(join(root, 'packages/web/dist'), join(webTarget, 'dist'), { recursive: true });
+  const webManifest = {
+    name: web.name,
+    version: web.version,
+    private: true,
+    type: 'module',
+    description: web.description,
+  };
+  writeFileSync(join(webTarget, 'package.json'), `${JSON.stringify(webManifest, null, 2)}\n`);
+  bundled.push('web');
+  bundled.sort();
 
   const manifest = {
     name: 'holdfast',

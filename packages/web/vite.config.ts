@@ -1,7 +1,7 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
-// Built into dist/, which the server serves at / (packages/server/src/http/web-routes.ts). Everything the page
+// Built into dist/, which the server serves at / (packages/server/src/http/web-portal.ts). Everything the page
 // needs is in the bundle: no CDN at run time.
 export default defineConfig({
   plugins: [react()],

@@ -57,6 +57,7 @@ it('installs from holdfast-<version>.tgz into an empty folder and serves /health
     'node-io',
     'protocol',
     'server',
+    'web',
   ]);
 
   // Its own process group, so that stopping it stops the server under npx too.
@@ -89,6 +90,11 @@ it('installs from holdfast-<version>.tgz into an empty folder and serves /health
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
+    // The portal came in the tarball too, and the installed server finds it beside itself.
+    const portal = await fetch(`${url}/contacts`);
+    expect(portal.status).toBe(200);
+    expect(portal.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await portal.text()).toMatch(/<div id="root">/);
   } finally {
     if (server.pid && server.exitCode === null) process.kill(-server.pid, 'SIGTERM');
     await exited;

@@ -23,3 +23,20 @@ export const usernameSchema = z
   .min(1)
   .max(64)
   .regex(/^[a-z0-9][a-z0-9._-]*$/, 'usernames are lower-case letters, digits, . _ -');
+
+/** `POST /v1/session`: password sign-in for the web portal. */
+export const sessionRequestSchema = z
+  .object({
+    username: z.string().min(1).max(64),
+    password: z.string().min(1).max(1024),
+  })
+  .strict();
+export type SessionRequest = z.infer<typeof sessionRequestSchema>;
+
+/** A browser session: the signed-in user, the CSRF token its writes carry, and when it ends if left idle. */
+export const sessionResponseSchema = z.object({
+  user: z.object({ id: z.string(), username: z.string() }),
+  csrfToken: z.string(),
+  expiresAt: z.string(),
+});
+export type SessionResponse = z.infer<typeof sessionResponseSchema>;

@@ -9,7 +9,15 @@ export const errorCodes = {
   invalid_cursor: 400,
   hash_mismatch: 400,
   unauthorized: 401,
+  /** The browser session ran past its idle or absolute lifetime: sign in again. */
+  session_expired: 401,
+  /** The browser session was signed out or revoked from the devices list: sign in again. */
+  session_revoked: 401,
   forbidden: 403,
+  /** The account is disabled by an operator; signing in again does not help. */
+  account_disabled: 403,
+  /** A write authenticated by the session cookie without the session's `x-csrf-token`. */
+  csrf_failed: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

@@ -217,6 +217,20 @@ export const configFields = {
     description:
       'Most verified DAV credentials remembered at once (about 500 bytes each); the least recently used leave first. 0 turns the cache off.',
   }),
+  sessionIdleMinutes: field({
+    schema: int(1, 525_600).default(720),
+    description:
+      'A web portal session ends after this many minutes without a request; the person signs in again. Device tokens do not expire.',
+  }),
+  sessionMaxDays: field({
+    schema: int(1, 3650).default(30),
+    description: 'A web portal session ends this many days after sign-in, however active it is.',
+  }),
+  webDir: field({
+    schema: z.string().default(''),
+    description:
+      'Directory of the built web portal, served at `/`. Empty means the portal installed beside the server package (`packages/web/dist`); when that directory is missing the portal is not served.',
+  }),
   trustedProxies: field({
     schema: z
       .string()

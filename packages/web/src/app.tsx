@@ -1,4 +1,4 @@
-import { Link, Route, Switch } from 'wouter';
+import { Route, Switch } from 'wouter';
 import { AdminPage } from './pages/admin/admin-page';
 import { CalendarPage } from './pages/calendar/calendar-page';
 import { ContactsPage } from './pages/contacts/contacts-page';
@@ -12,57 +12,32 @@ import { PhotosPage } from './pages/photos/photos-page';
 import { SafetyPage } from './pages/safety/safety-page';
 import { SignInPage } from './pages/sign-in/sign-in-page';
 import { TasksPage } from './pages/tasks/tasks-page';
-
-/** The pages a signed-in person reaches from the navigation, in its order. */
-const SECTIONS = [
-  { path: '/', label: 'Is my data safe?' },
-  { path: '/contacts', label: 'Contacts' },
-  { path: '/calendar', label: 'Calendar' },
-  { path: '/tasks', label: 'Tasks' },
-  { path: '/notes', label: 'Notes' },
-  { path: '/photos', label: 'Photos' },
-  { path: '/messages', label: 'Messages' },
-  { path: '/history', label: 'History and trash' },
-  { path: '/incidents', label: 'What happened' },
-  { path: '/my-data', label: 'My data' },
-  { path: '/devices', label: 'Devices' },
-] as const;
+import { Shell } from './shell/shell';
 
 export function App() {
   return (
     <Switch>
       <Route path="/sign-in" component={SignInPage} />
       <Route>
-        <div className="shell">
-          <nav aria-label="Sections">
-            <ul>
-              {SECTIONS.map((section) => (
-                <li key={section.path}>
-                  <Link href={section.path}>{section.label}</Link>
-                </li>
-              ))}
-            </ul>
-          </nav>
-          <main>
-            <Switch>
-              <Route path="/" component={SafetyPage} />
-              <Route path="/contacts" component={ContactsPage} nest />
-              <Route path="/calendar" component={CalendarPage} nest />
-              <Route path="/tasks" component={TasksPage} nest />
-              <Route path="/notes" component={NotesPage} nest />
-              <Route path="/photos" component={PhotosPage} nest />
-              <Route path="/messages" component={MessagesPage} nest />
-              <Route path="/history" component={HistoryPage} nest />
-              <Route path="/incidents" component={IncidentsPage} nest />
-              <Route path="/my-data" component={MyDataPage} nest />
-              <Route path="/devices" component={DevicesPage} nest />
-              <Route path="/admin" component={AdminPage} nest />
-              <Route>
-                <h1>Page not found</h1>
-              </Route>
-            </Switch>
-          </main>
-        </div>
+        <Shell>
+          <Switch>
+            <Route path="/" component={SafetyPage} />
+            <Route path="/contacts" component={ContactsPage} nest />
+            <Route path="/calendar" component={CalendarPage} nest />
+            <Route path="/tasks" component={TasksPage} nest />
+            <Route path="/notes" component={NotesPage} nest />
+            <Route path="/photos" component={PhotosPage} nest />
+            <Route path="/messages" component={MessagesPage} nest />
+            <Route path="/history" component={HistoryPage} nest />
+            <Route path="/incidents" component={IncidentsPage} nest />
+            <Route path="/my-data" component={MyDataPage} nest />
+            <Route path="/devices" component={DevicesPage} nest />
+            <Route path="/admin" component={AdminPage} nest />
+            <Route>
+              <h1>Page not found</h1>
+            </Route>
+          </Switch>
+        </Shell>
       </Route>
     </Switch>
   );

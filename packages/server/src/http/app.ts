@@ -1,7 +1,9 @@
+import fastifyCookie from '@fastify/cookie';
 import { AppError } from '@holdfast/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { BackupControl } from '../admin/overview.js';
 import { authenticate } from '../auth/accounts.js';
+import { authenticateSession, csrfTokenMatches, SESSION_COOKIE } from '../auth/sessions.js';
 import type { TargetHealth } from '../backup/target-loop.js';
 import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
@@ -11,6 +13,7 @@ import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { checkReadiness } from './readiness.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { appPasswordRoutes } from './routes/app-password-routes.js';
 import { authMeDeviceRoutes } from './routes/auth-me-device-routes.js';
 import { blobRoutes } from './routes/blob-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -23,9 +26,11 @@ import { noticeRoutes } from './routes/notice-routes.js';
 import { pushChangesRoutes } from './routes/push-changes-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
 import { restoreRoutes } from './routes/restore-routes.js';
+import { headerValue, sessionRoutes } from './routes/session-routes.js';
 import { summaryReseedRoutes } from './routes/summary-reseed-routes.js';
 import { trashRoutes } from './routes/trash-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
+import { type PortalFallback, registerWebPortal } from './web-portal.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,7 +55,7 @@ function trustedProxies(setting: string): string[] | false {
   return list.length > 0 ? list : false;
 }
 
-const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/v1/auth/login']);
+const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/v1/auth/login', '/v1/session']);
 
 export interface AppOptions {
   /** The running backup service's targets, for `/readyz`; none when backups are off. */
@@ -81,14 +86,31 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   guardConnections(app, ctx.config);
   registerDurabilityHook(app, ctx);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)),
-  );
+  // Unknown pages of the portal get its index.html (it routes in the browser); API paths get a problem.
+  let portalPage: PortalFallback | null = null;
+  app.setNotFoundHandler((request, reply) => {
+    if (portalPage?.(request, reply)) return reply;
+    return sendProblem(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+  });
 
+  // Before the auth hook: it parses the Cookie header that hook reads.
+  await app.register(fastifyCookie);
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '';
     if (PUBLIC_ROUTES.has(path) || !path.startsWith('/v1/')) return;
     const header = request.headers.authorization ?? '';
+    const session = request.cookies[SESSION_COOKIE];
+    if (header === '' && session) {
+      // The web portal: the session cookie stands in for the token; writes must prove they come from its page.
+      const { userId, username, deviceId } = await authenticateSession(ctx, session);
+      request.caller = { userId, username, deviceId };
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        if (!csrfTokenMatches(session, headerValue(request.headers['x-csrf-token'])))
+          throw new AppError('csrf_failed', "The request did not carry this session's x-csrf-token.");
+      }
+      request.log = request.log.child({ userId: request.caller.userId, deviceId: request.caller.deviceId });
+      return;
+    }
     // The scheme is case-insensitive (RFC 9110 section 11.1).
     const match = /^Bearer +([A-Za-z0-9_-]{10,200})$/i.exec(header);
     if (!match?.[1]) throw new AppError('unauthorized', 'Send the device token as "Authorization: Bearer <token>".');
@@ -138,7 +160,9 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   app.get('/metrics', async (_request, reply) =>
     reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
   );
+  await app.register(sessionRoutes(ctx));
   await app.register(authMeDeviceRoutes(ctx));
+  await app.register(appPasswordRoutes(ctx));
   await app.register(collectionRoutes(ctx));
   await app.register(itemRoutes(ctx));
   await app.register(pushChangesRoutes(ctx));
@@ -155,5 +179,6 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   await app.register(adminRoutes(ctx, options.backup ?? (() => null)));
   await app.register(trashRoutes(ctx));
   await app.register(davRoutes(ctx));
+  portalPage = await registerWebPortal(app, ctx);
   return app;
 }

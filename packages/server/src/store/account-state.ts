@@ -5,12 +5,14 @@ import type { AppPasswordsTable, Database, DavNamesTable, DevicesTable, ImportsT
 /**
  * The account tables' rows as a backup carries them. `last_seen_at` and
  * `last_used_at` are left out: they change on every request and are not
- * worth a backup object each time.
+ * worth a backup object each time. `session_expires_at` too: a browser
+ * session restored from a backup answers `session_expired`, and the person
+ * signs in again rather than resuming a session the backup froze.
  */
 export interface AccountRows {
   /** Without `admin` (a restore leaves every account an ordinary user); `email` is absent, not null, when unset. */
   users: (Omit<UsersTable, 'admin' | 'email'> & { email?: string })[];
-  devices: Omit<DevicesTable, 'last_seen_at'>[];
+  devices: Omit<DevicesTable, 'last_seen_at' | 'session_expires_at'>[];
   app_passwords: Omit<AppPasswordsTable, 'last_used_at'>[];
   dav_names: DavNamesTable[];
   imports: ImportsTable[];

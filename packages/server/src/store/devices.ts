@@ -1,10 +1,10 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { executor, type Queryable } from './queryable.js';
 import type { Database, DevicesTable } from './schema.js';
 
 export type DeviceRow = Selectable<DevicesTable>;
 
-export async function insertDevice(db: Kysely<Database>, row: DeviceRow): Promise<void> {
+export async function insertDevice(db: Kysely<Database>, row: Insertable<DevicesTable>): Promise<void> {
   await db.insertInto('devices').values(row).execute();
 }
 
@@ -23,6 +23,23 @@ export async function findDeviceByTokenHash(
     .executeTakeFirst();
 }
 
+/**
+ * The device whose token hashes to `tokenHash`, revoked or not, with its user:
+ * a browser session needs to tell "revoked" from "unknown" to say what happened.
+ */
+export async function findAnyDeviceByTokenHash(
+  db: Kysely<Database>,
+  tokenHash: string,
+): Promise<(DeviceRow & { username: string; user_disabled: number }) | undefined> {
+  return db
+    .selectFrom('devices')
+    .innerJoin('users', 'users.id', 'devices.user_id')
+    .selectAll('devices')
+    .select(['users.username as username', 'users.disabled as user_disabled'])
+    .where('devices.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
 export async function listDevices(on: Queryable, userId?: string): Promise<DeviceRow[]> {
   let query = executor(on).selectFrom('devices').selectAll().orderBy('created_at');
   if (userId) query = query.where('user_id', '=', userId);
@@ -38,6 +55,18 @@ export async function revokeDevice(on: Queryable, deviceId: string, now: number,
     .where('revoked_at', 'is', null);
   if (userId) query = query.where('user_id', '=', userId);
   const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Renames one of a user's live devices. Returns whether one was renamed. */
+export async function renameDevice(on: Queryable, deviceId: string, name: string, userId: string): Promise<boolean> {
+  const result = await executor(on)
+    .updateTable('devices')
+    .set({ name })
+    .where('id', '=', deviceId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 

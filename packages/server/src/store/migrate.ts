@@ -8,6 +8,7 @@ import * as m0004 from './migrations/0004-imports.js';
 import * as m0005 from './migrations/0005-revision-chain.js';
 import * as m0006 from './migrations/0006-recovery-holds.js';
 import * as m0007 from './migrations/0007-admin-role.js';
+import * as m0008 from './migrations/0008-web-sessions.js';
 import * as m0009 from './migrations/0009-notifications.js';
 import * as m0010 from './migrations/0010-contact-search.js';
 
@@ -20,6 +21,7 @@ const migrationList = [
   ['0005-revision-chain', m0005],
   ['0006-recovery-holds', m0006],
   ['0007-admin-role', m0007],
+  ['0008-web-sessions', m0008],
   ['0009-notifications', m0009],
   ['0010-contact-search', m0010],
 ] as const;

@@ -71,6 +71,8 @@ export interface DevicesTable {
   created_at: number;
   last_seen_at: number | null;
   revoked_at: number | null;
+  /** Absolute end of a browser session; null for device tokens. */
+  session_expires_at: number | null;
 }
 
 export interface AppPasswordsTable {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { login } from '../../auth/accounts.js';
 import type { Caller, Context } from '../../context.js';
 import { readEmail, setEmail } from '../../notify/addresses.js';
-import { listDevices, revokeDevice } from '../../store/devices.js';
+import { listDevices, renameDevice, revokeDevice } from '../../store/devices.js';
 import { readGeneration } from '../../store/meta.js';
 import { readHead } from '../../store/revision-log.js';
 import { isAdmin } from '../../store/user-directory.js';
@@ -25,7 +25,9 @@ async function meView(ctx: Context, caller: Caller) {
   };
 }
 
-/** /v1/auth/login and /logout, /v1/me, and the caller's devices (/v1/devices). */
+const renameBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+
+/** /v1/auth/login and /logout, /v1/me, and the caller's devices (/v1/devices: list, rename, revoke). */
 export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/auth/login', { bodyLimit: ctx.config.maxLoginBodyBytes }, async (request) => {
@@ -61,6 +63,14 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
           revokedAt: d.revoked_at ? new Date(d.revoked_at).toISOString() : null,
         })),
       };
+    });
+
+    app.patch('/v1/devices/:id', async (request, reply) => {
+      const caller = callerOf(request);
+      const { id } = parseInput(deviceParams, request.params, 'path');
+      const { name } = parseInput(renameBody, request.body, 'device');
+      if (!(await renameDevice(ctx.db, id, name, caller.userId))) throw new AppError('not_found', `No device ${id}.`);
+      return reply.code(204).send();
     });
 
     app.delete('/v1/devices/:id', async (request, reply) => {

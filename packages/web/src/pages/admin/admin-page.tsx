@@ -1,3 +1,11 @@
+import { lazy, Suspense } from 'react';
+
+const AdminView = lazy(() => import('./admin-view'));
+
 export function AdminPage() {
-  return <h1>Operators</h1>;
+  return (
+    <Suspense fallback={<p>Loading…</p>}>
+      <AdminView />
+    </Suspense>
+  );
 }

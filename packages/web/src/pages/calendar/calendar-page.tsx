@@ -1,3 +1,12 @@
+import { lazy, Suspense } from 'react';
+
+// ical.js (recurrence expansion) loads with this page, not with the first one.
+const CalendarView = lazy(() => import('./calendar-view'));
+
 export function CalendarPage() {
-  return <h1>Calendar</h1>;
+  return (
+    <Suspense fallback={<p>Loading the calendar…</p>}>
+      <CalendarView />
+    </Suspense>
+  );
 }

@@ -1,3 +1,11 @@
+import { lazy, Suspense } from 'react';
+
+const MessagesView = lazy(() => import('./messages-view'));
+
 export function MessagesPage() {
-  return <h1>Messages</h1>;
+  return (
+    <Suspense fallback={<p>Loading messages…</p>}>
+      <MessagesView />
+    </Suspense>
+  );
 }

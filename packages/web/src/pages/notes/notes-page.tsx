@@ -1,3 +1,12 @@
+import { lazy, Suspense } from 'react';
+
+// Markdown and its sanitiser load with this page, not with the first one.
+const NotesView = lazy(() => import('./notes-view'));
+
 export function NotesPage() {
-  return <h1>Notes</h1>;
+  return (
+    <Suspense fallback={<p>Loading notes…</p>}>
+      <NotesView />
+    </Suspense>
+  );
 }

@@ -1,3 +1,11 @@
+import { lazy, Suspense } from 'react';
+
+const PhotosView = lazy(() => import('./photos-view'));
+
 export function PhotosPage() {
-  return <h1>Photos</h1>;
+  return (
+    <Suspense fallback={<p>Loading photos…</p>}>
+      <PhotosView />
+    </Suspense>
+  );
 }

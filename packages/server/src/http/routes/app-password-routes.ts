@@ -1,0 +1,46 @@
+import { AppError } from '@holdfast/protocol';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { createAppPassword } from '../../auth/accounts.js';
+import type { Context } from '../../context.js';
+import { listAppPasswords, revokeAppPassword } from '../../store/app-passwords.js';
+import { callerOf } from '../app.js';
+import { parseInput } from '../validate.js';
+
+const createBody = z.object({ label: z.string().trim().min(1).max(100) }).strict();
+const params = z.object({ id: z.string().min(1).max(64) });
+
+/**
+ * /v1/app-passwords: the caller's own app passwords for CardDAV/CalDAV
+ * clients, the same as `holdfast app-password` (one logic in auth/accounts.ts).
+ * The password is in the answer to POST once and stored only hashed.
+ */
+export function appPasswordRoutes(ctx: Context): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/v1/app-passwords', async (request) => {
+      const rows = await listAppPasswords(ctx.db.kysely, callerOf(request).userId);
+      return {
+        appPasswords: rows.map((row) => ({
+          id: row.id,
+          label: row.label,
+          createdAt: new Date(row.created_at).toISOString(),
+          lastUsedAt: row.last_used_at ? new Date(row.last_used_at).toISOString() : null,
+          revokedAt: row.revoked_at ? new Date(row.revoked_at).toISOString() : null,
+        })),
+      };
+    });
+
+    app.post('/v1/app-passwords', async (request, reply) => {
+      const { label } = parseInput(createBody, request.body, 'app password');
+      const created = await createAppPassword(ctx, callerOf(request).username, label);
+      return reply.code(201).send({ id: created.id, label, password: created.password });
+    });
+
+    app.delete('/v1/app-passwords/:id', async (request, reply) => {
+      const { id } = parseInput(params, request.params, 'path');
+      if (!(await revokeAppPassword(ctx.db.kysely, callerOf(request).userId, id, ctx.now())))
+        throw new AppError('not_found', `No active app password ${id}.`);
+      return reply.code(204).send();
+    });
+  };
+}
