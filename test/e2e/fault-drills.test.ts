@@ -113,6 +113,31 @@ async function loseDiskAndRestore(d: Deployment): Promise<ServerProcess> {
   return revived;
 }
 
+/** Pushes one new contact; returns the answer. */
+async function pushContact(url: string, token: string, itemId: string, clientChangeId = `cc-${itemId}`) {
+  return api(url, 'POST', '/v1/push', {
+    token,
+    body: {
+      changes: [{ clientChangeId, collectionId: 'book', itemId, op: 'put', baseRevision: null, content: card(itemId) }],
+    },
+  });
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1]);
+}
+
+async function ledgerKinds(dataDir: string): Promise<string[]> {
+  const db = openDatabase(join(dataDir, 'holdfast.db'));
+  try {
+    return (await db.kysely.selectFrom('ledger_entries').select('kind').execute()).map((e) => e.kind);
+  } finally {
+    await db.close();
+  }
+}
+
 /** What the client was told about one item: its last acknowledged revision, or uncertain after a cut-off request. */
 interface Known {
   revision: number;
@@ -269,4 +294,83 @@ describe('fault drills with a directory backup target', () => {
     },
     60_000 + KILLS * 6_000,
   );
+  it('a target that goes away and comes back: writes are acknowledged local after the timeout, nothing is lost', async () => {
+    const d = await deployment({ HOLDFAST_BACKUP_ACK_TIMEOUT_MS: '1500' });
+    const server = await serve(d);
+    const token = await login(server.url);
+    expect(
+      (await api(server.url, 'POST', '/v1/collections', { token, body: { id: 'book', type: 'contacts', name: 'C' } }))
+        .status,
+    ).toBe(201);
+    const written: string[] = [];
+    const write = async (itemId: string) => {
+      const response = await pushContact(server.url, token, itemId);
+      expect(response.status).toBe(200);
+      expect(response.body.results[0].status).toBe('applied');
+      written.push(itemId);
+      return response.body.durability as string;
+    };
+    expect(await write('before')).toBe('target');
+
+    // The backup disk disappears (unmounted, pulled): the directory is gone, and a server never creates it.
+    await rename(d.target, `${d.target}.away`);
+    for (let i = 0; i < 3; i++) expect(await write(`during-${i}`)).toBe('local');
+    expect(await metric(server.url, 'holdfast_backup_ack_degraded')).toBe(1);
+
+    await rename(`${d.target}.away`, d.target);
+    let durability = 'local';
+    for (let i = 0, deadline = Date.now() + 60_000; durability !== 'target' && Date.now() < deadline; i++) {
+      durability = await write(`after-${i}`);
+      if (durability !== 'target') await sleep(200);
+    }
+    expect(durability).toBe('target');
+    expect(await metric(server.url, 'holdfast_backup_ack_degraded')).toBe(0);
+    await server.kill();
+    const kinds = await ledgerKinds(d.dataDir);
+    expect(kinds.filter((k) => k === 'backup_ack_degraded')).toHaveLength(1);
+    expect(kinds).toContain('backup_failed');
+
+    // Everything, including what was acknowledged local during the outage, reached the target once it was back.
+    const revived = await loseDiskAndRestore(d);
+    const restored = await heads(revived.url, token);
+    expect(written.filter((id) => !restored.has(id))).toEqual([]);
+    await revived.stop();
+  }, 120_000);
+
+  it('with backupAckOnTimeout=refuse a write is answered 503 while the target is away, and its retry is applied once', async () => {
+    const d = await deployment({ HOLDFAST_BACKUP_ACK_TIMEOUT_MS: '1500', HOLDFAST_BACKUP_ACK_ON_TIMEOUT: 'refuse' });
+    const server = await serve(d);
+    const token = await login(server.url);
+    expect(
+      (await api(server.url, 'POST', '/v1/collections', { token, body: { id: 'book', type: 'contacts', name: 'C' } }))
+        .status,
+    ).toBe(201);
+    expect((await pushContact(server.url, token, 'before')).body.durability).toBe('target');
+
+    await rename(d.target, `${d.target}.away`);
+    const refused = await pushContact(server.url, token, 'during', 'retry-me');
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe('backup_unavailable');
+
+    await rename(`${d.target}.away`, d.target);
+    let retried = refused;
+    for (const deadline = Date.now() + 60_000; retried.status !== 200 && Date.now() < deadline; ) {
+      await sleep(200);
+      retried = await pushContact(server.url, token, 'during', 'retry-me');
+    }
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ durability: 'target', results: [{ status: 'applied' }] });
+    const puts: number[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await api(server.url, 'GET', `/v1/changes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, {
+        token,
+      });
+      for (const c of page.body.changes) if (c.itemId === 'during') puts.push(c.revision);
+      cursor = page.body.cursor;
+      if (!page.body.hasMore) break;
+    }
+    expect(puts).toEqual([retried.body.results[0].revision]);
+    await server.stop();
+  }, 120_000);
 });
