@@ -24,6 +24,7 @@ export { readDatabaseCounts } from './store/counts.js';
 export { checkDataDirPermissions, type PermissionFinding, secureDataDir } from './store/data-dir.js';
 export { type Db, openDatabase } from './store/database.js';
 export { listDevices, revokeDevice } from './store/devices.js';
+export { checkSqliteIntegrity } from './store/integrity.js';
 export { readGeneration } from './store/meta.js';
 export { CODE_SCHEMA_VERSION, migrateTo, migrateToLatest, readSchemaState } from './store/migrate.js';
 export { readHead } from './store/revision-log.js';

@@ -13,7 +13,7 @@ import {
 } from '@holdfast/backup';
 import { AppError, EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
-import { recordRestoredBlob, writeRestoredRows } from '../store/bulk-restore.js';
+import { writeRestoredRows } from '../store/bulk-restore.js';
 import { isDatabaseEmpty } from '../store/counts.js';
 import type { Db } from '../store/database.js';
 import { readLiveCollectionCounts } from '../store/entity-heads.js';
@@ -167,8 +167,7 @@ export async function restoreRepository(
   const accounts = await chooseAccountState(repo, snapshot, options.journal === false ? null : restoredSeq, point);
   // Every object is read (and every blob stored) before the database is written: a damaged object leaves it empty.
   const blobs = await fetchBlobs(repo, revisions, blobObjects, options.blobs);
-  const placeholderUsers = await writeLog(db, revisions, restoredSeq, accounts);
-  await recordBlobs(db, blobs.stored);
+  const placeholderUsers = await writeLog(db, revisions, restoredSeq, accounts, blobs.stored);
   const users = await countPerUser(db);
   return {
     snapshot,
@@ -229,11 +228,6 @@ async function fetchBlobs(
   return out;
 }
 
-async function recordBlobs(db: Db, stored: FetchedBlobs['stored']): Promise<void> {
-  const now = Date.now();
-  for (const blob of stored) await recordRestoredBlob(db, blob, blob.owners, now);
-}
-
 interface Head {
   row: RevisionRow;
   createdAt: number;
@@ -241,13 +235,15 @@ interface Head {
 
 /**
  * Writes the log and rebuilds what the server materialises from it (item
- * and collection heads, live counts and digests), in one transaction.
+ * and collection heads, live counts and digests) and the blob index, in one
+ * transaction.
  */
 async function writeLog(
   db: Db,
   revisions: readonly Revision[],
   headSeq: number,
   accounts: ChosenAccounts | null,
+  blobs: FetchedBlobs['stored'],
 ): Promise<string[]> {
   const rows = revisions.map(toRevisionRow);
   const known = new Set(accounts?.tables.users.map((user) => user.id));
@@ -332,6 +328,7 @@ async function writeLog(
     collections: collectionRows,
     items: itemRows,
     headSeq,
+    blobs,
   });
   return users;
 }

@@ -24,7 +24,7 @@ import {
   upsertItemHeadRows,
 } from '../store/journal-apply.js';
 import { nextChain } from '../store/revision-chain.js';
-import { type LogHead, lockLogHead, type RevisionRow } from '../store/revision-log.js';
+import { advanceLogHead, type LogHead, lockLogHead, type RevisionRow } from '../store/revision-log.js';
 import type { Database, UsersTable } from '../store/schema.js';
 import { inTransaction } from '../store/transactions.js';
 import { accountRowsToRestore } from './account-tables.js';
@@ -113,7 +113,7 @@ export async function rollForward(
           created_at: now,
         })),
     );
-    await trx.updateTable('log_head').set({ last_seq: toSeq, last_chain: chain }).where('id', '=', 1).execute();
+    await advanceLogHead(trx, { seq: toSeq, chain });
     await appendLedgerEntry(
       trx,
       {

@@ -11,9 +11,32 @@ const fastifyStatusCodes: Record<number, ErrorCode> = {
   429: 'rate_limited',
 };
 
+/** Error codes that mean the disk under the database or the blob store is full (SQLite, Node, PostgreSQL). */
+const DISK_FULL_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT', '53100']);
+
+/** Whether `error` (or what it wraps) says the server's disk is full. */
+export function isDiskFull(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | null, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string' && DISK_FULL_CODES.has(e.code)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /** Turns anything thrown into an AppError; unknown errors become `internal` and are logged by the caller. */
 export function toAppError(error: unknown): { error: AppError; unexpected: boolean } {
   if (error instanceof AppError) return { error, unexpected: false };
+  if (isDiskFull(error)) {
+    // A 503 keeps clients holding the write and retrying; the transaction was rolled back, so nothing is half-written.
+    return {
+      error: new AppError(
+        'unavailable',
+        "The server's data disk is full: this write was not stored. Retry once space is freed on the server.",
+        { reason: 'disk_full' },
+      ),
+      unexpected: true,
+    };
+  }
   const fastifyError = error as Partial<FastifyError>;
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -49,6 +72,11 @@ export function isClientAbort(error: unknown, request: FastifyRequest): boolean 
 export function logUnexpected(request: FastifyRequest, error: unknown): void {
   if (isClientAbort(error, request)) {
     request.log.info({ err: (error as Error)?.message }, 'client aborted the request');
+  } else if (isDiskFull(error)) {
+    request.log.error(
+      { err: (error as Error)?.message },
+      'the data disk is full: writes are refused until space is freed',
+    );
   } else request.log.error({ err: error }, 'unexpected error');
 }
 

@@ -16,11 +16,13 @@ export interface RestoredRows {
   items: Insertable<ItemsTable>[];
   /** The log head after the restore. */
   headSeq: number;
+  /** Blobs already in the blob store, with the users who may read each. */
+  blobs: { sha256: string; size: number; owners: Iterable<string> }[];
 }
 
 /**
- * Writes a restored log, its materialised heads and the account tables in
- * one transaction, in multi-row inserts sized under SQLite's limit on bound
+ * Writes a restored log, its materialised heads, the account tables and the
+ * blob index in one transaction, in multi-row inserts sized under SQLite's limit on bound
  * parameters. The log is written as it was (sequence numbers included), so
  * this bypasses the log lock that live writers take: only for a database
  * nothing else writes to.
@@ -45,6 +47,24 @@ export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<voi
         .insertInto('items')
         .values(rows.items.slice(i, i + 300))
         .execute();
+    // In the same transaction: one commit (one fsync) for every blob instead of one or more per blob.
+    const now = Date.now();
+    const blobRows = rows.blobs.map((b) => ({ sha256: b.sha256, size: b.size, created_at: now }));
+    for (let i = 0; i < blobRows.length; i += 300)
+      await trx
+        .insertInto('blobs')
+        .values(blobRows.slice(i, i + 300))
+        .onConflict((oc) => oc.column('sha256').doNothing())
+        .execute();
+    const access = rows.blobs.flatMap((b) =>
+      [...b.owners].map((userId) => ({ user_id: userId, sha256: b.sha256, created_at: now })),
+    );
+    for (let i = 0; i < access.length; i += 300)
+      await trx
+        .insertInto('user_blobs')
+        .values(access.slice(i, i + 300))
+        .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
+        .execute();
     // The head may be past the last revision kept (a snapshot holds only heads): it continues from that one.
     const lastChain = revisions.at(-1)?.chain ?? GENESIS_CHAIN;
     await trx
@@ -66,25 +86,4 @@ function chainRestored(revisions: RevisionRow[]): RevisionRow[] {
     chain = row.chain !== '' ? row.chain : nextChain(chain, row);
     return { ...row, chain };
   });
-}
-
-/** Records a restored blob and the users who may read it. Idempotent. */
-export async function recordRestoredBlob(
-  db: Db,
-  blob: { sha256: string; size: number },
-  userIds: Iterable<string>,
-  now: number,
-): Promise<void> {
-  await db.kysely
-    .insertInto('blobs')
-    .values({ sha256: blob.sha256, size: blob.size, created_at: now })
-    .onConflict((oc) => oc.column('sha256').doNothing())
-    .execute();
-  for (const userId of userIds) {
-    await db.kysely
-      .insertInto('user_blobs')
-      .values({ user_id: userId, sha256: blob.sha256, created_at: now })
-      .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
-      .execute();
-  }
 }

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SqliteDatabase } from '@holdfast/node-io';
 import type BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteStatement } from 'kysely';
 import type pg from 'pg';
 import { loadPg } from './load-pg.js';
 import type { Database } from './schema.js';
@@ -79,11 +79,22 @@ function openSqlite(path: string, create: boolean): Db {
  * than running it. Reusing prepared statements is safe because Kysely runs
  * one query at a time on the single SQLite connection.
  */
+/** Stands in for a statement that has nothing to do. */
+const NO_OP: SqliteStatement = {
+  reader: false,
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  all: () => [],
+  iterate: () => [][Symbol.iterator](),
+};
+
 function withStatementCache(sqlite: BetterSqlite3.Database, capacity = 256) {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => sqlite.close(),
     prepare(source: string) {
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, some I/O errors); Kysely's
+      // ROLLBACK after that would fail with "no transaction is active" and hide the error that caused it.
+      if (source === 'rollback' && !sqlite.inTransaction) return NO_OP;
       let statement = cache.get(source);
       if (statement) {
         cache.delete(source);

@@ -114,7 +114,11 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
           await releaseSavepoint(trx);
           results.push({ ok: true, value, last: end.seq > before.seq ? end.seq : 0 });
         } catch (error) {
-          await rollbackToSavepoint(trx);
+          // SQLite ends the whole transaction on some errors (a full disk): with no savepoint left, the
+          // writer's own error is what every writer of the group must hear, not the failed rollback's.
+          await rollbackToSavepoint(trx).catch(() => {
+            throw error;
+          });
           end = before;
           results.push({ ok: false, value: error, last: 0 });
         }
