@@ -6,6 +6,11 @@ import { card, type Device, deviceOf } from './device.js';
 import { type Person, type Portal, startPortal } from './portal-harness.js';
 
 const DOCS_IMAGES = fileURLToPath(new URL('../../../docs/images/', import.meta.url));
+/** The screenshots in docs/ are refreshed only when asked, so a test run leaves the checkout as it was. */
+const SCREENSHOTS = process.env.HOLDFAST_PORTAL_SCREENSHOTS === '1';
+const screenshot = async (page: Page, name: string) => {
+  if (SCREENSHOTS) await page.screenshot({ path: `${DOCS_IMAGES}${name}` });
+};
 
 /** Serious and critical axe-core violations on the page as it stands, by rule and target. */
 async function seriousViolations(page: Page): Promise<string[]> {
@@ -67,7 +72,7 @@ describe('portal accessibility', () => {
     await page.goto('/sign-in?reason=session_expired');
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     const found: Record<string, string[]> = { '/sign-in': await seriousViolations(page) };
-    await page.screenshot({ path: `${DOCS_IMAGES}portal-sign-in.png` });
+    await screenshot(page, 'portal-sign-in.png');
 
     await portal.signIn(page, ada, '/');
     const pages: [string, () => Promise<unknown>][] = [
@@ -87,8 +92,8 @@ describe('portal accessibility', () => {
       await page.goto(path);
       await ready();
       found[path] = await seriousViolations(page);
-      if (path === '/contacts') await page.screenshot({ path: `${DOCS_IMAGES}portal-contacts.png` });
-      if (path === '/history/items/ada-l') await page.screenshot({ path: `${DOCS_IMAGES}portal-history.png` });
+      if (path === '/contacts') await screenshot(page, 'portal-contacts.png');
+      if (path === '/history/items/ada-l') await screenshot(page, 'portal-history.png');
     }
     // A phone-sized screen: the same pages, laid out for it.
     await page.setViewportSize({ width: 390, height: 844 });
