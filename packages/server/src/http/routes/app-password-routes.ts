@@ -2,8 +2,8 @@ import { AppError } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { createAppPassword } from '../../auth/accounts.js';
+import { appPasswordsOf, revokeOwnAppPassword } from '../../auth/app-passwords.js';
 import type { Context } from '../../context.js';
-import { listAppPasswords, revokeAppPassword } from '../../store/app-passwords.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -18,7 +18,7 @@ const params = z.object({ id: z.string().min(1).max(64) });
 export function appPasswordRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/app-passwords', async (request) => {
-      const rows = await listAppPasswords(ctx.db.kysely, callerOf(request).userId);
+      const rows = await appPasswordsOf(ctx, callerOf(request).userId);
       return {
         appPasswords: rows.map((row) => ({
           id: row.id,
@@ -38,7 +38,7 @@ export function appPasswordRoutes(ctx: Context): FastifyPluginAsync {
 
     app.delete('/v1/app-passwords/:id', async (request, reply) => {
       const { id } = parseInput(params, request.params, 'path');
-      if (!(await revokeAppPassword(ctx.db.kysely, callerOf(request).userId, id, ctx.now())))
+      if (!(await revokeOwnAppPassword(ctx, callerOf(request).userId, id)))
         throw new AppError('not_found', `No active app password ${id}.`);
       return reply.code(204).send();
     });
