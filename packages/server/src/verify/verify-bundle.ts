@@ -1,6 +1,5 @@
 import { createHash, hash } from 'node:crypto';
 import { type Bundle, sliceStream } from '../bundle/bundle-reader.js';
-import { decodeText } from '../bundle/charset.js';
 import { addCounts, calendarFields, contactFields, diffCounts, type FieldCounts } from '../bundle/field-counts.js';
 import type { Manifest, ManifestCollection, ManifestItem } from '../bundle/manifest.js';
 import { pushTo } from '../bundle/multimap.js';
@@ -9,6 +8,8 @@ import { rebuildCalendarItem } from '../export/export-calendars.js';
 import { parseNote } from '../export/export-notes.js';
 import { fileZones } from '../import/bundle-import.js';
 import { createSlicer } from '../slices.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** One thing wrong, and where. */
 export interface Finding {
@@ -196,7 +197,8 @@ async function checkSlices(
       }
       let counts: FieldCounts;
       try {
-        counts = count(decodeText(bytes).text, range.item);
+        // The bundle is UTF-8 throughout; reading it any other way would hide a wrongly encoded export.
+        counts = count(utf8.decode(bytes), range.item);
       } catch (error) {
         findings.push({ where, message: `unreadable: ${(error as Error).message}` });
         continue;
