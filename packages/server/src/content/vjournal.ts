@@ -21,9 +21,8 @@ export function noteFromJournal(text: string): NoteContent {
   };
 }
 
-/** When a note was made and last changed, for the VJOURNAL written for a note that has none of its own. */
+/** When a note last changed, for the VJOURNAL written for a note that has none of its own. */
 export interface NoteTimes {
-  created: Date;
   updated: Date;
 }
 
@@ -48,7 +47,6 @@ export function journalFromNote(itemId: string, note: NoteContent, times: NoteTi
     'BEGIN:VJOURNAL',
     `UID:${escapeText(itemId)}`,
     `DTSTAMP:${utcStamp(times.updated)}`,
-    `CREATED:${utcStamp(times.created)}`,
     `LAST-MODIFIED:${utcStamp(times.updated)}`,
     ...(note.title ? [`SUMMARY:${escapeText(note.title)}`] : []),
     ...(note.body ? [`DESCRIPTION:${escapeText(note.body)}`] : []),
@@ -86,41 +84,48 @@ function textProperty(component: ContentComponent, name: string): string | null 
 
 /**
  * The calendar object with the master VJOURNAL's SUMMARY and DESCRIPTION
- * replaced by the note's; every other line stays as written.
+ * replaced by the note's, each where it was written (or after BEGIN:VJOURNAL
+ * when it was not); every other line stays as written.
  */
 function rewriteMaster(text: string, master: ContentComponent, note: NoteContent): string {
   const eol = /\r\n|\n|\r/.exec(text)?.[0] ?? '\r\n';
   const logical = unfoldLines(text);
   const physical = text.split(/\r\n|\r|\n/);
   if (physical.at(-1) === '') physical.pop();
-  // Physical lines that belong to the master's own SUMMARY/DESCRIPTION, and where new ones go.
-  const drop = new Set<number>();
+  const wanted: Record<string, string[]> = {
+    SUMMARY: note.title ? [fold(`SUMMARY:${escapeText(note.title)}`, eol)] : [],
+    DESCRIPTION: note.body ? [fold(`DESCRIPTION:${escapeText(note.body)}`, eol)] : [],
+  };
+  // Physical line index → what replaces it ([] drops it); lines not listed stay.
+  const replace = new Map<number, string[]>();
+  const placed = new Set<string>();
   let depth = 0;
   let inMaster = false;
-  let insertAfter = -1;
+  let beginLast = -1;
   for (const [index, { line, text: content }] of logical.entries()) {
     const next = logical[index + 1]?.line ?? physical.length + 1;
     if (/^BEGIN[ \t]*:/i.test(content)) {
       depth++;
       if (line === master.line) {
         inMaster = true;
-        insertAfter = next - 2;
+        beginLast = next - 2;
       }
     } else if (/^END[ \t]*:/i.test(content)) {
       if (inMaster && depth === 2) inMaster = false;
       depth--;
-    } else if (inMaster && depth === 2 && /^(SUMMARY|DESCRIPTION)[;:]/i.test(content)) {
-      for (let n = line; n < next; n++) drop.add(n - 1);
+    } else if (inMaster && depth === 2) {
+      const name = /^(SUMMARY|DESCRIPTION)(?=[;:])/i.exec(content)?.[1]?.toUpperCase();
+      if (!name) continue;
+      for (let n = line; n < next; n++) replace.set(n - 1, []);
+      if (!placed.has(name)) replace.set(line - 1, wanted[name] ?? []);
+      placed.add(name);
     }
   }
-  const added = [
-    ...(note.title ? [`SUMMARY:${escapeText(note.title)}`] : []),
-    ...(note.body ? [`DESCRIPTION:${escapeText(note.body)}`] : []),
-  ].map((line) => fold(line, eol));
+  const missing = ['SUMMARY', 'DESCRIPTION'].filter((name) => !placed.has(name)).flatMap((name) => wanted[name] ?? []);
   const out: string[] = [];
   physical.forEach((row, index) => {
-    if (!drop.has(index)) out.push(row);
-    if (index === insertAfter) out.push(...added);
+    out.push(...(replace.get(index) ?? [row]));
+    if (index === beginLast) out.push(...missing);
   });
   return out.join(eol).concat(eol);
 }
