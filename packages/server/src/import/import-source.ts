@@ -39,7 +39,7 @@ export interface ImportProblem {
   skipped?: boolean;
 }
 
-export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export';
+export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export' | 'markdown-notes';
 
 /** Calendars are split by UID, which needs the whole file; this bounds the memory that takes. */
 export const MAX_CALENDAR_FILE_BYTES = 64 * 1024 * 1024;
