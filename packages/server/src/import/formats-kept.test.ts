@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { componentKey, semanticComponents } from '../content/semantic.js';
 import { decodeQuotedPrintableText } from '../content/semantic-charset.js';
 import { parseNote } from '../export/export-notes.js';
-import { bundleTexts, type FormatsFixture, listContents, startFormatsFixture } from '../test-support/accounts.js';
+import {
+  bundleTexts,
+  type FormatsFixture,
+  listContents,
+  rewriteZip,
+  startFormatsFixture,
+} from '../test-support/accounts.js';
 import { databaseLiveSource, verifyExport } from '../verify/verify.js';
 
 const corpus = (path: string) => readFileSync(join(bundledCorpusDir, path));
@@ -52,6 +58,17 @@ describe.each(engines)('formats kept on %s', (engine) => {
     expect(text.match(/CHARSET=[^;:]+/g)).toEqual(['CHARSET=Windows-1252']);
     expect(text).toContain('LABEL;WORK;PREF;CHARSET=Windows-1252;ENCODING=QUOTED-PRINTABLE:');
     expect(await verifyLive(zip, user)).toEqual([]);
+    // A bundle that kept the stale CHARSET fails verify.
+    const stale = join(f.dir, 'zoe-stale.zip');
+    await rewriteZip(zip, stale, (path, bytes) =>
+      path.endsWith('.vcf')
+        ? Buffer.from(bytes.toString('utf8').replace('\r\nORG:', '\r\nORG;CHARSET=Windows-1252:'))
+        : bytes,
+    );
+    const findings = (await verifyExport(stale)).findings.map((x) => x.message);
+    expect(findings).toContain(
+      'ORG;CHARSET=Windows-1252: a CHARSET other than UTF-8 on a value that is not QUOTED-PRINTABLE, in a UTF-8 file',
+    );
   });
 
   test('verify reads a declared charset the WHATWG way, on its own', () => {

@@ -103,7 +103,15 @@ async function checkCollection(
   const fileSha = new Map<string, string>();
   switch (collection.type) {
     case 'contacts':
-      await checkSlices(bundle, collection, findings, fields, (text) => contactFields(text));
+      await checkSlices(bundle, collection, findings, fields, (text, item) => {
+        for (const head of misleadingCharsets(text)) {
+          findings.push({
+            where: `${collection.path} item ${item.id}`,
+            message: `${head}: a CHARSET other than UTF-8 on a value that is not QUOTED-PRINTABLE, in a UTF-8 file`,
+          });
+        }
+        return contactFields(text);
+      });
       await checkCards(bundle, collection, findings);
       break;
     case 'calendar':
@@ -209,6 +217,22 @@ async function checkSlices(
       }
     }
   }
+}
+
+/**
+ * Property heads (`N;CHARSET=Windows-1252`) that name a charset other than
+ * UTF-8 for a plain value: in the bundle's UTF-8 file a reader honouring it
+ * would garble the text.
+ */
+function misleadingCharsets(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.replace(/\r?\n[ \t]/g, '').split(/\r?\n/)) {
+    const head = /^[^:"]*/.exec(line)?.[0] ?? '';
+    const charset = /;CHARSET="?([^;:"]+)/i.exec(head)?.[1];
+    if (!charset || /^utf-?8$/i.test(charset) || /QUOTED-PRINTABLE/i.test(head)) continue;
+    out.push(head);
+  }
+  return out;
 }
 
 /** The cards of a .vcf, read independently of the manifest, must be exactly the manifest's items in order. */
