@@ -4,10 +4,10 @@ import { withCommandContext } from './admin-db.js';
 import type { Invocation } from './main.js';
 
 const USAGE =
-  'Usage: holdfast import --user NAME FILE [--collection ID] | import --user NAME --list | import --user NAME --undo IMPORT-ID';
+  'Usage: holdfast import --user NAME FILE|FOLDER [--collection ID] | import --user NAME --list | import --user NAME --undo IMPORT-ID';
 
 /**
- * `holdfast import`: a .vcf, .ics or Holdfast export into an account, as one
+ * `holdfast import`: a .vcf, .ics, Holdfast export, or a folder or ZIP of Markdown notes into an account, as one
  * undoable batch. Exit 0 when every item was taken (or already there), 1 when
  * some were rejected (the rest is imported and the report says why).
  */

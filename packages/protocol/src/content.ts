@@ -9,11 +9,17 @@ import { sha256Schema } from './ids.js';
 export const vcardContentSchema = z.string().min(1).max(1_048_576);
 export const icalendarContentSchema = z.string().min(1).max(4_194_304);
 
-/** A note: a title and a Markdown body. */
+/**
+ * A note: a title and a Markdown body. A note written as an iCalendar journal
+ * entry (over CalDAV, or imported from an .ics) also carries that calendar
+ * object, VJOURNAL and all, as `ical`, so what the journal app wrote beyond
+ * title and body (attachments, categories, links) is kept.
+ */
 export const noteContentSchema = z
   .object({
     title: z.string().max(1000),
     body: z.string().max(4_194_304),
+    ical: z.string().min(1).max(4_194_304).optional(),
   })
   .strict();
 export type NoteContent = z.infer<typeof noteContentSchema>;

@@ -87,12 +87,23 @@ export function decodeLikeAClient(bytes: Buffer): { text: string; encoding: stri
   const charset = /CHARSET=([A-Za-z0-9_-]+)/i.exec(bytes.toString('latin1'))?.[1];
   if (charset && charset.toUpperCase() !== 'UTF-8') {
     try {
-      return { text: new TextDecoder(charset, { fatal: true }).decode(bytes), encoding: charset.toLowerCase() };
+      return { text: whatwgDecode(charset, bytes), encoding: charset.toLowerCase() };
     } catch {
       // The declared charset is unknown here or does not fit the bytes: fall through to Latin-1.
     }
   }
   return { text: bytes.toString('latin1'), encoding: 'latin1' };
+}
+
+/** WHATWG index-windows-1252 for bytes 0x80–0x9F, which Node 20's decoder reads as C1 controls. */
+const CP1252_C1 = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+
+/** A declared charset as the WHATWG Encoding Standard reads it (windows-1252 is not Latin-1). */
+function whatwgDecode(label: string, bytes: Buffer): string {
+  const decoder = new TextDecoder(label, { fatal: true });
+  const text = decoder.decode(bytes);
+  if (decoder.encoding !== 'windows-1252') return text;
+  return text.replace(/[\u0080-\u009F]/g, (c) => CP1252_C1[c.charCodeAt(0) - 0x80] as string);
 }
 
 function strictUtf8(bytes: Buffer): string | null {

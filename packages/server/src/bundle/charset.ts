@@ -86,11 +86,24 @@ export function decodeWindows1252(bytes: Uint8Array): string {
 
 function strictDecode(label: string, bytes: Uint8Array): string | null {
   try {
-    return new TextDecoder(label, { fatal: true }).decode(bytes);
+    return decodeCharset(label, bytes, true);
   } catch {
     // Unknown label (RangeError) or bytes that do not fit it (TypeError): try the next rule.
     return null;
   }
+}
+
+/**
+ * Decodes bytes in a charset named by its WHATWG label (`Windows-1252`,
+ * `Shift_JIS`, `ISO-8859-15`…). Labels that mean windows-1252 (WHATWG counts
+ * `latin1`, `ISO-8859-1` and `US-ASCII` among them) go through
+ * decodeWindows1252, since Node's own decoder reads 0x80–0x9F as C1 controls
+ * there. Throws RangeError for an unknown label and, when `fatal`, TypeError
+ * for bytes the charset cannot hold.
+ */
+export function decodeCharset(label: string, bytes: Uint8Array, fatal = false): string {
+  const decoder = new TextDecoder(label, { fatal });
+  return decoder.encoding === 'windows-1252' ? decodeWindows1252(bytes) : decoder.decode(bytes);
 }
 
 /**

@@ -194,7 +194,7 @@ describe('splitCalendarFile', () => {
     expect(found[1]?.text).not.toContain('TZID:Unused');
   });
 
-  test('journals, free/busy, broken nesting and text outside the calendar are problems; the rest goes on', () => {
+  test('journals are notes; free/busy, broken nesting and text outside the calendar are problems; the rest goes on', () => {
     const deep = [
       ...Array.from({ length: 20 }, () => 'BEGIN:X-DEEP'),
       ...Array.from({ length: 20 }, () => 'END:X-DEEP'),
@@ -213,11 +213,52 @@ describe('splitCalendarFile', () => {
     const found = items(text);
     expect(found.map((i) => (i.kind === 'problem' ? i.reason : i.uid))).toEqual([
       'ok',
-      'VJOURNAL at line 8 (UID j): Holdfast keeps events (VEVENT) and tasks (VTODO) only; not imported',
-      'VFREEBUSY at line 11: Holdfast keeps events (VEVENT) and tasks (VTODO) only; not imported',
+      'j',
+      'VFREEBUSY at line 11: a free/busy list is worked out from the events it covers (Holdfast answers free/busy queries from its calendars), so there is nothing to keep',
       'VEVENT at line 13: components nested more than 16 deep at line 29; not imported',
       "line 56 is outside any VCALENDAR ('X-AFTER:1'); not imported",
     ]);
+    expect(found.map((i) => i.kind)).toEqual(['event', 'note', 'problem', 'problem', 'problem']);
+    expect(found.find((i) => i.kind === 'problem' && i.line === 11)).toMatchObject({ skipped: true });
+  });
+
+  test('components with no VCALENDAR around them are salvaged; stray text is reported by logical line', () => {
+    const text = [
+      'X-NOTE:written by hand,',
+      ' and folded',
+      'BEGIN:VEVENT',
+      'UID:bare',
+      'DTSTART',
+      ' ;TZID=US-Eastern:20240105T090000',
+      'SUMMARY:No wrapper',
+      'END:VEVENT',
+      'BEGIN:VTODO',
+      'UID:bare-task',
+      'END:VTODO',
+      '',
+    ].join('\r\n');
+    const found = items(text);
+    expect(found.map((i) => (i.kind === 'problem' ? i.reason : `${i.kind} ${i.uid}`))).toEqual([
+      "line 1 is outside any VCALENDAR ('X-NOTE:written by hand,and folded'); not imported",
+      'event bare',
+      'task bare-task',
+    ]);
+    const event = found[1] as { text: string };
+    expect(event.text).toBe(
+      [
+        'BEGIN:VCALENDAR',
+        'VERSION:2.0',
+        'PRODID:-//Holdfast//Import//EN',
+        'BEGIN:VEVENT',
+        'UID:bare',
+        'DTSTART',
+        ' ;TZID=US-Eastern:20240105T090000',
+        'SUMMARY:No wrapper',
+        'END:VEVENT',
+        'END:VCALENDAR',
+        '',
+      ].join('\r\n'),
+    );
   });
 
   test('a calendar cut short keeps its complete events and reports the cut one', () => {

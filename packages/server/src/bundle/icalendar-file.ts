@@ -4,7 +4,7 @@ import type { FileProblem } from './vcard-file.js';
 
 /** An event or task cut from a calendar file: a master, its overrides and the time zones they use. */
 export interface CalendarSlice {
-  kind: 'event' | 'task';
+  kind: CalendarItemKind;
   /** Line of its first component in the file. */
   line: number;
   uid: string | null;
@@ -13,10 +13,14 @@ export interface CalendarSlice {
   encoding: string;
 }
 
-/** Components Holdfast keeps as items, and what they become. */
-const ITEM_KINDS: Record<string, 'event' | 'task'> = { VEVENT: 'event', VTODO: 'task' };
-/** Components that are items in other systems; Holdfast has no collection for the last two. */
+export type CalendarItemKind = 'event' | 'task' | 'note';
+
+/** Components Holdfast keeps as items, and what they become (a journal entry is a note). */
+const ITEM_KINDS: Record<string, CalendarItemKind> = { VEVENT: 'event', VTODO: 'task', VJOURNAL: 'note' };
+/** Components that are items in other systems; a VFREEBUSY is an answer computed from events, not data. */
 const SCHEDULING = new Set(['VEVENT', 'VTODO', 'VJOURNAL', 'VFREEBUSY']);
+/** Components that are salvaged when a file has them with no VCALENDAR around them. */
+const BARE = new Set(['VEVENT', 'VTODO', 'VJOURNAL', 'VTIMEZONE']);
 /** Nesting deeper than this is not a calendar (ical.js and the validator stop at 16 too). */
 const MAX_DEPTH = 16;
 
@@ -63,8 +67,30 @@ export function splitCalendarFile(bytes: Uint8Array): (CalendarSlice | FileProbl
 export function readCalendars(text: string): { calendars: CalendarParts[]; problems: FileProblem[] } {
   const calendars: CalendarParts[] = [];
   const problems: FileProblem[] = [];
+  const eol = /\r\n|\n|\r/.exec(text)?.[0] ?? '\r\n';
   let calendar: CalendarParts | null = null;
+  // A calendar opened for components written without a VCALENDAR around them.
+  let implicit = false;
   let block: (Block & { stack: string[]; overflow: number }) | null = null;
+  // A line outside any calendar, with its continuation lines: reported once, as one logical line.
+  let stray: { line: number; content: string } | null = null;
+  const flushStray = () => {
+    if (stray === null) return;
+    const shown = stray.content.length > 40 ? `${stray.content.slice(0, 40)}…` : stray.content;
+    problems.push({
+      kind: 'problem',
+      line: stray.line,
+      reason: `line ${stray.line} is outside any VCALENDAR ('${shown}'); not imported`,
+    });
+    stray = null;
+  };
+  const closeImplicit = () => {
+    if (calendar === null || !implicit) return;
+    calendar.end = `END:VCALENDAR${eol}`;
+    calendars.push(calendar);
+    calendar = null;
+    implicit = false;
+  };
   splitAfterLineEnds(text).forEach((raw, index) => {
     const no = index + 1;
     const first = raw.charCodeAt(0);
@@ -76,17 +102,31 @@ export function readCalendars(text: string): { calendars: CalendarParts[]; probl
     const keyword = maybeKeyword ? /^(BEGIN|END)[ \t]*:[ \t]*([A-Za-z0-9-]+)[ \t]*$/i.exec(content) : null;
     const verb = keyword?.[1]?.toUpperCase();
     const name = keyword?.[2]?.toUpperCase() ?? '';
+    if (block === null && implicit && !(verb === 'BEGIN' && name !== 'VCALENDAR')) closeImplicit();
     if (calendar === null) {
+      if (stray !== null && (first === 0x20 || first === 0x09)) {
+        stray.content += content.slice(1);
+        return;
+      }
+      flushStray();
       if (verb === 'BEGIN' && name === 'VCALENDAR') {
         calendar = { line: no, begin: raw, end: '', head: [], timezones: [], components: [] };
-      } else {
-        problems.push({
-          kind: 'problem',
+      } else if (verb === 'BEGIN' && BARE.has(name)) {
+        // A bare VEVENT (hand-written files, test data): salvaged into a calendar of its own making.
+        calendar = {
           line: no,
-          reason: `line ${no} is outside any VCALENDAR ('${content.slice(0, 40)}'); not imported`,
-        });
+          begin: `BEGIN:VCALENDAR${eol}`,
+          end: '',
+          head: [`VERSION:2.0${eol}`, `PRODID:-//Holdfast//Import//EN${eol}`],
+          timezones: [],
+          components: [],
+        };
+        implicit = true;
+      } else {
+        stray = { line: no, content };
+        return;
       }
-      return;
+      if (!implicit) return;
     }
     if (block === null) {
       if (verb === 'BEGIN') {
@@ -124,8 +164,10 @@ export function readCalendars(text: string): { calendars: CalendarParts[]; probl
       }
     }
   });
+  flushStray();
   const open = calendar as CalendarParts | null;
   if (open !== null) {
+    if (implicit) open.end = `END:VCALENDAR${eol}`;
     const unclosed = block as Block | null;
     if (unclosed) {
       problems.push({
@@ -206,7 +248,7 @@ function usedTzids(block: Block): Set<string> {
 
 function itemsOf(calendar: CalendarParts, eol: string, encoding: string): (CalendarSlice | FileProblem)[] {
   const out: (CalendarSlice | FileProblem)[] = [];
-  const groups = new Map<string, { kind: 'event' | 'task'; uid: string | null; line: number; blocks: Block[] }>();
+  const groups = new Map<string, { kind: CalendarItemKind; uid: string | null; line: number; blocks: Block[] }>();
   const extras: Block[] = [];
   for (const block of calendar.components) {
     const kind = ITEM_KINDS[block.name];
@@ -221,7 +263,8 @@ function itemsOf(calendar: CalendarParts, eol: string, encoding: string): (Calen
       out.push({
         kind: 'problem',
         line: block.line,
-        reason: `${block.name} at line ${block.line}${id}: Holdfast keeps events (VEVENT) and tasks (VTODO) only; not imported`,
+        skipped: true,
+        reason: `${block.name} at line ${block.line}${id}: a free/busy list is worked out from the events it covers (Holdfast answers free/busy queries from its calendars), so there is nothing to keep`,
       });
       continue;
     }

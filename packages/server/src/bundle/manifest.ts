@@ -57,6 +57,12 @@ export const manifestCollectionSchema = z
     path: z.string(),
     /** Calendars: the calendar properties every item shares, written once at the top of the file. */
     sharedHead: z.array(z.string()).optional(),
+    /**
+     * Calendars: calendar properties some items have and others lack or write differently (`X-WR-CALNAME`,
+     * `X-WR-TIMEZONE`, `REFRESH-INTERVAL`, …), each name once as the first item has it, written after
+     * `sharedHead` so calendar apps see them. Items are rebuilt from `sharedHead` and their own `head` only.
+     */
+    calendarHead: z.array(z.string()).optional(),
     itemCount: z.number().int().nonnegative(),
     fields: fieldCountsSchema,
     items: z.array(manifestItemSchema),

@@ -16,6 +16,8 @@ export interface FileProblem {
   kind: 'problem';
   line: number;
   reason: string;
+  /** Nothing to keep rather than something refused (a free/busy reply): reported as skipped. */
+  skipped?: boolean;
 }
 
 /** Larger than any real card (a few photos); the item limit is 1 MiB of text. */

@@ -21,9 +21,12 @@ const SEVERAL_TASKS = /^one task per item: all VTODOs must share one UID, found 
 const REJECTED_BUNDLED: Record<string, RegExp> = {
   'google-calendar-export-multi.ics': SEVERAL_EVENTS,
   'jtx-board-subtasks.ics': SEVERAL_TASKS,
-  // A journal entry and a free/busy reply are neither events nor tasks.
+  // Journal entries (notes, kept in notes collections) and a free/busy reply are not events.
   'jtx-board-vjournal.ics': /^calendar items hold VEVENTs only; found VJOURNAL at line 4$/,
+  'jtx-board-note-attach.ics': /^calendar items hold VEVENTs only; found VJOURNAL at line 4$/,
   'davmail-freebusy.ics': /^calendar items hold VEVENTs only; found VFREEBUSY at line 5$/,
+  // No VCALENDAR around the VTIMEZONE and VEVENT: the import salvages it, a push is refused.
+  'bare-vevent-folded.ics': /^not an iCalendar object: line 1: expected BEGIN:VCALENDAR, found BEGIN:VTIMEZONE$/,
 };
 
 /** Files of the extra corpus refused as one item, and why (checked when it is set). */
@@ -58,6 +61,8 @@ const REJECTED = { ...REJECTED_BUNDLED, ...REJECTED_EXTRA };
 
 /** Events that stay refused after splitting: file → how many, and why. */
 const REJECTED_SPLIT: Record<string, [number, RegExp]> = {
+  // Cut from a file with no VCALENDAR head, the event has none either.
+  'bare-vevent-folded.ics': [1, /^not an iCalendar object: line 29: END:VCALENDAR without a matching BEGIN$/],
   'nodeical_exchange-8-timezones.ics': [1, /DTSTART has no ':' before its value \(the ':' is inside the quoted TZID/],
 };
 

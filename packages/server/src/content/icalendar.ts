@@ -4,7 +4,7 @@ import { type ContentComponent, type ContentLine, ContentLineError, readComponen
 import { toJcal } from './jcal.js';
 
 /** The component an item of a calendar-like collection is made of. */
-export type CalendarKind = 'VEVENT' | 'VTODO';
+export type CalendarKind = 'VEVENT' | 'VTODO' | 'VJOURNAL';
 
 /**
  * Searchable fields of one event or task, read from its master component (the
@@ -29,6 +29,7 @@ const SCHEDULING = new Set(['VEVENT', 'VTODO', 'VJOURNAL', 'VFREEBUSY']);
 const NOUN: Record<CalendarKind, { item: string; component: string }> = {
   VEVENT: { item: 'calendar items', component: 'event' },
   VTODO: { item: 'task items', component: 'task' },
+  VJOURNAL: { item: 'notes in iCalendar form', component: 'journal entry' },
 };
 
 /**

@@ -86,7 +86,13 @@ function normalizeByType(
     }
     case 'notes': {
       const note = checkObject(content, noteContentSchema, 'note', '{title, body}');
-      return { contentType: 'text/markdown', text: canonicalJson(note), meta: { title: note.title } };
+      // A journal entry is checked like an event: one VCALENDAR, one UID, readable dates.
+      const journal = note.ical === undefined ? null : readICalendar(note.ical, 'VJOURNAL');
+      return {
+        contentType: 'text/markdown',
+        text: canonicalJson(note),
+        meta: { title: note.title, ...(journal ? { uid: journal.uid } : {}) },
+      };
     }
     case 'messages': {
       const message = checkObject(

@@ -1,3 +1,5 @@
+import { decodeCharset } from '../bundle/charset.js';
+
 /**
  * Decodes a vCard 2.1 QUOTED-PRINTABLE value (soft line breaks already
  * removed) into text, reading the bytes in `charset` (UTF-8 when absent or
@@ -20,17 +22,13 @@ export function decodeQuotedPrintable(value: string, charset: string | null): st
       i += ch.length;
     }
   }
-  return decoderFor(charset).decode(Uint8Array.from(bytes));
-}
-
-function decoderFor(charset: string | null) {
   if (charset) {
     try {
-      return new TextDecoder(charset);
+      return decodeCharset(charset, Uint8Array.from(bytes));
     } catch {
       // A label this runtime does not know (RangeError): fall back to UTF-8,
       // which at worst shows replacement characters in a derived field.
     }
   }
-  return new TextDecoder('utf-8');
+  return new TextDecoder('utf-8').decode(Uint8Array.from(bytes));
 }

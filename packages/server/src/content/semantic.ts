@@ -1,5 +1,5 @@
 import { bareParamName, type ContentComponent, type ContentLine, readComponents, unquote } from '@holdfast/protocol';
-import { decodeQuotedPrintable } from './quoted-printable.js';
+import { decodeQuotedPrintableText } from './semantic-charset.js';
 
 /**
  * What a vCard or iCalendar text says, as opposed to how it is written:
@@ -12,7 +12,7 @@ import { decodeQuotedPrintable } from './quoted-printable.js';
 export interface SemanticProperty {
   group: string;
   name: string;
-  /** Sorted `NAME=value[,value]` strings; TYPE values upper-cased and sorted; ENCODING and CHARSET dropped. */
+  /** Sorted `NAME=value[,value]` strings; TYPE values upper-cased and sorted, VALUE upper-cased; ENCODING and CHARSET dropped. */
   params: string[];
   /** The value split at unescaped `;`, each part unescaped; base64 as `base64:<canonical base64>`. */
   value: string[];
@@ -42,7 +42,11 @@ export function semanticProperty(line: ContentLine): SemanticProperty {
   for (const param of line.params) {
     const raw = unquote(param.value);
     const name = param.name === null ? bareParamName(raw) : param.name.toUpperCase();
-    const values = name === 'TYPE' ? raw.split(',').map((v) => v.trim().toUpperCase()) : [raw];
+    // TYPE and VALUE values are case-insensitive tokens (RFC 6350 §5.6, §5.2; RFC 5545 §3.2.20).
+    const values =
+      name === 'TYPE'
+        ? raw.split(',').map((v) => v.trim().toUpperCase())
+        : [name === 'VALUE' ? raw.toUpperCase() : raw];
     params.set(name, [...(params.get(name) ?? []), ...values]);
   }
   const encoding = (params.get('ENCODING')?.[0] ?? '').toUpperCase();
@@ -52,7 +56,7 @@ export function semanticProperty(line: ContentLine): SemanticProperty {
   let value: string[];
   // A line break inside a decoded QUOTED-PRINTABLE value is the same line break a 3.0/4.0 `\n` escape writes.
   if (encoding === 'QUOTED-PRINTABLE')
-    value = splitValue(decodeQuotedPrintable(line.value, charset).replace(/\r\n|\r/g, '\n'));
+    value = splitValue(decodeQuotedPrintableText(line.value, charset).replace(/\r\n|\r/g, '\n'));
   else if (encoding === 'B' || encoding === 'BASE64') value = [`base64:${canonicalBase64(line.value)}`];
   else value = splitValue(line.value);
   const type = params.get('TYPE');

@@ -32,6 +32,7 @@ const EXPECTED_BUNDLED: Record<string, { uid: string | null; fn: string | null }
   'docomo-21-sjis-qp.vcf': { uid: null, fn: null },
   'outlook-2003-mixed-eol.vcf': { uid: null, fn: 'Marta Kowalczyk' },
   'outlook-21-cp1252.vcf': { uid: null, fn: 'Jürgen Müller' },
+  'outlook-2016-cp1252-declared.vcf': { uid: null, fn: 'Zoë Günther' },
   'outlook-21-photo.vcf': { uid: null, fn: 'Ms. Eleanor Whitfield' },
   'thunderbird-68-tab-folds.vcf': { uid: null, fn: 'Ingrid Eriksen' },
 };

@@ -122,7 +122,8 @@ function collectionType(family: Family, method: string, props: Map<string, XmlEl
   const components = new Set(childrenOf(set, CALDAV, 'comp').map((c) => (c.attrs.name ?? '').toUpperCase()));
   if (components.has('VEVENT')) return 'calendar';
   if (components.has('VTODO')) return 'tasks';
-  throw davError('forbidden', 'Holdfast calendars hold VEVENT or VTODO.', {
+  if (components.has('VJOURNAL')) return 'notes';
+  throw davError('forbidden', 'Holdfast calendars hold VEVENT, VTODO or VJOURNAL.', {
     ns: CALDAV,
     name: 'supported-calendar-component',
   });

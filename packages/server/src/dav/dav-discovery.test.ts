@@ -98,7 +98,7 @@ describe.each(engines)('DAV discovery on %s', (engine) => {
       ['contacts', 'Friends'],
       ['calendar', 'Work'],
       ['tasks', 'Chores'],
-      ['notes', 'Not DAV'],
+      ['notes', 'Journal'],
     ]) {
       const created = await server.app.inject({
         method: 'POST',
@@ -140,6 +140,8 @@ describe.each(engines)('DAV discovery on %s', (engine) => {
     expect(calendars.map((r) => r.href).slice(1)).toEqual([
       `/dav/calendars/${alice.username}/calendar-1/`,
       `/dav/calendars/${alice.username}/tasks-1/`,
+      // Notes are journals (VJOURNAL) to CalDAV clients.
+      `/dav/calendars/${alice.username}/notes-1/`,
     ]);
     const components = calendars
       .slice(1)
@@ -148,7 +150,7 @@ describe.each(engines)('DAV discovery on %s', (engine) => {
           childrenOf(prop(r, 'supported-calendar-component-set') as never, 'urn:ietf:params:xml:ns:caldav', 'comp')[0]
             ?.attrs.name,
       );
-    expect(components).toEqual(['VEVENT', 'VTODO']);
+    expect(components).toEqual(['VEVENT', 'VTODO', 'VJOURNAL']);
     expect(prop(calendars[1], 'calendar-color')?.text).toBe('#336699');
     expect(
       prop(calendars[1], 'resourcetype')

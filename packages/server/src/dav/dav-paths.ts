@@ -11,7 +11,7 @@ import { type DavCollection, type DavItem, type DavType, findCollection } from '
  *   /dav/addressbooks/<user>/<collection>/     address book (contacts)
  *   /dav/addressbooks/<user>/<collection>/<name>.vcf
  *   /dav/calendars/<user>/                     calendar-home-set
- *   /dav/calendars/<user>/<collection>/        calendar (VEVENT) or task list (VTODO)
+ *   /dav/calendars/<user>/<collection>/        calendar (VEVENT), task list (VTODO) or notes (VJOURNAL)
  *   /dav/calendars/<user>/<collection>/<name>.ics
  */
 export const DAV_PREFIX = '/dav';
@@ -19,7 +19,7 @@ export const DAV_PREFIX = '/dav';
 export type Family = 'addressbooks' | 'calendars';
 export const FAMILY_TYPES: Record<Family, DavType[]> = {
   addressbooks: ['contacts'],
-  calendars: ['calendar', 'tasks'],
+  calendars: ['calendar', 'tasks', 'notes'],
 };
 
 /** What a DAV path resolves to. */

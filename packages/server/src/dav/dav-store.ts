@@ -1,10 +1,15 @@
+import { noteContentSchema } from '@holdfast/protocol';
+import { journalFromNote } from '../content/vjournal.js';
 import type { Context } from '../context.js';
 import { listLiveCollectionsOfTypes, readCollectionForDav } from '../store/collections.js';
 import { type DavItemRow, findDavItemsById, listDavItemsPage } from '../store/dav-names.js';
 import { changedItemSeqs, latestCollectionSeq as readLatestCollectionSeq } from '../store/revision-log.js';
 
-/** The collection types DAV exposes: address books, calendars (VEVENT) and task lists (VTODO). */
-export type DavType = 'contacts' | 'calendar' | 'tasks';
+/**
+ * The collection types DAV exposes: address books, calendars (VEVENT), task
+ * lists (VTODO) and notes, as journals (VJOURNAL).
+ */
+export type DavType = 'contacts' | 'calendar' | 'tasks' | 'notes';
 
 export interface DavCollection {
   id: string;
@@ -27,7 +32,7 @@ export interface DavItem {
   content?: string | null;
 }
 
-const DAV_TYPES: ReadonlySet<string> = new Set(['contacts', 'calendar', 'tasks']);
+const DAV_TYPES: ReadonlySet<string> = new Set(['contacts', 'calendar', 'tasks', 'notes']);
 
 export function extensionOf(type: DavType): string {
   return type === 'contacts' ? 'vcf' : 'ics';
@@ -69,7 +74,18 @@ function toItem(collection: DavCollection, row: DavItemRow): DavItem {
     deleted: row.deleted === 1,
   };
   if (row.content !== undefined) item.content = row.content;
+  if (collection.type === 'notes' && typeof item.content === 'string') {
+    // A note is stored as JSON; DAV clients see it as the journal entry it is (or was sent as).
+    const note = noteContentSchema.parse(JSON.parse(item.content));
+    item.content = journalFromNote(row.id, note, { updated: new Date(item.updatedAt) });
+    item.size = Buffer.byteLength(item.content, 'utf8');
+  }
   return item;
+}
+
+/** Notes are read with their content always: their size over DAV is that of the VJOURNAL made from it. */
+function needsContent(collection: DavCollection, withContent: boolean): boolean {
+  return withContent || collection.type === 'notes';
 }
 
 /**
@@ -83,7 +99,10 @@ export async function listItemsPage(
   collection: DavCollection,
   options: { afterSeq: number; limit: number; withContent: boolean },
 ): Promise<DavItem[]> {
-  const rows = await listDavItemsPage(ctx.db, userId, collection.id, options);
+  const rows = await listDavItemsPage(ctx.db, userId, collection.id, {
+    ...options,
+    withContent: needsContent(collection, options.withContent),
+  });
   return rows.map((row) => toItem(collection, row));
 }
 
@@ -115,7 +134,7 @@ export async function findItemsById(
 ): Promise<Map<string, DavItem>> {
   const out = new Map<string, DavItem>();
   // Read by id in any collection, then filtered here (store/dav-names.ts says why).
-  for (const row of await findDavItemsById(ctx.db, userId, ids, withContent)) {
+  for (const row of await findDavItemsById(ctx.db, userId, ids, needsContent(collection, withContent))) {
     if (row.collection_id === collection.id) out.set(row.id, toItem(collection, row));
   }
   return out;

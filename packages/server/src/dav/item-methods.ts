@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, type PushChange, type PushResult } from '@holdfast/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { noteFromJournal } from '../content/vjournal.js';
 import type { Caller, Context } from '../context.js';
 import { chargeDavDelete } from '../sync/mass-change.js';
 import { pushChanges } from '../sync/push.js';
@@ -8,7 +9,7 @@ import { davError } from './dav-error.js';
 import { findItemsByName, itemIdForNewName } from './dav-names.js';
 import type { DavResource } from './dav-paths.js';
 import type { DavCollection, DavItem } from './dav-store.js';
-import { contentTypeOf, etagOf } from './properties.js';
+import { COMPONENTS, contentTypeOf, etagOf } from './properties.js';
 import { CALDAV, CARDDAV } from './xml-write.js';
 
 type ItemTarget = DavResource & { kind: 'item' };
@@ -89,12 +90,12 @@ function decodeBody(request: FastifyRequest): string {
 }
 
 /**
- * Calendars hold VEVENTs and VTODOs, task lists VTODOs only; a PUT of
+ * Calendars hold VEVENTs and VTODOs, task lists VTODOs only, notes VJOURNALs; a PUT of
  * another kind fails with the RFC 4791 precondition.
  */
 function checkComponent(collection: DavCollection, text: string): void {
   if (collection.type === 'contacts') return;
-  const wanted = collection.type === 'tasks' ? ['VTODO'] : ['VEVENT', 'VTODO'];
+  const wanted = COMPONENTS[collection.type];
   const found = new Set(
     [...text.matchAll(/^BEGIN:(VEVENT|VTODO|VJOURNAL|VFREEBUSY)\s*$/gim)].map((m) => (m[1] as string).toUpperCase()),
   );
@@ -103,6 +104,18 @@ function checkComponent(collection: DavCollection, text: string): void {
       ns: CALDAV,
       name: 'supported-calendar-component',
     });
+  }
+}
+
+/** What a PUT body is as item content: the text, or for notes the note the journal entry stands for. */
+function contentOf(collection: DavCollection, text: string): unknown {
+  if (collection.type !== 'notes') return text;
+  try {
+    return noteFromJournal(text);
+  } catch (error) {
+    if (error instanceof AppError)
+      throw davError('forbidden', error.message, { ns: CALDAV, name: 'valid-calendar-data' });
+    throw error;
   }
 }
 
@@ -161,6 +174,7 @@ export async function putItem(
     throw new AppError('invalid_request', 'Resource names are limited to 255 characters.');
   const text = decodeBody(request);
   checkComponent(target.collection, text);
+  const content = contentOf(target.collection, text);
   let current = target.item;
   let mapName = false;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -173,7 +187,7 @@ export async function putItem(
       itemId,
       op: 'put',
       baseRevision: current?.headSeq ?? null,
-      content: text,
+      content,
     });
     if (result.status === 'conflict') continue;
     if (result.status === 'rejected' && result.code === 'invalid_request' && current === null && !mapName) {

@@ -103,6 +103,7 @@ const CONTENT_TYPES: Record<DavCollection['type'], string> = {
   contacts: 'text/vcard; charset=utf-8',
   calendar: 'text/calendar; charset=utf-8; component=VEVENT',
   tasks: 'text/calendar; charset=utf-8; component=VTODO',
+  notes: 'text/calendar; charset=utf-8; component=VJOURNAL',
 };
 
 export function contentTypeOf(collection: DavCollection): string {
@@ -197,7 +198,7 @@ function collectionProperties(scope: Scope, family: Family, collection: DavColle
       prop(DAV, 'current-user-privilege-set', () => privileges([...READ, ...WRITE])),
     ];
   }
-  const components = collection.type === 'tasks' ? ['VTODO'] : ['VEVENT', 'VTODO'];
+  const components = collection.type === 'contacts' ? [] : COMPONENTS[collection.type];
   return [
     ...shared,
     prop(DAV, 'resourcetype', () => d('collection') + element(CALDAV, 'calendar')),
@@ -221,6 +222,13 @@ function collectionProperties(scope: Scope, family: Family, collection: DavColle
     prop(DAV, 'current-user-privilege-set', () => privileges([...READ, ...WRITE, [CALDAV, 'read-free-busy']])),
   ];
 }
+
+/** The components each kind of calendar collection holds (a calendar takes tasks too, as DAV clients expect). */
+export const COMPONENTS: Record<Exclude<DavCollection['type'], 'contacts'>, string[]> = {
+  calendar: ['VEVENT', 'VTODO'],
+  tasks: ['VTODO'],
+  notes: ['VJOURNAL'],
+};
 
 function itemProperties(collection: DavCollection, item: DavItem, principal: string, data: DataOptions) {
   const content = () => item.content ?? '';

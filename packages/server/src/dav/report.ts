@@ -187,7 +187,8 @@ async function calendarQuery(scope: Scope, target: CollectionTarget, body: XmlEl
   // One budget for the whole request: filtering and expansion of every event draw on it.
   const budget = recurrenceBudget(scope.ctx.config.davMaxRecurrenceSteps);
   // A calendar holds both kinds, so only a filter naming no component matches all of its items.
-  const component = target.collection.type === 'tasks' ? 'VTODO' : null;
+  const component =
+    target.collection.type === 'tasks' ? 'VTODO' : target.collection.type === 'notes' ? 'VJOURNAL' : null;
   const trivial = matchesEveryItem(filter, component);
   return queryResults(
     scope,

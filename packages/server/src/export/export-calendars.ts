@@ -12,7 +12,8 @@ const CRLF = '\r\n';
 /**
  * `calendars/<collection>.ics` (and `tasks/…`): one VCALENDAR holding every
  * item. The calendar properties all items share are written once at the top
- * (`sharedHead`); each distinct VTIMEZONE once after them (the first text
+ * (`sharedHead`), then the calendar properties only some items have, each
+ * name once (`calendarHead`, for calendar apps); each distinct VTIMEZONE once after them (the first text
  * seen for a TZID); then each item's VEVENT/VTODO components exactly as
  * stored, in item id order. An item's slice is those components' bytes.
  * What the file cannot hold for an item (its other calendar properties, a
@@ -27,6 +28,7 @@ export async function exportCalendar(run: ExportRun, collection: SnapshotCollect
   const spool = await createJsonSpool<Spooled>();
   try {
     let shared: string[] | null = null;
+    const named = new Map<string, string[]>();
     const zones = new Map<string, string>();
     const fields: FieldCounts = {};
     for await (const item of allItemsAt(run.db, run.userId, collection.id, run.seq)) {
@@ -34,6 +36,7 @@ export async function exportCalendar(run: ExportRun, collection: SnapshotCollect
       const stored = item.revision.content ?? '';
       const parts = partsOf(stored);
       shared = shared === null ? [...parts.head] : intersect(shared, parts.head);
+      for (const [name, lines] of byName(parts.head)) if (!named.has(name)) named.set(name, lines);
       for (const tz of parts.timezones) if (!zones.has(tz.tzid)) zones.set(tz.tzid, tz.text);
       const meta = item.revision.meta ? (JSON.parse(item.revision.meta) as Record<string, unknown>) : {};
       const counts = calendarFields(stored);
@@ -51,12 +54,14 @@ export async function exportCalendar(run: ExportRun, collection: SnapshotCollect
       });
     }
     const sharedHead = shared ?? [];
-    await run.writer.addFile(path, batched(body(run, spool, sharedHead, zones)));
+    const calendarHead = calendarProperties(named, sharedHead);
+    await run.writer.addFile(path, batched(body(run, spool, [...sharedHead, ...calendarHead], sharedHead, zones)));
     const itemCount = run.manifest.take();
     return {
       ...collection,
       path,
       sharedHead,
+      ...(calendarHead.length > 0 ? { calendarHead } : {}),
       itemCount,
       fields: { items: itemCount, ...(zones.size > 0 ? { timezones: zones.size } : {}), ...fields },
     };
@@ -81,6 +86,7 @@ interface Spooled {
 async function* body(
   run: ExportRun,
   spool: JsonSpool<Spooled>,
+  fileHead: string[],
   sharedHead: string[],
   zones: Map<string, string>,
 ): AsyncGenerator<string> {
@@ -88,7 +94,7 @@ async function* body(
     `BEGIN:VCALENDAR${CRLF}`,
     ...(sharedHead.some((line) => /^VERSION[;:]/i.test(line)) ? [] : [`VERSION:2.0${CRLF}`]),
     ...(sharedHead.some((line) => /^PRODID[;:]/i.test(line)) ? [] : [`PRODID:-//Holdfast//Export//EN${CRLF}`]),
-    ...sharedHead.map(terminated),
+    ...fileHead.map(terminated),
     ...[...zones.values()].map(terminated),
   ].join('');
   let offset = Buffer.byteLength(top, 'utf8');
@@ -115,6 +121,32 @@ async function* body(
     yield item.slice;
   }
   yield `END:VCALENDAR${CRLF}`;
+}
+
+/** Properties one calendar object carries about itself, not about the calendar it sits in. */
+const PER_OBJECT = new Set(['VERSION', 'PRODID', 'CALSCALE', 'METHOD']);
+
+/** A head's lines grouped by property name (upper case), in order. */
+function byName(head: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of head) {
+    const name = (/^[A-Za-z0-9-]+/.exec(line)?.[0] ?? '').toUpperCase();
+    out.set(name, [...(out.get(name) ?? []), line]);
+  }
+  return out;
+}
+
+/**
+ * The calendar-level properties the file adds to the shared head: every
+ * property name some item has and the shared head lacks, as the first item
+ * with it writes it. Names the file may hold only once per object are left
+ * to the shared head (or to the Holdfast defaults).
+ */
+function calendarProperties(named: Map<string, string[]>, sharedHead: string[]): string[] {
+  const shared = byName(sharedHead);
+  return [...named]
+    .filter(([name]) => !shared.has(name) && !PER_OBJECT.has(name) && name !== '')
+    .flatMap(([, lines]) => lines);
 }
 
 /** Splits a stored calendar object; it was validated when stored, so it is one VCALENDAR. */

@@ -3,13 +3,15 @@ import { batched, safeName } from '../bundle/bundle-writer.js';
 import { addCounts, contactFields, type FieldCounts } from '../bundle/field-counts.js';
 import type { ManifestItem } from '../bundle/manifest.js';
 import type { CollectionSummary } from '../bundle/manifest-spool.js';
+import { withoutTextCharsets } from '../content/text-charsets.js';
 import { allItemsAt, type SnapshotCollection } from '../store/account-snapshot.js';
 import type { ExportRun } from './export-run.js';
 import { toVcard3 } from './vcard-convert.js';
 
 /**
  * `contacts/<collection>.vcf`: every card's stored text one after the other,
- * in item id order. An item's slice is exactly its text's UTF-8 bytes; a
+ * in item id order, less any CHARSET on a value that is not QUOTED-PRINTABLE
+ * (the file is UTF-8, whatever the card was first read from). An item's slice is exactly its text's UTF-8 bytes; a
  * CRLF follows a card whose text does not end in a line break and belongs to
  * no slice. With `vcard: '3.0'` a card is converted where that loses nothing
  * (see vcard-convert.ts) and kept as it was otherwise, which its manifest
@@ -27,9 +29,10 @@ export async function exportContacts(run: ExportRun, collection: SnapshotCollect
       const meta = item.revision.meta ? (JSON.parse(item.revision.meta) as Record<string, unknown>) : {};
       const originalVersion = typeof meta.version === 'string' ? meta.version : null;
       const entry: Partial<ManifestItem> = {};
-      let text = stored;
+      // The file is UTF-8: a CHARSET naming the bytes a card was once read from would mislead its readers.
+      let text = withoutTextCharsets(stored);
       if (run.options.vcard === '3.0' && originalVersion !== '3.0') {
-        const converted = toVcard3(stored);
+        const converted = toVcard3(text);
         if ('text' in converted) {
           text = converted.text;
           entry.version = '3.0';

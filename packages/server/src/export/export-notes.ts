@@ -6,7 +6,7 @@ import type { ExportRun } from './export-run.js';
 
 /**
  * `notes/<collection>/<title>.md`: YAML front matter (id, revision, title,
- * created, updated; strings JSON-quoted, which YAML reads as double-quoted
+ * created, updated, and `ical` for a note kept as a journal entry; strings JSON-quoted, which YAML reads as double-quoted
  * scalars) between `---` lines, then the body exactly as stored. The item's
  * hash is the whole file's.
  */
@@ -19,7 +19,14 @@ export async function exportNotes(run: ExportRun, collection: SnapshotCollection
     const createdAt = new Date(item.createdAt).toISOString();
     const updatedAt = new Date(item.revision.created_at).toISOString();
     const text = formatNote(
-      { id: item.id, revision: item.revision.seq, title: note.title, createdAt, updatedAt },
+      {
+        id: item.id,
+        revision: item.revision.seq,
+        title: note.title,
+        createdAt,
+        updatedAt,
+        ...(note.ical ? { ical: note.ical } : {}),
+      },
       note.body,
     );
     const path = run.writer.uniquePath(`${folder}/${safeName(note.title, item.id)}.md`);
@@ -44,6 +51,8 @@ export interface NoteFrontMatter {
   title: string;
   createdAt: string;
   updatedAt: string;
+  /** The journal entry (VJOURNAL calendar object) the note was written as, when it was. */
+  ical?: string;
 }
 
 export function formatNote(front: NoteFrontMatter, body: string): string {
@@ -54,6 +63,7 @@ export function formatNote(front: NoteFrontMatter, body: string): string {
     `title: ${JSON.stringify(front.title)}`,
     `created: ${JSON.stringify(front.createdAt)}`,
     `updated: ${JSON.stringify(front.updatedAt)}`,
+    ...(front.ical ? [`ical: ${JSON.stringify(front.ical)}`] : []),
     '---',
     body,
   ].join('\n');
@@ -72,12 +82,19 @@ export function parseNote(text: string): { front: NoteFrontMatter; body: string 
       throw new AppError('invalid_content', `not a Holdfast note: front matter line '${line.slice(0, 60)}'`);
     }
   }
-  const { id, revision, title, created, updated } = values;
+  const { id, revision, title, created, updated, ical } = values;
   if (typeof id !== 'string' || typeof title !== 'string' || typeof revision !== 'number') {
     throw new AppError('invalid_content', 'not a Holdfast note: front matter needs id, revision and title');
   }
   return {
-    front: { id, revision, title, createdAt: String(created ?? ''), updatedAt: String(updated ?? '') },
+    front: {
+      id,
+      revision,
+      title,
+      createdAt: String(created ?? ''),
+      updatedAt: String(updated ?? ''),
+      ...(typeof ical === 'string' ? { ical } : {}),
+    },
     body: text.slice(match[0].length),
   };
 }

@@ -128,6 +128,27 @@ describe.each(engines)('summaries, inventory and re-seed on %s', (engine) => {
     expect(bad).toMatchObject({ status: 'rejected', code: 'invalid_request' });
   });
 
+  it('a re-seeded copy keeps the bytes the device sent, adding only what the server copy had besides', async () => {
+    const serverCard =
+      'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:b1\r\nFN:Byte Keeper\r\nTEL;VALUE=uri:tel:+1-555-0100\r\nEND:VCARD\r\n';
+    // The same card as a device writes it: its own property order, parameter case and line ends.
+    const deviceCard =
+      'BEGIN:VCARD\nVERSION:4.0\nTEL;VALUE=uri:tel:+1-555-0100\nFN:Byte Keeper\nUID:b1\nNOTE:seen on the phone\nEND:VCARD\n';
+    await push([put('b1', serverCard)]);
+    const [seeded] = await push([put('b1', deviceCard, { reseed: true, baseRevision: 42 })]);
+    expect(seeded.status).toBe('applied');
+    expect((await inject('GET', '/v1/items/b1')).json().content).toBe(deviceCard);
+
+    // A server copy with an e-mail the device lacks: the device's text, with that one line added.
+    const richer = serverCard.replace('END:VCARD', 'EMAIL;TYPE=work:byte@example.com\r\nEND:VCARD');
+    await push([put('b2', richer)]);
+    const deviceB2 = deviceCard.replace('UID:b1', 'UID:b2');
+    await push([put('b2', deviceB2, { reseed: true })]);
+    expect((await inject('GET', '/v1/items/b2')).json().content).toBe(
+      deviceB2.replace('END:VCARD', 'EMAIL;TYPE=work:byte@example.com\nEND:VCARD'),
+    );
+  });
+
   it('records a completed re-seed in the user-visible, hash-chained ledger', async () => {
     const done = await inject('POST', '/v1/reseed/complete', {
       previousGeneration: 'oldLineage',

@@ -163,7 +163,8 @@ async function* notes(bundle: Bundle, collection: ManifestCollection, spec: Coll
       yield { kind: 'problem', source: `${path}: item ${item.id}`, reason: (error as Error).message };
       continue;
     }
-    yield candidate(spec, item, path, { title: note.front.title, body: note.body });
+    const ical = note.front.ical ? { ical: note.front.ical } : {};
+    yield candidate(spec, item, path, { title: note.front.title, body: note.body, ...ical });
   }
 }
 

@@ -4,9 +4,8 @@ import { verifyLedger } from '../ledger/ledger.js';
 import { type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
 import { undoImport } from './import-undo.js';
 
-const journal = ['BEGIN:VJOURNAL', 'UID:j1', 'DTSTAMP:20240101T000000Z', 'SUMMARY:Diary', 'END:VJOURNAL', ''].join(
-  '\r\n',
-);
+// A component closed by the wrong END: refused before it has a collection.
+const broken = ['BEGIN:VEVENT', 'UID:j1', 'DTSTAMP:20240101T000000Z', 'SUMMARY:Diary', 'END:VTODO', ''].join('\r\n');
 
 describe.each(engines)('imports on the incident ledger on %s', (engine) => {
   let f: FormatsFixture;
@@ -33,7 +32,7 @@ describe.each(engines)('imports on the incident ledger on %s', (engine) => {
       {},
       user,
     );
-    const calendarText = vevent('e1', 'Meeting').replace('END:VCALENDAR', `${journal}END:VCALENDAR`);
+    const calendarText = vevent('e1', 'Meeting').replace('END:VCALENDAR', `${broken}END:VCALENDAR`);
     const calendar = await f.import(await f.file('cal.ics', calendarText), {}, user);
     expect(calendar.counts).toEqual({ created: 1, updated: 0, skipped: 0, rejected: 1 });
     const calendarId = calendar.collectionsCreated[0]?.id;
@@ -64,7 +63,7 @@ describe.each(engines)('imports on the incident ledger on %s', (engine) => {
       collections: [{ collectionId: contacts, created: 1, updated: 1, skipped: 1, rejected: 0 }],
       collectionsCreated: [],
     });
-    // The journal had no collection to go to: it counts as rejected, under no collection.
+    // The broken event had no collection to go to: it counts as rejected, under no collection.
     expect(entries[2]?.details).toMatchObject({
       format: 'icalendar',
       counts: { created: 1, updated: 0, skipped: 0, rejected: 1 },

@@ -31,7 +31,8 @@ export async function prepareCandidates(
       await pause();
       order++;
       if (part.kind === 'problem') {
-        problems.push({ order, item: { source: part.source, status: 'rejected', reason: part.reason } });
+        const status = part.skipped ? 'skipped' : 'rejected';
+        problems.push({ order, item: { source: part.source, status, reason: part.reason } });
         continue;
       }
       let line: string;

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import type { BlobRef, CollectionType } from '@holdfast/protocol';
+import { AppError, type BlobRef, type CollectionType } from '@holdfast/protocol';
 import { detectUtf16 } from '../bundle/charset.js';
-import { splitCalendarFile } from '../bundle/icalendar-file.js';
+import { type CalendarItemKind, splitCalendarFile } from '../bundle/icalendar-file.js';
 import { readVcardFile } from '../bundle/vcard-file.js';
+import { noteFromJournal } from '../content/vjournal.js';
 
 /** The collection a bundle item came from, to import it into the same (or a like) collection. */
 export interface CollectionSpec {
@@ -34,9 +35,11 @@ export interface ImportProblem {
   kind: 'problem';
   source: string;
   reason: string;
+  /** Nothing to keep (a free/busy reply) rather than refused: reported as skipped. */
+  skipped?: boolean;
 }
 
-export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export';
+export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export' | 'markdown-notes';
 
 /** Calendars are split by UID, which needs the whole file; this bounds the memory that takes. */
 export const MAX_CALENDAR_FILE_BYTES = 64 * 1024 * 1024;
@@ -58,9 +61,12 @@ export async function detectFormat(path: string, name = path): Promise<ImportFor
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'holdfast-export';
   const utf16 = detectUtf16(head);
   const text = utf16 ? new TextDecoder(utf16).decode(head) : head.toString('latin1');
-  const first = /^(?:\uFEFF|\xEF\xBB\xBF)?\s*BEGIN[ \t]*:[ \t]*(VCARD|VCALENDAR)/i.exec(text)?.[1]?.toUpperCase();
+  const first = /^(?:\uFEFF|\xEF\xBB\xBF)?\s*BEGIN[ \t]*:[ \t]*(VCARD|VCALENDAR|VEVENT|VTODO|VJOURNAL|VTIMEZONE)\b/i
+    .exec(text)?.[1]
+    ?.toUpperCase();
   if (first === 'VCARD') return 'vcard';
-  if (first === 'VCALENDAR') return 'icalendar';
+  // A bare component with no VCALENDAR around it is salvaged by the calendar reader.
+  if (first) return 'icalendar';
   if (/\.(vcf|vcard)$/i.test(name)) return 'vcard';
   if (/\.(ics|ical|ifb)$/i.test(name)) return 'icalendar';
   if (/\.zip$/i.test(name)) return 'holdfast-export';
@@ -86,7 +92,9 @@ export async function* vcardCandidates(path: string): AsyncGenerator<ImportCandi
   }
 }
 
-/** The items of an iCalendar file: one per UID, events to calendars and tasks to task lists. */
+const CANDIDATE_TYPES: Record<CalendarItemKind, CollectionType> = { event: 'calendar', task: 'tasks', note: 'notes' };
+
+/** The items of an iCalendar file: one per UID, events to calendars, tasks to task lists, journal entries to notes. */
 export async function* calendarCandidates(path: string): AsyncGenerator<ImportCandidate | ImportProblem> {
   const { size } = await stat(path);
   if (size > MAX_CALENDAR_FILE_BYTES) {
@@ -104,15 +112,31 @@ export async function* calendarCandidates(path: string): AsyncGenerator<ImportCa
   const input = utf16 ? Buffer.from(new TextDecoder(utf16).decode(bytes), 'utf8') : bytes;
   for (const part of splitCalendarFile(input)) {
     if (part.kind === 'problem') {
-      yield { kind: 'problem', source: `line ${part.line}`, reason: part.reason };
+      yield {
+        kind: 'problem',
+        source: `line ${part.line}`,
+        reason: part.reason,
+        ...(part.skipped ? { skipped: true } : {}),
+      };
       continue;
     }
     const uid = part.uid === null ? 'no UID' : `UID ${part.uid}`;
+    const source = `${part.kind} at line ${part.line} (${uid})`;
+    let content: unknown = part.text;
+    if (part.kind === 'note') {
+      try {
+        content = noteFromJournal(part.text);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        yield { kind: 'problem', source, reason: error.message };
+        continue;
+      }
+    }
     yield {
       kind: 'candidate',
-      source: `${part.kind} at line ${part.line} (${uid})`,
-      type: part.kind === 'task' ? 'tasks' : 'calendar',
-      content: part.text,
+      source,
+      type: CANDIDATE_TYPES[part.kind],
+      content,
       encoding: utf16 ?? part.encoding,
     };
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { AppError } from '@holdfast/protocol';
@@ -18,6 +18,7 @@ import { prepareCandidates } from './import-prepare.js';
 import { countStatuses, type ImportReport, type ImportReportItem, type PreparedItem } from './import-report.js';
 import { calendarCandidates, detectFormat, type ImportFormat, vcardCandidates } from './import-source.js';
 import { writePrepared } from './import-write.js';
+import { hasMarkdown, isMarkdownZip, markdownCandidates } from './markdown-notes.js';
 
 export interface ImportOptions {
   /** Put every item into this collection (vCard and iCalendar files only). */
@@ -50,11 +51,11 @@ export async function importFile(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const name = options.name ?? basename(path);
-  const format = await detectFormat(path, name);
+  const format = await formatOf(ctx, path, name);
   if (!format) {
     throw new AppError(
       'invalid_content',
-      `${name} is not a vCard (.vcf), iCalendar (.ics) or Holdfast export (.zip) file`,
+      `${name} is not a vCard (.vcf), iCalendar (.ics), Holdfast export (.zip) or Markdown notes (folder or .zip of .md files)`,
     );
   }
   if (format === 'holdfast-export' && options.collectionId !== undefined) {
@@ -134,14 +135,31 @@ export async function importFile(
   }
 }
 
-function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path: string) {
-  if (format === 'vcard') return vcardCandidates(path);
-  if (format === 'icalendar') return calendarCandidates(path);
-  return bundleCandidates({ ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes }, path, {
+function archiveLimits(ctx: Context) {
+  return {
     maxManifestBytes: ctx.config.maxImportManifestBytes,
     maxEntryBytes: ctx.config.maxImportEntryBytes,
     maxArchiveBytes: ctx.config.maxImportArchiveBytes,
-  });
+  };
+}
+
+/** A folder of Markdown, a ZIP without a manifest but with Markdown in it, or what detectFormat reads. */
+async function formatOf(ctx: Context, path: string, name: string): Promise<ImportFormat | null> {
+  if ((await stat(path)).isDirectory()) return (await hasMarkdown(path)) ? 'markdown-notes' : null;
+  const format = await detectFormat(path, name);
+  if (format === 'holdfast-export' && (await isMarkdownZip(path, archiveLimits(ctx)))) return 'markdown-notes';
+  return format;
+}
+
+function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path: string) {
+  if (format === 'vcard') return vcardCandidates(path);
+  if (format === 'icalendar') return calendarCandidates(path);
+  if (format === 'markdown-notes') return markdownCandidates(path, archiveLimits(ctx));
+  return bundleCandidates(
+    { ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes },
+    path,
+    archiveLimits(ctx),
+  );
 }
 
 async function* readSpool(path: string): AsyncGenerator<PreparedItem> {

@@ -17,6 +17,7 @@ import { addUser, engines, type TestUser } from '@holdfast/test-support/harness'
 import { occurrences } from '@holdfast/test-support/occurrences';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { componentKey, type SemanticComponent, semanticComponents } from '../content/semantic.js';
+import { parseNote } from '../export/export-notes.js';
 import type { ImportReport } from '../import/import-report.js';
 import { bundleTexts, type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
 import { type LocatedComponent, tolerantParse } from '../test-support/tolerant-parse.js';
@@ -25,22 +26,21 @@ import { databaseLiveSource, verifyExport } from './verify.js';
 const vcards = corpusFiles('vcard');
 const calendars = corpusFiles('ical');
 
-const NOT_KEPT = /Holdfast keeps events \(VEVENT\) and tasks \(VTODO\) only; not imported$/;
+const FREE_BUSY = /a free\/busy list is worked out from the events it covers .*, so there is nothing to keep$/;
+
+/** What the import skips as nothing to keep (free/busy replies), by the line it starts on. */
+const SKIPPED: Record<string, { line: number; reason: RegExp }[]> = {
+  'davmail-freebusy.ics': [{ line: 5, reason: FREE_BUSY }],
+  // Extra corpus.
+  'icalendar_davmail-freebusy.ics': [{ line: 5, reason: FREE_BUSY }],
+  'nodeical_zimbra-freebusy.ics': [{ line: 5, reason: FREE_BUSY }],
+  // A free/busy list next to events, tasks and a journal entry (which is kept, as a note).
+  'nodeical_apple-ical-1.0-todo-journal.ics': [{ line: 74, reason: FREE_BUSY }],
+};
 
 /** What the import refuses, by the line it starts on, and the reason it must give. */
 const REJECTED: Record<string, { line: number; reason: RegExp }[]> = {
-  // Bundled corpus: a jtx Board journal entry and a free/busy reply.
-  'jtx-board-vjournal.ics': [{ line: 4, reason: NOT_KEPT }],
-  'davmail-freebusy.ics': [{ line: 5, reason: NOT_KEPT }],
   // Extra corpus.
-  // Free/busy lists are neither events nor tasks.
-  'icalendar_davmail-freebusy.ics': [{ line: 5, reason: NOT_KEPT }],
-  'nodeical_zimbra-freebusy.ics': [{ line: 5, reason: NOT_KEPT }],
-  // A journal entry and a free/busy list next to events and tasks.
-  'nodeical_apple-ical-1.0-todo-journal.ics': [
-    { line: 55, reason: NOT_KEPT },
-    { line: 74, reason: NOT_KEPT },
-  ],
   // An X-COMMENT line after END:VCALENDAR belongs to no calendar.
   'icalendar_podio.ics': [{ line: 36, reason: /^line 36 is outside any VCALENDAR \('X-COMMENT:Cached from/ }],
   // DTSTART;TZID="W. Europe Standard Time:20200609T090000": the value sits inside the quotes, so there is no value.
@@ -57,20 +57,35 @@ const REJECTED: Record<string, { line: number; reason: RegExp }[]> = {
 const UNEXPANDABLE = new Set<string>(['icalendar_exchange-cdo.ics']);
 
 function checkReport(name: string, report: ImportReport): Set<number> {
-  const expected = REJECTED[name] ?? [];
-  const rejected = report.items.filter((i) => i.status === 'rejected');
   const lines = new Set<number>();
-  for (const item of rejected) {
-    const line = Number(/line (\d+)/.exec(item.source)?.[1]);
-    const entry = expected.find((e) => e.line === line);
-    expect(entry, `${name}: unexpected rejection ${item.source}: ${item.reason}`).toBeDefined();
-    expect(item.reason).toMatch(entry?.reason ?? /^$/);
-    lines.add(line);
+  for (const [status, listed] of [
+    ['rejected', REJECTED],
+    ['skipped', SKIPPED],
+  ] as const) {
+    const expected = listed[name] ?? [];
+    const found = new Set<number>();
+    for (const item of report.items.filter((i) => i.status === status)) {
+      const line = Number(/line (\d+)/.exec(item.source)?.[1]);
+      const entry = expected.find((e) => e.line === line);
+      expect(entry, `${name}: unexpected ${status} ${item.source}: ${item.reason}`).toBeDefined();
+      expect(item.reason).toMatch(entry?.reason ?? /^$/);
+      found.add(line);
+      lines.add(line);
+    }
+    expect([...found].sort()).toEqual(expected.map((e) => e.line).sort());
   }
-  expect([...lines].sort()).toEqual(expected.map((e) => e.line).sort());
-  // Nothing else is skipped or merged: every other part of the file was created.
-  expect(report.items.filter((i) => i.status !== 'created' && i.status !== 'rejected')).toEqual([]);
+  // Nothing else is skipped, rejected or merged: every other part of the file was created.
+  expect(report.items.filter((i) => !['created', 'rejected', 'skipped'].includes(i.status))).toEqual([]);
   return lines;
+}
+
+/** The calendar objects of the notes a bundle holds that were journal entries. */
+async function journalTexts(zip: string): Promise<{ text: string }[]> {
+  const notes = await bundleTexts(zip, /^notes\/.*\.md$/);
+  return notes.flatMap((n) => {
+    const ical = parseNote(n.text).front.ical;
+    return ical ? [{ text: ical }] : [];
+  });
 }
 
 const keys = (components: SemanticComponent[]) => components.map(componentKey).sort();
@@ -120,11 +135,15 @@ describe.each(engines)('corpus round trip on %s', (engine) => {
       const rejectedLines = checkReport(name, report);
       const original = tolerantParse(file.text);
       expect(original.outside.filter((line) => !rejectedLines.has(line))).toEqual([]);
-      const exportedFiles = await bundleTexts(zip, /^(calendars|tasks)\/.*\.ics$/);
+      const exportedFiles = [
+        ...(await bundleTexts(zip, /^(calendars|tasks)\/.*\.ics$/)),
+        // Journal entries are kept as notes, each with its own calendar object.
+        ...(await journalTexts(zip)),
+      ];
       const exported = exportedFiles.flatMap((f) => semanticComponents(f.text));
       const expectedChildren: SemanticComponent[] = [];
       const droppedSeries = new Set<string>();
-      for (const calendar of original.components) {
+      for (const calendar of calendarsOf(original.components)) {
         const rejected = calendar.components.filter((c) => rejectedLines.has(c.line)).map(seriesOf);
         for (const series of rejected) droppedSeries.add(series);
         expectedChildren.push(...calendar.components.filter((c) => !rejected.includes(seriesOf(c))));
@@ -146,16 +165,20 @@ describe.each(engines)('corpus round trip on %s', (engine) => {
       expect(keys(withoutZones(children))).toEqual(keys(withoutZones(expectedChildren)));
       expect(zones(children)).toEqual(zones(expectedChildren));
 
-      const before = occurrences(withoutLines(file.text, rejectedLines));
+      const kept = withoutLines(file.text, rejectedLines);
+      // Components written with no VCALENDAR around them are read as the import salvages them.
+      const before = occurrences(
+        /^BEGIN:VCALENDAR/im.test(kept) ? kept : `BEGIN:VCALENDAR\r\n${kept}END:VCALENDAR\r\n`,
+      );
       const after = mergeOccurrences(exportedFiles.map((f) => occurrences(f.text)));
       if (UNEXPANDABLE.has(name)) {
         expect([before, after]).toEqual(['unreadable', 'unreadable']);
       } else {
         expect(before).not.toBe('unreadable');
-        const kept = Object.fromEntries(
+        const expected = Object.fromEntries(
           Object.entries(before).filter(([key]) => ![...droppedSeries].some((s) => key.endsWith(s))),
         );
-        expect(after).toEqual(kept);
+        expect(after).toEqual(expected);
       }
     },
   );
@@ -187,6 +210,13 @@ function withoutLines(text: string, lines: Set<number>): string {
 function seriesOf(component: LocatedComponent): string {
   const uid = component.properties.find((p) => p.name === 'UID')?.value.join(';');
   return uid === undefined ? `#${component.line}` : `:${uid}`;
+}
+
+/** The calendars of a file; components written with no VCALENDAR around them make one with no properties. */
+function calendarsOf(top: LocatedComponent[]): LocatedComponent[] {
+  const bare = top.filter((c) => c.name !== 'VCALENDAR');
+  const wrapped = top.filter((c) => c.name === 'VCALENDAR');
+  return bare.length === 0 ? wrapped : [{ name: 'VCALENDAR', line: 0, properties: [], components: bare }, ...wrapped];
 }
 
 function asComponents(properties: SemanticComponent['properties']): SemanticComponent[] {

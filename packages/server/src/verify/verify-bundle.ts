@@ -1,6 +1,5 @@
 import { createHash, hash } from 'node:crypto';
 import { type Bundle, sliceStream } from '../bundle/bundle-reader.js';
-import { decodeText } from '../bundle/charset.js';
 import { addCounts, calendarFields, contactFields, diffCounts, type FieldCounts } from '../bundle/field-counts.js';
 import type { Manifest, ManifestCollection, ManifestItem } from '../bundle/manifest.js';
 import { pushTo } from '../bundle/multimap.js';
@@ -9,6 +8,8 @@ import { rebuildCalendarItem } from '../export/export-calendars.js';
 import { parseNote } from '../export/export-notes.js';
 import { fileZones } from '../import/bundle-import.js';
 import { createSlicer } from '../slices.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** One thing wrong, and where. */
 export interface Finding {
@@ -102,7 +103,15 @@ async function checkCollection(
   const fileSha = new Map<string, string>();
   switch (collection.type) {
     case 'contacts':
-      await checkSlices(bundle, collection, findings, fields, (text) => contactFields(text));
+      await checkSlices(bundle, collection, findings, fields, (text, item) => {
+        for (const head of misleadingCharsets(text)) {
+          findings.push({
+            where: `${collection.path} item ${item.id}`,
+            message: `${head}: a CHARSET other than UTF-8 on a value that is not QUOTED-PRINTABLE, in a UTF-8 file`,
+          });
+        }
+        return contactFields(text);
+      });
       await checkCards(bundle, collection, findings);
       break;
     case 'calendar':
@@ -196,7 +205,8 @@ async function checkSlices(
       }
       let counts: FieldCounts;
       try {
-        counts = count(decodeText(bytes).text, range.item);
+        // The bundle is UTF-8 throughout; reading it any other way would hide a wrongly encoded export.
+        counts = count(utf8.decode(bytes), range.item);
       } catch (error) {
         findings.push({ where, message: `unreadable: ${(error as Error).message}` });
         continue;
@@ -207,6 +217,22 @@ async function checkSlices(
       }
     }
   }
+}
+
+/**
+ * Property heads (`N;CHARSET=Windows-1252`) that name a charset other than
+ * UTF-8 for a plain value: in the bundle's UTF-8 file a reader honouring it
+ * would garble the text.
+ */
+function misleadingCharsets(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.replace(/\r?\n[ \t]/g, '').split(/\r?\n/)) {
+    const head = /^[^:"]*/.exec(line)?.[0] ?? '';
+    const charset = /;CHARSET="?([^;:"]+)/i.exec(head)?.[1];
+    if (!charset || /^utf-?8$/i.test(charset) || /QUOTED-PRINTABLE/i.test(head)) continue;
+    out.push(head);
+  }
+  return out;
 }
 
 /** The cards of a .vcf, read independently of the manifest, must be exactly the manifest's items in order. */
