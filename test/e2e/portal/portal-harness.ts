@@ -11,6 +11,8 @@ import {
   createLogger,
   createUser,
   loadConfig,
+  mailEnabled,
+  startNotifier,
 } from '@holdfast/server';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -57,6 +59,8 @@ export async function startPortal(settings: Record<string, string> = {}): Promis
   });
   const ctx = await createContext(config, createLogger(config));
   const app = await buildApp(ctx);
+  // As `holdfast serve` does: with smtpUrl set, people are mailed what touched their data.
+  const notifier = mailEnabled(config) ? startNotifier(ctx) : null;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -64,6 +68,7 @@ export async function startPortal(settings: Record<string, string> = {}): Promis
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
   } catch (error) {
+    await notifier?.stop();
     await app.close();
     await closeContext(ctx);
     await rm(dataDir, { recursive: true, force: true });
@@ -97,6 +102,7 @@ export async function startPortal(settings: Record<string, string> = {}): Promis
     async close() {
       for (const context of contexts) await context.close().catch(() => {});
       await browser.close();
+      await notifier?.stop();
       await app.close();
       await closeContext(ctx);
       await rm(dataDir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link } from 'wouter';
+import { useEffect, useRef } from 'react';
+import { Link, useLocation } from 'wouter';
 import { apiFetch } from '../api/http';
 
 interface Notice {
@@ -16,10 +17,19 @@ interface Notice {
  */
 export function NoticeBanner() {
   const client = useQueryClient();
+  const [location] = useLocation();
   const notices = useQuery({
     queryKey: ['notices'],
     queryFn: () => apiFetch<{ notices: Notice[] }>('/v1/notices'),
   });
+  // A deployment-wide incident (a restore from backup, a rollback) writes no revision of the person's, so the
+  // change feed does not announce it: moving to another page asks again.
+  const shown = useRef(location);
+  useEffect(() => {
+    if (shown.current === location) return;
+    shown.current = location;
+    void client.invalidateQueries({ queryKey: ['notices'] });
+  }, [client, location]);
   const dismiss = useMutation({
     mutationFn: (seq: number) => apiFetch(`/v1/notices/${seq}/dismiss`, { method: 'POST' }),
     onSuccess: () => client.invalidateQueries({ queryKey: ['notices'] }),
