@@ -216,17 +216,39 @@ async function fetchBlobs(
     shas = [...picked];
   }
   const out: FetchedBlobs = { read: shas.length, bytes: 0, stored: [] };
-  for (const sha of shas) {
-    const object = objects[sha];
-    if (!object) throw new AppError('internal', `no blob object is mapped for blob ${sha}`);
-    const data = await readBlob(repo, object, sha);
-    out.bytes += data.byteLength;
-    if (mode.mode !== 'store') continue;
-    await mode.store.put(sha, Readable.from([data]));
-    out.stored.push({ sha256: sha, size: data.byteLength, owners: owners.get(sha) ?? new Set() });
-  }
+  const stored: FetchedBlobs['stored'][number][] = new Array(shas.length);
+  let next = 0;
+  let failed = false;
+  // A few at a time: reading, decrypting and hashing one blob overlaps the file I/O and fsyncs of others.
+  const worker = async () => {
+    for (let i = next++; i < shas.length && !failed; i = next++) {
+      const sha = shas[i] as string;
+      const object = objects[sha];
+      if (!object) throw new AppError('internal', `no blob object is mapped for blob ${sha}`);
+      // The store's put hashes the bytes and refuses a mismatch, so they are hashed once, there.
+      const data = await readBlob(repo, object, sha, { hash: mode.mode !== 'store' });
+      out.bytes += data.byteLength;
+      if (mode.mode !== 'store') continue;
+      await mode.store.put(sha, Readable.from([data]));
+      stored[i] = { sha256: sha, size: data.byteLength, owners: owners.get(sha) ?? new Set() };
+    }
+  };
+  // Every worker has stopped before an error is thrown: a failed restore removes what they wrote.
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(BLOB_CONCURRENCY, shas.length) }, () =>
+      worker().catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+    ),
+  );
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  out.stored = stored.filter((entry) => entry !== undefined);
   return out;
 }
+
+/** Blobs read (and stored) at once during a restore or a drill. */
+const BLOB_CONCURRENCY = 4;
 
 interface Head {
   row: RevisionRow;
