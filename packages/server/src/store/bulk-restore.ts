@@ -63,8 +63,8 @@ export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<voi
  * since 3.32) and PostgreSQL's protocol limit (65535), with room to spare.
  */
 const MAX_PARAMETERS: Record<Engine, number> = { sqlite: 32_000, postgres: 65_000 };
-/** Rows per statement at most, so one statement's text and parameters stay a few MB. */
-const MAX_ROWS = 2_000;
+/** Rows per statement at most: preparing a statement costs in proportion to its text, once per connection. */
+const MAX_ROWS = 500;
 
 /**
  * Inserts `rows` (objects with the same keys) into `table` in as few
