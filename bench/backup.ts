@@ -188,8 +188,8 @@ async function main() {
     await push(Array.from({ length: Math.min(500, ITEMS - i) }, (_, k) => note(i + k, 1)));
   for (let i = 0; i < PHOTOS; i++) await addPhoto(`photo-${i}`);
   const primary = await du(dataDir);
-  const rows: string[][] = [['step', 'holdfast', 'restic']];
   const restic = spawnSync('restic', ['version']).status === 0;
+  const rows: string[][] = [['step', 'holdfast', restic ? 'restic' : '']];
   const resticRepo = join(base, 'restic');
   const resticEnv = { ...process.env, RESTIC_PASSWORD: PASSPHRASE, RESTIC_REPOSITORY: resticRepo };
   /** Runs restic and returns how long it took; restic's own caches are kept out of the bench directory. */
@@ -300,7 +300,7 @@ async function main() {
   const pct = (p: number) => waits[Math.min(waits.length - 1, Math.floor((p / 100) * waits.length))] ?? 0;
 
   process.stdout.write(
-    `\nprimary data directory: ${mb(primary)} (${ITEMS} notes, ${PHOTOS} photos); as files for restic: ${mb(await du(filesDir))}\n\n`,
+    `\nprimary data directory: ${mb(primary)} (${ITEMS} notes, ${PHOTOS} photos)${restic ? `; as files for restic: ${mb(await du(filesDir))}` : ''}\n\n`,
   );
   for (const row of rows)
     process.stdout.write(`${(row[0] as string).padEnd(40)} ${(row[1] ?? '').padEnd(34)} ${row[2] ?? ''}\n`);
