@@ -15,12 +15,18 @@
  *   4. a full verify (restore drill, every blob read and hashed);
  *   5. the RPO under steady push load with continuous shipping: the time from
  *      a write's acknowledgement until it is on the target.
- * The same data directory (SQLite file + blobs) is backed up with restic for
- * comparison, if restic is installed.
+ * When `restic` is on PATH, the same data is backed up, restored and checked
+ * with restic in the same run, for comparison: every item as a file (its
+ * content as JSON) and every photo as a file, so both tools store, restore
+ * and verify the same bytes. HOLDFAST_BENCH_RPO_SECONDS (default 10, 0 skips
+ * it) is how long step 5 runs. HOLDFAST_BENCH_PROFILE_DIR=DIR writes a CPU
+ * profile of the restore and of the verify there (restore.cpuprofile,
+ * verify.cpuprofile; open them in Chrome DevTools).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryTarget, initRepository, openRepository } from '@holdfast/backup';
@@ -38,6 +44,8 @@ import {
 
 const ITEMS = Number(process.env.HOLDFAST_BENCH_ITEMS ?? 20_000);
 const PHOTOS = Number(process.env.HOLDFAST_BENCH_PHOTOS ?? 200);
+const RPO_SECONDS = Number(process.env.HOLDFAST_BENCH_RPO_SECONDS ?? 10);
+const PROFILE_DIR = process.env.HOLDFAST_BENCH_PROFILE_DIR;
 const PASSPHRASE = 'bench passphrase';
 
 async function du(path: string): Promise<number> {
@@ -75,11 +83,30 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - start];
 }
 
+/** {@link timed}, with a CPU profile of `work` written to HOLDFAST_BENCH_PROFILE_DIR/`name`.cpuprofile if set. */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<[T, number]> {
+  if (!PROFILE_DIR) return timed(work);
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  const result = await timed(work);
+  const { profile } = await session.post('Profiler.stop');
+  await mkdir(PROFILE_DIR, { recursive: true });
+  await writeFile(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+  session.disconnect();
+  return result;
+}
+
 async function main() {
   const base = await mkdtemp(join(tmpdir(), 'holdfast-bench-backup-'));
   const dataDir = join(base, 'data');
   const targetDir = join(base, 'target');
+  // The same items and photos as plain files, what restic backs up.
+  const filesDir = join(base, 'files');
   await mkdir(targetDir);
+  await mkdir(join(filesDir, 'notes'), { recursive: true });
+  await mkdir(join(filesDir, 'photos'));
   await initRepository(new DirectoryTarget(targetDir), { passphrase: PASSPHRASE });
   const config = loadConfig({
     flags: { data: dataDir, 'log-level': 'silent', 'backup-targets': targetDir, 'backup-passphrase': PASSPHRASE },
@@ -115,6 +142,10 @@ async function main() {
       heads.set((changes[i] as { itemId: string }).itemId, result.revision);
       highest = Math.max(highest, result.revision);
     }
+    for (const change of changes) {
+      if (change.collectionId === notes)
+        await writeFile(join(filesDir, 'notes', `${change.itemId}.json`), JSON.stringify(change.content));
+    }
     return highest;
   };
   const note = (i: number, version: number) => ({
@@ -138,6 +169,7 @@ async function main() {
       payload: bytes,
     });
     if (upload.statusCode >= 300) throw new Error(upload.body);
+    await writeFile(join(filesDir, 'photos', `${name}.jpg`), bytes);
     await push([
       {
         clientChangeId: randomUUID(),
@@ -156,11 +188,23 @@ async function main() {
     await push(Array.from({ length: Math.min(500, ITEMS - i) }, (_, k) => note(i + k, 1)));
   for (let i = 0; i < PHOTOS; i++) await addPhoto(`photo-${i}`);
   const primary = await du(dataDir);
-  const rows: string[][] = [['step', 'holdfast', 'restic']];
+  const restic = spawnSync('restic', ['version']).status === 0;
+  const rows: string[][] = [['step', 'holdfast', restic ? 'restic' : '']];
+  const resticRepo = join(base, 'restic');
+  const resticEnv = { ...process.env, RESTIC_PASSWORD: PASSPHRASE, RESTIC_REPOSITORY: resticRepo };
+  /** Runs restic and returns how long it took; restic's own caches are kept out of the bench directory. */
+  const runRestic = (args: string[]) => {
+    const start = performance.now();
+    execFileSync('restic', [...args, '--cache-dir', join(base, 'restic-cache')], { env: resticEnv, stdio: 'ignore' });
+    return performance.now() - start;
+  };
+  if (restic) execFileSync('restic', ['init', '-q'], { env: resticEnv });
 
   const [, initialMs] = await timed(() => backupNow(config, ctx.db));
   const afterInitial = await du(targetDir);
   const kindsInitial = await duByKind(targetDir);
+  const resticInitialMs = restic ? runRestic(['backup', '-q', filesDir]) : 0;
+  const resticInitial = restic ? await du(resticRepo) : 0;
 
   const continuous = startBackupService(
     { config, db: ctx.db, blobs: ctx.blobs, log: ctx.log, now: Date.now },
@@ -182,53 +226,45 @@ async function main() {
   const [, incrementalMs] = await timed(() => backupNow(config, ctx.db));
   const afterIncremental = await du(targetDir);
   const incrementalParts = added(kindsInitial, await duByKind(targetDir));
+  const resticIncrementalMs = restic ? runRestic(['backup', '-q', filesDir]) : 0;
+  const resticIncremental = restic ? (await du(resticRepo)) - resticInitial : 0;
 
   const repo = await openRepository(new DirectoryTarget(targetDir), { passphrase: PASSPHRASE });
-  const [, restoreMs] = await timed(() => restoreToNewDeployment(repo, { dataDir: join(base, 'restored') }));
-  const [drill, verifyMs] = await timed(() => runDrill(repo));
+  const [, restoreMs] = await profiled('restore', () =>
+    restoreToNewDeployment(repo, { dataDir: join(base, 'restored') }),
+  );
+  const [drill, verifyMs] = await profiled('verify', () => runDrill(repo));
   if (!drill.verification.record.ok) throw new Error(`verify failed: ${drill.verification.record.errors.join('; ')}`);
+  const resticRestoreMs = restic ? runRestic(['restore', 'latest', '-q', '--target', join(base, 'restic-restore')]) : 0;
+  const resticCheckMs = restic ? runRestic(['check', '-q', '--read-data']) : 0;
 
-  rows.push(['initial backup', `${secs(initialMs)}, +${mb(afterInitial)}`]);
-  rows.push(['incremental, journal (running server)', `${secs(journalMs)}, +${mb(afterJournal - afterInitial)}`]);
+  const vs = (holdfast: number, other: number) => (restic ? ` (${(holdfast / other).toFixed(2)}x restic)` : '');
+  rows.push([
+    'initial backup',
+    `${secs(initialMs)}, +${mb(afterInitial)}`,
+    restic ? `${secs(resticInitialMs)}, +${mb(resticInitial)}` : '',
+  ]);
+  rows.push([
+    'incremental, journal (running server)',
+    `${secs(journalMs)}, +${mb(afterJournal - afterInitial)}`,
+    restic ? '(no continuous mode)' : '',
+  ]);
   rows.push([
     'incremental, backup run (+ snapshot)',
     `${secs(incrementalMs)}, +${mb(afterIncremental - afterInitial)}`,
+    restic ? `${secs(resticIncrementalMs)}, +${mb(resticIncremental)}` : '',
   ]);
-  rows.push(['full restore', secs(restoreMs)]);
-  rows.push(['full verify (drill)', secs(verifyMs)]);
-
-  const restic = spawnSync('which', ['restic']).status === 0;
-  if (restic) {
-    const repoDir = join(base, 'restic');
-    const env = { ...process.env, RESTIC_PASSWORD: PASSPHRASE, RESTIC_REPOSITORY: repoDir };
-    execFileSync('restic', ['init', '-q'], { env });
-    // A fresh copy of the data directory as it was at the initial backup is not available here, so restic backs up
-    // the current state first and then again after the same kind of change.
-    const run = (args: string[]) => {
-      const start = performance.now();
-      execFileSync('restic', args, { env, stdio: 'ignore' });
-      return performance.now() - start;
-    };
-    const r1 = run(['backup', '-q', dataDir]);
-    const s1 = await du(repoDir);
-    for (let i = 0; i < changed; i += 500) {
-      await push(
-        Array.from({ length: Math.min(500, changed - i) }, (_, k) => note(Math.floor(((i + k) * ITEMS) / changed), 3)),
-      );
-    }
-    for (let i = 0; i < 20; i++) await addPhoto(`restic-photo-${i}`);
-    const r2 = run(['backup', '-q', dataDir]);
-    const s2 = await du(repoDir);
-    const r3 = run(['restore', 'latest', '-q', '--target', join(base, 'restic-restore')]);
-    const r4 = run(['check', '-q', '--read-data']);
-    (rows[1] as string[]).push(`${secs(r1)}, +${mb(s1)}`);
-    (rows[2] as string[]).push('(no continuous mode)');
-    (rows[3] as string[]).push(`${secs(r2)}, +${mb(s2 - s1)}`);
-    (rows[4] as string[]).push(secs(r3));
-    (rows[5] as string[]).push(secs(r4));
-  } else {
-    process.stdout.write('restic is not installed; for the comparison install it: apt-get install restic\n');
-  }
+  rows.push([
+    'full restore',
+    `${secs(restoreMs)}${vs(restoreMs, resticRestoreMs)}`,
+    restic ? secs(resticRestoreMs) : '',
+  ]);
+  rows.push([
+    'full verify (drill / check --read-data)',
+    `${secs(verifyMs)}${vs(verifyMs, resticCheckMs)}`,
+    restic ? secs(resticCheckMs) : '',
+  ]);
+  if (!restic) process.stdout.write('restic is not on PATH: Holdfast figures only (apt-get install restic)\n');
 
   // RPO: continuous shipping at the configured interval while a client pushes steadily.
   const service = startBackupService({
@@ -251,7 +287,7 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   })();
-  const until = Date.now() + 10_000;
+  const until = Date.now() + RPO_SECONDS * 1000;
   for (let round = 0; Date.now() < until; round++) {
     const seq = await push(Array.from({ length: 20 }, (_, k) => note((round * 20 + k) % ITEMS, 10 + round)));
     pending.push({ seq, at: Date.now() });
@@ -263,14 +299,17 @@ async function main() {
   waits.sort((a, b) => a - b);
   const pct = (p: number) => waits[Math.min(waits.length - 1, Math.floor((p / 100) * waits.length))] ?? 0;
 
-  process.stdout.write(`\nprimary data directory: ${mb(primary)} (${ITEMS} notes, ${PHOTOS} photos)\n\n`);
-  for (const row of rows)
-    process.stdout.write(`${(row[0] as string).padEnd(38)} ${(row[1] ?? '').padEnd(22)} ${row[2] ?? ''}\n`);
-  process.stdout.write(`\nincremental backup added by kind: ${incrementalParts}\n`);
   process.stdout.write(
-    `\nRPO under steady push load (${waits.length} acknowledged batches of 20, ship interval ${config.backupShipIntervalMs} ms):\n` +
-      `  time from acknowledgement to on-target: p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${waits.at(-1) ?? 0} ms\n`,
+    `\nprimary data directory: ${mb(primary)} (${ITEMS} notes, ${PHOTOS} photos)${restic ? `; as files for restic: ${mb(await du(filesDir))}` : ''}\n\n`,
   );
+  for (const row of rows)
+    process.stdout.write(`${(row[0] as string).padEnd(40)} ${(row[1] ?? '').padEnd(34)} ${row[2] ?? ''}\n`);
+  process.stdout.write(`\nincremental backup added by kind: ${incrementalParts}\n`);
+  if (RPO_SECONDS > 0)
+    process.stdout.write(
+      `\nRPO under steady push load (${waits.length} acknowledged batches of 20, ship interval ${config.backupShipIntervalMs} ms):\n` +
+        `  time from acknowledgement to on-target: p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${waits.at(-1) ?? 0} ms\n`,
+    );
   await app.close();
   await closeContext(ctx);
   await rm(base, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BlobIndex, loadBlobIndex, readBlob, writeBlob } from './blob.js';
 import { compressionCodes } from './envelope.js';
 import { writeJournalSegment } from './journal.js';
+import { storeObject } from './object-store.js';
 import type { Repository } from './repository.js';
 import { writeSnapshot } from './snapshot.js';
 
@@ -30,6 +31,22 @@ describe.each(targetKinds)('blobs on a %s target', (kind) => {
     expect((await readBlob(repo, empty.object)).byteLength).toBe(0);
     const wrong = await readBlob(repo, stored.object, sha256('other')).catch((error: unknown) => error);
     expect(wrong).toBeInstanceOf(AppError);
+    expect((wrong as AppError).code).toBe('hash_mismatch');
+  });
+
+  it('hashes the bytes unless told the caller does, and always checks the declared sha256', async () => {
+    const photo = randomBytes(5_000);
+    const declared = sha256(photo);
+    // A well-formed object whose bytes are not the blob it declares (a writer bug, not damage).
+    const object = await storeObject(
+      repo,
+      'blob',
+      Buffer.concat([Buffer.from(declared, 'hex'), randomBytes(5_000)]),
+      'none',
+    );
+    await expect(readBlob(repo, object, declared)).rejects.toThrow(/hash to/);
+    expect((await readBlob(repo, object, declared, { hash: false })).byteLength).toBe(5_000);
+    const wrong = await readBlob(repo, object, sha256('other'), { hash: false }).catch((error: unknown) => error);
     expect((wrong as AppError).code).toBe('hash_mismatch');
   });
 

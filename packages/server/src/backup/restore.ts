@@ -1,36 +1,28 @@
-import { randomInt } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import {
   type BlobMap,
   listAccountStates,
   type Repository,
   type Revision,
-  readBlob,
   readJournalChain,
   readSnapshotRecords,
   type StoredAccountState,
   type StoredSnapshot,
 } from '@holdfast/backup';
-import { AppError, EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
-import type { BlobStore } from '../blobs/blob-store.js';
+import { AppError, EMPTY_DIGEST } from '@holdfast/protocol';
 import { writeRestoredRows } from '../store/bulk-restore.js';
 import { isDatabaseEmpty } from '../store/counts.js';
 import type { Db } from '../store/database.js';
 import { readLiveCollectionCounts } from '../store/entity-heads.js';
 import type { RevisionRow } from '../store/revision-log.js';
-import { itemDigest } from '../sync/summary-digest.js';
 import { type AccountTables, accountRowsToRestore } from './account-tables.js';
 import { type HistorySummary, planRepositoryRestore, type RestorePoint, summarizeHistory } from './histories.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
+import { type BlobMode, type FetchedBlobs, fetchBlobs } from './restore-blobs.js';
 import { toRevisionRow } from './revision-records.js';
 
 export type { RestorePoint } from './histories.js';
-
-/** What happens to blobs during a restore. */
-export type BlobMode =
-  | { mode: 'store'; store: BlobStore }
-  /** Read and hash every blob (or `sample` of them) without storing: a drill. */
-  | { mode: 'hash'; sample?: number };
+export type { BlobMode } from './restore-blobs.js';
 
 /** The outcome of a restore. */
 export interface RestoreResult {
@@ -189,45 +181,6 @@ async function assertEmpty(db: Db): Promise<void> {
   }
 }
 
-interface FetchedBlobs {
-  read: number;
-  bytes: number;
-  /** Blobs put in the store, with the users who may read them. */
-  stored: { sha256: string; size: number; owners: Set<string> }[];
-}
-
-async function fetchBlobs(
-  repo: Repository,
-  revisions: readonly Revision[],
-  objects: BlobMap,
-  mode: BlobMode,
-): Promise<FetchedBlobs> {
-  const owners = new Map<string, Set<string>>();
-  for (const revision of revisions) {
-    if (!revision.blob) continue;
-    const set = owners.get(revision.blob.sha256) ?? new Set<string>();
-    set.add(revision.userId);
-    owners.set(revision.blob.sha256, set);
-  }
-  let shas = [...owners.keys()];
-  if (mode.mode === 'hash' && mode.sample !== undefined && mode.sample < shas.length) {
-    const picked = new Set<string>();
-    while (picked.size < mode.sample) picked.add(shas[randomInt(shas.length)] as string);
-    shas = [...picked];
-  }
-  const out: FetchedBlobs = { read: shas.length, bytes: 0, stored: [] };
-  for (const sha of shas) {
-    const object = objects[sha];
-    if (!object) throw new AppError('internal', `no blob object is mapped for blob ${sha}`);
-    const data = await readBlob(repo, object, sha);
-    out.bytes += data.byteLength;
-    if (mode.mode !== 'store') continue;
-    await mode.store.put(sha, Readable.from([data]));
-    out.stored.push({ sha256: sha, size: data.byteLength, owners: owners.get(sha) ?? new Set() });
-  }
-  return out;
-}
-
 interface Head {
   row: RevisionRow;
   createdAt: number;
@@ -256,15 +209,22 @@ async function writeLog(
     const previous = map.get(key);
     map.set(key, { row, createdAt: previous?.createdAt ?? row.created_at });
   }
-  const summaries = new Map<string, { count: number; digest: string }>();
+  // Summed in bytes and turned into hex once per collection (the digest itemDigest and xorDigest define).
+  const sums = new Map<string, { count: number; digest: Buffer }>();
   for (const { row } of items.values()) {
     if (row.op !== 'put') continue;
     const key = `${row.user_id}\n${row.collection_id}`;
-    const summary = summaries.get(key) ?? { count: 0, digest: EMPTY_DIGEST };
-    summary.count += 1;
-    summary.digest = xorDigest(summary.digest, itemDigest(row.item_id ?? '', row.content_hash ?? ''));
-    summaries.set(key, summary);
+    const sum = sums.get(key) ?? { count: 0, digest: Buffer.alloc(16) };
+    const item = createHash('sha256')
+      .update(`${row.item_id ?? ''}\n${row.content_hash ?? ''}`, 'utf8')
+      .digest();
+    for (let i = 0; i < 16; i++) sum.digest[i] = (sum.digest[i] as number) ^ (item[i] as number);
+    sum.count += 1;
+    sums.set(key, sum);
   }
+  const summaries = new Map(
+    [...sums].map(([key, sum]) => [key, { count: sum.count, digest: sum.digest.toString('hex') }] as const),
+  );
   const collectionRows = [...collections.values()].map(({ row, createdAt }) => {
     const fields = collectionFields(row);
     const summary = summaries.get(`${row.user_id}\n${row.collection_id}`) ?? { count: 0, digest: EMPTY_DIGEST };

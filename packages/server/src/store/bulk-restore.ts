@@ -1,9 +1,10 @@
-import type { Insertable } from 'kysely';
+import { AppError } from '@holdfast/protocol';
+import { CompiledQuery, type Insertable, type Transaction } from 'kysely';
 import { type AccountInsertRows, insertAccountRows } from './account-state.js';
-import type { Db } from './database.js';
+import type { Db, Engine } from './database.js';
 import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import type { RevisionRow } from './revision-log.js';
-import type { CollectionsTable, ItemsTable, UsersTable } from './schema.js';
+import type { CollectionsTable, Database, ItemsTable, UsersTable } from './schema.js';
 
 /** Everything a restore writes into an empty database, in one transaction. */
 export interface RestoredRows {
@@ -22,49 +23,31 @@ export interface RestoredRows {
 
 /**
  * Writes a restored log, its materialised heads, the account tables and the
- * blob index in one transaction, in multi-row inserts sized under SQLite's limit on bound
- * parameters. The log is written as it was (sequence numbers included), so
- * this bypasses the log lock that live writers take: only for a database
- * nothing else writes to.
+ * blob index in one transaction (one commit, one fsync), in multi-row inserts
+ * as large as the engine's limit on bound parameters allows. The log is
+ * written as it was (sequence numbers included), so this bypasses the log
+ * lock that live writers take: only for a database nothing else writes to.
  */
 export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<void> {
   const revisions = chainRestored(rows.revisions);
+  const now = Date.now();
   await db.kysely.transaction().execute(async (trx) => {
+    const insert = (table: keyof Database, values: readonly object[], conflict?: string[]) =>
+      insertMany(trx, db.engine, table, values, conflict);
     if (rows.accounts) await insertAccountRows(trx, rows.accounts);
-    for (const user of rows.placeholderUsers) await trx.insertInto('users').values(user).execute();
-    for (let i = 0; i < revisions.length; i += 200)
-      await trx
-        .insertInto('revisions')
-        .values(revisions.slice(i, i + 200))
-        .execute();
-    for (let i = 0; i < rows.collections.length; i += 200)
-      await trx
-        .insertInto('collections')
-        .values(rows.collections.slice(i, i + 200))
-        .execute();
-    for (let i = 0; i < rows.items.length; i += 300)
-      await trx
-        .insertInto('items')
-        .values(rows.items.slice(i, i + 300))
-        .execute();
-    // In the same transaction: one commit (one fsync) for every blob instead of one or more per blob.
-    const now = Date.now();
-    const blobRows = rows.blobs.map((b) => ({ sha256: b.sha256, size: b.size, created_at: now }));
-    for (let i = 0; i < blobRows.length; i += 300)
-      await trx
-        .insertInto('blobs')
-        .values(blobRows.slice(i, i + 300))
-        .onConflict((oc) => oc.column('sha256').doNothing())
-        .execute();
+    await insert('users', rows.placeholderUsers);
+    await insert('revisions', revisions);
+    await insert('collections', rows.collections);
+    await insert('items', rows.items);
+    await insert(
+      'blobs',
+      rows.blobs.map((b) => ({ sha256: b.sha256, size: b.size, created_at: now })),
+      ['sha256'],
+    );
     const access = rows.blobs.flatMap((b) =>
       [...b.owners].map((userId) => ({ user_id: userId, sha256: b.sha256, created_at: now })),
     );
-    for (let i = 0; i < access.length; i += 300)
-      await trx
-        .insertInto('user_blobs')
-        .values(access.slice(i, i + 300))
-        .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
-        .execute();
+    await insert('user_blobs', access, ['user_id', 'sha256']);
     // The head may be past the last revision kept (a snapshot holds only heads): it continues from that one.
     const lastChain = revisions.at(-1)?.chain ?? GENESIS_CHAIN;
     await trx
@@ -73,6 +56,67 @@ export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<voi
       .where('id', '=', 1)
       .execute();
   });
+}
+
+/**
+ * Bound parameters per statement: SQLite's SQLITE_MAX_VARIABLE_NUMBER (32766
+ * since 3.32) and PostgreSQL's protocol limit (65535), with room to spare.
+ */
+const MAX_PARAMETERS: Record<Engine, number> = { sqlite: 32_000, postgres: 65_000 };
+/** Rows per statement at most: preparing a statement costs in proportion to its text, once per connection. */
+const MAX_ROWS = 500;
+
+/**
+ * Inserts `rows` (objects with the same keys) into `table` in as few
+ * statements as the parameter limit allows. The SQL is built here rather than
+ * by the query builder: for a restore of 100,000 rows, compiling each batch
+ * costs more than running it, and every full batch reuses one prepared
+ * statement (the SQLite connection caches them by text).
+ */
+async function insertMany(
+  trx: Transaction<Database>,
+  engine: Engine,
+  table: keyof Database,
+  rows: readonly object[],
+  conflictColumns?: string[],
+): Promise<void> {
+  const first = rows[0];
+  if (!first) return;
+  const columns = Object.keys(first);
+  const perStatement = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMETERS[engine] / columns.length)));
+  const quote = (name: string) => `"${name}"`;
+  const head = `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values `;
+  const tail = conflictColumns ? ` on conflict (${conflictColumns.map(quote).join(', ')}) do nothing` : '';
+  const statements = new Map<number, string>();
+  const statementFor = (count: number): string => {
+    let text = statements.get(count);
+    if (text === undefined) {
+      const tuples: string[] = [];
+      for (let row = 0, n = 0; row < count; row++) {
+        const slots: string[] = [];
+        for (let c = 0; c < columns.length; c++) slots.push(engine === 'postgres' ? `$${++n}` : '?');
+        tuples.push(`(${slots.join(', ')})`);
+      }
+      text = head + tuples.join(', ') + tail;
+      statements.set(count, text);
+    }
+    return text;
+  };
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const batch = rows.slice(start, start + perStatement);
+    const parameters: unknown[] = [];
+    for (const row of batch) {
+      const values = row as Record<string, unknown>;
+      if (Object.keys(values).length !== columns.length)
+        throw new AppError('internal', `rows for ${table} differ in their columns`);
+      for (const column of columns) {
+        const value = values[column];
+        if (value === undefined) throw new AppError('internal', `a row for ${table} has no ${column}`);
+        parameters.push(value);
+      }
+    }
+    await trx.executeQuery(CompiledQuery.raw(statementFor(batch.length), parameters));
+  }
 }
 
 /**
