@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
+import { engines, startTestServer, type TestServer, vcard } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDavUser, type DavUser, parseMultistatus } from '../test-support/dav.js';
 
@@ -164,7 +164,45 @@ describe.each(engines)('WebDAV files on %s', (engine) => {
     expect((await call(alice, 'PUT', `${home()}a.jpg`, { body: exif })).status).toBe(405);
   });
 
+  it('imports a file dropped into the Inbox and writes its report beside it', async () => {
+    const cards = `${vcard('inbox-ada', 'Ada Lovelace')}${vcard('inbox-alan', 'Alan Turing')}BEGIN:VCARD\r\nVERSION:4.0\r\nEND:VCARD\r\n`;
+    const put = await call(alice, 'PUT', `${home()}Inbox/friends.vcf`, {
+      body: cards,
+      headers: { 'content-type': 'text/vcard' },
+    });
+    expect(put.status).toBe(201);
+    expect(await put.text()).toContain('2 created, 0 updated, 0 skipped, 1 rejected');
+    // The account's address book takes them, as `holdfast import` would.
+    const items = (await api('GET', '/v1/collections/book/items')).items as { meta: { fn: string } }[];
+    expect(items.map((i) => i.meta.fn).sort()).toEqual(['Ada Lovelace', 'Alan Turing']);
+
+    const listing = await call(alice, 'PROPFIND', `${home()}Inbox/`, { headers: { depth: '1' } });
+    const hrefs = parseMultistatus(await listing.text()).responses.map((r) => r.href);
+    expect(hrefs).toEqual([`${home()}Inbox/`, `${home()}Inbox/friends.vcf.import-report.txt`]);
+    const report = await call(alice, 'GET', `${home()}Inbox/friends.vcf.import-report.txt`);
+    expect(report.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const text = await report.text();
+    expect(text).toContain('(vcard, friends.vcf): 2 created, 0 updated, 0 skipped, 1 rejected');
+    expect(text).toMatch(/rejected +card 3/);
+
+    // The same file again writes nothing; the report beside it is the latest import's.
+    const again = await call(alice, 'PUT', `${home()}Inbox/friends.vcf`, { body: cards });
+    expect(await again.text()).toContain('0 created, 0 updated, 2 skipped, 1 rejected');
+    const latest = await call(alice, 'GET', `${home()}Inbox/friends.vcf.import-report.txt`);
+    expect(await latest.text()).toContain('0 created, 0 updated, 2 skipped');
+    expect((await call(alice, 'DELETE', `${home()}Inbox/friends.vcf.import-report.txt`)).status).toBe(403);
+  });
+
+  it('refuses an Inbox drop it cannot read with 415, importing nothing', async () => {
+    const before = await api('GET', '/v1/me');
+    const response = await call(alice, 'PUT', `${home()}Inbox/notes.txt`, { body: 'just text' });
+    expect(response.status).toBe(415);
+    expect((await api('GET', '/v1/me')).head).toBe(before.head);
+  });
+
   it.each([
+    ['PROPFIND', () => `/dav/files/${alice.username}/Inbox/`],
+    ['PUT', () => `/dav/files/${alice.username}/Inbox/planted.vcf`],
     ['PROPFIND', () => `/dav/files/${alice.username}/`],
     ['PROPFIND', () => `/dav/files/${alice.username}/Camera/`],
     ['GET', () => `/dav/files/${alice.username}/Camera/IMG_0001.jpg`],
@@ -203,7 +241,7 @@ describe.each(engines)('WebDAV files on %s', (engine) => {
     const body = new ReadableStream({
       pull(controller) {
         pulled++;
-        if (pulled > 64) controller.close();
+        if (pulled > 1024) controller.close();
         else controller.enqueue(new Uint8Array(64 * 1024));
       },
     });
@@ -214,6 +252,6 @@ describe.each(engines)('WebDAV files on %s', (engine) => {
       duplex: 'half',
     } as RequestInit).catch(() => null);
     if (response) expect(response.status).toBe(401);
-    expect(pulled).toBeLessThan(64);
+    expect(pulled).toBeLessThan(1024);
   });
 });

@@ -1,5 +1,6 @@
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
+import { type InboxReport, listInboxReports } from './files-inbox.js';
 import {
   type FilesTarget,
   fileHrefs,
@@ -47,6 +48,17 @@ function fileProps(file: PhotoFile): Props {
     [clark(DAV, 'getetag'), d('getetag', escapeText(`"${file.sha256 ?? ''}"`))],
     [clark(DAV, 'getlastmodified'), d('getlastmodified', new Date(file.updatedAt).toUTCString())],
     [clark(DAV, 'creationdate'), d('creationdate', new Date(file.createdAt).toISOString())],
+  ]);
+}
+
+function reportProps(report: InboxReport): Props {
+  return new Map([
+    [clark(DAV, 'resourcetype'), d('resourcetype')],
+    [clark(DAV, 'displayname'), d('displayname', escapeText(report.name))],
+    [clark(DAV, 'getcontentlength'), d('getcontentlength', String(Buffer.byteLength(report.text)))],
+    [clark(DAV, 'getcontenttype'), d('getcontenttype', 'text/plain; charset=utf-8')],
+    [clark(DAV, 'getetag'), d('getetag', escapeText(report.etag))],
+    [clark(DAV, 'getlastmodified'), d('getlastmodified', new Date(report.createdAt).toUTCString())],
   ]);
 }
 
@@ -110,7 +122,18 @@ export async function filesPropfind(
     }
     case 'inbox':
       parts.push(respond(fileHrefs.inbox(user), folderProps(INBOX, null), wanted));
+      if (depth === 1) {
+        for (const report of await listInboxReports(ctx, caller.userId)) {
+          parts.push(respond(fileHrefs.inboxFile(user, report.name), reportProps(report), wanted));
+        }
+      }
       break;
+    case 'inbox-file': {
+      const report = (await listInboxReports(ctx, caller.userId)).find((r) => r.name === target.name);
+      if (!report) throw notFound(target.name);
+      parts.push(respond(fileHrefs.inboxFile(user, report.name), reportProps(report), wanted));
+      break;
+    }
     case 'folder': {
       parts.push(folderEntry(target.folder));
       if (depth === 1) {

@@ -6,6 +6,7 @@ import { callerOf } from '../http/app.js';
 import { readCollection } from '../store/collections.js';
 import { createCollection, deleteCollection } from '../sync/collections.js';
 import { chargeDavDelete } from '../sync/mass-change.js';
+import { importDropped, listInboxReports } from './files-inbox.js';
 import { filesPropfind } from './files-propfind.js';
 import { FILES_PREFIX, type FilesTarget, mediaTypeOf, resolveFilesTarget, usableName } from './files-store.js';
 import { deletePhoto, putPhoto, storeUpload } from './files-upload.js';
@@ -99,6 +100,7 @@ function depthOf(request: FastifyRequest): 0 | 1 {
 }
 
 async function getFile(ctx: Context, request: FastifyRequest, reply: FastifyReply, target: FilesTarget) {
+  if (target.kind === 'inbox-file') return getReport(ctx, callerOf(request), request, reply, target.name);
   if (target.kind !== 'file')
     throw new AppError('method_not_allowed', 'Folders are listed with PROPFIND.', { allow: ALLOW });
   const file = target.file;
@@ -118,6 +120,19 @@ async function getFile(ctx: Context, request: FastifyRequest, reply: FastifyRepl
   return reply.code(200).header('content-length', String(file.size)).send(stream);
 }
 
+async function getReport(ctx: Context, caller: Caller, request: FastifyRequest, reply: FastifyReply, name: string) {
+  const report = (await listInboxReports(ctx, caller.userId)).find((r) => r.name === name);
+  if (!report) throw new AppError('not_found', `No ${name} here.`);
+  const body = Buffer.from(report.text, 'utf8');
+  reply
+    .header('etag', report.etag)
+    .header('last-modified', new Date(report.createdAt).toUTCString())
+    .header('cache-control', 'private, no-cache')
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('content-length', String(body.length));
+  return reply.code(200).send(request.method === 'HEAD' ? undefined : body);
+}
+
 function matchesIfMatch(request: FastifyRequest, sha256: string | null): boolean {
   const ifMatch = request.headers['if-match'];
   if (ifMatch === undefined) return true;
@@ -132,6 +147,11 @@ async function putFile(
   reply: FastifyReply,
   target: FilesTarget,
 ) {
+  if (target.kind === 'inbox-file') {
+    const declared = Number(request.headers['content-length'] ?? Number.NaN);
+    const text = await importDropped(ctx, caller, target.name, request.raw, Number.isFinite(declared) ? declared : 0);
+    return reply.code(201).type('text/plain; charset=utf-8').send(text);
+  }
   if (target.kind !== 'file') {
     throw new AppError('method_not_allowed', 'Files are written inside a photo folder.', { allow: ALLOW });
   }
@@ -167,6 +187,9 @@ async function deleteTarget(ctx: Context, caller: Caller, reply: FastifyReply, t
   if (target.kind === 'folder') {
     await deleteCollection(ctx, caller, target.folder.id);
     return reply.code(204).send();
+  }
+  if (target.kind === 'inbox-file') {
+    throw new AppError('forbidden', 'Import reports stay; undo an import with `holdfast import --undo`.');
   }
   if (target.kind !== 'file') throw new AppError('forbidden', 'Only photo folders and their files can be deleted.');
   if (!target.file) throw new AppError('not_found', `No ${target.name} here.`);

@@ -31,6 +31,7 @@ export interface PhotoFile {
 export type FilesTarget =
   | { kind: 'root' }
   | { kind: 'inbox' }
+  | { kind: 'inbox-file'; name: string }
   | { kind: 'folder'; folder: PhotoFolder }
   | { kind: 'absent-folder'; name: string }
   | { kind: 'file'; folder: PhotoFolder; name: string; file: PhotoFile | null };
@@ -138,10 +139,7 @@ export async function resolveFilesTarget(ctx: Context, caller: Caller, path: str
   const [, user, folderName, name, ...rest] = segments;
   if (user !== caller.username || rest.length > 0) throw notFound(path);
   if (folderName === undefined) return { kind: 'root' };
-  if (folderName === INBOX) {
-    if (name !== undefined) throw notFound(path);
-    return { kind: 'inbox' };
-  }
+  if (folderName === INBOX) return name === undefined ? { kind: 'inbox' } : { kind: 'inbox-file', name };
   const folder = (await listFolders(ctx, caller.userId)).find((f) => f.name === folderName);
   if (!folder) {
     if (name !== undefined)
@@ -156,6 +154,7 @@ export async function resolveFilesTarget(ctx: Context, caller: Caller, path: str
 export const fileHrefs = {
   root: (user: string) => `${FILES_PREFIX}/${encodeSegment(user)}/`,
   inbox: (user: string) => `${FILES_PREFIX}/${encodeSegment(user)}/${INBOX}/`,
+  inboxFile: (user: string, name: string) => `${FILES_PREFIX}/${encodeSegment(user)}/${INBOX}/${encodeSegment(name)}`,
   folder: (user: string, folder: PhotoFolder) =>
     `${FILES_PREFIX}/${encodeSegment(user)}/${encodeSegment(folder.name)}/`,
   file: (user: string, folder: PhotoFolder, name: string) =>
