@@ -165,7 +165,7 @@ async function putFile(
     throw new AppError('precondition_failed', 'If-Match failed: the file changed or does not exist.');
   }
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
-  const blob = await storeUpload(ctx, caller, request.raw, Number.isFinite(declared) ? declared : 0);
+  const blob = await storeUpload(ctx, caller, request.raw, Number.isFinite(declared) ? declared : 0, !target.file);
   let file = target.file;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt > 0) {

@@ -16,12 +16,14 @@ import type { PhotoFile, PhotoFolder } from './files-store.js';
  * Stores a request body as a blob. WebDAV names a file, not its hash, so the
  * body is spooled to a temporary file while it is hashed, then streamed into
  * the blob store (which verifies the hash again) and recorded for the user.
+ * New bytes count against the quota, and a new photo as an item too.
  */
 export async function storeUpload(
   ctx: Context,
   caller: Caller,
   body: Readable,
   declaredLength: number,
+  newItem: boolean,
 ): Promise<{ sha256: string; size: number }> {
   const maxBytes = ctx.config.maxBlobBytes;
   if (declaredLength > maxBytes) throw new AppError('payload_too_large', `Files are limited to ${maxBytes} bytes.`);
@@ -45,7 +47,7 @@ export async function storeUpload(
     if (size === 0) throw new AppError('invalid_request', 'PUT needs a body.');
     const sha256 = hash.digest('hex');
     const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
-    if (!held) await checkAddition(ctx, caller.userId, { items: 1, bytes: size });
+    if (!held) await checkAddition(ctx, caller.userId, { items: newItem ? 1 : 0, bytes: size });
     const stored = await ctx.blobs.put(sha256, createReadStream(path), { maxBytes });
     await recordBlob(ctx.db, caller.userId, sha256, stored.size, ctx.now());
     return { sha256, size: stored.size };
