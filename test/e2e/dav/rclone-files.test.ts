@@ -14,7 +14,7 @@ interface Change {
   entity: string;
   op: string;
   itemId: string;
-  content?: { filename?: string } | null;
+  content?: { filename?: string } | string | null;
   blob?: { sha256: string; contentType: string } | null;
   meta?: { width: number | null; height: number | null; takenAt: string | null } | null;
 }
@@ -97,8 +97,8 @@ describe.each(['sqlite', 'postgres'] as const)('rclone over WebDAV files on %s',
 
   it('stored photo items through the revision log, with EXIF metadata', async () => {
     const feed = await api(server.url, 'GET', '/v1/changes?limit=1000', { token: server.token });
-    const photos = (feed.body.changes as Change[]).filter((c) => c.entity === 'item');
-    const byName = new Map(photos.map((c) => [c.content?.filename as string, c]));
+    const photos = (feed.body.changes as Change[]).filter((c) => c.entity === 'item' && c.blob);
+    const byName = new Map(photos.map((c) => [typeof c.content === 'object' ? c.content?.filename : undefined, c]));
     expect([...byName.keys()].sort()).toEqual([...sent.keys()].sort());
     const exif = byName.get('photo-exif.jpg');
     expect(exif?.blob?.contentType).toBe('image/jpeg');
@@ -106,6 +106,19 @@ describe.each(['sqlite', 'postgres'] as const)('rclone over WebDAV files on %s',
     expect(byName.get('generated 1.jpg')?.meta).toMatchObject({ width: 640, height: 480 });
     expect(byName.get('clip.mp4')?.blob?.contentType).toBe('video/mp4');
   });
+
+  it('imports a vCard copied into the Inbox and lists its report beside it', async () => {
+    const card = 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:rclone-ada\r\nFN:Ada Lovelace\r\nEND:VCARD\r\n';
+    await writeFile(join(work, 'friends.vcf'), card);
+    await rclone(server, ['copyto', join(work, 'friends.vcf'), 'hf:Inbox/friends.vcf']);
+    const listed = JSON.parse(await rclone(server, ['lsjson', 'hf:Inbox'])) as Listed[];
+    expect(listed.map((e) => e.Name).sort()).toEqual(['friends.vcf', 'friends.vcf.import-report.txt']);
+    const report = await rclone(server, ['cat', 'hf:Inbox/friends.vcf.import-report.txt']);
+    expect(report).toContain('(vcard, friends.vcf): 1 created, 0 updated, 0 skipped, 0 rejected');
+    const feed = await api(server.url, 'GET', '/v1/changes?limit=1000', { token: server.token });
+    const cards = (feed.body.changes as Change[]).filter((c) => typeof c.content === 'string');
+    expect(cards.map((c) => c.content)).toEqual([card]);
+  }, 60_000);
 
   it('deletes a photo as a tombstone, keeping its history', async () => {
     await rclone(server, ['delete', 'hf:Holiday 2024', '--include', 'photo.png']);

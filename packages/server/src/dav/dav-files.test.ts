@@ -178,7 +178,13 @@ describe.each(engines)('WebDAV files on %s', (engine) => {
 
     const listing = await call(alice, 'PROPFIND', `${home()}Inbox/`, { headers: { depth: '1' } });
     const hrefs = parseMultistatus(await listing.text()).responses.map((r) => r.href);
-    expect(hrefs).toEqual([`${home()}Inbox/`, `${home()}Inbox/friends.vcf.import-report.txt`]);
+    expect(hrefs).toEqual([
+      `${home()}Inbox/`,
+      `${home()}Inbox/friends.vcf`,
+      `${home()}Inbox/friends.vcf.import-report.txt`,
+    ]);
+    const dropped = await call(alice, 'GET', `${home()}Inbox/friends.vcf`);
+    expect(await dropped.text()).toBe(cards);
     const report = await call(alice, 'GET', `${home()}Inbox/friends.vcf.import-report.txt`);
     expect(report.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     const text = await report.text();
@@ -191,6 +197,7 @@ describe.each(engines)('WebDAV files on %s', (engine) => {
     const latest = await call(alice, 'GET', `${home()}Inbox/friends.vcf.import-report.txt`);
     expect(await latest.text()).toContain('0 created, 0 updated, 2 skipped');
     expect((await call(alice, 'DELETE', `${home()}Inbox/friends.vcf.import-report.txt`)).status).toBe(403);
+    expect((await call(alice, 'DELETE', `${home()}Inbox/friends.vcf`)).status).toBe(403);
   });
 
   it('refuses an Inbox drop it cannot read with 415, importing nothing', async () => {

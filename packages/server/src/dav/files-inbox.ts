@@ -1,36 +1,57 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
 import { formatImportReport, type ImportReport, type ImportReportItem, importFile } from '../import/index.js';
 import { listImports } from '../store/imports.js';
 import { usableName } from './files-store.js';
+import { withUpload } from './files-upload.js';
 
 export const REPORT_SUFFIX = '.import-report.txt';
 
-/** A report file in the Inbox: the text of the latest import of a file of that name. */
-export interface InboxReport {
+/**
+ * A file in the Inbox: a dropped file (its bytes are a blob of the user's)
+ * or the report of its latest import, whose text is made from the imports table.
+ */
+export interface InboxEntry {
   name: string;
-  text: string;
+  size: number;
   etag: string;
+  contentType: string;
   createdAt: number;
+  /** The report's text; absent for a dropped file. */
+  text?: string;
+  /** The dropped file's blob; absent for a report. */
+  sha256?: string;
 }
+
+const DROPPED_TYPES: Record<string, string> = {
+  vcf: 'text/vcard',
+  vcard: 'text/vcard',
+  ics: 'text/calendar',
+  ical: 'text/calendar',
+  zip: 'application/zip',
+};
 
 type ImportRow = Awaited<ReturnType<typeof listImports>>[number];
 
 /** The report as `holdfast import` prints it, from what the import recorded (counts, new collections, rejections). */
-function reportText(row: ImportRow): string {
-  let stored: { collectionsCreated?: ImportReport['collectionsCreated']; rejected?: ImportReportItem[] } = {};
+interface StoredReport {
+  collectionsCreated?: ImportReport['collectionsCreated'];
+  rejected?: ImportReportItem[];
+  original?: { sha256: string; size: number };
+}
+
+function storedReport(row: ImportRow): StoredReport {
   try {
-    stored = JSON.parse(row.report) as typeof stored;
+    return JSON.parse(row.report) as StoredReport;
   } catch {
     // An unreadable stored report still gives the counts.
+    return {};
   }
+}
+
+function reportText(row: ImportRow, stored: StoredReport): string {
   const report: ImportReport = {
     importId: row.id,
     source: row.source,
@@ -53,25 +74,48 @@ function reportText(row: ImportRow): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** One report per imported file name, from its latest import (the account's last 100 imports). */
-export async function listInboxReports(ctx: Context, userId: string): Promise<InboxReport[]> {
+/**
+ * The Inbox: for each file name imported (the account's last 100 imports,
+ * whatever door they came through), the latest dropped file of that name when
+ * it was kept, and the report of its latest import beside it.
+ */
+export async function listInbox(ctx: Context, userId: string): Promise<InboxEntry[]> {
   const seen = new Set<string>();
-  const out: InboxReport[] = [];
+  const out: InboxEntry[] = [];
   for (const row of await listImports(ctx.db, userId)) {
-    const name = `${row.source}${REPORT_SUFFIX}`;
-    if (seen.has(name) || !usableName(name)) continue;
-    seen.add(name);
-    const text = reportText(row);
-    const etag = `"${createHash('sha256').update(text).digest('hex')}"`;
-    out.push({ name, text, etag, createdAt: Number(row.created_at) });
+    const reportName = `${row.source}${REPORT_SUFFIX}`;
+    if (seen.has(row.source) || !usableName(reportName)) continue;
+    seen.add(row.source);
+    const createdAt = Number(row.created_at);
+    const stored = storedReport(row);
+    if (stored.original) {
+      const extension = /\.([A-Za-z0-9]{1,10})$/.exec(row.source)?.[1]?.toLowerCase() ?? '';
+      out.push({
+        name: row.source,
+        size: stored.original.size,
+        etag: `"${stored.original.sha256}"`,
+        contentType: DROPPED_TYPES[extension] ?? 'application/octet-stream',
+        createdAt,
+        sha256: stored.original.sha256,
+      });
+    }
+    const text = reportText(row, stored);
+    out.push({
+      name: reportName,
+      size: Buffer.byteLength(text),
+      etag: `"${createHash('sha256').update(text).digest('hex')}"`,
+      contentType: 'text/plain; charset=utf-8',
+      createdAt,
+      text,
+    });
   }
   return out;
 }
 
 /**
- * A file dropped into the Inbox: spooled (up to the blob limit) and imported
- * as `holdfast import` would, under its own name. Its report is then the
- * Inbox's `<name>.import-report.txt`; the file itself is not kept.
+ * A file dropped into the Inbox: kept as a blob of the user's, then imported
+ * as `holdfast import` would, under its own name. The Inbox lists it with the
+ * report of its import beside it; the answer is that report.
  */
 export async function importDropped(
   ctx: Context,
@@ -83,34 +127,15 @@ export async function importDropped(
   if (!usableName(name) || name.endsWith(REPORT_SUFFIX)) {
     throw new AppError('forbidden', 'Reports are written by the server; drop the file to import instead.');
   }
-  const limit = ctx.config.maxBlobBytes;
-  if (declaredLength > limit) throw new AppError('payload_too_large', `Imports are limited to ${limit} bytes.`);
-  const dir = await mkdtemp(join(tmpdir(), 'holdfast-inbox-'));
-  try {
-    const path = join(dir, 'upload');
-    let size = 0;
-    await pipeline(
-      body,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          size += chunk.length;
-          if (size > limit) throw new AppError('payload_too_large', `Imports are limited to ${limit} bytes.`);
-          yield chunk;
-        }
-      },
-      createWriteStream(path),
-    );
-    const report = await importFile(ctx, { userId: caller.userId, deviceId: caller.deviceId }, path, { name }).catch(
-      (error: unknown) => {
-        // An unrecognised file is the client's media type, not bad content of a known one.
-        if (error instanceof AppError && error.code === 'invalid_content' && /is not a vCard/.test(error.message)) {
-          throw new AppError('unsupported_media_type', error.message);
-        }
-        throw error;
-      },
-    );
+  return withUpload(ctx, caller, body, declaredLength, false, async (original, path) => {
+    const owner = { userId: caller.userId, deviceId: caller.deviceId };
+    const report = await importFile(ctx, owner, path, { name, original }).catch((error: unknown) => {
+      // An unrecognised file is the client's media type, not bad content of a known one.
+      if (error instanceof AppError && error.code === 'invalid_content' && /is not a vCard/.test(error.message)) {
+        throw new AppError('unsupported_media_type', error.message);
+      }
+      throw error;
+    });
     return `${formatImportReport(report).join('\n')}\n`;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }

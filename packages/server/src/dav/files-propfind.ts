@@ -1,6 +1,6 @@
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { type InboxReport, listInboxReports } from './files-inbox.js';
+import { type InboxEntry, listInbox } from './files-inbox.js';
 import {
   type FilesTarget,
   fileHrefs,
@@ -51,12 +51,12 @@ function fileProps(file: PhotoFile): Props {
   ]);
 }
 
-function reportProps(report: InboxReport): Props {
+function entryProps(report: InboxEntry): Props {
   return new Map([
     [clark(DAV, 'resourcetype'), d('resourcetype')],
     [clark(DAV, 'displayname'), d('displayname', escapeText(report.name))],
-    [clark(DAV, 'getcontentlength'), d('getcontentlength', String(Buffer.byteLength(report.text)))],
-    [clark(DAV, 'getcontenttype'), d('getcontenttype', 'text/plain; charset=utf-8')],
+    [clark(DAV, 'getcontentlength'), d('getcontentlength', String(report.size))],
+    [clark(DAV, 'getcontenttype'), d('getcontenttype', escapeText(report.contentType))],
     [clark(DAV, 'getetag'), d('getetag', escapeText(report.etag))],
     [clark(DAV, 'getlastmodified'), d('getlastmodified', new Date(report.createdAt).toUTCString())],
   ]);
@@ -123,15 +123,15 @@ export async function filesPropfind(
     case 'inbox':
       parts.push(respond(fileHrefs.inbox(user), folderProps(INBOX, null), wanted));
       if (depth === 1) {
-        for (const report of await listInboxReports(ctx, caller.userId)) {
-          parts.push(respond(fileHrefs.inboxFile(user, report.name), reportProps(report), wanted));
+        for (const report of await listInbox(ctx, caller.userId)) {
+          parts.push(respond(fileHrefs.inboxFile(user, report.name), entryProps(report), wanted));
         }
       }
       break;
     case 'inbox-file': {
-      const report = (await listInboxReports(ctx, caller.userId)).find((r) => r.name === target.name);
+      const report = (await listInbox(ctx, caller.userId)).find((r) => r.name === target.name);
       if (!report) throw notFound(target.name);
-      parts.push(respond(fileHrefs.inboxFile(user, report.name), reportProps(report), wanted));
+      parts.push(respond(fileHrefs.inboxFile(user, report.name), entryProps(report), wanted));
       break;
     }
     case 'folder': {

@@ -6,10 +6,10 @@ import { callerOf } from '../http/app.js';
 import { readCollection } from '../store/collections.js';
 import { createCollection, deleteCollection } from '../sync/collections.js';
 import { chargeDavDelete } from '../sync/mass-change.js';
-import { importDropped, listInboxReports } from './files-inbox.js';
+import { importDropped, listInbox } from './files-inbox.js';
 import { filesPropfind } from './files-propfind.js';
 import { FILES_PREFIX, type FilesTarget, mediaTypeOf, resolveFilesTarget, usableName } from './files-store.js';
-import { deletePhoto, putPhoto, storeUpload } from './files-upload.js';
+import { deletePhoto, putPhoto, withUpload } from './files-upload.js';
 
 /** RFC 4918 class 1 only: no locks, no calendar or address-book extensions. */
 const DAV_HEADER = '1';
@@ -100,7 +100,7 @@ function depthOf(request: FastifyRequest): 0 | 1 {
 }
 
 async function getFile(ctx: Context, request: FastifyRequest, reply: FastifyReply, target: FilesTarget) {
-  if (target.kind === 'inbox-file') return getReport(ctx, callerOf(request), request, reply, target.name);
+  if (target.kind === 'inbox-file') return getInboxFile(ctx, callerOf(request), request, reply, target.name);
   if (target.kind !== 'file')
     throw new AppError('method_not_allowed', 'Folders are listed with PROPFIND.', { allow: ALLOW });
   const file = target.file;
@@ -120,17 +120,20 @@ async function getFile(ctx: Context, request: FastifyRequest, reply: FastifyRepl
   return reply.code(200).header('content-length', String(file.size)).send(stream);
 }
 
-async function getReport(ctx: Context, caller: Caller, request: FastifyRequest, reply: FastifyReply, name: string) {
-  const report = (await listInboxReports(ctx, caller.userId)).find((r) => r.name === name);
-  if (!report) throw new AppError('not_found', `No ${name} here.`);
-  const body = Buffer.from(report.text, 'utf8');
+async function getInboxFile(ctx: Context, caller: Caller, request: FastifyRequest, reply: FastifyReply, name: string) {
+  const entry = (await listInbox(ctx, caller.userId)).find((r) => r.name === name);
+  if (!entry) throw new AppError('not_found', `No ${name} here.`);
   reply
-    .header('etag', report.etag)
-    .header('last-modified', new Date(report.createdAt).toUTCString())
+    .header('etag', entry.etag)
+    .header('last-modified', new Date(entry.createdAt).toUTCString())
     .header('cache-control', 'private, no-cache')
-    .header('content-type', 'text/plain; charset=utf-8')
-    .header('content-length', String(body.length));
-  return reply.code(200).send(request.method === 'HEAD' ? undefined : body);
+    .header('content-type', entry.contentType)
+    .header('content-length', String(entry.size));
+  if (request.method === 'HEAD') return reply.code(200).send();
+  if (entry.text !== undefined) return reply.code(200).send(Buffer.from(entry.text, 'utf8'));
+  const stream = entry.sha256 ? await ctx.blobs.get(entry.sha256) : null;
+  if (!stream) throw new AppError('internal', `The dropped file ${name} is missing from storage.`);
+  return reply.code(200).send(stream);
 }
 
 function matchesIfMatch(request: FastifyRequest, sha256: string | null): boolean {
@@ -165,7 +168,8 @@ async function putFile(
     throw new AppError('precondition_failed', 'If-Match failed: the file changed or does not exist.');
   }
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
-  const blob = await storeUpload(ctx, caller, request.raw, Number.isFinite(declared) ? declared : 0, !target.file);
+  const length = Number.isFinite(declared) ? declared : 0;
+  const blob = await withUpload(ctx, caller, request.raw, length, !target.file, async (stored) => stored);
   let file = target.file;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt > 0) {
@@ -189,7 +193,7 @@ async function deleteTarget(ctx: Context, caller: Caller, reply: FastifyReply, t
     return reply.code(204).send();
   }
   if (target.kind === 'inbox-file') {
-    throw new AppError('forbidden', 'Import reports stay; undo an import with `holdfast import --undo`.');
+    throw new AppError('forbidden', 'The Inbox keeps what was imported; undo an import with `holdfast import --undo`.');
   }
   if (target.kind !== 'file') throw new AppError('forbidden', 'Only photo folders and their files can be deleted.');
   if (!target.file) throw new AppError('not_found', `No ${target.name} here.`);

@@ -16,15 +16,17 @@ import type { PhotoFile, PhotoFolder } from './files-store.js';
  * Stores a request body as a blob. WebDAV names a file, not its hash, so the
  * body is spooled to a temporary file while it is hashed, then streamed into
  * the blob store (which verifies the hash again) and recorded for the user.
- * New bytes count against the quota, and a new photo as an item too.
+ * New bytes count against the quota, and a new item too when `newItem`.
+ * `use` gets the stored blob and the spooled file, removed when it returns.
  */
-export async function storeUpload(
+export async function withUpload<T>(
   ctx: Context,
   caller: Caller,
   body: Readable,
   declaredLength: number,
   newItem: boolean,
-): Promise<{ sha256: string; size: number }> {
+  use: (blob: { sha256: string; size: number }, path: string) => Promise<T>,
+): Promise<T> {
   const maxBytes = ctx.config.maxBlobBytes;
   if (declaredLength > maxBytes) throw new AppError('payload_too_large', `Files are limited to ${maxBytes} bytes.`);
   const dir = await mkdtemp(join(tmpdir(), 'holdfast-webdav-'));
@@ -50,7 +52,7 @@ export async function storeUpload(
     if (!held) await checkAddition(ctx, caller.userId, { items: newItem ? 1 : 0, bytes: size });
     const stored = await ctx.blobs.put(sha256, createReadStream(path), { maxBytes });
     await recordBlob(ctx.db, caller.userId, sha256, stored.size, ctx.now());
-    return { sha256, size: stored.size };
+    return await use({ sha256, size: stored.size }, path);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
