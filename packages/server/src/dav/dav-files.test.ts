@@ -85,6 +85,22 @@ describe.each(engines)('WebDAV files on %s', (engine) => {
     expect(responses[2]?.props.get(200)?.get('resourcetype')?.children[0]?.name).toBe('collection');
   });
 
+  it('makes one folder from concurrent MKCOLs of one name, as parallel transfers send them', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => call(alice, 'MKCOL', `${home()}Summer%20Pictures/`).then((r) => r.status)),
+    );
+    expect(answers.filter((status) => status === 201)).toHaveLength(1);
+    expect(answers.filter((status) => status === 405)).toHaveLength(5);
+    const collections = (await api('GET', '/v1/collections')).collections as { name: string }[];
+    expect(collections.filter((c) => c.name === 'Summer Pictures')).toHaveLength(1);
+    expect((await call(alice, 'DELETE', `${home()}Summer%20Pictures/`)).status).toBe(204);
+    expect((await call(alice, 'MKCOL', `${home()}Summer%20Pictures/`)).status).toBe(201);
+    expect((await call(alice, 'PROPFIND', `${home()}Summer%20Pictures/`, { headers: { depth: '0' } })).status).toBe(
+      207,
+    );
+    expect((await call(alice, 'DELETE', `${home()}Summer%20Pictures/`)).status).toBe(204);
+  });
+
   it('stores a PUT image as a photo item with EXIF metadata and gives back the original bytes', async () => {
     const put = await call(alice, 'PUT', `${home()}Camera/IMG_0001.jpg`, {
       body: exif,

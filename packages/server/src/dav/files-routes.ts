@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AppError, idSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Caller, Context } from '../context.js';
@@ -204,7 +204,18 @@ async function deleteTarget(ctx: Context, caller: Caller, reply: FastifyReply, t
   return reply.code(204).send();
 }
 
-/** MKCOL makes a photo collection named as the folder; its id is the name when that is a free id. */
+/**
+ * The id a new folder's collection takes: the name itself when it is a valid
+ * id, else one derived from the name. Either way two MKCOLs of one name race
+ * for the same id (clients such as rclone send them from parallel transfers),
+ * so exactly one makes the collection instead of two folders of one name.
+ */
+function folderId(name: string): string {
+  if (idSchema.safeParse(name).success) return name;
+  return `folder-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
+}
+
+/** MKCOL makes a photo collection named as the folder. */
 async function makeFolder(
   ctx: Context,
   caller: Caller,
@@ -212,22 +223,29 @@ async function makeFolder(
   reply: FastifyReply,
   target: FilesTarget,
 ) {
-  if (target.kind !== 'absent-folder') {
-    throw new AppError('method_not_allowed', 'Something already exists here.', { allow: ALLOW });
-  }
+  if (target.kind !== 'absent-folder') throw folderExists();
   if (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') {
     throw new AppError('unsupported_media_type', 'MKCOL takes no body here.');
   }
   if (!usableName(target.name) || target.name.length > 200) {
     throw new AppError('forbidden', 'Folder names are 1 to 200 characters.');
   }
-  const free = idSchema.safeParse(target.name).success && !(await readCollection(ctx.db, caller.userId, target.name));
-  await createCollection(ctx, caller, {
-    id: free ? target.name : randomUUID(),
-    type: 'photos',
-    name: target.name,
-    description: '',
-    color: null,
-  });
+  const derived = folderId(target.name);
+  const existing = await readCollection(ctx.db, caller.userId, derived);
+  // A deleted collection keeps its id, and a live one of that id may be named otherwise now: a fresh id then.
+  const id = existing && (existing.deleted || existing.name !== target.name) ? randomUUID() : derived;
+  if (existing && id === derived) throw folderExists();
+  try {
+    await createCollection(ctx, caller, { id, type: 'photos', name: target.name, description: '', color: null });
+  } catch (error) {
+    // A concurrent MKCOL of the same name made it first.
+    if (error instanceof AppError && error.code === 'conflict') throw folderExists();
+    throw error;
+  }
   return reply.code(201).header('content-length', '0').send();
+}
+
+/** RFC 4918 §9.3.1: MKCOL where something exists is 405. */
+function folderExists(): AppError {
+  return new AppError('method_not_allowed', 'Something already exists here.', { allow: ALLOW });
 }
