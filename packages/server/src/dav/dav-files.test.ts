@@ -216,11 +216,14 @@ describe.each(engines)('WebDAV files on %s', (engine) => {
     expect((await call(alice, 'DELETE', `${home()}Inbox/friends.vcf`)).status).toBe(403);
   });
 
-  it('refuses an Inbox drop it cannot read with 415, importing nothing', async () => {
+  it('refuses an Inbox drop it cannot read with 415, keeping nothing', async () => {
     const before = await api('GET', '/v1/me');
     const response = await call(alice, 'PUT', `${home()}Inbox/notes.txt`, { body: 'just text' });
     expect(response.status).toBe(415);
     expect((await api('GET', '/v1/me')).head).toBe(before.head);
+    const sha = createHash('sha256').update('just text').digest('hex');
+    const blob = await server.app.inject({ method: 'HEAD', url: `/v1/blobs/${sha}`, headers: alice.auth });
+    expect(blob.statusCode).toBe(404);
   });
 
   it.each([

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
+import { detectFormat } from '../import/import-source.js';
 import { formatImportReport, type ImportReport, type ImportReportItem, importFile } from '../import/index.js';
 import { listImports } from '../store/imports.js';
 import { usableName } from './files-store.js';
@@ -127,15 +128,25 @@ export async function importDropped(
   if (!usableName(name) || name.endsWith(REPORT_SUFFIX)) {
     throw new AppError('forbidden', 'Reports are written by the server; drop the file to import instead.');
   }
-  return withUpload(ctx, caller, body, declaredLength, false, async (original, path) => {
-    const owner = { userId: caller.userId, deviceId: caller.deviceId };
-    const report = await importFile(ctx, owner, path, { name, original }).catch((error: unknown) => {
-      // An unrecognised file is the client's media type, not bad content of a known one.
-      if (error instanceof AppError && error.code === 'invalid_content' && /is not a vCard/.test(error.message)) {
-        throw new AppError('unsupported_media_type', error.message);
-      }
-      throw error;
-    });
-    return `${formatImportReport(report).join('\n')}\n`;
-  });
+  const readable = async (path: string) => {
+    if (!(await detectFormat(path, name))) {
+      throw new AppError(
+        'unsupported_media_type',
+        `${name} is not a vCard (.vcf), iCalendar (.ics) or Holdfast export (.zip) file.`,
+      );
+    }
+  };
+  return withUpload(
+    ctx,
+    caller,
+    body,
+    declaredLength,
+    false,
+    async (original, path) => {
+      const owner = { userId: caller.userId, deviceId: caller.deviceId };
+      const report = await importFile(ctx, owner, path, { name, original });
+      return `${formatImportReport(report).join('\n')}\n`;
+    },
+    readable,
+  );
 }

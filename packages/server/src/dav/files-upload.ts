@@ -26,6 +26,8 @@ export async function withUpload<T>(
   declaredLength: number,
   newItem: boolean,
   use: (blob: { sha256: string; size: number }, path: string) => Promise<T>,
+  /** Checks the spooled file before anything is stored; throws to refuse it. */
+  check?: (path: string) => Promise<void>,
 ): Promise<T> {
   const maxBytes = ctx.config.maxBlobBytes;
   if (declaredLength > maxBytes) throw new AppError('payload_too_large', `Files are limited to ${maxBytes} bytes.`);
@@ -47,6 +49,7 @@ export async function withUpload<T>(
       createWriteStream(path),
     );
     if (size === 0) throw new AppError('invalid_request', 'PUT needs a body.');
+    await check?.(path);
     const sha256 = hash.digest('hex');
     const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
     if (!held) await checkAddition(ctx, caller.userId, { items: newItem ? 1 : 0, bytes: size });
