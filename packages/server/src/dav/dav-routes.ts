@@ -7,6 +7,7 @@ import { ALLOW_COLLECTION, makeCollection, proppatch, removeCollection } from '.
 import { createDavAuthenticator } from './dav-auth.js';
 import { davErrorHandler } from './dav-error.js';
 import { DAV_PREFIX, type DavResource, resolveTarget } from './dav-paths.js';
+import { filesRoutes } from './files-routes.js';
 import { freeBusyQuery } from './free-busy.js';
 import { deleteItem, getItem, putItem } from './item-methods.js';
 import { createScope } from './properties.js';
@@ -88,6 +89,8 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
     for (const url of [DAV_PREFIX, `${DAV_PREFIX}/*`]) {
       app.route({ method: METHODS, url, exposeHeadRoute: false, handler });
     }
+    // Plain WebDAV for files under /dav/files: the same authentication, its own (streaming) bodies.
+    await app.register(filesRoutes(ctx));
   };
 }
 

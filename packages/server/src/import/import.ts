@@ -25,6 +25,8 @@ export interface ImportOptions {
   collectionId?: string;
   /** The file's name as the user knows it (an upload's temporary path says nothing). */
   name?: string;
+  /** The imported file itself, kept as a blob of the user's (a WebDAV Inbox drop), recorded with the import. */
+  original?: { sha256: string; size: number };
 }
 
 export interface ImportOwner {
@@ -108,6 +110,7 @@ export async function importFile(
         report: JSON.stringify({
           collectionsCreated: result.created,
           rejected: items.filter((i) => i.status === 'rejected').slice(0, 1000),
+          ...(options.original ? { original: options.original } : {}),
         }),
         undone_by: null,
         created_at: now,

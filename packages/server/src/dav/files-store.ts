@@ -1,0 +1,189 @@
+import { AppError } from '@holdfast/protocol';
+import type { Caller, Context } from '../context.js';
+import { listLiveCollectionsOfTypes } from '../store/collections.js';
+import { listPhotoFileRows, type PhotoFileRow } from '../store/dav-files.js';
+import { DAV_PREFIX, davSegments, encodeSegment } from './dav-paths.js';
+
+/** Plain WebDAV (RFC 4918 class 1) for files: photo collections as folders, photos as files. */
+export const FILES_PREFIX = `${DAV_PREFIX}/files`;
+
+/** The folder that imports what is dropped into it; never a photo collection's name. */
+export const INBOX = 'Inbox';
+
+export interface PhotoFolder {
+  id: string;
+  /** The folder's name in URLs: the collection's name, or its id when the name cannot be used. */
+  name: string;
+}
+
+export interface PhotoFile {
+  id: string;
+  name: string;
+  headSeq: number;
+  createdAt: number;
+  updatedAt: number;
+  sha256: string | null;
+  contentType: string;
+  size: number;
+  content: Record<string, unknown>;
+}
+
+export type FilesTarget =
+  | { kind: 'root' }
+  | { kind: 'inbox' }
+  | { kind: 'inbox-file'; name: string }
+  | { kind: 'folder'; folder: PhotoFolder }
+  | { kind: 'absent-folder'; name: string }
+  | { kind: 'file'; folder: PhotoFolder; name: string; file: PhotoFile | null };
+
+const MAX_SEGMENT = 255;
+
+/** Whether a name can be one path segment as it is. */
+export function usableName(name: string): boolean {
+  return (
+    name.length > 0 &&
+    name.length <= MAX_SEGMENT &&
+    name !== '.' &&
+    name !== '..' &&
+    !name.includes('/') &&
+    !name.includes('\\') &&
+    !name.includes('\0')
+  );
+}
+
+/**
+ * Folder names: a collection's name when it is usable, not the Inbox, not
+ * another collection's id and not taken by an older collection; its id
+ * otherwise. Ids are unique, so every folder has exactly one name and every
+ * name one folder.
+ */
+export async function listFolders(ctx: Context, userId: string): Promise<PhotoFolder[]> {
+  const rows = await listLiveCollectionsOfTypes(ctx.db, userId, ['photos']);
+  const ids = new Set(rows.map((row) => row.id));
+  const taken = new Set<string>([INBOX.toLowerCase()]);
+  const out: PhotoFolder[] = [];
+  for (const row of rows) {
+    const name = row.name.trim();
+    const byName =
+      usableName(name) && !taken.has(name.toLowerCase()) && (!ids.has(name) || name === row.id) ? name : null;
+    const chosen = byName ?? row.id;
+    taken.add(chosen.toLowerCase());
+    out.push({ id: row.id, name: chosen });
+  }
+  return out;
+}
+
+function parseJson(text: string | null): Record<string, unknown> {
+  if (!text) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+const EXTENSIONS: Record<string, string> = {
+  'image/jpeg': '.jpg',
+  'image/png': '.png',
+  'image/gif': '.gif',
+  'image/webp': '.webp',
+  'image/heic': '.heic',
+  'image/heif': '.heif',
+  'image/tiff': '.tif',
+  'image/avif': '.avif',
+  'video/mp4': '.mp4',
+  'video/quicktime': '.mov',
+};
+
+/**
+ * File names in a folder: the photo's `filename` when it is usable and no
+ * older photo of the folder has it, else `<id><extension>`. The oldest photo
+ * keeps a shared name, so a name always addresses the same photo.
+ */
+function toFiles(rows: PhotoFileRow[]): PhotoFile[] {
+  const taken = new Set<string>();
+  const files: PhotoFile[] = [];
+  for (const row of rows) {
+    const content = parseJson(row.content);
+    const meta = parseJson(row.meta);
+    const contentType = row.blob_content_type ?? 'application/octet-stream';
+    const filename = typeof content.filename === 'string' ? content.filename : '';
+    const name = usableName(filename) && !taken.has(filename) ? filename : `${row.id}${EXTENSIONS[contentType] ?? ''}`;
+    taken.add(name);
+    files.push({
+      id: row.id,
+      name,
+      headSeq: Number(row.head_seq),
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+      sha256: row.blob_sha256,
+      contentType,
+      size: typeof meta.size === 'number' ? meta.size : 0,
+      content,
+    });
+  }
+  return files;
+}
+
+export async function listFiles(ctx: Context, userId: string, folder: PhotoFolder): Promise<PhotoFile[]> {
+  return toFiles(await listPhotoFileRows(ctx.db, userId, folder.id));
+}
+
+const notFound = (path: string) => new AppError('not_found', `Nothing at ${path}.`);
+
+/** What a path under /dav/files names for this caller; another user's paths are 404 like missing ones. */
+export async function resolveFilesTarget(ctx: Context, caller: Caller, path: string): Promise<FilesTarget> {
+  const segments = davSegments(path) ?? [];
+  if (segments[0] !== 'files') throw notFound(path);
+  const [, user, folderName, name, ...rest] = segments;
+  if (user !== caller.username || rest.length > 0) throw notFound(path);
+  if (folderName === undefined) return { kind: 'root' };
+  if (folderName === INBOX) return name === undefined ? { kind: 'inbox' } : { kind: 'inbox-file', name };
+  const folder = (await listFolders(ctx, caller.userId)).find((f) => f.name === folderName);
+  if (!folder) {
+    if (name !== undefined)
+      throw new AppError('conflict', `There is no folder ${folderName}; make it with MKCOL first.`);
+    return { kind: 'absent-folder', name: folderName };
+  }
+  if (name === undefined) return { kind: 'folder', folder };
+  const file = (await listFiles(ctx, caller.userId, folder)).find((f) => f.name === name) ?? null;
+  return { kind: 'file', folder, name, file };
+}
+
+export const fileHrefs = {
+  root: (user: string) => `${FILES_PREFIX}/${encodeSegment(user)}/`,
+  inbox: (user: string) => `${FILES_PREFIX}/${encodeSegment(user)}/${INBOX}/`,
+  inboxFile: (user: string, name: string) => `${FILES_PREFIX}/${encodeSegment(user)}/${INBOX}/${encodeSegment(name)}`,
+  folder: (user: string, folder: PhotoFolder) =>
+    `${FILES_PREFIX}/${encodeSegment(user)}/${encodeSegment(folder.name)}/`,
+  file: (user: string, folder: PhotoFolder, name: string) =>
+    `${FILES_PREFIX}/${encodeSegment(user)}/${encodeSegment(folder.name)}/${encodeSegment(name)}`,
+};
+
+const BY_EXTENSION: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  heic: 'image/heic',
+  heif: 'image/heif',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+  avif: 'image/avif',
+  dng: 'image/x-adobe-dng',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+};
+
+/**
+ * The media type of an uploaded file: the declared one when it is an image or
+ * video type, else the one its extension names; null when it is neither.
+ */
+export function mediaTypeOf(name: string, declared: string | undefined): string | null {
+  const type = (declared ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (/^(image|video)\/[a-z0-9.+-]{1,100}$/.test(type)) return type;
+  const extension = /\.([A-Za-z0-9]{1,10})$/.exec(name)?.[1]?.toLowerCase();
+  return extension ? (BY_EXTENSION[extension] ?? null) : null;
+}

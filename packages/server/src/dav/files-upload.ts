@@ -1,0 +1,118 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError, type PushResult } from '@holdfast/protocol';
+import type { Caller, Context } from '../context.js';
+import { recordBlob, userBlobSizes } from '../store/blob-index.js';
+import { pushChanges } from '../sync/push.js';
+import { checkAddition } from '../sync/quota.js';
+import type { PhotoFile, PhotoFolder } from './files-store.js';
+
+/**
+ * Stores a request body as a blob. WebDAV names a file, not its hash, so the
+ * body is spooled to a temporary file while it is hashed, then streamed into
+ * the blob store (which verifies the hash again) and recorded for the user.
+ * New bytes count against the quota, and a new item too when `newItem`.
+ * `use` gets the stored blob and the spooled file, removed when it returns.
+ */
+export async function withUpload<T>(
+  ctx: Context,
+  caller: Caller,
+  body: Readable,
+  declaredLength: number,
+  newItem: boolean,
+  use: (blob: { sha256: string; size: number }, path: string) => Promise<T>,
+  /** Checks the spooled file before anything is stored; throws to refuse it. */
+  check?: (path: string) => Promise<void>,
+): Promise<T> {
+  const maxBytes = ctx.config.maxBlobBytes;
+  if (declaredLength > maxBytes) throw new AppError('payload_too_large', `Files are limited to ${maxBytes} bytes.`);
+  const dir = await mkdtemp(join(tmpdir(), 'holdfast-webdav-'));
+  try {
+    const path = join(dir, 'body');
+    const hash = createHash('sha256');
+    let size = 0;
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          size += chunk.length;
+          if (size > maxBytes) throw new AppError('payload_too_large', `Files are limited to ${maxBytes} bytes.`);
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(path),
+    );
+    if (size === 0) throw new AppError('invalid_request', 'PUT needs a body.');
+    await check?.(path);
+    const sha256 = hash.digest('hex');
+    const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
+    if (!held) await checkAddition(ctx, caller.userId, { items: newItem ? 1 : 0, bytes: size });
+    const stored = await ctx.blobs.put(sha256, createReadStream(path), { maxBytes });
+    await recordBlob(ctx.db, caller.userId, sha256, stored.size, ctx.now());
+    return await use({ sha256, size: stored.size }, path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A photo put through the revision log (metadata read from the blob as for
+ * any push). Overwriting keeps the photo's caption; `file` is the head the
+ * write is based on, so a concurrent write is a conflict, never lost.
+ */
+export async function putPhoto(
+  ctx: Context,
+  caller: Caller,
+  folder: PhotoFolder,
+  name: string,
+  file: PhotoFile | null,
+  blob: { sha256: string; contentType: string },
+): Promise<PushResult> {
+  const clientChangeId = `dav-${randomUUID()}`;
+  const { results } = await pushChanges(
+    ctx,
+    caller,
+    [
+      {
+        clientChangeId,
+        collectionId: folder.id,
+        itemId: file?.id ?? randomUUID(),
+        op: 'put',
+        baseRevision: file?.headSeq ?? null,
+        content: { ...file?.content, filename: name },
+        blob,
+      },
+    ],
+    { receipts: false, collectionTypes: new Map([[folder.id, 'photos']]) },
+  );
+  const [result] = results;
+  if (!result) throw new AppError('internal', 'The write returned no result.');
+  return result;
+}
+
+/** A tombstone revision for the photo; its history stays. */
+export async function deletePhoto(ctx: Context, caller: Caller, folder: PhotoFolder, file: PhotoFile) {
+  const { results } = await pushChanges(
+    ctx,
+    caller,
+    [
+      {
+        clientChangeId: `dav-${randomUUID()}`,
+        collectionId: folder.id,
+        itemId: file.id,
+        op: 'delete',
+        baseRevision: file.headSeq,
+      },
+    ],
+    { receipts: false, collectionTypes: new Map([[folder.id, 'photos']]) },
+  );
+  const [result] = results;
+  if (!result) throw new AppError('internal', 'The write returned no result.');
+  return result;
+}
