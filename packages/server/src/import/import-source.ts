@@ -4,6 +4,7 @@ import type { BlobRef, CollectionType } from '@holdfast/protocol';
 import { detectUtf16 } from '../bundle/charset.js';
 import { splitCalendarFile } from '../bundle/icalendar-file.js';
 import { readVcardFile } from '../bundle/vcard-file.js';
+import { isSmsBackup } from './sms-backup.js';
 
 /** The collection a bundle item came from, to import it into the same (or a like) collection. */
 export interface CollectionSpec {
@@ -36,7 +37,7 @@ export interface ImportProblem {
   reason: string;
 }
 
-export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export';
+export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export' | 'sms-backup';
 
 /** Calendars are split by UID, which needs the whole file; this bounds the memory that takes. */
 export const MAX_CALENDAR_FILE_BYTES = 64 * 1024 * 1024;
@@ -58,6 +59,7 @@ export async function detectFormat(path: string, name = path): Promise<ImportFor
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'holdfast-export';
   const utf16 = detectUtf16(head);
   const text = utf16 ? new TextDecoder(utf16).decode(head) : head.toString('latin1');
+  if (isSmsBackup(text)) return 'sms-backup';
   const first = /^(?:\uFEFF|\xEF\xBB\xBF)?\s*BEGIN[ \t]*:[ \t]*(VCARD|VCALENDAR)/i.exec(text)?.[1]?.toUpperCase();
   if (first === 'VCARD') return 'vcard';
   if (first === 'VCALENDAR') return 'icalendar';

@@ -18,6 +18,7 @@ import { prepareCandidates } from './import-prepare.js';
 import { countStatuses, type ImportReport, type ImportReportItem, type PreparedItem } from './import-report.js';
 import { calendarCandidates, detectFormat, type ImportFormat, vcardCandidates } from './import-source.js';
 import { writePrepared } from './import-write.js';
+import { smsBackupCandidates } from './sms-backup.js';
 
 export interface ImportOptions {
   /** Put every item into this collection (vCard and iCalendar files only). */
@@ -137,7 +138,9 @@ export async function importFile(
 function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path: string) {
   if (format === 'vcard') return vcardCandidates(path);
   if (format === 'icalendar') return calendarCandidates(path);
-  return bundleCandidates({ ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes }, path, {
+  const sink = { ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes };
+  if (format === 'sms-backup') return smsBackupCandidates(sink, path);
+  return bundleCandidates(sink, path, {
     maxManifestBytes: ctx.config.maxImportManifestBytes,
     maxEntryBytes: ctx.config.maxImportEntryBytes,
     maxArchiveBytes: ctx.config.maxImportArchiveBytes,
