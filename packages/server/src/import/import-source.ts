@@ -4,6 +4,7 @@ import type { BlobRef, CollectionType } from '@holdfast/protocol';
 import { detectUtf16 } from '../bundle/charset.js';
 import { splitCalendarFile } from '../bundle/icalendar-file.js';
 import { readVcardFile } from '../bundle/vcard-file.js';
+import { isPlainZip } from './file-tree.js';
 import { isSmsBackup } from './sms-backup.js';
 
 /** The collection a bundle item came from, to import it into the same (or a like) collection. */
@@ -37,7 +38,7 @@ export interface ImportProblem {
   reason: string;
 }
 
-export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export' | 'sms-backup';
+export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export' | 'sms-backup' | 'archive';
 
 /** Calendars are split by UID, which needs the whole file; this bounds the memory that takes. */
 export const MAX_CALENDAR_FILE_BYTES = 64 * 1024 * 1024;
@@ -47,6 +48,7 @@ export const MAX_CALENDAR_FILE_BYTES = 64 * 1024 * 1024;
  * first BEGIN line in whatever charset) and, failing that, its name.
  */
 export async function detectFormat(path: string, name = path): Promise<ImportFormat | null> {
+  if ((await stat(path)).isDirectory()) return 'archive';
   const handle = await open(path, 'r');
   let head: Buffer;
   try {
@@ -56,7 +58,9 @@ export async function detectFormat(path: string, name = path): Promise<ImportFor
   } finally {
     await handle.close();
   }
-  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'holdfast-export';
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
+    return (await isPlainZip(path)) ? 'archive' : 'holdfast-export';
+  }
   const utf16 = detectUtf16(head);
   const text = utf16 ? new TextDecoder(utf16).decode(head) : head.toString('latin1');
   if (isSmsBackup(text)) return 'sms-backup';

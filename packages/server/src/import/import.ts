@@ -12,6 +12,7 @@ import { readUsage } from '../store/usage.js';
 import { checkWritten } from '../sync/quota.js';
 import type { Append } from '../sync/write-transaction.js';
 import { writeTransaction } from '../sync/write-transaction.js';
+import { archiveCandidates } from './archive-import.js';
 import { bundleCandidates } from './bundle-import.js';
 import { importIncident } from './import-ledger.js';
 import { prepareCandidates } from './import-prepare.js';
@@ -139,12 +140,14 @@ function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path
   if (format === 'vcard') return vcardCandidates(path);
   if (format === 'icalendar') return calendarCandidates(path);
   const sink = { ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes };
-  if (format === 'sms-backup') return smsBackupCandidates(sink, path);
-  return bundleCandidates(sink, path, {
+  const limits = {
     maxManifestBytes: ctx.config.maxImportManifestBytes,
     maxEntryBytes: ctx.config.maxImportEntryBytes,
     maxArchiveBytes: ctx.config.maxImportArchiveBytes,
-  });
+  };
+  if (format === 'sms-backup') return smsBackupCandidates(sink, path);
+  if (format === 'archive') return archiveCandidates(sink, path, limits);
+  return bundleCandidates(sink, path, limits);
 }
 
 async function* readSpool(path: string): AsyncGenerator<PreparedItem> {
