@@ -25,6 +25,8 @@ const IMAGE_TYPES: Record<string, string> = {
   tiff: 'image/tiff',
 };
 
+const MAX_SIDECAR_BYTES = 1024 * 1024;
+
 const extensionOf = (path: string) => /\.([^./]+)$/.exec(path)?.[1]?.toLowerCase() ?? '';
 
 /**
@@ -77,7 +79,12 @@ async function photoCandidate(
   let takenAt: string | undefined;
   const sidecarPath = findSidecar(path, paths);
   if (sidecarPath) {
-    const sidecar = readSidecar(await tree.readBytes(sidecarPath, 1024 * 1024));
+    // A sidecar is a few hundred bytes; one that is not is not read, and the photo comes without it.
+    const sidecarBytes = await tree.readBytes(sidecarPath, MAX_SIDECAR_BYTES).catch((error: unknown) => {
+      if (error instanceof AppError) return new Uint8Array();
+      throw error;
+    });
+    const sidecar = readSidecar(sidecarBytes);
     if (sidecar.title) filename = sidecar.title;
     if (sidecar.description) caption = sidecar.description;
     takenAt = sidecar.takenAt;
