@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { MessageContent } from '@holdfast/protocol';
 import { addUser, engines, type TestUser } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type FormatsFixture, listContents, startFormatsFixture } from '../test-support/accounts.js';
+import { bundleTexts, type FormatsFixture, listContents, startFormatsFixture } from '../test-support/accounts.js';
 import { joinedChunks, joinSurrogateReferences } from './sms-backup-text.js';
 
 const fixtures = fileURLToPath(new URL('../../../../test/fixtures/', import.meta.url));
@@ -160,6 +160,21 @@ describe.each(engines)('SMS Backup & Restore import on %s', (engine) => {
         expect((await blobBytes(f, fresh, a.sha256)).equals(await blobBytes(f, user, a.sha256))).toBe(true);
       }
     }
+  });
+
+  test("the export's sms.xml imports as the same texts (pictures stay in the bundle's JSON copy)", async () => {
+    const user = await addUser(f.server);
+    const first = await f.import(smsFixture, {}, user);
+    const before = await messages(f, user, first.collectionsCreated[0]?.id ?? '');
+    const { path } = await f.export('sms-xml.zip', {}, user);
+    const [xml] = await bundleTexts(path, /sms\.xml$/);
+    const fresh = await addUser(f.server);
+    const second = await f.import(await f.file('exported-sms.xml', xml?.text ?? ''), {}, fresh);
+    expect(second.counts).toEqual({ created: 6, updated: 0, skipped: 0, rejected: 0 });
+    const after = await messages(f, fresh, second.collectionsCreated[0]?.id ?? '');
+    const texts = before.filter((m) => m.attachments.length === 0);
+    expect(texts).toHaveLength(4);
+    for (const message of texts) expect(after).toContainEqual(message);
   });
 
   test('a cut-off backup keeps the messages before the cut and says where it stopped', async () => {

@@ -132,9 +132,10 @@ async function toCandidate(sink: BlobSink, read: Read): Promise<Yield> {
   let body: string;
   const attachments: MessageContent['attachments'] = [];
   if (!read.mms) {
-    const address = normalizeAddress(others[0] ?? 'unknown');
-    sender = direction === 'incoming' ? address : ME;
-    recipients = direction === 'incoming' ? [ME] : [address];
+    // One address, except in files that join a sent message's recipients with `~` (Holdfast's own sms.xml).
+    const addresses = others.length > 0 ? others.map(normalizeAddress) : ['unknown'];
+    sender = direction === 'incoming' ? (addresses[0] as string) : ME;
+    recipients = direction === 'incoming' ? [ME] : [...new Set(addresses)];
     body = NULL(read.attrs.body) ?? '';
   } else {
     // addr types (PduHeaders): 137 from, 151 to, 130 cc, 129 bcc.
