@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addUser, engines, type TestUser } from '@holdfast/test-support/harness';
@@ -137,6 +137,22 @@ describe.each(engines)('folder and ZIP import on %s', (engine) => {
       expect(again.counts).toEqual({ created: 0, updated: 0, skipped: 6, rejected: 1 });
     },
   );
+
+  test('a plain folder of photos: any image kind, its bytes exactly, its name as the file name', async () => {
+    const user = await addUser(f.server);
+    const folder = join(f.dir, `camera-${engine}`);
+    await mkdir(join(folder, 'DCIM', '100APPLE'), { recursive: true });
+    // An HEIC's first box; the rest does not matter: an image that cannot be read is still kept as it is.
+    const heic = Buffer.concat([Buffer.from('000000186674797068656963000000006d696631', 'hex'), Buffer.alloc(64, 7)]);
+    await writeFile(join(folder, 'DCIM', '100APPLE', 'IMG_0042.HEIC'), heic);
+    await writeFile(join(folder, '.DS_Store'), 'finder');
+    const report = await f.import(folder, {}, user);
+    expect(report.counts).toEqual({ created: 1, updated: 0, skipped: 0, rejected: 0 });
+    const [photo] = await photos(f, user);
+    expect(photo?.content).toEqual({ filename: 'IMG_0042.HEIC' });
+    expect(photo?.blob.contentType).toBe('image/heic');
+    expect((await blobBytes(f, user, photo?.blob.sha256 ?? '')).equals(heic)).toBe(true);
+  });
 
   test('exports and imports into a fresh account as the same photos, contacts and events', async () => {
     const user = await addUser(f.server);
