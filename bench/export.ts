@@ -7,7 +7,11 @@
  * 2. photos uploaded over the API (HOLDFAST_BENCH_PHOTOS, default 100, of
  *    HOLDFAST_BENCH_PHOTO_KB each, default 256);
  * 3. `holdfast export` of the whole account, then `verify-export`;
- * 4. `holdfast import` of the bundle into a second, empty account.
+ * 4. `holdfast import` of the bundle into a second, empty account;
+ * 5. `holdfast import` of an SMS Backup & Restore file of 100,000 messages,
+ *    1,000 of them MMS with a 64 KB picture, into a third account (target
+ *    < 20 s, peak RSS < 250 MB; HOLDFAST_BENCH_SMS, HOLDFAST_BENCH_SMS_PICTURES
+ *    and HOLDFAST_BENCH_SMS_PICTURE_KB change the sizes).
  *
  * Prints items/s and the peak RSS of each step. Targets: export >= 20,000
  * items/s with RSS < 200 MB, photo bytes at disk speed; verify-export at the
@@ -26,12 +30,16 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { smsBackupXml } from './sms-backup-data.js';
 import { bin, contactCard } from './support.js';
 
 const CONTACTS = Number(process.env.HOLDFAST_BENCH_CONTACTS ?? 50_000);
 const EVENTS = Number(process.env.HOLDFAST_BENCH_EVENTS ?? 20_000);
 const PHOTOS = Number(process.env.HOLDFAST_BENCH_PHOTOS ?? 100);
 const PHOTO_KB = Number(process.env.HOLDFAST_BENCH_PHOTO_KB ?? 256);
+const SMS = Number(process.env.HOLDFAST_BENCH_SMS ?? 100_000);
+const SMS_PICTURES = Number(process.env.HOLDFAST_BENCH_SMS_PICTURES ?? 1_000);
+const SMS_PICTURE_KB = Number(process.env.HOLDFAST_BENCH_SMS_PICTURE_KB ?? 64);
 
 const ZONE = [
   'BEGIN:VTIMEZONE',
@@ -210,7 +218,7 @@ try {
       yield 'END:VCALENDAR\r\n';
     })(),
   );
-  for (const name of ['bench', 'restored']) await holdfast(['user', 'add', name], env, 'bench-password-1\n');
+  for (const name of ['bench', 'restored', 'sms']) await holdfast(['user', 'add', name], env, 'bench-password-1\n');
 
   /** One result line: wall time of the whole process, and the step's own time (without process start-up) where it reports it. */
   const row = (label: string, items: number, r: { out: string; seconds: number; rss: number }, target = '') => {
@@ -253,6 +261,16 @@ try {
   const again = await holdfast(['import', '--user', 'restored', zip, '--json'], env);
   const counts = JSON.parse(again.out).counts;
   row(`re-import (${counts.skipped} skipped)`, items, again);
+
+  await writeLines(join(dir, 'sms.xml'), smsBackupXml(SMS, SMS_PICTURES, SMS_PICTURE_KB));
+  const sms = await holdfast(['import', '--user', 'sms', join(dir, 'sms.xml'), '--json'], env);
+  const smsCounts = JSON.parse(sms.out).counts;
+  row(
+    `import SMS backup (${SMS_PICTURES} pictures)`,
+    SMS,
+    sms,
+    `(${smsCounts.created} created; targets < 20 s ${sms.seconds < 20 ? 'met' : 'MISSED'}, RSS < 250 MB ${sms.rss < 250 ? 'met' : 'MISSED'}; file ${((await stat(join(dir, 'sms.xml'))).size / 1024 / 1024).toFixed(0)} MB)`,
+  );
 } finally {
   // HOLDFAST_BENCH_KEEP=1 leaves the data for profiling one step (e.g. node --cpu-prof packages/cli/bin/holdfast.js export …).
   if (process.env.HOLDFAST_BENCH_KEEP) console.log(`data kept in ${dir}`);

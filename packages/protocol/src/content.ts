@@ -54,6 +54,8 @@ export const photoContentSchema = z
   .object({
     filename: z.string().max(255).optional(),
     caption: z.string().max(10_000).optional(),
+    /** When it was taken, as the service it came from says (for images whose bytes carry no date). */
+    takenAt: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
 export type PhotoContent = z.infer<typeof photoContentSchema>;

@@ -109,10 +109,13 @@ function normalizeByType(
       };
     }
     case 'photos': {
-      const photo = checkObject(content, photoContentSchema, 'photo', '{filename?, caption?}');
+      const photo = checkObject(content, photoContentSchema, 'photo', '{filename?, caption?, takenAt?}');
       // checkBlob has made sure photos carry a blob.
       const contentType = (blob as BlobRef).contentType;
-      return { contentType, text: canonicalJson(photo), meta: photoMetaOf(blobInfo) };
+      const meta = photoMetaOf(blobInfo);
+      // The image's own EXIF date (with its offset) first; a date stated with the photo fills in for none.
+      if (meta && meta.takenAt == null && photo.takenAt) meta.takenAt = photo.takenAt;
+      return { contentType, text: canonicalJson(photo), meta };
     }
     default: {
       const unknownType: never = type;

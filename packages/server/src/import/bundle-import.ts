@@ -181,7 +181,7 @@ async function* photos(
       yield damaged(item, path);
       continue;
     }
-    const sidecar = JSON.parse(bytes.toString('utf8')) as { filename?: string; caption?: string };
+    const sidecar = JSON.parse(bytes.toString('utf8')) as { filename?: string; caption?: string; takenAt?: string };
     const stored = await storeBlob(sink, bundle, item.blob.path, item.blob.sha256);
     if (stored) {
       yield { kind: 'problem', source: `${item.blob.path}: item ${item.id}`, reason: stored };
@@ -190,6 +190,7 @@ async function* photos(
     const content = {
       ...(sidecar.filename === undefined ? {} : { filename: sidecar.filename }),
       ...(sidecar.caption === undefined ? {} : { caption: sidecar.caption }),
+      ...(sidecar.takenAt === undefined ? {} : { takenAt: sidecar.takenAt }),
     };
     yield {
       ...candidate(spec, item, path, content),

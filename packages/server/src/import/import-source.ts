@@ -5,6 +5,8 @@ import { detectUtf16 } from '../bundle/charset.js';
 import { type CalendarItemKind, splitCalendarFile } from '../bundle/icalendar-file.js';
 import { readVcardFile } from '../bundle/vcard-file.js';
 import { noteFromJournal } from '../content/vjournal.js';
+import { isPlainZip } from './file-tree.js';
+import { isSmsBackup } from './sms-backup.js';
 
 /** The collection a bundle item came from, to import it into the same (or a like) collection. */
 export interface CollectionSpec {
@@ -39,7 +41,7 @@ export interface ImportProblem {
   skipped?: boolean;
 }
 
-export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export' | 'markdown-notes';
+export type ImportFormat = 'vcard' | 'icalendar' | 'holdfast-export' | 'markdown-notes' | 'sms-backup' | 'archive';
 
 /** Calendars are split by UID, which needs the whole file; this bounds the memory that takes. */
 export const MAX_CALENDAR_FILE_BYTES = 64 * 1024 * 1024;
@@ -49,6 +51,7 @@ export const MAX_CALENDAR_FILE_BYTES = 64 * 1024 * 1024;
  * first BEGIN line in whatever charset) and, failing that, its name.
  */
 export async function detectFormat(path: string, name = path): Promise<ImportFormat | null> {
+  if ((await stat(path)).isDirectory()) return 'archive';
   const handle = await open(path, 'r');
   let head: Buffer;
   try {
@@ -58,9 +61,12 @@ export async function detectFormat(path: string, name = path): Promise<ImportFor
   } finally {
     await handle.close();
   }
-  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'holdfast-export';
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
+    return (await isPlainZip(path)) ? 'archive' : 'holdfast-export';
+  }
   const utf16 = detectUtf16(head);
   const text = utf16 ? new TextDecoder(utf16).decode(head) : head.toString('latin1');
+  if (isSmsBackup(text)) return 'sms-backup';
   const first = /^(?:\uFEFF|\xEF\xBB\xBF)?\s*BEGIN[ \t]*:[ \t]*(VCARD|VCALENDAR|VEVENT|VTODO|VJOURNAL|VTIMEZONE)\b/i
     .exec(text)?.[1]
     ?.toUpperCase();

@@ -12,6 +12,7 @@ import { readUsage } from '../store/usage.js';
 import { checkWritten } from '../sync/quota.js';
 import type { Append } from '../sync/write-transaction.js';
 import { writeTransaction } from '../sync/write-transaction.js';
+import { archiveCandidates } from './archive-import.js';
 import { bundleCandidates } from './bundle-import.js';
 import { importIncident } from './import-ledger.js';
 import { prepareCandidates } from './import-prepare.js';
@@ -19,6 +20,7 @@ import { countStatuses, type ImportReport, type ImportReportItem, type PreparedI
 import { calendarCandidates, detectFormat, type ImportFormat, vcardCandidates } from './import-source.js';
 import { writePrepared } from './import-write.js';
 import { hasMarkdown, isMarkdownZip, markdownCandidates } from './markdown-notes.js';
+import { smsBackupCandidates } from './sms-backup.js';
 
 export interface ImportOptions {
   /** Put every item into this collection (vCard and iCalendar files only). */
@@ -146,11 +148,14 @@ function archiveLimits(ctx: Context) {
   };
 }
 
-/** A folder of Markdown, a ZIP without a manifest but with Markdown in it, or what detectFormat reads. */
+/**
+ * A folder, or a ZIP without a manifest: Markdown notes when it holds Markdown, else files from another service
+ * (photos, Takeout); otherwise what detectFormat reads.
+ */
 async function formatOf(ctx: Context, path: string, name: string): Promise<ImportFormat | null> {
-  if ((await stat(path)).isDirectory()) return (await hasMarkdown(path)) ? 'markdown-notes' : null;
+  if ((await stat(path)).isDirectory()) return (await hasMarkdown(path)) ? 'markdown-notes' : 'archive';
   const format = await detectFormat(path, name);
-  if (format === 'holdfast-export' && (await isMarkdownZip(path, archiveLimits(ctx)))) return 'markdown-notes';
+  if (format === 'archive' && (await isMarkdownZip(path, archiveLimits(ctx)))) return 'markdown-notes';
   return format;
 }
 
@@ -158,11 +163,10 @@ function candidates(ctx: Context, owner: ImportOwner, format: ImportFormat, path
   if (format === 'vcard') return vcardCandidates(path);
   if (format === 'icalendar') return calendarCandidates(path);
   if (format === 'markdown-notes') return markdownCandidates(path, archiveLimits(ctx));
-  return bundleCandidates(
-    { ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes },
-    path,
-    archiveLimits(ctx),
-  );
+  const sink = { ...ctx, userId: owner.userId, maxBlobBytes: ctx.config.maxBlobBytes };
+  if (format === 'sms-backup') return smsBackupCandidates(sink, path);
+  if (format === 'archive') return archiveCandidates(sink, path, archiveLimits(ctx));
+  return bundleCandidates(sink, path, archiveLimits(ctx));
 }
 
 async function* readSpool(path: string): AsyncGenerator<PreparedItem> {

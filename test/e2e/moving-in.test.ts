@@ -1,0 +1,38 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '@holdfast/test-support/processes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const fixtures = fileURLToPath(new URL('../fixtures/moving-in/', import.meta.url));
+
+describe('holdfast import from other services', () => {
+  let dir: string;
+  const cli = (args: string[], stdin?: string) =>
+    runCli([...args, '--data', join(dir, 'data')], stdin === undefined ? {} : { stdin });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'holdfast-moving-in-e2e-'));
+    expect((await cli(['user', 'add', 'alice'], 'correct horse battery\n')).code).toBe(0);
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('imports an SMS backup and a Takeout folder, again without writing, and undoes one', async () => {
+    const sms = await cli(['import', '--user', 'alice', join(fixtures, 'sms-backup.xml')]);
+    // The backup's draft is reported, so the exit code says something was left out.
+    expect(sms.code, sms.stderr).toBe(1);
+    expect(sms.stdout).toMatch(/\(sms-backup, sms-backup\.xml\): 6 created, 0 updated, 1 skipped, 1 rejected\./);
+    expect(sms.stdout).toMatch(/rejected sms 5 \(line 9\): a draft, never sent; not imported/);
+
+    const takeout = await cli(['import', '--user', 'alice', join(fixtures, 'takeout'), '--json']);
+    const report = JSON.parse(takeout.stdout);
+    expect(report).toMatchObject({ format: 'archive', counts: { created: 6, skipped: 0, rejected: 1 } });
+    const again = await cli(['import', '--user', 'alice', join(fixtures, 'takeout')]);
+    expect(again.stdout).toMatch(/: 0 created, 0 updated, 6 skipped, 1 rejected\./);
+
+    const undo = await cli(['import', '--user', 'alice', '--undo', report.importId]);
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(undo.stdout).toMatch(/^Undid import .*: 6 items put back\./);
+  }, 60_000);
+});
