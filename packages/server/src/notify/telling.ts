@@ -52,7 +52,7 @@ function restoreOfAccount(d: Details, names: Names): Telling {
   return {
     headline: `Your data was restored ${to}`,
     happened: `Your data ${scope} was put back ${to}.`,
-    yours: `${plural(restored, 'item')} came back as they were then and ${plural(removed, 'item')} added since ${removed === 1 ? 'was' : 'were'} removed.`,
+    yours: `${plural(restored, 'item')} came back as ${restored === 1 ? 'it was' : 'they were'} then and ${plural(removed, 'item')} added since ${removed === 1 ? 'was' : 'were'} removed.`,
     cameBack: `${plural(restored, 'item')} came back. Nothing was lost: every earlier version is kept, and the restore can itself be undone.`,
     todo: 'Check in the portal that your data looks right. Your devices pick up the change when they next sync. If this was not what you wanted, restore again to just before this restore.',
   };
