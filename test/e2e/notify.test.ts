@@ -76,7 +76,7 @@ describe('telling people, end to end', () => {
         expect(await waitFor(() => smtp.mails.length > 0, 20_000)).toBe(true);
         const [mail] = smtp.mails;
         expect(mail?.to).toEqual(['erin@example.org']);
-        expect(mail?.text).toContain('1 item came back as they were then');
+        expect(mail?.text).toContain('1 item came back as it was then');
         expect(mail?.text).toContain('Your data across your whole account was put back');
         expect(mail?.text).toContain('https://h.example/');
       } finally {

@@ -13,10 +13,9 @@ import {
   writeVerification,
 } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
-import { sql } from 'kysely';
 import { countUsers } from '../store/counts.js';
-import { type Db, openDatabase } from '../store/database.js';
-import { readCollectionSummaries } from '../store/entity-heads.js';
+import { type Db, openDatabase, relaxDurabilityForScratch } from '../store/database.js';
+import { readCollectionSummaries, readHeadDigestColumns } from '../store/entity-heads.js';
 import { checkSqliteIntegrity } from '../store/integrity.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
@@ -59,9 +58,7 @@ export async function runDrill(
   const scratch = await mkdtemp(join(parent, 'holdfast-drill-'));
   const db = openDatabase(join(scratch, 'drill.db'));
   try {
-    // A scratch copy that is deleted afterwards needs no durability: no fsyncs and no second write through a WAL.
-    await sql`PRAGMA journal_mode = MEMORY`.execute(db.kysely);
-    await sql`PRAGMA synchronous = OFF`.execute(db.kysely);
+    await relaxDurabilityForScratch(db);
     await migrateToLatest(db);
     const restored = await attempt(errors, () =>
       restoreRepository(repo, db, {
@@ -153,20 +150,7 @@ async function summaryDigests(db: Db): Promise<Digests> {
  */
 async function logDigests(db: Db): Promise<Digests> {
   const builder = digestBuilder();
-  const columns = ['r.user_id', 'r.collection_id', 'r.item_id', 'r.entity', 'r.op', 'r.content_hash'] as const;
-  const heads = [
-    ...(await db.kysely
-      .selectFrom('collections as c')
-      .innerJoin('revisions as r', 'r.seq', 'c.head_seq')
-      .select(columns)
-      .where('r.entity', '=', 'collection')
-      .execute()),
-    ...(await db.kysely
-      .selectFrom('items as i')
-      .innerJoin('revisions as r', 'r.seq', 'i.head_seq')
-      .select(columns)
-      .execute()),
-  ];
+  const heads = await readHeadDigestColumns(db);
   for (const row of heads) {
     builder.add({
       userId: row.user_id,

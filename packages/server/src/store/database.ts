@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SqliteDatabase } from '@holdfast/node-io';
 import type BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteStatement } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteStatement, sql } from 'kysely';
 import type pg from 'pg';
 import { loadPg } from './load-pg.js';
 import type { Database } from './schema.js';
@@ -42,6 +42,35 @@ export function openDatabase(location: string, options: OpenDatabaseOptions = {}
   return openSqlite(location, options.create ?? true);
 }
 
+/**
+ * Switching a new file to WAL needs it alone for a moment, and SQLite answers SQLITE_BUSY to that switch at once,
+ * without its busy handler, when another process is opening the same file (several commands started together on
+ * a fresh data directory). So the switch is retried here for as long as the busy timeout would have waited.
+ */
+function enableWal(sqlite: BetterSqlite3.Database): void {
+  const deadline = Date.now() + 10_000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      Atomics.wait(pause, 0, 0, 20);
+    }
+  }
+}
+
+/**
+ * A throwaway copy (a restore drill's scratch database, deleted afterwards) needs no durability: no fsyncs and no
+ * second write through a WAL. SQLite only; PostgreSQL keeps its settings.
+ */
+export async function relaxDurabilityForScratch(db: Db): Promise<void> {
+  if (db.engine !== 'sqlite') return;
+  await sql`PRAGMA journal_mode = MEMORY`.execute(db.kysely);
+  await sql`PRAGMA synchronous = OFF`.execute(db.kysely);
+}
+
 function openSqlite(path: string, create: boolean): Db {
   // ':memory:' is SQLite's in-memory database, not a file to create.
   if (create && path !== ':memory:') {
@@ -50,11 +79,11 @@ function openSqlite(path: string, create: boolean): Db {
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
   }
   const sqlite = new SqliteDatabase(path, { fileMustExist: !create });
+  sqlite.pragma('busy_timeout = 10000');
   // WAL with synchronous=FULL fsyncs the log on every commit: an acknowledged write survives power loss.
-  sqlite.pragma('journal_mode = WAL');
+  enableWal(sqlite);
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 10000');
   // Tightens files an older release created readable by others.
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     if (existsSync(file)) {

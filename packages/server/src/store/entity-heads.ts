@@ -123,3 +123,21 @@ export async function readCollectionSummaries(
 export async function readLiveCollectionCounts(db: Db): Promise<{ user_id: string; item_count: number }[]> {
   return db.kysely.selectFrom('collections').select(['user_id', 'item_count']).where('deleted', '=', 0).execute();
 }
+
+/** The columns a log digest depends on, for every collection and item head: no content is read. */
+export async function readHeadDigestColumns(db: Db) {
+  const columns = ['r.user_id', 'r.collection_id', 'r.item_id', 'r.entity', 'r.op', 'r.content_hash'] as const;
+  return [
+    ...(await db.kysely
+      .selectFrom('collections as c')
+      .innerJoin('revisions as r', 'r.seq', 'c.head_seq')
+      .select(columns)
+      .where('r.entity', '=', 'collection')
+      .execute()),
+    ...(await db.kysely
+      .selectFrom('items as i')
+      .innerJoin('revisions as r', 'r.seq', 'i.head_seq')
+      .select(columns)
+      .execute()),
+  ];
+}
