@@ -1,5 +1,25 @@
 import { describe, expect, test } from 'vitest';
-import { ContentLineError, formatForParser, parseContentLine, readComponents, unfoldLines } from './content-lines.js';
+import {
+  ContentLineError,
+  foldLine,
+  formatForParser,
+  parseContentLine,
+  readComponents,
+  unfoldLines,
+} from './content-lines.js';
+
+describe('foldLine', () => {
+  test('keeps every physical line within 75 octets, never splits a character, and unfolds back', () => {
+    for (const line of [`DESCRIPTION:${'a'.repeat(200)}`, `SUMMARY:${'é€😀'.repeat(60)}`, 'SHORT:x']) {
+      const folded = foldLine(line);
+      for (const physical of folded.split('\r\n')) expect(Buffer.byteLength(physical, 'utf8')).toBeLessThanOrEqual(75);
+      expect(folded).not.toContain('\uFFFD');
+      expect(unfoldLines(`${folded}\r\n`).map((l) => l.text)).toEqual([line]);
+    }
+    expect(foldLine('SHORT:x')).toBe('SHORT:x');
+    expect(foldLine(`X:${'a'.repeat(100)}`, '\n').split('\n')).toHaveLength(2);
+  });
+});
 
 describe('unfoldLines', () => {
   test.each([

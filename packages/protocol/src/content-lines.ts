@@ -76,6 +76,27 @@ interface PendingLine {
   quotedPrintable?: boolean;
 }
 
+/** Folds a content line at 75 octets without cutting a UTF-8 character (RFC 5545 §3.1, RFC 6350 §3.2). */
+export function foldLine(line: string, eol = '\r\n'): string {
+  const parts: string[] = [];
+  let current = '';
+  let octets = 0;
+  for (const char of line) {
+    const code = char.codePointAt(0) ?? 0;
+    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    // The first line holds 75 octets; each continuation line's leading space counts toward its 75.
+    if (octets + size > (parts.length === 0 ? 75 : 74)) {
+      parts.push(current);
+      current = '';
+      octets = 0;
+    }
+    current += char;
+    octets += size;
+  }
+  parts.push(current);
+  return parts.join(`${eol} `);
+}
+
 /** Splits into logical lines: undoes folding and QUOTED-PRINTABLE soft line breaks. */
 export function unfoldLines(text: string): RawLine[] {
   const physical = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);

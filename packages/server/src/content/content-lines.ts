@@ -4,6 +4,7 @@ export {
   type ContentLine,
   ContentLineError,
   type ContentParam,
+  foldLine,
   formatForParser,
   isQuotedPrintable,
   parseContentLine,

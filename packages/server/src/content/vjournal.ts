@@ -1,5 +1,5 @@
 import { AppError, type NoteContent } from '@holdfast/protocol';
-import { type ContentComponent, ContentLineError, readComponents, unfoldLines } from './content-lines.js';
+import { type ContentComponent, ContentLineError, foldLine, readComponents, unfoldLines } from './content-lines.js';
 
 /**
  * Notes as iCalendar journal entries (VJOURNAL), the way jtx Board and other
@@ -54,7 +54,7 @@ export function journalFromNote(itemId: string, note: NoteContent, times: NoteTi
     'END:VCALENDAR',
   ];
   return lines
-    .map((line) => fold(line))
+    .map((line) => foldLine(line))
     .join('\r\n')
     .concat('\r\n');
 }
@@ -93,8 +93,8 @@ function rewriteMaster(text: string, master: ContentComponent, note: NoteContent
   const physical = text.split(/\r\n|\r|\n/);
   if (physical.at(-1) === '') physical.pop();
   const wanted: Record<string, string[]> = {
-    SUMMARY: note.title ? [fold(`SUMMARY:${escapeText(note.title)}`, eol)] : [],
-    DESCRIPTION: note.body ? [fold(`DESCRIPTION:${escapeText(note.body)}`, eol)] : [],
+    SUMMARY: note.title ? [foldLine(`SUMMARY:${escapeText(note.title)}`, eol)] : [],
+    DESCRIPTION: note.body ? [foldLine(`DESCRIPTION:${escapeText(note.body)}`, eol)] : [],
   };
   // Physical line index → what replaces it ([] drops it); lines not listed stay.
   const replace = new Map<number, string[]>();
@@ -140,25 +140,6 @@ function escapeText(value: string): string {
 
 function unescapeText(value: string): string {
   return value.replace(/\\([\\;,nN:])/g, (_m, c: string) => (c === 'n' || c === 'N' ? '\n' : c));
-}
-
-/** Folds a line at 75 octets without cutting a UTF-8 character (RFC 5545 §3.1). */
-function fold(line: string, eol = '\r\n'): string {
-  const parts: string[] = [];
-  let current = '';
-  let bytes = 0;
-  for (const char of line) {
-    const size = Buffer.byteLength(char, 'utf8');
-    if (bytes + size > (parts.length === 0 ? 75 : 74)) {
-      parts.push(current);
-      current = '';
-      bytes = 0;
-    }
-    current += char;
-    bytes += size;
-  }
-  parts.push(current);
-  return parts.join(`${eol} `);
 }
 
 function utcStamp(date: Date): string {

@@ -1,4 +1,11 @@
-import { type CollectionType, mergeIcalendar, mergeVcard, parseContentLine, unfoldLines } from '@holdfast/protocol';
+import {
+  type CollectionType,
+  foldLine,
+  mergeIcalendar,
+  mergeVcard,
+  parseContentLine,
+  unfoldLines,
+} from '@holdfast/protocol';
 import {
   componentKey,
   diffProperties,
@@ -64,29 +71,10 @@ function asSent(deviceText: string, merged: string, card: boolean): string {
   const end = /^END[ \t]*:[ \t]*VCARD[ \t]*(\r\n|\n|\r)?$(?![\s\S]*^END[ \t]*:)/im.exec(deviceText);
   if (!end || lines.length !== added.length) return merged;
   const eol = /\r\n|\n|\r/.exec(deviceText)?.[0] ?? '\r\n';
-  const inserted = lines.map((line) => `${fold(line, eol)}${eol}`).join('');
+  const inserted = lines.map((line) => `${foldLine(line, eol)}${eol}`).join('');
   return `${deviceText.slice(0, end.index)}${inserted}${deviceText.slice(end.index)}`;
 }
 
 function sameComponents(a: ReturnType<typeof semanticComponents>, b: ReturnType<typeof semanticComponents>): boolean {
   return a.length === b.length && a.every((c, i) => componentKey(c) === componentKey(b[i] as (typeof b)[number]));
-}
-
-/** Folds a content line at 75 octets without cutting a UTF-8 character. */
-function fold(line: string, eol: string): string {
-  const parts: string[] = [];
-  let current = '';
-  let bytes = 0;
-  for (const char of line) {
-    const size = Buffer.byteLength(char, 'utf8');
-    if (bytes + size > (parts.length === 0 ? 75 : 74)) {
-      parts.push(current);
-      current = '';
-      bytes = 0;
-    }
-    current += char;
-    bytes += size;
-  }
-  parts.push(current);
-  return parts.join(`${eol} `);
 }
