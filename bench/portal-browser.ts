@@ -27,10 +27,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { buildApp, closeContext, createContext, createLogger, createUser, loadConfig } from '@holdfast/server';
+import { closeContext, createUser, loadConfig } from '@holdfast/server';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { contactCard } from './support.js';
+import { contactCard, startTimedServer } from './support.js';
 
 const CONTACTS = Number(process.env.HOLDFAST_BENCH_CONTACTS ?? 10_000);
 const EVENTS = Number(process.env.HOLDFAST_BENCH_EVENTS ?? 2_000);
@@ -98,21 +98,7 @@ async function visibleThumbnailsLoaded(page: Page): Promise<number> {
 const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-bench-portal-browser-'));
 if (!existsSync(join(WEB_DIST, 'index.html'))) throw new Error(`No built portal in ${WEB_DIST}: npm run build first.`);
 const config = loadConfig({ flags: { data: dataDir, 'log-level': 'warn', 'web-dir': WEB_DIST }, env: {} });
-const ctx = await createContext(config, createLogger(config));
-const app = await buildApp(ctx);
-const serverMs = new Map<string, number[]>();
-app.addHook('onResponse', async (request, reply) => {
-  const route = request.routeOptions.url ?? '';
-  serverMs.set(route, [...(serverMs.get(route) ?? []), reply.elapsedTime]);
-});
-await app.listen({ host: '127.0.0.1', port: 0 });
-const address = app.server.address();
-const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-const take = (route: string) => {
-  const values = serverMs.get(route) ?? [];
-  serverMs.delete(route);
-  return values;
-};
+const { ctx, app, base, take, forgetTimes } = await startTimedServer(config);
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
 const contexts: BrowserContext[] = [];
 const newPage = async () => {
@@ -184,7 +170,7 @@ try {
     content: { filename: `IMG_${i}.jpg` },
     blob: { sha256: photos[i]?.sha256, contentType: 'image/jpeg' },
   }));
-  serverMs.clear();
+  forgetTimes();
   console.log(
     `${CONTACTS} contacts, ${EVENTS} events and ${PHOTOS} photos stored in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );

@@ -23,9 +23,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp, closeContext, createContext, createLogger, createUser, loadConfig } from '@holdfast/server';
+import { closeContext, createUser, loadConfig } from '@holdfast/server';
 import sharp from 'sharp';
-import { contactCard, startPostgres } from './support.js';
+import { contactCard, startPostgres, startTimedServer } from './support.js';
 
 const CONTACTS = Number(process.env.HOLDFAST_BENCH_CONTACTS ?? 10_000);
 const ROUNDS = Number(process.env.HOLDFAST_BENCH_ROUNDS ?? 20);
@@ -54,22 +54,8 @@ async function runOn(engine: 'sqlite' | 'postgres', database: string): Promise<v
     flags: { data: dataDir, database: database || join(dataDir, 'holdfast.db'), 'log-level': 'warn' },
     env: {},
   });
-  const ctx = await createContext(config, createLogger(config));
-  const app = await buildApp(ctx);
   // The server's own time per request, by route.
-  const serverMs = new Map<string, number[]>();
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? '';
-    serverMs.set(route, [...(serverMs.get(route) ?? []), reply.elapsedTime]);
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const take = (route: string) => {
-    const values = serverMs.get(route) ?? [];
-    serverMs.delete(route);
-    return values;
-  };
+  const { ctx, app, base, take } = await startTimedServer(config);
   try {
     await createUser(ctx, 'bench', 'bench-password-1');
     const login = await fetch(`${base}/v1/auth/login`, {

@@ -8,6 +8,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildApp, createContext, createLogger } from '@holdfast/server';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 /**
@@ -137,4 +138,29 @@ export async function cpuSeconds(pid: number): Promise<number> {
   // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * A server on loopback that records its own time per request, by route pattern: `take(route)` hands over the
+ * times gathered so far for that route and forgets them.
+ */
+export async function startTimedServer(config: Parameters<typeof createContext>[0]) {
+  const ctx = await createContext(config, createLogger(config));
+  const app = await buildApp(ctx);
+  const serverMs = new Map<string, number[]>();
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? '';
+    serverMs.set(route, [...(serverMs.get(route) ?? []), reply.elapsedTime]);
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const take = (route: string) => {
+    const values = serverMs.get(route) ?? [];
+    serverMs.delete(route);
+    return values;
+  };
+  /** Forgets every time gathered so far (after setting up the data). */
+  const forgetTimes = () => serverMs.clear();
+  return { ctx, app, base, take, forgetTimes };
 }
