@@ -69,23 +69,36 @@ export async function liveCollectionTypes(on: Queryable, userId: string, ids: st
   return out;
 }
 
-/** The `deleted` flag of each collection among `ids` that exists. */
-export async function collectionDeletedFlags(
+/** One column of each collection among `ids` that exists (live or deleted), `ids` read in chunks. */
+async function collectionColumn<C extends 'deleted' | 'type'>(
   on: Queryable,
   userId: string,
   ids: string[],
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
+  column: C,
+): Promise<Map<string, CollectionsTable[C]>> {
+  const unique = [...new Set(ids)];
+  const out = new Map<string, CollectionsTable[C]>();
+  for (let i = 0; i < unique.length; i += CHUNK) {
     const rows = await executor(on)
       .selectFrom('collections')
-      .select(['id', 'deleted'])
+      .select(['id', column])
       .where('user_id', '=', userId)
-      .where('id', 'in', ids.slice(i, i + CHUNK))
+      .where('id', 'in', unique.slice(i, i + CHUNK))
       .execute();
-    for (const row of rows) out.set(row.id, row.deleted);
+    // Kysely cannot name a generic column's type: the row is read by its name.
+    for (const row of rows as Record<string, unknown>[]) out.set(row.id as string, row[column] as CollectionsTable[C]);
   }
   return out;
+}
+
+/** The `deleted` flag of each collection among `ids` that exists. */
+export function collectionDeletedFlags(on: Queryable, userId: string, ids: string[]): Promise<Map<string, number>> {
+  return collectionColumn(on, userId, ids, 'deleted');
+}
+
+/** The types of the collections among `ids`, live or deleted. */
+export function collectionTypesOf(on: Queryable, userId: string, ids: string[]): Promise<Map<string, string>> {
+  return collectionColumn(on, userId, ids, 'type');
 }
 
 /** A user's collections, or only those named, with what a restore plan needs. */

@@ -9,22 +9,6 @@ const CHUNK = 400;
 /** The `meta` key recording which version of the index the rows were made by. */
 export const CONTACT_SEARCH_META = 'contact_search';
 
-/** The types of the collections among `ids`, live or deleted. */
-export async function collectionTypesOf(on: Queryable, userId: string, ids: string[]): Promise<Map<string, string>> {
-  const unique = [...new Set(ids)];
-  const out = new Map<string, string>();
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await executor(on)
-      .selectFrom('collections')
-      .select(['id', 'type'])
-      .where('user_id', '=', userId)
-      .where('id', 'in', unique.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) out.set(row.id, row.type);
-  }
-  return out;
-}
-
 /** Inserts rows or replaces them (a contact's new head). */
 export async function upsertContactRows(
   trx: Transaction<Database>,

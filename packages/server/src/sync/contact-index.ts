@@ -2,11 +2,11 @@ import type { Transaction } from 'kysely';
 import { contactFields } from '../bundle/field-counts.js';
 import { contactListing, indexedContact } from '../content/contact-listing.js';
 import type { Context } from '../context.js';
+import { collectionTypesOf } from '../store/collections.js';
 import {
   allUserIds,
   CONTACT_SEARCH_META,
   clearContactRows,
-  collectionTypesOf,
   deleteContactRows,
   liveContactHeads,
   upsertContactRows,

@@ -1,5 +1,5 @@
 import { itemDisplayName } from '../content/item-view.js';
-import { collectionTypesOf } from '../store/contact-search.js';
+import { collectionTypesOf } from '../store/collections.js';
 import type { Queryable } from '../store/queryable.js';
 import { readRevisionsBySeq } from '../store/revision-log.js';
 
