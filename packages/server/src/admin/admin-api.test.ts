@@ -131,6 +131,28 @@ describe.each(engines)('admin API on %s', (engine) => {
     expect(bobLedger.some((e: { kind: string }) => e.kind === 'admin_action')).toBe(false);
   });
 
+  it('disabling through the API ends the user browser sessions for good, and keeps their device token', async () => {
+    const signIn = await fetch(`${base}/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: bob.username, password: bob.password }),
+    });
+    expect(signIn.status).toBe(200);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const session = async () => {
+      const response = await fetch(`${base}/v1/session`, { headers: { cookie } });
+      return { status: response.status, code: ((await response.json()) as { code?: string }).code };
+    };
+    expect((await session()).status).toBe(200);
+
+    expect((await call(admin, 'POST', `/v1/admin/users/${bob.userId}/disable`)).status).toBe(204);
+    expect(await session()).toEqual({ status: 403, code: 'account_disabled' });
+    expect((await call(bob, 'GET', '/v1/me')).status).toBe(401);
+    expect((await call(admin, 'POST', `/v1/admin/users/${bob.userId}/enable`)).status).toBe(204);
+    expect(await session()).toEqual({ status: 401, code: 'session_revoked' });
+    expect((await call(bob, 'GET', '/v1/me')).status).toBe(200);
+  });
+
   it('refuses to disable the admin themself or an unknown user', async () => {
     const self = await call(admin, 'POST', `/v1/admin/users/${admin.userId}/disable`);
     expect(self.status).toBe(400);

@@ -1,10 +1,11 @@
 import { AppError } from '@holdfast/protocol';
+import { writeUserDisabled } from '../auth/accounts.js';
 import type { Caller, Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
 import { lockLogHead } from '../store/revision-log.js';
 import { inTransaction, notifyOnCommit } from '../store/transactions.js';
 import { listDirectory } from '../store/user-directory.js';
-import { findUserById, updateUser } from '../store/users.js';
+import { findUserById } from '../store/users.js';
 import { NOTIFY_CHANNEL } from '../sync/change-notifier.js';
 
 /** One account in the operators' user list (times ISO 8601; quotas 0 when unlimited). */
@@ -41,9 +42,9 @@ export async function listAdminUsers(ctx: Context): Promise<AdminUser[]> {
 
 /**
  * Disables or enables an account on an operator's word, with an
- * `admin_action` entry in the same transaction. A disabled account's tokens,
- * sessions and app passwords stop working at once (authentication reads the
- * flag); its open event streams are woken so each re-checks and ends now,
+ * `admin_action` entry in the same transaction. A disabled account's tokens
+ * and app passwords stop working at once (authentication reads the flag) and
+ * its browser sessions are revoked (writeUserDisabled); its open event streams are woken so each re-checks and ends now,
  * on every server sharing the database, instead of at its next periodic
  * check. Doing what is already done records nothing.
  */
@@ -63,7 +64,7 @@ export async function setDisabledByAdmin(
   const verb = disabled ? 'disabled' : 'enabled';
   const head = await inTransaction(ctx.db, async (trx) => {
     const { seq } = await lockLogHead(trx, ctx.db.engine);
-    await updateUser(trx, user.id, { disabled: disabled ? 1 : 0 }, now);
+    await writeUserDisabled(trx, user.id, disabled, now);
     await appendLedgerEntry(
       trx,
       {

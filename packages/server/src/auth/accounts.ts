@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, type LoginResponse, usernameSchema } from '@holdfast/protocol';
+import type { Transaction } from 'kysely';
 import type { Caller, Context } from '../context.js';
 import {
   anyLegacyAppPasswords,
@@ -8,8 +9,10 @@ import {
   isAppPasswordUnchanged,
   listLegacyAppPasswords,
 } from '../store/app-passwords.js';
-import { findDeviceByTokenHash, insertDevice, touchDevice } from '../store/devices.js';
+import { findDeviceByTokenHash, insertDevice, revokeSessions, touchDevice } from '../store/devices.js';
 import { readGeneration } from '../store/meta.js';
+import type { Database } from '../store/schema.js';
+import { inTransaction } from '../store/transactions.js';
 import { findUserByName, insertUser, type UserRow, updateUser } from '../store/users.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import { throttledSignIn } from './sign-in-throttle.js';
@@ -47,10 +50,23 @@ export async function setPassword(ctx: Pick<Context, 'db' | 'now'>, username: st
   await updateUser(ctx.db.kysely, user.id, { password_hash: await hashPassword(password) }, ctx.now());
 }
 
-/** Disabling blocks logins and every existing token and app password, and keeps all data. */
+/**
+ * Disabling blocks logins, ends every browser session for good, refuses the
+ * user's device tokens and app passwords while it lasts, and keeps all data.
+ * Enabling lets the device tokens and app passwords work again (phones and
+ * DAV clients hold the other copy of the data and need no new login), but not
+ * the sessions: a browser signs in again. Shared by the command line and the
+ * operators' API.
+ */
+export async function writeUserDisabled(on: Transaction<Database>, userId: string, disabled: boolean, now: number) {
+  await updateUser(on, userId, { disabled: disabled ? 1 : 0 }, now);
+  // In the same transaction: no moment where the account is disabled yet a session would survive it.
+  if (disabled) await revokeSessions(on, userId, now);
+}
+
 export async function setUserDisabled(ctx: Pick<Context, 'db' | 'now'>, username: string, disabled: boolean) {
   const user = await requireUser(ctx, username);
-  await updateUser(ctx.db.kysely, user.id, { disabled: disabled ? 1 : 0 }, ctx.now());
+  await inTransaction(ctx.db, (trx) => writeUserDisabled(trx, user.id, disabled, ctx.now()));
 }
 
 /** Makes a user an operator (`/v1/admin/*`) or an ordinary user again. */

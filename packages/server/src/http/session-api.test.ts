@@ -146,6 +146,41 @@ describe.each(engines)('web sessions (%s)', (engine) => {
     expect((await signIn(s, 'wrong-password')).json().code).toBe('unauthorized');
   });
 
+  it('disabling ends every session for good; device tokens are refused while disabled and work again after', async () => {
+    const s = await start();
+    const read = (token: string) => s.app.inject({ method: 'GET', url: '/v1/session', headers: withCookie(token) });
+    const first = cookieOf(await signIn(s));
+    const second = cookieOf(await signIn(s));
+    const phone = await s.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'alice', password: 'alice-password', deviceName: 'phone' },
+    });
+    const bearer = { authorization: `Bearer ${phone.json().token}` };
+    const me = () => s.app.inject({ method: 'GET', url: '/v1/me', headers: bearer });
+
+    await setUserDisabled(s.ctx, 'alice', true);
+    expect((await read(first)).json().code).toBe('account_disabled');
+    expect((await me()).statusCode).toBe(401);
+
+    await setUserDisabled(s.ctx, 'alice', false);
+    // Enabling the account does not bring a browser session back: it was ended when the account was disabled.
+    for (const token of [first, second]) {
+      const answer = await read(token);
+      expect(answer.statusCode).toBe(401);
+      expect(answer.json().code).toBe('session_revoked');
+      const api = await s.app.inject({ method: 'GET', url: '/v1/collections', headers: withCookie(token) });
+      expect(api.json().code).toBe('session_revoked');
+    }
+    // A syncing device needs no new login.
+    expect((await me()).statusCode).toBe(200);
+    const devices = (await s.app.inject({ method: 'GET', url: '/v1/devices', headers: bearer })).json().devices;
+    expect(devices.filter((d: { revokedAt: string | null }) => d.revokedAt === null)).toEqual([
+      expect.objectContaining({ name: 'phone' }),
+    ]);
+    expect((await read(cookieOf(await signIn(s)))).statusCode).toBe(200);
+  });
+
   it('signs out: the cookie is cleared and the device revoked', async () => {
     const s = await start();
     const first = await signIn(s);

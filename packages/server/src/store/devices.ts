@@ -58,6 +58,27 @@ export async function revokeDevice(on: Queryable, deviceId: string, now: number,
   return Number(result.numUpdatedRows) > 0;
 }
 
+/**
+ * Revokes every live browser session of a user (devices with a session end; sync devices have none), or every
+ * one but `exceptDeviceId`. Returns how many were revoked.
+ */
+export async function revokeSessions(
+  on: Queryable,
+  userId: string,
+  now: number,
+  exceptDeviceId?: string,
+): Promise<number> {
+  let query = executor(on)
+    .updateTable('devices')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('session_expires_at', 'is not', null);
+  if (exceptDeviceId) query = query.where('id', '!=', exceptDeviceId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** Renames one of a user's live devices. Returns whether one was renamed. */
 export async function renameDevice(on: Queryable, deviceId: string, name: string, userId: string): Promise<boolean> {
   const result = await executor(on)
