@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { adminOverviewSchema, adminUsersResponseSchema } from '@holdfast/protocol';
 import { addUser, engines, startTestServer, type TestServer, type TestUser } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setUserAdmin } from '../auth/accounts.js';
@@ -74,8 +75,9 @@ describe.each(engines)('admin API on %s', (engine) => {
     const photos = (await call(alice, 'POST', '/v1/collections', { type: 'photos', name: 'Photos' })).body.id;
     await pushPhoto(server, alice, photos, 'p1');
     const usage = (await call(alice, 'GET', '/v1/account/usage')).body;
-    const { users } = (await call(admin, 'GET', '/v1/admin/users')).body;
-    const row = users.find((u: { username: string }) => u.username === alice.username);
+    const { users } = adminUsersResponseSchema.parse((await call(admin, 'GET', '/v1/admin/users')).body);
+    const row = users.find((u) => u.username === alice.username);
+    if (!row) throw new Error('alice is not listed');
     expect(row).toMatchObject({
       id: alice.userId,
       admin: false,
@@ -87,7 +89,7 @@ describe.each(engines)('admin API on %s', (engine) => {
     });
     expect(row.bytes).toBeGreaterThan(0);
     expect(Date.parse(row.createdAt)).not.toBeNaN();
-    expect(Date.parse(row.lastSeenAt)).not.toBeNaN();
+    expect(Date.parse(row.lastSeenAt ?? '')).not.toBeNaN();
     expect(users.find((u: { username: string }) => u.username === admin.username)).toMatchObject({ admin: true });
     expect(users.find((u: { username: string }) => u.username === bob.username)).toMatchObject({ items: 0, bytes: 0 });
   });
@@ -197,7 +199,7 @@ describe.each(engines)('admin API on %s', (engine) => {
   });
 
   it('shows at_risk with no backup target, and refuses to start backups the server does not run', async () => {
-    const overview = (await call(admin, 'GET', '/v1/admin/overview')).body;
+    const overview = adminOverviewSchema.parse((await call(admin, 'GET', '/v1/admin/overview')).body);
     expect(overview).toMatchObject({
       status: 'at_risk',
       reasons: ['no backup target configured: the server copy is the only copy'],

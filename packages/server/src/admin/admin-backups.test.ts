@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { adminOverviewSchema } from '@holdfast/protocol';
 import { engines } from '@holdfast/test-support/harness';
 import { createTestDatabase } from '@holdfast/test-support/postgres';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,6 @@ import { createUser, login } from '../auth/accounts.js';
 import { loadConfig } from '../config.js';
 import { startServer } from '../main.js';
 import { cleanupAfterEach, createDirectoryRepositories, TEST_PASSPHRASE } from '../test-support/backups.js';
-import type { Overview } from './overview.js';
 
 const defer = cleanupAfterEach();
 
@@ -54,8 +54,9 @@ describe.each(engines)('admin overview of the running backups on %s', (engine) =
       clientAddress: '127.0.0.1',
     });
     const headers = { authorization: `Bearer ${token}` };
+    // Parsed by the schema the portal reads it with: the shape written and the shape read cannot drift apart.
     const overview = async () =>
-      (await (await fetch(`${server.url}/v1/admin/overview`, { headers })).json()) as Overview;
+      adminOverviewSchema.parse(await (await fetch(`${server.url}/v1/admin/overview`, { headers })).json());
     const post = (path: string) => fetch(`${server.url}${path}`, { method: 'POST', headers });
     const write = (name: string) =>
       fetch(`${server.url}/v1/collections`, {

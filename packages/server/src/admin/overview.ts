@@ -1,3 +1,4 @@
+import type { AdminOverview, AdminTarget } from '@holdfast/protocol';
 import type { BackupService, TargetHealth } from '../backup/backup-service.js';
 import { NO_BACKUP_TARGET, targetProblems } from '../backup/target-risk.js';
 import { backupTargetLocations } from '../backup/targets.js';
@@ -11,31 +12,6 @@ import { countReports } from './reports.js';
 /** What the operators' API needs of the running backup service. */
 export type BackupControl = Pick<BackupService, 'health' | 'runOnce' | 'drillNow'>;
 
-export interface TargetOverview {
-  /** 1-based, as the CLI numbers targets. */
-  number: number;
-  name: string;
-  lastShippedRevision: number;
-  lagRevisions: number;
-  lagSeconds: number;
-  rpoSeconds: number;
-  lastVerifiedDrillAt: string | null;
-  drillAgeSeconds: number | null;
-  freeBytes: number | null;
-  status: 'ok' | 'at_risk';
-  problem: string | null;
-}
-
-export interface Overview {
-  status: 'ok' | 'at_risk';
-  reasons: string[];
-  head: { generation: string; revision: number };
-  targets: TargetOverview[];
-  users: { total: number; disabled: number };
-  openIncidents: number;
-  openReports: number;
-}
-
 /** A target location as operators may see it: credentials in a URL are left out. */
 function displayName(location: string): string {
   return location.replace(/\/\/[^@/]*@/, '//');
@@ -46,7 +22,7 @@ function displayName(location: string): string {
  * own view of its targets (no target is contacted for the answer), judged
  * by the rules `doctor` applies (backup/target-risk.ts).
  */
-export async function readOverview(ctx: Context, backup: BackupControl | null): Promise<Overview> {
+export async function readOverview(ctx: Context, backup: BackupControl | null): Promise<AdminOverview> {
   const now = ctx.now();
   const reasons: string[] = [];
   const configured = backupTargetLocations(ctx.config).length;
@@ -65,7 +41,7 @@ export async function readOverview(ctx: Context, backup: BackupControl | null): 
   };
 }
 
-function targetOverview(ctx: Context, health: TargetHealth, now: number): TargetOverview {
+function targetOverview(ctx: Context, health: TargetHealth, now: number): AdminTarget {
   const number = health.index + 1;
   const name = displayName(health.location);
   // A standby target is shipped to by another server on the same database: reachable, and that server measures it.

@@ -1,4 +1,4 @@
-import { AppError } from '@holdfast/protocol';
+import { type AdminUser, AppError } from '@holdfast/protocol';
 import { writeUserDisabled } from '../auth/accounts.js';
 import type { Caller, Context } from '../context.js';
 import { appendLedgerEntry } from '../ledger/ledger.js';
@@ -7,20 +7,6 @@ import { inTransaction, notifyOnCommit } from '../store/transactions.js';
 import { listDirectory } from '../store/user-directory.js';
 import { findUserById } from '../store/users.js';
 import { NOTIFY_CHANNEL } from '../sync/change-notifier.js';
-
-/** One account in the operators' user list (times ISO 8601; quotas 0 when unlimited). */
-export interface AdminUser {
-  id: string;
-  username: string;
-  admin: boolean;
-  disabled: boolean;
-  createdAt: string;
-  lastSeenAt: string | null;
-  items: number;
-  bytes: number;
-  quotaItems: number;
-  quotaBytes: number;
-}
 
 export async function listAdminUsers(ctx: Context): Promise<AdminUser[]> {
   const entries = await listDirectory(ctx.db);

@@ -1,41 +1,7 @@
 /** The operators' endpoints (`/v1/admin/*`), as the portal reads them. */
 
-export interface Target {
-  number: number;
-  name: string;
-  lastShippedRevision: number | null;
-  lagRevisions: number | null;
-  lagSeconds: number | null;
-  rpoSeconds: number | null;
-  lastVerifiedDrillAt: string | null;
-  drillAgeSeconds: number | null;
-  freeBytes: number | null;
-  status: 'ok' | 'at_risk';
-  problem: string | null;
-}
-
-export interface Overview {
-  status: 'ok' | 'at_risk';
-  reasons: string[];
-  head: { generation: string; revision: number };
-  targets: Target[];
-  users: { total: number; disabled: number };
-  openIncidents: number;
-  openReports: number;
-}
-
-export interface AdminUser {
-  id: string;
-  username: string;
-  admin: boolean;
-  disabled: boolean;
-  createdAt: string;
-  lastSeenAt: string | null;
-  items: number;
-  bytes: number;
-  quotaItems: number | null;
-  quotaBytes: number | null;
-}
+// The overview and the user list are the server's own shapes (packages/protocol/src/admin.ts), types only.
+export type { AdminOverview as Overview, AdminTarget as Target, AdminUser } from '@holdfast/protocol/admin';
 
 export interface Incident {
   seq: number;

@@ -54,11 +54,11 @@ export function AdminUsers() {
                   </th>
                   <td>
                     {u.items}
-                    {u.quotaItems != null && ` of ${u.quotaItems}`}
+                    {u.quotaItems > 0 && ` of ${u.quotaItems}`}
                   </td>
                   <td>
                     {bytes(u.bytes)}
-                    {u.quotaBytes != null && ` of ${bytes(u.quotaBytes)}`}
+                    {u.quotaBytes > 0 && ` of ${bytes(u.quotaBytes)}`}
                   </td>
                   <td>{u.lastSeenAt ? new Date(u.lastSeenAt).toLocaleString() : 'never'}</td>
                   <td>

@@ -102,9 +102,9 @@ function Dashboard() {
               <tr key={t.number} className={t.status === 'at_risk' ? 'admin-row-at-risk' : undefined}>
                 <th scope="row">{t.name}</th>
                 <td>{t.status === 'at_risk' ? `At risk${t.problem ? `: ${t.problem}` : ''}` : 'OK'}</td>
-                <td>{t.lastShippedRevision ?? 'none'}</td>
+                <td>{t.lastShippedRevision}</td>
                 <td>
-                  {t.lagRevisions ?? '?'} revisions, {ago(t.lagSeconds)}
+                  {t.lagRevisions} revisions, {ago(t.lagSeconds)}
                 </td>
                 <td>{ago(t.rpoSeconds)}</td>
                 <td>
