@@ -13,7 +13,7 @@ import { findDeviceByTokenHash, insertDevice, revokeSessions, touchDevice } from
 import { readGeneration } from '../store/meta.js';
 import type { Database } from '../store/schema.js';
 import { inTransaction } from '../store/transactions.js';
-import { findUserByName, insertUser, type UserRow, updateUser } from '../store/users.js';
+import { findUserById, findUserByName, insertUser, type UserRow, updateUser } from '../store/users.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import { throttledSignIn } from './sign-in-throttle.js';
 import { appPasswordId, hashToken, newAppPassword, newDeviceToken } from './tokens.js';
@@ -48,6 +48,38 @@ export async function setPassword(ctx: Pick<Context, 'db' | 'now'>, username: st
   checkPassword(password);
   const user = await requireUser(ctx, username);
   await updateUser(ctx.db.kysely, user.id, { password_hash: await hashPassword(password) }, ctx.now());
+}
+
+/**
+ * A person changing their own password: the current one must be right, checked
+ * under the failed-login throttle (so a borrowed session cannot guess it faster
+ * than a login could), and every other browser session ends. Device tokens and
+ * app passwords stay, as with `holdfast user passwd`. Returns how many
+ * sessions were ended.
+ */
+export async function changeOwnPassword(
+  ctx: Context,
+  caller: Caller,
+  input: { currentPassword: string; newPassword: string; clientAddress: string },
+): Promise<number> {
+  checkPassword(input.newPassword);
+  try {
+    await throttledSignIn(ctx, 'login', caller.username, input.clientAddress, async () => {
+      const user = await findUserById(ctx.db.kysely, caller.userId);
+      return user && (await verifyPassword(user.password_hash, input.currentPassword)) ? user : null;
+    });
+  } catch (error) {
+    // Not `unauthorized`: the caller is signed in, only the password they typed is wrong.
+    if (error instanceof AppError && error.code === 'unauthorized')
+      throw new AppError('forbidden', 'The current password is not right.');
+    throw error;
+  }
+  const hash = await hashPassword(input.newPassword);
+  const now = ctx.now();
+  return inTransaction(ctx.db, async (trx) => {
+    await updateUser(trx, caller.userId, { password_hash: hash }, now);
+    return revokeSessions(trx, caller.userId, now, caller.deviceId);
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { findAnyDeviceByTokenHash, insertDevice, revokeDevice, touchDevice } from '../store/devices.js';
+import { findAnyDeviceByTokenHash, insertDevice, revokeDevice, revokeSessions, touchDevice } from '../store/devices.js';
 import { findUserByName } from '../store/users.js';
 import { dummyPasswordHash, verifyPassword } from './passwords.js';
 import { throttledSignIn } from './sign-in-throttle.js';
@@ -136,4 +136,15 @@ export async function authenticateSession(ctx: Context, token: string): Promise<
 export async function endSession(ctx: Context, token: string): Promise<void> {
   const device = await findAnyDeviceByTokenHash(ctx.db.kysely, hashToken(token));
   if (device && device.revoked_at === null) await revokeDevice(ctx.db, device.id, ctx.now(), device.user_id);
+}
+
+/**
+ * "Sign out everywhere": revokes every browser session of the user, the
+ * caller's own too. Devices that sync keep their tokens; they are signed out
+ * one by one. Returns how many sessions ended.
+ */
+export async function endAllSessions(ctx: Pick<Context, 'db' | 'now' | 'log'>, userId: string): Promise<number> {
+  const ended = await revokeSessions(ctx.db, userId, ctx.now());
+  ctx.log.info({ userId, ended }, 'every web session signed out');
+  return ended;
 }

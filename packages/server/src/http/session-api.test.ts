@@ -201,6 +201,90 @@ describe.each(engines)('web sessions (%s)', (engine) => {
     expect(none.json().code).toBe('unauthorized');
   });
 
+  it('signs out everywhere: every session of the person ends, this one too, and syncing devices stay', async () => {
+    const s = await start();
+    await createUser(s.ctx, 'bob', 'bob-password');
+    const here = await signIn(s);
+    const elsewhere = cookieOf(await signIn(s));
+    const bobs = cookieOf(
+      await s.app.inject({
+        method: 'POST',
+        url: '/v1/session',
+        payload: { username: 'bob', password: 'bob-password' },
+      }),
+    );
+    const phone = await s.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'alice', password: 'alice-password' },
+    });
+    const token = cookieOf(here);
+    const noCsrf = await s.app.inject({ method: 'DELETE', url: '/v1/sessions', headers: withCookie(token) });
+    expect(noCsrf.json().code).toBe('csrf_failed');
+
+    const out = await s.app.inject({
+      method: 'DELETE',
+      url: '/v1/sessions',
+      headers: withCookie(token, here.json().csrfToken),
+    });
+    expect(out.statusCode).toBe(200);
+    expect(out.json()).toEqual({ signedOut: 2 });
+    expect(String(out.headers['set-cookie'])).toMatch(/holdfast_session=;/);
+    const read = (t: string) => s.app.inject({ method: 'GET', url: '/v1/session', headers: withCookie(t) });
+    expect((await read(token)).json().code).toBe('session_revoked');
+    expect((await read(elsewhere)).json().code).toBe('session_revoked');
+    // Another person's session and the person's phone are left alone.
+    expect((await read(bobs)).statusCode).toBe(200);
+    const me = await s.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `Bearer ${phone.json().token}` },
+    });
+    expect(me.statusCode).toBe(200);
+  });
+
+  it('changes the own password: the current one must be right, other sessions end, this one and devices stay', async () => {
+    const s = await start({ 'login-burst': '3' });
+    const here = await signIn(s);
+    const token = cookieOf(here);
+    const headers = withCookie(token, here.json().csrfToken);
+    const elsewhere = cookieOf(await signIn(s));
+    const phone = await s.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'alice', password: 'alice-password' },
+    });
+    const change = (currentPassword: string, newPassword: string) =>
+      s.app.inject({ method: 'POST', url: '/v1/me/password', headers, payload: { currentPassword, newPassword } });
+
+    const short = await change('alice-password', 'short');
+    expect(short.statusCode).toBe(400);
+    expect(short.json().detail).toBe('Passwords need at least 8 characters.');
+    const wrong = await change('not-the-password', 'a new long password');
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json()).toMatchObject({ code: 'forbidden', detail: 'The current password is not right.' });
+
+    const changed = await change('alice-password', 'a new long password');
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toEqual({ signedOut: 1 });
+    const read = (t: string) => s.app.inject({ method: 'GET', url: '/v1/session', headers: withCookie(t) });
+    expect((await read(token)).statusCode).toBe(200);
+    expect((await read(elsewhere)).json().code).toBe('session_revoked');
+    const me = await s.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `Bearer ${phone.json().token}` },
+    });
+    expect(me.statusCode).toBe(200);
+    expect((await signIn(s, 'alice-password')).statusCode).toBe(401);
+    expect((await signIn(s, 'a new long password')).statusCode).toBe(200);
+
+    // Guessing the current password spends the same budget as guessing at sign-in (3 here: one wrong above,
+    // one wrong sign-in, and this one).
+    expect((await change('guess-two', 'another long password')).statusCode).toBe(403);
+    expect((await change('a new long password', 'another long password')).statusCode).toBe(429);
+  });
+
   it('marks the cookie Secure when a trusted proxy says the request came over TLS', async () => {
     const s = await start({ 'trusted-proxies': '127.0.0.1' });
     const response = await signIn(s, 'alice-password', { 'x-forwarded-proto': 'https' });

@@ -1,7 +1,7 @@
 import { AppError, loginRequestSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { login } from '../../auth/accounts.js';
+import { changeOwnPassword, login } from '../../auth/accounts.js';
 import type { Caller, Context } from '../../context.js';
 import { readEmail, setEmail } from '../../notify/addresses.js';
 import { listDevices, renameDevice, revokeDevice } from '../../store/devices.js';
@@ -14,6 +14,10 @@ import { parseInput } from '../validate.js';
 const deviceParams = z.object({ id: z.string().min(1).max(128) });
 // The address itself is checked by setEmail, which the command line shares.
 const meChanges = z.object({ email: z.string().max(254).nullable() }).strict();
+// The length rule is checked by changeOwnPassword, which says it in words.
+const passwordChange = z
+  .object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().max(1024) })
+  .strict();
 
 async function meView(ctx: Context, caller: Caller) {
   return {
@@ -27,7 +31,7 @@ async function meView(ctx: Context, caller: Caller) {
 
 const renameBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
 
-/** /v1/auth/login and /logout, /v1/me, and the caller's devices (/v1/devices: list, rename, revoke). */
+/** /v1/auth/login and /logout, /v1/me (and its password), and the caller's devices (/v1/devices: list, rename, revoke). */
 export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/auth/login', { bodyLimit: ctx.config.maxLoginBodyBytes }, async (request) => {
@@ -48,6 +52,12 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
       const changes = parseInput(meChanges, request.body, 'body');
       await setEmail(ctx, caller.userId, changes.email);
       return meView(ctx, caller);
+    });
+
+    app.post('/v1/me/password', { bodyLimit: ctx.config.maxLoginBodyBytes }, async (request) => {
+      const body = parseInput(passwordChange, request.body, 'body');
+      const signedOut = await changeOwnPassword(ctx, callerOf(request), { ...body, clientAddress: request.ip });
+      return { signedOut };
     });
 
     app.get('/v1/devices', async (request) => {

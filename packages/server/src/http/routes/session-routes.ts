@@ -3,11 +3,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
   authenticateSession,
   csrfTokenMatches,
+  endAllSessions,
   endSession,
   SESSION_COOKIE,
   startSession,
 } from '../../auth/sessions.js';
 import type { Context } from '../../context.js';
+import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
 /** The name a browser session gets in the devices list. */
@@ -26,7 +28,8 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply)
  * /v1/session: sign in, read and sign out a web portal session. These routes
  * read the cookie themselves (the auth hook leaves them alone) so that an
  * ended session is answered with what happened to it, and sign-out works
- * whatever state the session is in.
+ * whatever state the session is in. /v1/sessions signs every session of the
+ * caller out.
  */
 export function sessionRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
@@ -60,6 +63,13 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsync {
       }
       clearSessionCookie(request, reply);
       return reply.code(204).send();
+    });
+
+    // Authenticated like any other route (cookie with CSRF token, or a device's bearer token).
+    app.delete('/v1/sessions', async (request, reply) => {
+      const signedOut = await endAllSessions(ctx, callerOf(request).userId);
+      if (request.cookies[SESSION_COOKIE]) clearSessionCookie(request, reply);
+      return { signedOut };
     });
   };
 }
