@@ -1,4 +1,5 @@
 import { Route, Switch } from 'wouter';
+import { AccountPage } from './pages/account/account-page';
 import { AdminPage } from './pages/admin/admin-page';
 import { CalendarPage } from './pages/calendar/calendar-page';
 import { ContactsPage } from './pages/contacts/contacts-page';
@@ -32,6 +33,7 @@ export function App() {
             <Route path="/incidents" component={IncidentsPage} nest />
             <Route path="/my-data" component={MyDataPage} nest />
             <Route path="/devices" component={DevicesPage} nest />
+            <Route path="/account" component={AccountPage} />
             <Route path="/admin" component={AdminPage} nest />
             <Route>
               <h1>Page not found</h1>

@@ -87,6 +87,7 @@ describe('portal accessibility', () => {
       ['/incidents', () => page.getByLabel('What is missing or wrong?').waitFor()],
       ['/my-data', () => page.getByRole('button', { name: 'Download my data' }).waitFor()],
       ['/devices', () => page.getByLabel('App name').waitFor()],
+      ['/account', () => page.getByLabel('Current password').waitFor()],
     ];
     for (const [path, ready] of pages) {
       await page.goto(path);

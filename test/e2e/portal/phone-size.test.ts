@@ -14,6 +14,7 @@ const PAGES = [
   '/incidents',
   '/my-data',
   '/devices',
+  '/account',
 ];
 
 describe('portal on a phone-sized screen', () => {

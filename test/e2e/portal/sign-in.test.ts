@@ -137,5 +137,12 @@ describe('portal sign-in', () => {
     await fresh.getByRole('button', { name: 'Sign in' }).click();
     await fresh.getByRole('alert').getByText(disabled).waitFor();
     expect(none.count()).toBe(0);
+
+    // Enabled again: the session that was open when the account was disabled stays ended.
+    await setUserDisabled(portal.ctx, 'eve', false);
+    const enabled = countNavigations(page);
+    await page.goto('/contacts');
+    await settlesOnSignIn(page, enabled, 'This browser was signed out');
+    expect(enabled.count()).toBeLessThanOrEqual(2);
   });
 });

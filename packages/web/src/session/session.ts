@@ -54,6 +54,8 @@ export function reasonText(reason: string | null): string | null {
       return 'This account is disabled, so signing in again will not help. Ask the operator of this server.';
     case 'signed_out':
       return 'You are signed out.';
+    case 'signed_out_everywhere':
+      return 'You are signed out of every browser.';
     case 'unauthorized':
       return 'Sign in to see your data.';
     default:

@@ -19,6 +19,7 @@ const SECTIONS = [
   { path: '/incidents', label: 'What happened' },
   { path: '/my-data', label: 'My data' },
   { path: '/devices', label: 'Devices' },
+  { path: '/account', label: 'Account' },
 ] as const;
 
 function isCurrent(section: string, location: string): boolean {
