@@ -3,7 +3,9 @@ import { type ChangeEvent, useEffect, useId, useRef, useState } from 'react';
 import { describeError, fetchItemPage, newId, pushChange } from '../../components/collection-items';
 import { CollectionPicker } from '../../components/collection-picker';
 import { uploadBlob } from '../../components/photos-upload';
-import { type PhotoContent, PhotoTile } from './photo-tile';
+import { count } from '../../words/words';
+import { PhotoGrid } from './photo-grid';
+import type { PhotoContent } from './photo-tile';
 import './photos.css';
 
 /** Photos per page: one screen of thumbnails, so the first page shows before the rest of the album exists. */
@@ -81,11 +83,13 @@ export default function PhotosView() {
           ) : items.length === 0 ? (
             <p>No photos in this album yet.</p>
           ) : (
-            <ul className="photo-grid">
-              {items.map((item) => (
-                <PhotoTile key={item.id} item={item} />
-              ))}
-            </ul>
+            <>
+              <p className="meta">
+                {count(items.length, 'photo')}
+                {hasNextPage ? ' so far, more as you scroll down' : ' in this album'}
+              </p>
+              <PhotoGrid items={items} />
+            </>
           )}
           <div ref={sentinel} />
           {hasNextPage && (
