@@ -30,9 +30,10 @@ export async function listAdminUsers(ctx: Context): Promise<AdminUser[]> {
  * Disables or enables an account on an operator's word, with an
  * `admin_action` entry in the same transaction. A disabled account's tokens
  * and app passwords stop working at once (authentication reads the flag) and
- * its browser sessions are revoked (writeUserDisabled); its open event streams are woken so each re-checks and ends now,
- * on every server sharing the database, instead of at its next periodic
- * check. Doing what is already done records nothing.
+ * its browser sessions are revoked (writeUserDisabled); its open event
+ * streams are woken so each re-checks and ends now, on every server sharing
+ * the database, instead of at its next periodic check. Doing what is already
+ * done records nothing.
  */
 export async function setDisabledByAdmin(
   ctx: Context,

@@ -31,7 +31,10 @@ async function meView(ctx: Context, caller: Caller) {
 
 const renameBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
 
-/** /v1/auth/login and /logout, /v1/me (and its password), and the caller's devices (/v1/devices: list, rename, revoke). */
+/**
+ * /v1/auth/login and /logout, /v1/me and /v1/me/password, and the caller's
+ * devices (/v1/devices: list, rename, revoke).
+ */
 export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/auth/login', { bodyLimit: ctx.config.maxLoginBodyBytes }, async (request) => {
