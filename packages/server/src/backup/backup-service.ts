@@ -27,6 +27,12 @@ export interface BackupService {
    */
   drillNow(): Promise<void>;
   health(): TargetHealth[];
+  /**
+   * A write is waiting for its revision to reach the targets: ship now. Writes
+   * call this as they wait, so shipping does not depend on how soon the commit
+   * notification arrives (with PostgreSQL it comes back through the database).
+   */
+  wake(): void;
   stop(): Promise<void>;
 }
 
@@ -86,6 +92,9 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     runOnce: () => runOnce(state),
     drillNow: () => drillAll(state),
     health: () => state.loops.map((loop) => ({ ...loop.health })),
+    wake: () => {
+      if (state.started) wake(state);
+    },
     stop: () => stop(state),
   };
 }
