@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChangesResponse, Collection, LoginResponse, PushResponse } from '@holdfast/protocol';
 import { type AckTarget, ackLabel, ackTargets, prepareAckTarget } from './ack-targets.js';
-import { contactCard, rssMb, run, serve, startPostgres } from './support.js';
+import { contactCard, cpuSeconds, rssMb, run, serve, startPostgres } from './support.js';
 
 /** HOLDFAST_BENCH_QUICK=1: a small run that checks the script works (figures are not comparable). */
 const quick = process.env.HOLDFAST_BENCH_QUICK === '1';
-const PUSHED = quick ? 1000 : 10_000;
+/** HOLDFAST_BENCH_SYNC_PUSHED: contacts in the timed push (a multiple of 100, at most 10,000; default 10,000, 1,000 when quick). */
+const PUSHED = Number(process.env.HOLDFAST_BENCH_SYNC_PUSHED ?? (quick ? 1000 : 10_000));
 const TOTAL = quick ? 3000 : 100_000;
 
 /** The server's JS heap in use, from its own Prometheus metrics. */
@@ -90,21 +91,27 @@ async function benchEngine(engine: 'sqlite' | 'postgres', ack: AckTarget, databa
     });
 
     await pushRange(url, token, collection.id, 0, 1000); // warm-up
+    const pid = child.pid as number;
+    let cpu = await cpuSeconds(pid);
     let t = performance.now();
     const durability = await pushRange(url, token, collection.id, 1000, 1000 + PUSHED);
     const pushSeconds = (performance.now() - t) / 1000;
     const pushPerSecond = PUSHED / pushSeconds;
+    // Server CPU per 1,000 contacts: steadier than the rate on a shared machine.
+    const pushCpu = `server CPU ${((((await cpuSeconds(pid)) - cpu) * 1_000_000) / PUSHED).toFixed(0)} ms per 1,000`;
     const label = `${engine}/${ackLabel(ack)}`.padEnd(18);
     if (ack !== 'none') {
       // Four devices pushing at once share segments as they share commits.
+      cpu = await cpuSeconds(pid);
       t = performance.now();
       await Promise.all(
         [0, 1, 2, 3].map((d) => pushRange(url, token, collection.id, 200_000 + d * 2500, 202_500 + d * 2500)),
       );
       const concurrent = 10_000 / ((performance.now() - t) / 1000);
+      const concurrentCpu = ((await cpuSeconds(pid)) - cpu) * 100;
       console.log(
-        `${label} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (${PUSHED.toLocaleString('en-US')} in batches of 100)` +
-          `, ${concurrent.toFixed(0)} contacts/s with 4 devices at once | acknowledged ${durability} (RPO ${durability === 'target' ? '0' : 'the shipping lag'})`,
+        `${label} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (${PUSHED.toLocaleString('en-US')} in batches of 100; ${pushCpu})` +
+          `, ${concurrent.toFixed(0)} contacts/s with 4 devices at once (${concurrentCpu.toFixed(0)} ms per 1,000) | acknowledged ${durability} (RPO ${durability === 'target' ? '0' : 'the shipping lag'})`,
       );
       if (ack === 'directory') {
         targetRates.push(
@@ -123,18 +130,20 @@ async function benchEngine(engine: 'sqlite' | 'postgres', ack: AckTarget, databa
     const pulled = await pullAll(url, fresh.token);
     const pullMs = performance.now() - t;
     // Four devices pushing at once: client work overlaps server work.
+    cpu = await cpuSeconds(pid);
     t = performance.now();
     await Promise.all(
       [0, 1, 2, 3].map((d) => pushRange(url, token, collection.id, 11_000 + d * 2500, 13_500 + d * 2500)),
     );
     const concurrentSeconds = (performance.now() - t) / 1000;
+    const concurrentCpu = ((await cpuSeconds(pid)) - cpu) * 100;
 
     if (TOTAL > 21_000) await pushRange(url, token, collection.id, 21_000, TOTAL);
     const rss = await rssMb(child.pid as number);
     const heap = await heapMb(url);
     console.log(
-      `${label} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (${PUSHED.toLocaleString('en-US')} in batches of 100)` +
-        `, ${(10_000 / concurrentSeconds).toFixed(0)} contacts/s with 4 devices at once` +
+      `${label} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (${PUSHED.toLocaleString('en-US')} in batches of 100; ${pushCpu})` +
+        `, ${(10_000 / concurrentSeconds).toFixed(0)} contacts/s with 4 devices at once (${concurrentCpu.toFixed(0)} ms per 1,000)` +
         ` | pull ${pulled} revisions in ${pullMs.toFixed(0)} ms ` +
         ` | acknowledged ${durability} | server RSS ${rss.toFixed(0)} MB after ${(TOTAL > 21_000 ? TOTAL : 11_000 + PUSHED).toLocaleString('en-US')} contacts (JS heap ${heap.toFixed(0)} MB; ${startupRss.toFixed(0)} MB at start)`,
     );

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AppError } from '@holdfast/protocol';
 import type { Digests, Revision } from './schemas.js';
 
@@ -50,9 +50,8 @@ export function digestBuilder(): DigestBuilder {
       const group = user.get(record.collectionId) ?? { count: 0, digest: Buffer.alloc(16) };
       user.set(record.collectionId, group);
       if (record.entity === 'collection' || record.itemId === null) return;
-      const item = createHash('sha256')
-        .update(`${record.itemId}\n${record.hash ?? ''}`, 'utf8')
-        .digest();
+      // One-shot hash: no Hash object per item, which a restore of 100,000 items feels.
+      const item = hash('sha256', `${record.itemId}\n${record.hash ?? ''}`, 'buffer');
       for (let i = 0; i < 16; i++) group.digest[i] = (group.digest[i] ?? 0) ^ (item[i] ?? 0);
       group.count += 1;
     },

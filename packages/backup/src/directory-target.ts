@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fsyncDir } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
@@ -46,26 +46,27 @@ export class DirectoryTarget implements Target {
     this.description = `dir:${this.#root}`;
   }
 
+  /**
+   * Written for the common case, a new object in an existing directory, with
+   * as few file-system calls as durability allows (each one is a trip through
+   * the thread pool that acknowledged writes wait for): the temporary file is
+   * written and fsynced, linked, and the directory fsynced once. A name that
+   * already exists is found by `link` itself.
+   */
   async putObject(name: string, bytes: Uint8Array): Promise<void> {
     assertObjectName(name, this.description);
     const path = this.#path(name);
     try {
       const dir = dirname(path);
-      const existing = await this.#readIfPresent(path);
-      if (existing) {
-        this.#compareExisting(name, existing, bytes);
-        // The earlier writer may have crashed before its directory fsync; make the entry durable now.
-        await fsyncFile(path);
-        await fsyncDir(dir);
-        return;
-      }
-      await this.#ensureDir(dir);
       const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
       try {
-        await writeDurably(tmp, bytes);
-        await this.#publish(name, tmp, path, bytes);
+        await this.#writeTemporary(dir, tmp, bytes);
+        if (!(await this.#publish(name, tmp, path, bytes))) {
+          // The earlier writer may have crashed before its directory fsync; make the entry durable now.
+          await fsyncFile(path);
+        }
       } finally {
-        await rm(tmp, { force: true });
+        await unlink(tmp).catch(() => {});
       }
       await fsyncDir(dir);
     } catch (error) {
@@ -137,19 +138,39 @@ export class DirectoryTarget implements Target {
     return join(this.#root, ...name.split('/'));
   }
 
-  /** Links the fsynced temporary file to its final name without ever replacing an existing one. */
-  async #publish(name: string, tmp: string, path: string, bytes: Uint8Array): Promise<void> {
+  /** Writes and fsyncs the temporary file, creating the object's directory when it is the first object there. */
+  async #writeTemporary(dir: string, tmp: string, bytes: Uint8Array): Promise<void> {
+    try {
+      await writeDurably(tmp, bytes);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+      // The directory is missing: a new fan-out directory, or the root itself is gone (which #ensureDir reports).
+      await this.#ensureDir(dir);
+      await writeDurably(tmp, bytes);
+    }
+  }
+
+  /**
+   * Links the fsynced temporary file to its final name without ever replacing
+   * an existing one. Returns false when the name already held these bytes.
+   */
+  async #publish(name: string, tmp: string, path: string, bytes: Uint8Array): Promise<boolean> {
     try {
       await link(tmp, path);
+      return true;
     } catch (error) {
       const code = errorCode(error);
       if (code !== 'EEXIST' && !NO_LINK_CODES.has(code ?? '')) throw error;
       const existing = await this.#readIfPresent(path);
-      if (existing) return this.#compareExisting(name, existing, bytes);
+      if (existing) {
+        this.#compareExisting(name, existing, bytes);
+        return false;
+      }
       // No hard links here: a concurrent writer could slip in between this
       // check and the rename. Names are content hashes, so in practice both
       // writers hold the same bytes.
       await rename(tmp, path);
+      return true;
     }
   }
 

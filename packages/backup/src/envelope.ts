@@ -205,17 +205,26 @@ function compressionName(code: number): Compression | null {
  */
 const BROTLI_QUALITY = 3;
 
+/**
+ * Payloads up to this size are compressed on the calling thread: under a
+ * millisecond of work, less than a round trip through a busy thread pool,
+ * which a journal segment that writes are waiting for cannot afford.
+ */
+const SYNC_COMPRESS_MAX_BYTES = 128 * 1024;
+
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 
-function compress(method: Exclude<Compression, 'none'>, payload: Uint8Array): Promise<Uint8Array> {
+async function compress(method: Exclude<Compression, 'none'>, payload: Uint8Array): Promise<Uint8Array> {
   if (method === 'gzip') return gzipAsync(payload, { level: 6 });
-  return brotliAsync(payload, {
+  const options = {
     params: {
       [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
       [constants.BROTLI_PARAM_SIZE_HINT]: payload.byteLength,
     },
-  });
+  };
+  if (payload.byteLength <= SYNC_COMPRESS_MAX_BYTES) return brotliCompressSync(payload, options);
+  return brotliAsync(payload, options);
 }
 
 function decompress(method: Compression, body: Uint8Array): Uint8Array {

@@ -32,6 +32,31 @@ export interface StoredSegment {
 }
 
 /**
+ * The segment this process stored last, by repository. Objects are
+ * write-once and named by their hash, so a segment this writer stored (and
+ * proved to decrypt before storing) needs only to be confirmed present when
+ * the next one links to it, not read back and decrypted again.
+ */
+const lastWritten = new WeakMap<Repository, JournalHead>();
+
+/** Checks that `prev` exists and ends at the `toSeq` the caller links to. */
+async function assertPrevious(repo: Repository, prev: JournalHead): Promise<void> {
+  const known = lastWritten.get(repo);
+  if (known?.object !== prev.object) {
+    // Read the previous segment back rather than trusting the caller's toSeq: a wrong link breaks the chain.
+    const segment = await readJournalSegment(repo, prev.object);
+    if (segment.toSeq === prev.toSeq) return;
+    throw previousMismatch(prev, segment.toSeq);
+  }
+  if (known.toSeq !== prev.toSeq) throw previousMismatch(prev, known.toSeq);
+  await assertStored(repo, [prev.object], 'journal segment');
+}
+
+function previousMismatch(prev: JournalHead, actual: number): AppError {
+  return new AppError('precondition_failed', `previous segment ${prev.object} ends at ${actual}, not ${prev.toSeq}`);
+}
+
+/**
  * Writes a journal segment after checking what it points at: the previous
  * segment and every referenced blob must already be stored (a segment never
  * references data that is not durable). Returns the new chain head.
@@ -51,16 +76,7 @@ export async function writeJournalSegment(repo: Repository, input: JournalSegmen
     if (object === undefined) throw new AppError('invalid_request', `no blob object given for blob ${sha}`);
     blobs[sha] = object;
   }
-  if (input.prev) {
-    // Read the previous segment back rather than trusting the caller's toSeq: a wrong link breaks the chain.
-    const prev = await readJournalSegment(repo, input.prev.object);
-    if (prev.toSeq !== input.prev.toSeq) {
-      throw new AppError(
-        'precondition_failed',
-        `previous segment ${input.prev.object} ends at ${prev.toSeq}, not ${input.prev.toSeq}`,
-      );
-    }
-  }
+  if (input.prev) await assertPrevious(repo, input.prev);
   await assertStored(repo, Object.values(blobs), 'journal segment');
   const { name, value } = await storeJson(repo, 'journal', journalSegmentSchema, {
     generation: input.generation,
@@ -71,6 +87,7 @@ export async function writeJournalSegment(repo: Repository, input: JournalSegmen
     revisions: [...input.revisions],
     blobs,
   });
+  lastWritten.set(repo, { object: name, toSeq: value.toSeq });
   return { object: name, segment: value };
 }
 

@@ -102,10 +102,16 @@ function isOwnProcess(record: LockRecord): boolean {
   );
 }
 
-/** Every readable lock object. A listing error is thrown; an unreadable lock counts as live (caution). */
-export async function listLocks(repo: Repository): Promise<{ object: string; record: LockRecord | null }[]> {
+/**
+ * Every readable lock object (or those whose names start with `prefix`). A
+ * listing error is thrown; an unreadable lock counts as live (caution).
+ */
+export async function listLocks(
+  repo: Repository,
+  prefix = LOCK_PREFIX,
+): Promise<{ object: string; record: LockRecord | null }[]> {
   const locks: { object: string; record: LockRecord | null }[] = [];
-  for (const object of await repo.target.listObjects(LOCK_PREFIX)) {
+  for (const object of await repo.target.listObjects(prefix)) {
     try {
       const parsed = lockSchema.safeParse(decodeJsonText(await repo.target.getObject(object)));
       locks.push({ object, record: parsed.success ? parsed.data : null });
@@ -221,10 +227,10 @@ function lockConflict(repo: Repository, object: string, record: LockRecord | nul
 /** Whether a live prune lock is on the target: backup writers step back until it is gone. */
 export async function pruneInProgress(repo: Repository): Promise<boolean> {
   const now = repo.clock().getTime();
-  return (await listLocks(repo)).some(
-    ({ object, record }) =>
-      object.startsWith(`${LOCK_PREFIX}prune-`) &&
-      (!record || (Date.parse(record.expiresAt) > now && !(record.host !== undefined && isGoneFromThisHost(record)))),
+  // Only prune locks are read: this runs before every shipping pass, and the writer's own lock is always there.
+  return (await listLocks(repo, `${LOCK_PREFIX}prune-`)).some(
+    ({ record }) =>
+      !record || (Date.parse(record.expiresAt) > now && !(record.host !== undefined && isGoneFromThisHost(record))),
   );
 }
 

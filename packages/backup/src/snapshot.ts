@@ -2,7 +2,15 @@ import { AppError } from '@holdfast/protocol';
 import { digestBuilder } from './digest.js';
 import { objectError } from './envelope.js';
 import { type JournalHead, readJournalSegment } from './journal.js';
-import { assertStored, listRepositoryObjects, loadJson, storeJson, typePrefix } from './object-store.js';
+import {
+  assertStored,
+  decodeJson,
+  listRepositoryObjects,
+  loadJson,
+  openStoredObject,
+  storeJson,
+  typePrefix,
+} from './object-store.js';
 import type { Repository } from './repository.js';
 import {
   type BlobMap,
@@ -204,11 +212,29 @@ export function includedRecords(entry: SnapshotDataEntry, records: readonly Revi
  * manifest drops.
  */
 export async function* readSnapshotRecords(repo: Repository, manifest: SnapshotManifest): AsyncGenerator<Revision> {
-  for (const entry of manifest.data) {
-    const { records } = await readSnapshotData(repo, entry.object);
+  const entries = manifest.data;
+  const reads: (Promise<Uint8Array> | undefined)[] = [];
+  const readAhead = (index: number) => {
+    const entry = entries[index];
+    if (!entry) return;
+    const read = repo.target.getObject(entry.object);
+    // Awaited below in order; a reader that stops early must not leave a rejection unobserved.
+    read.catch(() => {});
+    reads[index] = read;
+  };
+  for (let index = 0; index < READ_AHEAD; index++) readAhead(index);
+  for (const [index, entry] of entries.entries()) {
+    const stored = await (reads[index] as Promise<Uint8Array>);
+    reads[index] = undefined;
+    readAhead(index + READ_AHEAD);
+    const payload = openStoredObject(repo, 'snapshot-data', entry.object, stored);
+    const { records } = decodeJson(entry.object, snapshotDataSchema, payload);
     yield* includedRecords(entry, records);
   }
 }
+
+/** Data objects read ahead of the one being decoded: reads from the target overlap decrypting and parsing. */
+const READ_AHEAD = 4;
 
 /**
  * Every snapshot, oldest first by the seq it covers, then by recorded

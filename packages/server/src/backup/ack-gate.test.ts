@@ -100,6 +100,31 @@ describe('acknowledgement once on a backup target', () => {
     expect(backupAckHealth(server.ctx)).toMatchObject({ mode: 'target', required: 1, ok: true });
   });
 
+  it('ships as soon as a write waits, whether or not the commit notification has arrived', async () => {
+    const setup = await startBackedUpServer('sqlite', 1, {
+      'backup-ship-interval-ms': '3600000',
+      'backup-ack-timeout-ms': '3000',
+    });
+    defer(setup.close);
+    const { server } = setup;
+    // Commit notifications that never arrive (over PostgreSQL they come back through the database, later).
+    server.ctx.notifier.subscribeAll = () => () => {};
+    const service = startServerBackups(server.ctx);
+    defer(async () => service?.stop());
+    const deadline = Date.now() + 10_000;
+    while (!(service?.health().every((h) => h.connected) ?? false)) {
+      if (Date.now() > deadline) throw new Error('targets did not connect');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const alice = await addUser(server, 'alice');
+    const notes = await createNotes(server, alice);
+    const response = await pushOne(server, alice, notes);
+    expect(response.statusCode).toBe(200);
+    const body = response.json() as { durability: string; results: { revision: number }[] };
+    expect(body.durability).toBe('target');
+    expect(body.results[0]?.revision).toBeLessThanOrEqual(await journalHead(setup.dirs[0] as string));
+  });
+
   it('answers a DAV PUT only once it is on the target, and says so in a header', async () => {
     const { server, dirs } = await backedUp(1);
     const alice = await addDavUser(server, 'alice');

@@ -31,6 +31,8 @@ export interface AckGate {
    */
   degraded: { since: number; seq: number } | null;
   closed: boolean;
+  /** Called when a write starts waiting: the shipping loops start a pass now if none is running. */
+  onWait: () => void;
 }
 
 const gates = new WeakMap<Context, AckGate>();
@@ -51,6 +53,7 @@ export function attachAckGate(ctx: Context, targets: number): AckGate {
     waiters: new Set(),
     degraded: null,
     closed: false,
+    onWait: () => {},
   };
   ctx.metrics.backupAckDegraded.set(0);
   gates.set(ctx, gate);
@@ -111,6 +114,7 @@ export function waitUntilDurable(gate: AckGate, seq: number): Promise<boolean> {
       }, gate.ctx.config.backupAckTimeoutMs),
     };
     gate.waiters.add(waiter);
+    gate.onWait();
   });
 }
 

@@ -27,6 +27,12 @@ export interface BackupService {
    */
   drillNow(): Promise<void>;
   health(): TargetHealth[];
+  /**
+   * A write is waiting for its revision to reach the targets: ship now. Writes
+   * call this as they wait, so shipping does not depend on how soon the commit
+   * notification arrives (with PostgreSQL it comes back through the database).
+   */
+  wake(): void;
   stop(): Promise<void>;
 }
 
@@ -86,6 +92,9 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     runOnce: () => runOnce(state),
     drillNow: () => drillAll(state),
     health: () => state.loops.map((loop) => ({ ...loop.health })),
+    wake: () => {
+      if (state.started) wake(state);
+    },
     stop: () => stop(state),
   };
 }
@@ -139,19 +148,27 @@ function schedule(state: ServiceState, loop: TargetLoop, delay: number): void {
   if (state.stopped) return;
   loop.timer = setTimeout(() => {
     loop.timer = null;
-    const started = Date.now();
-    loop.lastPassAt = started;
-    void runPass(state, loop).finally(() => {
-      const elapsed = Date.now() - started;
-      // Keep the cadence: a pass that took part of the interval shortens the wait.
-      const next = loop.again
-        ? Math.max(0, commitShipGap(state) - elapsed)
-        : Math.max(0, state.deps.config.backupShipIntervalMs - elapsed);
-      loop.again = false;
-      schedule(state, loop, next);
-    });
+    startPass(state, loop);
   }, delay);
   loop.timer.unref();
+}
+
+/** Runs a pass on `loop` now, then schedules the next one. */
+function startPass(state: ServiceState, loop: TargetLoop): void {
+  const started = Date.now();
+  loop.lastPassAt = started;
+  void runPass(state, loop).finally(() => {
+    const elapsed = Date.now() - started;
+    const again = loop.again;
+    loop.again = false;
+    // Keep the cadence: a pass that took part of the interval shortens the wait.
+    const next = again
+      ? Math.max(0, commitShipGap(state) - elapsed)
+      : Math.max(0, state.deps.config.backupShipIntervalMs - elapsed);
+    // Writes committed during the pass wait for it: the next one starts now, not at the next turn of the timers.
+    if (again && next === 0 && !state.stopped) startPass(state, loop);
+    else schedule(state, loop, next);
+  });
 }
 
 /** Something committed: ship it soon on every target that is shipping normally. */
@@ -164,7 +181,13 @@ function wake(state: ServiceState): void {
       continue;
     }
     clearTimeout(loop.timer);
-    schedule(state, loop, Math.max(0, loop.lastPassAt + commitShipGap(state) - Date.now()));
+    const delay = Math.max(0, loop.lastPassAt + commitShipGap(state) - Date.now());
+    if (delay > 0) {
+      schedule(state, loop, delay);
+      continue;
+    }
+    loop.timer = null;
+    startPass(state, loop);
   }
 }
 

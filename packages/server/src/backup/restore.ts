@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type BlobMap,
   listAccountStates,
@@ -158,8 +158,18 @@ export async function restoreRepository(
   const restoredSeq = Math.max(seq, revisions.at(-1)?.seq ?? 0);
   const accounts = await chooseAccountState(repo, snapshot, options.journal === false ? null : restoredSeq, point);
   // Every object is read (and every blob stored) before the database is written: a damaged object leaves it empty.
-  const blobs = await fetchBlobs(repo, revisions, blobObjects, options.blobs);
-  const placeholderUsers = await writeLog(db, revisions, restoredSeq, accounts, blobs.stored);
+  // A drill only reads and hashes blobs, so that overlaps writing its scratch database.
+  const fetching = fetchBlobs(repo, revisions, blobObjects, options.blobs);
+  const early = options.blobs.mode === 'store' ? await fetching : null;
+  // Both finish before anything is thrown, so nothing still writes into a database the caller closes.
+  const [written, fetched] = await Promise.allSettled([
+    writeLog(db, revisions, restoredSeq, accounts, early?.stored ?? []),
+    early ?? fetching,
+  ]);
+  if (fetched.status === 'rejected') throw fetched.reason;
+  if (written.status === 'rejected') throw written.reason;
+  const placeholderUsers = written.value;
+  const blobs = fetched.value;
   const users = await countPerUser(db);
   return {
     snapshot,
@@ -215,9 +225,7 @@ async function writeLog(
     if (row.op !== 'put') continue;
     const key = `${row.user_id}\n${row.collection_id}`;
     const sum = sums.get(key) ?? { count: 0, digest: Buffer.alloc(16) };
-    const item = createHash('sha256')
-      .update(`${row.item_id ?? ''}\n${row.content_hash ?? ''}`, 'utf8')
-      .digest();
+    const item = hash('sha256', `${row.item_id ?? ''}\n${row.content_hash ?? ''}`, 'buffer');
     for (let i = 0; i < 16; i++) sum.digest[i] = (sum.digest[i] as number) ^ (item[i] as number);
     sum.count += 1;
     sums.set(key, sum);

@@ -32,6 +32,7 @@ export function startServerBackups(ctx: Context): BackupService | null {
     onCommit: (listener) => ctx.notifier.subscribeAll(listener),
     onDurable: (index, seq) => noteDurable(gate, index, seq),
   });
+  gate.onWait = () => service.wake();
   return {
     ...service,
     stop: async () => {
