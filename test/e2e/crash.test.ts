@@ -84,7 +84,11 @@ describe.each(['sqlite', 'postgres'] as const)('crash during a push storm on %s'
         }
       };
       const lanes = [0, 1, 2, 3].map(pusher);
-      // Let the storm build, then pull the plug at an arbitrary point.
+      // Let the storm build (enough acknowledged to prove something, however slow the machine), then pull the plug
+      // at an arbitrary point.
+      const enough = (round + 1) * 60;
+      const deadline = Date.now() + 60_000;
+      while (acked.size < enough && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 1200 + Math.random() * 800));
       await server.kill();
       stop = true;
