@@ -10,9 +10,10 @@ const smsBackup = fileURLToPath(new URL('../fixtures/moving-in/sms-backup.xml', 
 
 /**
  * Libraries a server loads only once something uses them: thumbnails, photo metadata, mail, PostgreSQL, S3,
- * import and export archives. Each costs memory from start on if a static import slips back in.
+ * import and export archives, JSON Schema compilers (no route declares a schema). Each costs memory from start
+ * on if a static import slips back in.
  */
-const OPTIONAL = ['sharp', 'exifr', 'nodemailer', 'pg', '@aws-sdk', 'yauzl', 'yazl', 'saxes'];
+const OPTIONAL = ['sharp', 'exifr', 'nodemailer', 'pg', '@aws-sdk', 'yauzl', 'yazl', 'saxes', 'ajv'];
 
 const loadedPackages = async (log: string) => {
   const names = new Set<string>();
