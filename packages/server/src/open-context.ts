@@ -154,6 +154,7 @@ async function openStore(config: Config, options: OpenOptions, log: Logger): Pro
   try {
     db = openDatabase(location, {
       create,
+      sqliteCacheMib: config.sqliteCacheMib,
       onConnectionError: (error) =>
         log.warn({ err: error.message }, 'an idle database connection failed; the pool replaces it'),
     });
