@@ -70,6 +70,14 @@ async function pullAll(url: string, token: string): Promise<number> {
 
 /** Pushes per second with a directory target in `backupAck=target` mode, by engine, for the summary. */
 const targetRates: string[] = [];
+/** Server RSS at start, after about 10,000 and after TOTAL contacts (runs without a target), by engine. */
+const memory: string[] = [];
+
+/** The memory targets: RSS at start (idle), after 10,000 contacts and after 100,000, in MiB. */
+const RSS_TARGETS = { start: 60, tenThousand: 100, hundredThousand: 150 };
+
+const judged = (mib: number, target: number) =>
+  `${mib.toFixed(0)} MiB (${mib <= target ? 'meets' : 'misses'} ${target})`;
 
 async function benchEngine(engine: 'sqlite' | 'postgres', ack: AckTarget, databaseUrl?: string) {
   const dataDir = await mkdtemp(join(tmpdir(), 'holdfast-bench-'));
@@ -99,6 +107,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres', ack: AckTarget, databa
     const pushPerSecond = PUSHED / pushSeconds;
     // Server CPU per 1,000 contacts: steadier than the rate on a shared machine.
     const pushCpu = `server CPU ${((((await cpuSeconds(pid)) - cpu) * 1_000_000) / PUSHED).toFixed(0)} ms per 1,000`;
+    const afterPushedRss = await rssMb(child.pid as number);
     const label = `${engine}/${ackLabel(ack)}`.padEnd(18);
     if (ack !== 'none') {
       // Four devices pushing at once share segments as they share commits.
@@ -141,11 +150,17 @@ async function benchEngine(engine: 'sqlite' | 'postgres', ack: AckTarget, databa
     if (TOTAL > 21_000) await pushRange(url, token, collection.id, 21_000, TOTAL);
     const rss = await rssMb(child.pid as number);
     const heap = await heapMb(url);
+    const stored = (TOTAL > 21_000 ? TOTAL : 11_000 + PUSHED).toLocaleString('en-US');
+    memory.push(
+      `${engine}: ${judged(startupRss, RSS_TARGETS.start)} at start, ` +
+        `${judged(afterPushedRss, RSS_TARGETS.tenThousand)} after ${(1000 + PUSHED).toLocaleString('en-US')} contacts, ` +
+        `${judged(rss, RSS_TARGETS.hundredThousand)} after ${stored}`,
+    );
     console.log(
       `${label} push ${pushPerSecond.toFixed(0).padStart(6)} contacts/s (${PUSHED.toLocaleString('en-US')} in batches of 100; ${pushCpu})` +
         `, ${(10_000 / concurrentSeconds).toFixed(0)} contacts/s with 4 devices at once (${concurrentCpu.toFixed(0)} ms per 1,000)` +
         ` | pull ${pulled} revisions in ${pullMs.toFixed(0)} ms ` +
-        ` | acknowledged ${durability} | server RSS ${rss.toFixed(0)} MB after ${(TOTAL > 21_000 ? TOTAL : 11_000 + PUSHED).toLocaleString('en-US')} contacts (JS heap ${heap.toFixed(0)} MB; ${startupRss.toFixed(0)} MB at start)`,
+        ` | acknowledged ${durability} | server RSS ${rss.toFixed(0)} MB after ${stored} contacts (JS heap ${heap.toFixed(0)} MB; ${startupRss.toFixed(0)} MB at start)`,
     );
   } finally {
     child.kill('SIGTERM');
@@ -186,4 +201,9 @@ console.log(
   `Targets: push >= 10,000 contacts/s in batches of 100 with a directory target (backupAck=target): ${
     targetRates.join('; ') || 'not run'
   } | RPO 0 in target mode (acknowledged once on the target)`,
+);
+console.log(
+  `Memory targets (server RSS, no backup target): <= ${RSS_TARGETS.start} MiB at start, <= ${RSS_TARGETS.tenThousand} MiB at 10,000 contacts, <= ${RSS_TARGETS.hundredThousand} MiB after 100,000${quick ? ' (quick run: fewer contacts, not comparable)' : ''}: ${
+    memory.join('; ') || 'not run'
+  }`,
 );

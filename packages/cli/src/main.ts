@@ -1,22 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AppError } from '@holdfast/protocol';
-import { type Config, configFlagOptions, loadConfig } from '@holdfast/server';
-import { appPasswordCommand } from './app-password-command.js';
-import { backupCommand } from './backup-command.js';
-import { configCommand } from './config-command.js';
-import { contactsCommand } from './contacts-command.js';
-import { deviceCommand } from './device-command.js';
-import { doctorCommand } from './doctor-command.js';
-import { exportCommand } from './export-command.js';
-import { importCommand } from './import-command.js';
+import { type Config, configFlagOptions, loadConfig } from '@holdfast/server/config';
 import { type Io, processIo } from './io.js';
-import { ledgerCommand } from './ledger-command.js';
-import { recoveryCommand } from './recovery-command.js';
-import { restoreToCommand } from './restore-to-command.js';
-import { serveCommand } from './serve-command.js';
-import { upgradeCommand } from './upgrade-command.js';
-import { userCommand } from './user-command.js';
-import { verifyExportCommand } from './verify-export-command.js';
 
 export interface Invocation {
   config: Config;
@@ -29,42 +14,73 @@ export interface Invocation {
 
 type Command = (invocation: Invocation) => Promise<number>;
 
-const commands: Record<string, { run: Command; summary: string }> = {
+/**
+ * Each command's module is loaded when that command runs: `holdfast serve` then never holds the code of the
+ * backup, import/export or device commands (nor the libraries they pull in), and a short command starts fast.
+ */
+const commands: Record<string, { load: () => Promise<Command>; summary: string }> = {
   serve: {
-    run: serveCommand,
+    load: () => import('./serve-command.js').then((m) => m.serveCommand),
     summary: 'run the server (embedded SQLite in ./holdfast-data by default) [--new-deployment]',
   },
   user: {
-    run: userCommand,
+    load: () => import('./user-command.js').then((m) => m.userCommand),
     summary:
       'user add NAME [--admin] [--email ADDRESS] | list | passwd|disable|enable NAME | admin NAME on|off | email NAME ADDRESS|none',
   },
   device: {
-    run: deviceCommand,
+    load: () => import('./device-command.js').then((m) => m.deviceCommand),
     summary:
       'device list|revoke (admin); device login|sync|watch|status|add-contact|delete|export --replica FILE (a device)',
   },
-  'app-password': { run: appPasswordCommand, summary: 'app-password add|list|revoke (for CardDAV/CalDAV clients)' },
-  doctor: { run: doctorCommand, summary: 'check configuration, schema, counts and free disk' },
-  config: { run: configCommand, summary: 'config print | config reference' },
-  ledger: { run: ledgerCommand, summary: 'ledger list [--user NAME] | show SEQ | verify (the incident ledger)' },
+  'app-password': {
+    load: () => import('./app-password-command.js').then((m) => m.appPasswordCommand),
+    summary: 'app-password add|list|revoke (for CardDAV/CalDAV clients)',
+  },
+  doctor: {
+    load: () => import('./doctor-command.js').then((m) => m.doctorCommand),
+    summary: 'check configuration, schema, counts and free disk',
+  },
+  config: {
+    load: () => import('./config-command.js').then((m) => m.configCommand),
+    summary: 'config print | config reference',
+  },
+  ledger: {
+    load: () => import('./ledger-command.js').then((m) => m.ledgerCommand),
+    summary: 'ledger list [--user NAME] | show SEQ | verify (the incident ledger)',
+  },
   'restore-to': {
-    run: restoreToCommand,
+    load: () => import('./restore-to-command.js').then((m) => m.restoreToCommand),
     summary: 'restore-to --user NAME --at TIME|--revision N [--collection ID] [--keep-newer] [--yes]',
   },
-  backup: { run: backupCommand, summary: 'backup init|run|status|list|verify|restore|prune' },
-  upgrade: { run: upgradeCommand, summary: 'back up, verify by restoring, then migrate the database' },
-  export: { run: exportCommand, summary: 'export --user NAME --out FILE.zip [--vcard 3] (the whole account)' },
-  import: { run: importCommand, summary: 'import --user NAME FILE [--collection ID] | --list | --undo ID' },
+  backup: {
+    load: () => import('./backup-command.js').then((m) => m.backupCommand),
+    summary: 'backup init|run|status|list|verify|restore|prune',
+  },
+  upgrade: {
+    load: () => import('./upgrade-command.js').then((m) => m.upgradeCommand),
+    summary: 'back up, verify by restoring, then migrate the database',
+  },
+  export: {
+    load: () => import('./export-command.js').then((m) => m.exportCommand),
+    summary: 'export --user NAME --out FILE.zip [--vcard 3] (the whole account)',
+  },
+  import: {
+    load: () => import('./import-command.js').then((m) => m.importCommand),
+    summary: 'import --user NAME FILE [--collection ID] | --list | --undo ID',
+  },
   'verify-export': {
-    run: verifyExportCommand,
+    load: () => import('./verify-export-command.js').then((m) => m.verifyExportCommand),
     summary: 'verify-export FILE.zip [--server URL --token T | --user NAME]',
   },
   recovery: {
-    run: recoveryCommand,
+    load: () => import('./recovery-command.js').then((m) => m.recoveryCommand),
     summary: 'recovery list | accept --user NAME|--all (end the DAV hold after data loss)',
   },
-  contacts: { run: contactsCommand, summary: 'contacts duplicates --user NAME (suggests, never merges)' },
+  contacts: {
+    load: () => import('./contacts-command.js').then((m) => m.contactsCommand),
+    summary: 'contacts duplicates --user NAME (suggests, never merges)',
+  },
 };
 
 const extraOptions = {
@@ -130,7 +146,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     const configFile = typeof values.config === 'string' ? values.config : undefined;
     const config = loadConfig({ flags: values, env: io.env, ...(configFile ? { configFile } : {}) });
-    return await (commands[name] as { run: Command }).run({ config, args, options: values, io });
+    const run = await (commands[name] as { load: () => Promise<Command> }).load();
+    return await run({ config, args, options: values, io });
   } catch (error) {
     if (error instanceof AppError) {
       io.err(`holdfast: ${error.message}`);

@@ -1,4 +1,4 @@
-import { createLogger, startServer } from '@holdfast/server';
+import { createLogger, startServer } from '@holdfast/server/serve';
 import type { Invocation } from './main.js';
 
 export async function serveCommand({ config, options }: Invocation): Promise<number> {

@@ -33,6 +33,11 @@ export const configFields = {
     description:
       'Database: a `postgres://` URL for PostgreSQL, or a SQLite file path. Empty means `<dataDir>/holdfast.db` (SQLite).',
   }),
+  sqliteCacheMib: field({
+    schema: int(1, 4096).default(4),
+    description:
+      "SQLite's page cache for the server's connection, in MiB (SQLite only). Pages beyond it are read from the operating system's file cache, which is shared and can be dropped under pressure; 4 keeps a server with 10,000 contacts about 12 MiB smaller than the 16 the SQLite build defaults to, at no measured cost in write speed.",
+  }),
   blobs: field({
     schema: z.string().default(''),
     flag: 'blobs',

@@ -3,14 +3,13 @@ import { AppError } from '@holdfast/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { BackupService } from './backup/backup-service.js';
-import { startServerBackups } from './backup/server-backups.js';
 import type { WitnessOptions } from './backup/start-witness.js';
 import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
 import { buildApp } from './http/app.js';
 import { mailEnabled } from './notify/mailer.js';
-import { type Notifier, startNotifier } from './notify/notifier.js';
-import { closeContext, createLogger, openContext } from './open-context.js';
+import type { Notifier } from './notify/notifier.js';
+import { closeContext, createLogger, hasBackupTargets, openContext } from './open-context.js';
 import { secureDataDir } from './store/data-dir.js';
 import { isPostgresLocation } from './store/database.js';
 import { acquireServerLock } from './store/server-lock.js';
@@ -72,8 +71,8 @@ export async function startServer(
     throw error;
   }
   // Continuous backups run beside the server; a failing target never stops it serving.
-  const backup = startServerBackups(ctx);
-  const notifier = startServerNotifier(ctx);
+  const backup = await startBackups(ctx);
+  const notifier = await startServerNotifier(ctx);
   const app = await buildApp(ctx, { backupHealth: () => backup?.health() ?? [], backup: () => backup });
   drainOnClose(app, config.shutdownGraceMs, log);
   try {
@@ -105,11 +104,24 @@ export async function startServer(
   };
 }
 
-function startServerNotifier(ctx: Context): Notifier | null {
+/** The backup service, loaded only on a server with targets to ship to. */
+async function startBackups(ctx: Context): Promise<BackupService | null> {
+  if (!hasBackupTargets(ctx.config)) {
+    ctx.log.warn(
+      'no backup targets are configured (backupTargets): this server holds the only server-side copy, and writes are acknowledged with durability local',
+    );
+    return null;
+  }
+  const { startServerBackups } = await import('./backup/server-backups.js');
+  return startServerBackups(ctx);
+}
+
+async function startServerNotifier(ctx: Context): Promise<Notifier | null> {
   if (!mailEnabled(ctx.config)) {
     ctx.log.info('mail is off (smtpUrl): people see incidents in the portal but are not mailed');
     return null;
   }
+  const { startNotifier } = await import('./notify/notifier.js');
   return startNotifier({ ...ctx, log: ctx.log.child({ component: 'notifier' }) });
 }
 

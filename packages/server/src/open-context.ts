@@ -3,8 +3,7 @@ import { dirname } from 'node:path';
 import { AppError } from '@holdfast/protocol';
 import { type Logger, pino } from 'pino';
 import { createLoginLimiter } from './auth/login-limiter.js';
-import { type WitnessOptions, witnessBackupTargets } from './backup/start-witness.js';
-import { assertMigrationAllowed } from './backup/upgrade-gate.js';
+import type { WitnessOptions } from './backup/start-witness.js';
 import { openBlobStore, s3SettingsFromConfig } from './blobs/index.js';
 import { type Config, databaseLocation } from './config.js';
 import type { Context } from './context.js';
@@ -78,7 +77,10 @@ export async function openContext(
     try {
       // The witness first: a database the target is merely ahead of is rolled forward, and then the lineage
       // file's high-water mark (which a copy of only the database file leaves ahead) is met again.
-      if (options.witness) await witnessBackupTargets({ config, db, log, now: Date.now, blobs }, options.witness);
+      if (options.witness && hasBackupTargets(config)) {
+        const { witnessBackupTargets } = await import('./backup/start-witness.js');
+        await witnessBackupTargets({ config, db, log, now: Date.now, blobs }, options.witness);
+      }
       await checkLineage(db, config.dataDir, log);
     } catch (error) {
       await blobs.close();
@@ -119,6 +121,14 @@ export async function openContext(
   }
 }
 
+/**
+ * Whether any backup target is configured (`backupTargets`). Checked before loading the backup code, which a
+ * server without targets never needs.
+ */
+export function hasBackupTargets(config: Pick<Config, 'backupTargets'>): boolean {
+  return config.backupTargets.split(',').some((entry) => entry.trim() !== '');
+}
+
 /** Closes what `openContext` opened. */
 export async function closeContext(ctx: Context | DatabaseContext): Promise<void> {
   if ('highWaterMark' in ctx) {
@@ -144,6 +154,7 @@ async function openStore(config: Config, options: OpenOptions, log: Logger): Pro
   try {
     db = openDatabase(location, {
       create,
+      sqliteCacheMib: config.sqliteCacheMib,
       onConnectionError: (error) =>
         log.warn({ err: error.message }, 'an idle database connection failed; the pool replaces it'),
     });
@@ -156,7 +167,11 @@ async function openStore(config: Config, options: OpenOptions, log: Logger): Pro
     });
     if (options.migrate === 'gated') {
       // Upgrade gate: pending migrations run only with a fresh verified backup (an empty database is exempt).
-      await assertMigrationAllowed(config, db);
+      // Its backup code loads only when there is a migration to let through.
+      if (schema.pending.length > 0) {
+        const { assertMigrationAllowed } = await import('./backup/upgrade-gate.js');
+        await assertMigrationAllowed(config, db);
+      }
       schema = await migrateToLatest(db);
       log.info({ database: db.describe, engine: db.engine, schemaVersion: schema.version }, 'database ready');
     } else if (!options.anySchema) {

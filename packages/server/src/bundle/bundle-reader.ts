@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { AppError } from '@holdfast/protocol';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { type Manifest, parseManifest } from './manifest.js';
 
 /** An export bundle opened for reading: its entries by name, each readable as a stream. */
@@ -37,9 +37,11 @@ export const defaultBundleLimits: BundleLimits = {
 
 /** Opens a ZIP by path; reads its central directory only, and refuses it if it unpacks larger than `limits`. */
 export async function openBundle(file: string, limits: BundleLimits = defaultBundleLimits): Promise<Bundle> {
+  // Loaded by the import or check that reads a bundle, not when the server starts.
+  const { default: zipReader } = await import('yauzl');
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, strictFileNames: false });
+    zip = await zipReader.openPromise(file, { lazyEntries: true, autoClose: false, strictFileNames: false });
   } catch (error) {
     throw new AppError('invalid_content', `not a ZIP file: ${(error as Error).message}`);
   }

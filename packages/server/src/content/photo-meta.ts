@@ -1,5 +1,4 @@
 import type { PhotoMeta } from '@holdfast/protocol';
-import exifr from 'exifr';
 
 type Tags = Record<string, unknown>;
 
@@ -32,6 +31,8 @@ export async function readPhotoMeta(bytes: Uint8Array | Buffer, size: number): P
 
 async function readTags(data: Uint8Array): Promise<Tags | null> {
   if (data.length === 0) return null;
+  // Loaded with the first photo, not at start: most servers never see one.
+  const { default: exifr } = await import('exifr');
   try {
     const tags: unknown = await exifr.parse(data, {
       ihdr: true,

@@ -1,5 +1,4 @@
 import { AppError } from '@holdfast/protocol';
-import sharp from 'sharp';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
@@ -88,6 +87,8 @@ async function inTurn<T>(ctx: ThumbnailContext, maker: Maker, work: () => Promis
 
 async function makeThumbnail(ctx: ThumbnailContext, sha256: string, size: ThumbnailSize): Promise<Buffer> {
   const source = await readWhole(ctx, sha256);
+  // sharp maps libvips (several MB resident) at load: only a server that makes thumbnails pays for it.
+  const { default: sharp } = await import('sharp');
   try {
     return await sharp(source, { limitInputPixels: ctx.config.thumbnailMaxInputPixels })
       .rotate()

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
+import { formatImportReport, type ImportReport, type ImportReportItem } from '../import/import-report.js';
 import { detectFormat } from '../import/import-source.js';
-import { formatImportReport, type ImportReport, type ImportReportItem, importFile } from '../import/index.js';
 import { listImports } from '../store/imports.js';
 import { usableName } from './files-store.js';
 import { withUpload } from './files-upload.js';
@@ -144,6 +144,8 @@ export async function importDropped(
     false,
     async (original, path) => {
       const owner = { userId: caller.userId, deviceId: caller.deviceId };
+      // The import code loads with the first dropped file, not when the server starts.
+      const { importFile } = await import('../import/import.js');
       const report = await importFile(ctx, owner, path, { name, original });
       return `${formatImportReport(report).join('\n')}\n`;
     },

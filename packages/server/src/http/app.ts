@@ -1,6 +1,13 @@
+import { createRequire } from 'node:module';
 import fastifyCookie from '@fastify/cookie';
 import { AppError } from '@holdfast/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import type { BackupControl } from '../admin/overview.js';
 import { authenticate } from '../auth/accounts.js';
 import { authenticateSession, csrfTokenMatches, SESSION_COOKIE } from '../auth/sessions.js';
@@ -55,6 +62,23 @@ function trustedProxies(setting: string): string[] | false {
   return list.length > 0 ? list : false;
 }
 
+/**
+ * Routes validate their input with zod (validate.ts) and declare no JSON Schema, so Fastify's schema compilers
+ * (ajv and fast-json-stringify, a few MB once loaded) are loaded only if some route ever declares one, instead of
+ * at every start. They are Fastify's own dependencies, so they are looked up from Fastify.
+ */
+const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+type Factory = (schemas: unknown, options: unknown) => unknown;
+const loadedOnUse =
+  (name: string): Factory =>
+  (schemas, options) =>
+    (fromFastify(name) as () => Factory)()(schemas, options);
+const schemaCompilers = {
+  buildValidator: loadedOnUse('@fastify/ajv-compiler'),
+  buildSerializer: loadedOnUse('@fastify/fast-json-stringify-compiler'),
+} as CompilersFactory;
+
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/v1/auth/login', '/v1/session']);
 
 export interface AppOptions {
@@ -80,6 +104,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     trustProxy: trustedProxies(ctx.config.trustedProxies),
     return503OnClosing: true,
     forceCloseConnections: true,
+    schemaController: { compilersFactory: schemaCompilers },
   });
   app.decorateRequest('caller', null);
   largeBodies(app, ctx.config);

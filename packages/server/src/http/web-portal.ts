@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fastifyHelmet from '@fastify/helmet';
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 
@@ -59,6 +57,11 @@ export async function registerWebPortal(app: FastifyInstance, ctx: Context): Pro
     ctx.log.info({ webDir: root }, 'web portal not found; serving the API only');
     return null;
   }
+  // Loaded only when there is a portal to serve: an API-only server never holds them.
+  const [{ default: fastifyHelmet }, { default: fastifyStatic }] = await Promise.all([
+    import('@fastify/helmet'),
+    import('@fastify/static'),
+  ]);
   // Not global: API answers are JSON for programs, and keep their own headers (app.ts).
   await app.register(fastifyHelmet, {
     global: false,

@@ -1,7 +1,6 @@
 import { hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { MessageContent } from '@holdfast/protocol';
-import { SaxesParser } from 'saxes';
 import type { BlobSink } from './bundle-import.js';
 import { storeBytes } from './import-blobs.js';
 import type { ImportCandidate, ImportProblem } from './import-source.js';
@@ -37,6 +36,8 @@ interface Read {
  * later backup that holds it too, writes it once.
  */
 export async function* smsBackupCandidates(sink: BlobSink, path: string): AsyncGenerator<Yield> {
+  // The XML parser is loaded by the import that needs it, not when the server starts.
+  const { SaxesParser } = await import('saxes');
   const parser = new SaxesParser({ position: true });
   const ready: Read[] = [];
   let current: Read | null = null;

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.js';
 
 export interface Mail {
@@ -23,15 +23,22 @@ export function mailEnabled(config: Pick<Config, 'smtpUrl'>): boolean {
 
 /** An SMTP mailer over `smtpUrl`; plain text only, one connection per mail. */
 export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'smtpTimeoutMs'>): Mailer {
-  const transport = nodemailer.createTransport({
-    url: config.smtpUrl,
-    connectionTimeout: config.smtpTimeoutMs,
-    greetingTimeout: config.smtpTimeoutMs,
-    socketTimeout: config.smtpTimeoutMs,
-  });
+  // nodemailer is loaded with the first mail, not when the server starts.
+  let transport: Promise<Transporter> | null = null;
+  const connect = () => {
+    transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        url: config.smtpUrl,
+        connectionTimeout: config.smtpTimeoutMs,
+        greetingTimeout: config.smtpTimeoutMs,
+        socketTimeout: config.smtpTimeoutMs,
+      }),
+    );
+    return transport;
+  };
   return {
     send: async (mail) => {
-      await transport.sendMail({
+      await (await connect()).sendMail({
         from: config.mailFrom,
         to: mail.to,
         subject: mail.subject,
@@ -40,8 +47,10 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'smtp
       });
     },
     verify: async () => {
-      await transport.verify();
+      await (await connect()).verify();
     },
-    close: () => transport.close(),
+    close: () => {
+      void transport?.then((opened) => opened.close());
+    },
   };
 }

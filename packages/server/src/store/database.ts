@@ -22,6 +22,8 @@ export interface OpenDatabaseOptions {
   onConnectionError?: (error: Error) => void;
   /** False: a missing SQLite file (or its directory) is an error, never created. Default true. */
   create?: boolean;
+  /** SQLite's page cache in MiB (`sqliteCacheMib`); unset keeps the SQLite build's default. */
+  sqliteCacheMib?: number;
 }
 
 /** True for a `postgres://…` location; anything else is a SQLite file path. */
@@ -39,7 +41,7 @@ export function isPostgresLocation(location: string): boolean {
  */
 export function openDatabase(location: string, options: OpenDatabaseOptions = {}): Db {
   if (isPostgresLocation(location)) return openPostgres(location, options.onConnectionError ?? (() => {}));
-  return openSqlite(location, options.create ?? true);
+  return openSqlite(location, options.create ?? true, options.sqliteCacheMib);
 }
 
 /**
@@ -71,7 +73,7 @@ export async function relaxDurabilityForScratch(db: Db): Promise<void> {
   await sql`PRAGMA synchronous = OFF`.execute(db.kysely);
 }
 
-function openSqlite(path: string, create: boolean): Db {
+function openSqlite(path: string, create: boolean, cacheMib?: number): Db {
   // ':memory:' is SQLite's in-memory database, not a file to create.
   if (create && path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -84,6 +86,8 @@ function openSqlite(path: string, create: boolean): Db {
   enableWal(sqlite);
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
+  // Negative: a size in KiB rather than a count of pages.
+  if (cacheMib !== undefined) sqlite.pragma(`cache_size = ${-Math.round(cacheMib * 1024)}`);
   // Tightens files an older release created readable by others.
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     if (existsSync(file)) {

@@ -8,9 +8,6 @@ import { AppError, idSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
-import { exportAccount } from '../../export/export-run.js';
-import { importFile } from '../../import/import.js';
-import { undoImport } from '../../import/import-undo.js';
 import { listImports } from '../../store/imports.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
@@ -36,6 +33,8 @@ export function exportImportRoutes(ctx: Context): FastifyPluginAsync {
       const query = parseInput(exportQuery, request.query, 'query');
       const body = new PassThrough();
       const date = new Date(ctx.now()).toISOString().slice(0, 10);
+      // Export and import code (and the ZIP and XML libraries behind it) loads with the first use, not at start.
+      const { exportAccount } = await import('../../export/export-run.js');
       exportAccount(ctx, { id: caller.userId, username: caller.username }, body, query).then(
         (manifest) =>
           request.log.info({ items: manifest.collections.reduce((n, c) => n + c.itemCount, 0) }, 'export written'),
@@ -62,6 +61,7 @@ export function exportImportRoutes(ctx: Context): FastifyPluginAsync {
       try {
         const path = join(dir, 'upload');
         await pipeline(request.raw, byteLimit(limit), createWriteStream(path));
+        const { importFile } = await import('../../import/import.js');
         const report = await importFile(ctx, { userId: caller.userId, deviceId: caller.deviceId }, path, {
           name: query.name ?? 'upload',
           ...(query.collection ? { collectionId: query.collection } : {}),
@@ -92,6 +92,7 @@ export function exportImportRoutes(ctx: Context): FastifyPluginAsync {
     app.post('/v1/imports/:id/undo', async (request) => {
       const caller = callerOf(request);
       const { id } = parseInput(params, request.params, 'path');
+      const { undoImport } = await import('../../import/import-undo.js');
       return undoImport(ctx, { userId: caller.userId, deviceId: caller.deviceId }, id);
     });
   };

@@ -1,0 +1,66 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const probe = pathToFileURL(fileURLToPath(new URL('./module-log.mjs', import.meta.url))).href;
+const smsBackup = fileURLToPath(new URL('../fixtures/moving-in/sms-backup.xml', import.meta.url));
+
+/**
+ * Libraries a server loads only once something uses them: thumbnails, photo metadata, mail, PostgreSQL, S3,
+ * import and export archives, JSON Schema compilers (no route declares a schema). Each costs memory from start
+ * on if a static import slips back in.
+ */
+const OPTIONAL = ['sharp', 'exifr', 'nodemailer', 'pg', '@aws-sdk', 'yauzl', 'yazl', 'saxes', 'ajv'];
+
+const loadedPackages = async (log: string) => {
+  const names = new Set<string>();
+  for (const line of (await readFile(log, 'utf8')).split('\n')) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
+    if (match?.[1]) names.add(match[1].startsWith('@aws-sdk/') ? '@aws-sdk' : match[1]);
+  }
+  return names;
+};
+
+describe('holdfast serve at start', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'holdfast-lazy-'));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('loads no optional subsystem until a request uses one', async () => {
+    const data = join(dir, 'data');
+    const log = join(dir, 'modules.txt');
+    expect((await runCli(['user', 'add', 'alice', '--data', data], { stdin: 'correct horse battery\n' })).code).toBe(0);
+    const server = await startServerProcess(['--data', data], {
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${probe}`,
+      HOLDFAST_MODULE_LOG: log,
+    });
+    try {
+      const atStart = await loadedPackages(log);
+      // The log is real: what serving needs is in it.
+      expect(atStart).toContain('fastify');
+      expect(atStart).toContain('better-sqlite3');
+      expect(OPTIONAL.filter((name) => atStart.has(name))).toEqual([]);
+
+      // An SMS backup import needs the XML parser: it is loaded then, and the server answers as before.
+      const login = await api(server.url, 'POST', '/v1/auth/login', {
+        body: { username: 'alice', password: 'correct horse battery' },
+      });
+      expect(login.status).toBe(200);
+      const imported = await fetch(`${server.url}/v1/import?name=sms-backup.xml`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${login.body.token}`, 'content-type': 'application/xml' },
+        body: await readFile(smsBackup),
+      });
+      expect(imported.status).toBe(200);
+      expect(((await imported.json()) as { format: string }).format).toBe('sms-backup');
+      expect(await loadedPackages(log)).toContain('saxes');
+    } finally {
+      await server.stop();
+    }
+  });
+});
