@@ -1,4 +1,5 @@
 import { type Selectable, sql, type Transaction } from 'kysely';
+import { engineOf, insertMany } from './bulk-restore.js';
 import { executor, type Queryable } from './queryable.js';
 import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import type { Database, RevisionsTable } from './schema.js';
@@ -59,13 +60,8 @@ export async function appendRevisions(
     chain = nextChain(chain, row);
     return { ...row, chain };
   });
-  // Bounded by SQLite's limit on bound parameters per statement.
-  for (let i = 0; i < rows.length; i += 500) {
-    await trx
-      .insertInto('revisions')
-      .values(rows.slice(i, i + 500))
-      .execute();
-  }
+  // Prepared multi-row inserts: building each statement with the query builder costs more than running it.
+  await insertMany(trx, engineOf(trx), 'revisions', rows);
   return { seqs, head: { seq: seqs[seqs.length - 1] as number, chain } };
 }
 
