@@ -56,9 +56,10 @@ export async function appendRevisions(
   const seqs = revisions.map((_, i) => head.seq + i + 1);
   let chain = head.chain;
   const rows = revisions.map((r, i) => {
-    const row = { ...r, seq: seqs[i] as number };
+    const row = { ...r, seq: seqs[i] as number, chain: '' };
     chain = nextChain(chain, row);
-    return { ...row, chain };
+    row.chain = chain;
+    return row;
   });
   // Prepared multi-row inserts: building each statement with the query builder costs more than running it.
   await insertMany(trx, engineOf(trx), 'revisions', rows);
