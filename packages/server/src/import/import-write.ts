@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { createSlicer } from '../slices.js';
 import { itemStates } from '../store/import-lookups.js';
@@ -9,6 +8,7 @@ import type { Append } from '../sync/write-transaction.js';
 import { type CreatedCollection, createDestinationResolver } from './import-destinations.js';
 import { type CollectionIndex, type IndexedItem, loadIndex } from './import-index.js';
 import type { ImportReportItem, PreparedItem } from './import-report.js';
+import { orderedId } from './ordered-ids.js';
 
 const CHUNK = 500;
 
@@ -184,7 +184,7 @@ function decide(
       replaces: old,
     };
   }
-  const itemId = freshId ?? randomUUID();
+  const itemId = freshId ?? orderedId();
   const fresh = freshId === null;
   const note =
     matches.length > 0
