@@ -11,7 +11,11 @@
  * 5. `holdfast import` of an SMS Backup & Restore file of 100,000 messages,
  *    1,000 of them MMS with a 64 KB picture, into a third account (target
  *    < 20 s, peak RSS < 250 MB; HOLDFAST_BENCH_SMS, HOLDFAST_BENCH_SMS_PICTURES
- *    and HOLDFAST_BENCH_SMS_PICTURE_KB change the sizes).
+ *    and HOLDFAST_BENCH_SMS_PICTURE_KB change the sizes);
+ * 6. rclone copying 1,000 photos to a local directory and to the WebDAV file
+ *    area of a running server (bench/rclone-upload.ts; target >= 80% of the
+ *    local copy's speed; HOLDFAST_BENCH_RCLONE_PHOTOS changes the count, 0
+ *    leaves it out).
  *
  * Prints items/s and the peak RSS of each step. Targets: export >= 20,000
  * items/s with RSS < 200 MB, photo bytes at disk speed; verify-export at the
@@ -30,6 +34,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rcloneUpload } from './rclone-upload.js';
 import { smsBackupXml } from './sms-backup-data.js';
 import { bin, contactCard } from './support.js';
 
@@ -271,6 +276,8 @@ try {
     sms,
     `(${smsCounts.created} created; targets < 20 s ${sms.seconds < 20 ? 'met' : 'MISSED'}, RSS < 250 MB ${sms.rss < 250 ? 'met' : 'MISSED'}; file ${((await stat(join(dir, 'sms.xml'))).size / 1024 / 1024).toFixed(0)} MB)`,
   );
+
+  await rcloneUpload(dir, env, 'sms');
 } finally {
   // HOLDFAST_BENCH_KEEP=1 leaves the data for profiling one step (e.g. node --cpu-prof packages/cli/bin/holdfast.js export …).
   if (process.env.HOLDFAST_BENCH_KEEP) console.log(`data kept in ${dir}`);

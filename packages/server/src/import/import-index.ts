@@ -36,7 +36,8 @@ export async function loadIndex(
   const byHash = new Map<string, IndexedItem>();
   const byId = new Map<string, IndexedItem>();
   const add = (item: IndexedItem, uid: string | null) => {
-    byId.set(item.itemId, item);
+    // Ids are looked up only for items that were here before (an id this import used is never matched again).
+    if (!item.fromThisImport) byId.set(item.itemId, item);
     if (!byHash.has(item.hash)) byHash.set(item.hash, item);
     if (uid !== null) byUid.set(uid, [...(byUid.get(uid) ?? []), item]);
   };
@@ -50,7 +51,7 @@ export async function loadIndex(
     byId,
     add,
     replace(old, item, uid) {
-      byId.set(item.itemId, item);
+      byId.delete(old.itemId);
       if (byHash.get(old.hash) === old) byHash.delete(old.hash);
       if (!byHash.has(item.hash)) byHash.set(item.hash, item);
       if (uid === null) return;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { createSlicer } from '../slices.js';
 import { itemStates } from '../store/import-lookups.js';
@@ -9,6 +8,7 @@ import type { Append } from '../sync/write-transaction.js';
 import { type CreatedCollection, createDestinationResolver } from './import-destinations.js';
 import { type CollectionIndex, type IndexedItem, loadIndex } from './import-index.js';
 import type { ImportReportItem, PreparedItem } from './import-report.js';
+import { orderedId } from './ordered-ids.js';
 
 const CHUNK = 500;
 
@@ -25,6 +25,8 @@ interface Decision {
   baseSeq?: number | null;
   previousLiveHash?: string | null;
   replaces?: IndexedItem;
+  /** A new random id. */
+  fresh?: boolean;
 }
 
 /**
@@ -72,7 +74,8 @@ export async function writePrepared(
       const index = await indexFor(destination.collectionId);
       const uid = typeof p.meta?.uid === 'string' && p.meta.uid.length > 0 ? p.meta.uid : null;
       const decision = decide(p, destination.collectionId, index, existing, usedIds, uid);
-      usedIds.add(decision.itemId);
+      // A freshly made id can name nothing else; only ids taken from the input or the account can repeat.
+      if (!decision.fresh) usedIds.add(decision.itemId);
       report.push({
         source: p.source,
         status: decision.status,
@@ -181,12 +184,20 @@ function decide(
       replaces: old,
     };
   }
-  const itemId = freshId ?? randomUUID();
+  const itemId = freshId ?? orderedId();
+  const fresh = freshId === null;
   const note =
     matches.length > 0
       ? `${matches.length} item(s) with this UID already (${matches.map((m) => m.source ?? m.itemId).join(', ')}); kept as a separate item`
       : undefined;
-  return { status: 'created', itemId, baseSeq: null, previousLiveHash: null, ...(note ? { reason: note } : {}) };
+  return {
+    status: 'created',
+    itemId,
+    baseSeq: null,
+    previousLiveHash: null,
+    ...(note ? { reason: note } : {}),
+    ...(fresh ? { fresh } : {}),
+  };
 }
 
 async function existingItems(trx: Transaction<Database>, userId: string, ids: string[]): Promise<Existing> {

@@ -187,6 +187,43 @@ describe.each(engines)('SMS Backup & Restore import on %s', (engine) => {
     expect(report.items.at(-1)?.reason).toMatch(/^not well-formed XML, read up to here: /);
   });
 
+  test('many pictures stored at once keep the file order, each attached to its own message', async () => {
+    const user = await addUser(f.server);
+    // More MMS than are stored at once, each between texts, so later pictures finish while earlier ones wait.
+    const lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<smses count="120">'];
+    const pictures = new Map<number, Buffer>();
+    for (let i = 0; i < 120; i++) {
+      const date = 1_790_000_000_000 + i * 1000;
+      if (i % 3 === 1) {
+        const bytes = Buffer.concat([
+          Buffer.from([0xff, 0xd8, 0xff]),
+          Buffer.from(`picture ${i} `.repeat(1 + (i % 7) * 500)),
+        ]);
+        pictures.set(i, bytes);
+        lines.push(
+          `<mms date="${date}" msg_box="1" address="+1555000${i % 4}"><parts><part seq="0" ct="image/jpeg" cl="p${i}.jpg" data="${bytes.toString('base64')}" /><part seq="0" ct="text/plain" text="caption ${i}" /></parts><addrs><addr address="+1555000${i % 4}" type="137" /></addrs></mms>`,
+        );
+      } else {
+        lines.push(`<sms address="+1555000${i % 4}" date="${date}" type="1" body="text ${i}" />`);
+      }
+    }
+    lines.push('</smses>');
+    const report = await f.import(await f.file('many-pictures.xml', lines.join('\n')), {}, user);
+    expect(report.counts).toEqual({ created: 120, updated: 0, skipped: 0, rejected: 0 });
+    expect(report.items.map((i) => i.source)).toEqual(
+      Array.from({ length: 120 }, (_, i) => `${i % 3 === 1 ? 'mms' : 'sms'} ${i + 1} (line ${i + 3})`),
+    );
+    const stored = await messages(f, user, report.collectionsCreated[0]?.id ?? '');
+    expect(stored.map((m) => m.body)).toEqual(
+      Array.from({ length: 120 }, (_, i) => (i % 3 === 1 ? `caption ${i}` : `text ${i}`)),
+    );
+    for (const [i, bytes] of pictures) {
+      const [attachment] = stored[i]?.attachments ?? [];
+      expect(attachment?.filename).toBe(`p${i}.jpg`);
+      expect((await blobBytes(f, user, attachment?.sha256 ?? '')).equals(bytes)).toBe(true);
+    }
+  });
+
   test('POST /v1/import recognises a backup by its root element, whatever its name', async () => {
     const user = await addUser(f.server);
     const response = await f.server.app.inject({

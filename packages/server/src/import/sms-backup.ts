@@ -2,11 +2,17 @@ import { hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { MessageContent } from '@holdfast/protocol';
 import type { BlobSink } from './bundle-import.js';
-import { storeBytes } from './import-blobs.js';
+import { createBlobWriter, type Stored } from './import-blobs.js';
 import type { ImportCandidate, ImportProblem } from './import-source.js';
 import { joinedChunks } from './sms-backup-text.js';
 
 type Yield = ImportCandidate | ImportProblem;
+type Store = (bytes: Uint8Array) => Promise<Stored>;
+
+/** Messages with attachments being stored at once: their fsyncs overlap, and their bytes are held meanwhile. */
+const MAX_STORING = 16;
+/** Messages read ahead of the one being handed on (each a few hundred bytes until handed on). */
+const MAX_AHEAD = 4096;
 
 /** The account owner, as sender or recipient: the backup never names the phone's own number reliably. */
 export const ME = 'me';
@@ -33,7 +39,9 @@ interface Read {
  * Messages are threaded by the set of other addresses; an MMS's non-text
  * parts (pictures, video, vCards) are stored as blobs and attached. The same
  * message always gives the same content, so importing a backup again, or a
- * later backup that holds it too, writes it once.
+ * later backup that holds it too, writes it once. Attachments of the next
+ * few messages are stored while earlier ones wait, and messages are handed
+ * on in the file's order.
  */
 export async function* smsBackupCandidates(sink: BlobSink, path: string): AsyncGenerator<Yield> {
   // The XML parser is loaded by the import that needs it, not when the server starts.
@@ -69,14 +77,42 @@ export async function* smsBackupCandidates(sink: BlobSink, path: string): AsyncG
     }
   });
 
+  const writer = createBlobWriter(sink);
+  const store: Store = (bytes) => writer.store(bytes);
+  // A queue read from `head` on (compacted now and then): shifting a long array costs its length each time.
+  let ahead: { candidate: Promise<Yield>; mms: boolean }[] = [];
+  let head = 0;
+  let storing = 0;
+  const start = () => {
+    for (const read of ready.splice(0)) {
+      const candidate = toCandidate(store, read);
+      // Awaited in order below; until then a failure must not count as unhandled.
+      candidate.catch(() => {});
+      if (read.mms) storing++;
+      ahead.push({ candidate, mms: read.mms });
+    }
+  };
+  const waiting = () => ahead.length - head;
+  const next = (): Promise<Yield> => {
+    const first = ahead[head++] as { candidate: Promise<Yield>; mms: boolean };
+    if (first.mms) storing--;
+    if (head >= 1024) {
+      ahead = ahead.slice(head);
+      head = 0;
+    }
+    return first.candidate;
+  };
+
   const text = createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 });
   for await (const chunk of joinedChunks(text as AsyncIterable<string>)) {
     parser.write(chunk);
-    for (const read of ready.splice(0)) yield await toCandidate(sink, read);
+    start();
+    while (waiting() > 0 && (storing > MAX_STORING || waiting() > MAX_AHEAD)) yield await next();
     if (failure) break;
   }
   if (!failure) parser.close();
-  for (const read of ready.splice(0)) yield await toCandidate(sink, read);
+  start();
+  while (waiting() > 0) yield await next();
   if (failure) {
     yield { kind: 'problem', source: 'file', reason: `not well-formed XML, read up to here: ${failure}` };
   }
@@ -118,7 +154,7 @@ function sentAt(value: string | undefined): string | null {
   return new Date(n < 1e11 ? n * 1000 : n).toISOString();
 }
 
-async function toCandidate(sink: BlobSink, read: Read): Promise<Yield> {
+async function toCandidate(store: Store, read: Read): Promise<Yield> {
   const problem = (reason: string): ImportProblem => ({ kind: 'problem', source: read.source, reason });
   const at = sentAt(read.attrs.date);
   if (at === null) return problem(`no readable date (${read.attrs.date ?? 'none'})`);
@@ -157,7 +193,7 @@ async function toCandidate(sink: BlobSink, read: Read): Promise<Yield> {
       }
       const bytes = part.bytes ?? (part.text !== undefined ? Buffer.from(part.text, 'utf8') : undefined);
       if (bytes === undefined) continue;
-      const stored = await storeBytes(sink, bytes);
+      const stored = await store(bytes);
       if ('reason' in stored) return problem(`${part.filename ?? part.contentType}: ${stored.reason}`);
       if (attachments.length >= 100) return problem('more than 100 attachments');
       attachments.push({

@@ -1,5 +1,5 @@
 import { AppError } from '@holdfast/protocol';
-import { CompiledQuery, type Insertable, type Transaction } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Transaction } from 'kysely';
 import { type AccountInsertRows, insertAccountRows } from './account-state.js';
 import type { Db, Engine } from './database.js';
 import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
@@ -73,7 +73,7 @@ const MAX_ROWS = 500;
  * costs more than running it, and every full batch reuses one prepared
  * statement (the SQLite connection caches them by text).
  */
-async function insertMany(
+export async function insertMany(
   trx: Transaction<Database>,
   engine: Engine,
   table: keyof Database,
@@ -117,6 +117,13 @@ async function insertMany(
     }
     await trx.executeQuery(CompiledQuery.raw(statementFor(batch.length), parameters));
   }
+}
+
+/** Which engine a connection or transaction talks to, from how it writes a bound parameter. */
+export function engineOf(on: Kysely<Database>): Engine {
+  return on.selectFrom('log_head').select('id').where('id', '=', 1).compile().sql.includes('$1')
+    ? 'postgres'
+    : 'sqlite';
 }
 
 /**

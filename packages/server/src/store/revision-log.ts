@@ -1,4 +1,5 @@
 import { type Selectable, sql, type Transaction } from 'kysely';
+import { engineOf, insertMany } from './bulk-restore.js';
 import { executor, type Queryable } from './queryable.js';
 import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import type { Database, RevisionsTable } from './schema.js';
@@ -55,17 +56,34 @@ export async function appendRevisions(
   const seqs = revisions.map((_, i) => head.seq + i + 1);
   let chain = head.chain;
   const rows = revisions.map((r, i) => {
-    const row = { ...r, seq: seqs[i] as number };
+    // Every column, in one order, absent values as null: the statement is prepared once for all rows.
+    const row: RevisionRow = {
+      seq: seqs[i] as number,
+      user_id: r.user_id,
+      entity: r.entity,
+      op: r.op,
+      collection_id: r.collection_id,
+      item_id: r.item_id ?? null,
+      device_id: r.device_id ?? null,
+      origin: r.origin,
+      content_type: r.content_type ?? null,
+      content: r.content ?? null,
+      blob_sha256: r.blob_sha256 ?? null,
+      blob_content_type: r.blob_content_type ?? null,
+      meta: r.meta ?? null,
+      content_hash: r.content_hash ?? null,
+      size: r.size,
+      base_seq: r.base_seq ?? null,
+      client_change_id: r.client_change_id ?? null,
+      created_at: r.created_at,
+      chain: '',
+    };
     chain = nextChain(chain, row);
-    return { ...row, chain };
+    row.chain = chain;
+    return row;
   });
-  // Bounded by SQLite's limit on bound parameters per statement.
-  for (let i = 0; i < rows.length; i += 500) {
-    await trx
-      .insertInto('revisions')
-      .values(rows.slice(i, i + 500))
-      .execute();
-  }
+  // Prepared multi-row inserts: building each statement with the query builder costs more than running it.
+  await insertMany(trx, engineOf(trx), 'revisions', rows);
   return { seqs, head: { seq: seqs[seqs.length - 1] as number, chain } };
 }
 
