@@ -10,6 +10,7 @@ import {
   rename,
   rm,
   stat,
+  unlink,
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { fsyncDir } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
 import { assertDerivedKey, type BlobPutResult, type BlobStore } from './blob-store.js';
+import { createDirSync } from './dir-sync.js';
 
 /**
  * A tmp file untouched for this long belongs to no live put: every write
@@ -55,6 +57,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   if (createdRoot !== undefined) await fsyncDir(dirname(dir));
   await removeStaleFiles(tmpDir, STALE_TMP_MS);
 
+  const syncDir = createDirSync();
   // Fan-out directories this store has made durable, so each costs its fsyncs once per process.
   const fanOutDirs = new Map<string, Promise<void>>();
   const ensureFanOutDir = (sha256: string): Promise<void> => {
@@ -65,8 +68,8 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
       // Fsync both parents even when the directories already existed: a racing
       // put may have created them and not yet made their entries durable.
       ready = mkdir(leaf, { recursive: true, mode: PRIVATE_DIR })
-        .then(() => fsyncDir(top))
-        .then(() => fsyncDir(dir));
+        .then(() => Promise.all([syncDir(top), syncDir(dir)]))
+        .then(() => {});
       ready.catch(() => fanOutDirs.delete(leaf));
       fanOutDirs.set(leaf, ready);
     }
@@ -85,11 +88,15 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
       const size = await consumeVerified(body, sha256, options);
       // A racing put may have linked the file but not yet made its directory entries durable.
       await ensureFanOutDir(sha256);
-      await fsyncDir(dirname(path));
+      await syncDir(dirname(path));
       return { sha256, size, created: false };
     }
 
     const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
+    // Made ready while the body arrives: every step a put waits for in turn is a trip through a busy event loop.
+    const fanOut = ensureFanOutDir(sha256);
+    fanOut.catch(() => {});
+    let published = false;
     try {
       const file = await open(tmp, 'wx', PRIVATE_FILE);
       let size: number;
@@ -99,12 +106,14 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
       } finally {
         await file.close();
       }
-      await ensureFanOutDir(sha256);
+      await fanOut;
       const created = await publish(tmp, path);
-      await fsyncDir(dirname(path));
+      published = true;
+      // The tmp name goes while the blob's entry is made durable; neither waits for the other.
+      await Promise.all([syncDir(dirname(path)), removeTmp(tmp)]);
       return { sha256, size, created };
     } finally {
-      await rm(tmp, { force: true });
+      if (!published) await removeTmp(tmp);
     }
   }
 
@@ -232,6 +241,13 @@ export async function removeStaleFiles(dir: string, olderThanMs: number): Promis
     });
     if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
   }
+}
+
+/** Removes a put's tmp file, if it is there (one call, where `rm` makes two). */
+async function removeTmp(path: string): Promise<void> {
+  await unlink(path).catch((err: unknown) => {
+    if (errorCode(err) !== 'ENOENT') throw err;
+  });
 }
 
 async function fileSize(path: string): Promise<number | null> {
