@@ -58,22 +58,25 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   await removeStaleFiles(tmpDir, STALE_TMP_MS);
 
   const syncDir = createDirSync();
-  // Fan-out directories this store has made durable, so each costs its fsyncs once per process.
+  // Fan-out directories this store has made durable, so each costs its fsyncs once per process: a top
+  // directory (256 of them) its parent's fsync, a leaf (65,536) its top's. A fsync of a directory commits
+  // the file system's journal, which on a busy disk is the slowest step of a put.
   const fanOutDirs = new Map<string, Promise<void>>();
-  const ensureFanOutDir = (sha256: string): Promise<void> => {
-    const top = join(dir, sha256.slice(0, 2));
-    const leaf = join(top, sha256.slice(2, 4));
-    let ready = fanOutDirs.get(leaf);
+  // Fsync the parent even when the directory already existed: a racing put may
+  // have created it and not yet made its entry durable.
+  const durableDir = (path: string, parent: string): Promise<void> => {
+    let ready = fanOutDirs.get(path);
     if (!ready) {
-      // Fsync both parents even when the directories already existed: a racing
-      // put may have created them and not yet made their entries durable.
-      ready = mkdir(leaf, { recursive: true, mode: PRIVATE_DIR })
-        .then(() => Promise.all([syncDir(top), syncDir(dir)]))
-        .then(() => {});
-      ready.catch(() => fanOutDirs.delete(leaf));
-      fanOutDirs.set(leaf, ready);
+      ready = mkdir(path, { recursive: true, mode: PRIVATE_DIR }).then(() => syncDir(parent));
+      ready.catch(() => fanOutDirs.delete(path));
+      fanOutDirs.set(path, ready);
     }
     return ready;
+  };
+  const ensureFanOutDir = (sha256: string): Promise<void> => {
+    const top = join(dir, sha256.slice(0, 2));
+    const both = Promise.all([durableDir(top, dir), durableDir(join(top, sha256.slice(2, 4)), top)]);
+    return both.then(() => {});
   };
   const blobPath = (sha256: string) => join(dir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
 
