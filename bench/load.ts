@@ -17,7 +17,9 @@
  *   devices are spread over the servers round robin.
  *
  * Each user's DAV client signs in once before the measured window (as it
- * would have minutes earlier), so the window measures the steady state.
+ * would have minutes earlier), the event streams open first, and the devices
+ * run HOLDFAST_BENCH_WARMUP_SECONDS (default 3) before the window opens, so
+ * the window measures the steady state, not 200 connections opening at once.
  * HOLDFAST_BENCH_MIX replaces the mix (e.g. `pull=1`: one kind alone).
  *
  * Prints requests/s, p50 and p99 latency and errors per kind, the CPU of the
@@ -49,12 +51,14 @@ import {
 import { startS3, type TestS3 } from '@holdfast/test-support/s3rver';
 import { countMissing } from './load-check.js';
 import { describeWindow, probe } from './load-probes.js';
-import { type Acknowledged, drive, type LoadUser, listen, percentile, type Stats } from './load-traffic.js';
+import { type Acknowledged, drive, type LoadUser, listen, measured, percentile, type Stats } from './load-traffic.js';
 import { run, serve, startPostgres } from './support.js';
 
 const SECONDS = Number(process.env.HOLDFAST_BENCH_SECONDS ?? 20);
 const USERS = Number(process.env.HOLDFAST_BENCH_USERS ?? 50);
 const DEVICES = Number(process.env.HOLDFAST_BENCH_DEVICES ?? 2);
+/** Seconds the devices run before the measured window opens (not counted). */
+const WARMUP_SECONDS = Number(process.env.HOLDFAST_BENCH_WARMUP_SECONDS ?? 3);
 const CASES = (process.env.HOLDFAST_BENCH_LOAD_CASES ?? 'sqlite,sqlite-backup,postgres-3').split(',');
 const PASSWORD = 'bench-password-1';
 const PASSPHRASE = 'bench passphrase';
@@ -237,17 +241,25 @@ async function runCase(name: string) {
     const listeners = [];
     const devices = [];
     const pids = children.map((c) => c.pid as number);
-    const before = await probe(urls, pids);
-    const start = performance.now();
-    const deadline = start + SECONDS * 1000;
     let n = 0;
     for (const user of users) {
       for (let d = 0; d < DEVICES; d++) {
-        const url = urls[n++ % urls.length] as string;
-        listeners.push(listen(stats, url, user.tokens[d] as string, stop.signal));
-        devices.push(drive(stats, acked, url, user, d, deadline));
+        listeners.push(listen(stats, urls[n++ % urls.length] as string, user.tokens[d] as string, stop.signal));
       }
     }
+    await Promise.all(listeners.map((l) => l.opened));
+    // The devices start together and warm up (connections, caches) before the measured window opens.
+    measured.from = performance.now() + WARMUP_SECONDS * 1000;
+    const deadline = measured.from + SECONDS * 1000;
+    n = 0;
+    for (const user of users) {
+      for (let d = 0; d < DEVICES; d++) {
+        devices.push(drive(stats, acked, urls[n++ % urls.length] as string, user, d, deadline));
+      }
+    }
+    await new Promise((r) => setTimeout(r, measured.from - performance.now()));
+    const before = await probe(urls, pids);
+    const start = performance.now();
     await Promise.all(devices);
     // Each request's start and latency, by kind, to see when requests waited (HOLDFAST_BENCH_TRACE=file.json).
     if (process.env.HOLDFAST_BENCH_TRACE) {
@@ -262,7 +274,7 @@ async function runCase(name: string) {
     const elapsed = (performance.now() - start) / 1000;
     const after = await probe(urls, pids);
     stop.abort();
-    await Promise.all(listeners);
+    await Promise.all(listeners.map((l) => l.closed));
 
     const label =
       `${name}: ${servers} server${servers > 1 ? 's' : ''} on ${pg ? 'PostgreSQL, blobs on S3 (s3rver)' : 'SQLite'}, ` +
