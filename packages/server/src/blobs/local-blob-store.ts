@@ -87,7 +87,14 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   ): Promise<BlobPutResult> {
     assertSha256(sha256);
     const path = blobPath(sha256);
-    if ((await fileSize(path)) !== null) {
+    const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
+    // Steps that do not depend on each other run side by side: every step a put waits for in turn is a trip
+    // through the event loop, long on a busy server. The tmp file is opened while the blob is looked for.
+    const [existing, opened] = await Promise.allSettled([fileSize(path), open(tmp, 'wx', PRIVATE_FILE)]);
+    if (existing.status === 'rejected' || existing.value !== null) {
+      if (opened.status === 'fulfilled') await opened.value.close();
+      await removeTmp(tmp);
+      if (existing.status === 'rejected') throw existing.reason;
       const size = await consumeVerified(body, sha256, options);
       // A racing put may have linked the file but not yet made its directory entries durable.
       await ensureFanOutDir(sha256);
@@ -95,21 +102,22 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
       return { sha256, size, created: false };
     }
 
-    const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
-    // Made ready while the body arrives: every step a put waits for in turn is a trip through a busy event loop.
+    if (opened.status === 'rejected') throw opened.reason;
+    // Made ready while the body arrives.
     const fanOut = ensureFanOutDir(sha256);
     fanOut.catch(() => {});
     let published = false;
     try {
-      const file = await open(tmp, 'wx', PRIVATE_FILE);
+      const file = opened.value;
       let size: number;
       try {
         size = await consumeVerified(body, sha256, { ...options, file });
         await file.sync();
-      } finally {
+      } catch (error) {
         await file.close();
+        throw error;
       }
-      await fanOut;
+      await Promise.all([file.close(), fanOut]);
       const created = await publish(tmp, path);
       published = true;
       // The tmp name goes while the blob's entry is made durable; neither waits for the other.
