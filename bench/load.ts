@@ -34,6 +34,7 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,15 +117,19 @@ async function prepareUsers(urls: string[], accounts: { username: string; appPas
     };
     // The DAV client's first sign-in, before the window: an app password costs one argon2 verification per
     // davCredentialCacheSeconds (five minutes), so a window that began with every cache cold would overstate it.
-    const first = await fetch(`${url}/dav/addressbooks/${user.username}/${user.contacts}/`, {
-      method: 'PROPFIND',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${user.username}:${user.appPassword}`).toString('base64')}`,
-        depth: '0',
-      },
-    });
-    if (first.status !== 207) throw new Error(`first DAV sign-in of ${user.username}: ${first.status}`);
-    await first.arrayBuffer();
+    // Each server remembers its own verifications: sign in on every server this user's devices will use.
+    const servers = new Set(Array.from({ length: DEVICES }, (_, d) => urls[(u * DEVICES + d) % urls.length] as string));
+    for (const server of servers) {
+      const first = await fetch(`${server}/dav/addressbooks/${user.username}/${user.contacts}/`, {
+        method: 'PROPFIND',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${user.username}:${user.appPassword}`).toString('base64')}`,
+          depth: '0',
+        },
+      });
+      if (first.status !== 207) throw new Error(`first DAV sign-in of ${user.username}: ${first.status}`);
+      await first.arrayBuffer();
+    }
     users.push(user);
   }
   return users;
@@ -238,6 +243,8 @@ async function runCase(name: string) {
     const stats: Stats = new Map();
     const acked: Acknowledged = { pushes: [], davPuts: [], blobs: [] };
     const stop = new AbortController();
+    // One abort signal ends every event stream.
+    setMaxListeners(0, stop.signal);
     const listeners = [];
     const devices = [];
     const pids = children.map((c) => c.pid as number);
