@@ -5,6 +5,7 @@
  * every write the server acknowledged.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { contactCard } from './support.js';
 
 /** One user's handles, created before the load starts. */
@@ -30,6 +31,8 @@ export interface Acknowledged {
 
 export interface KindStats {
   latencies: number[];
+  /** performance.now() at each request's start, beside its latency. */
+  starts: number[];
   errors: number;
   /** Server-sent events received (event streams only). */
   events: number;
@@ -37,14 +40,22 @@ export interface KindStats {
 
 export type Stats = Map<string, KindStats>;
 
-/** The share of each kind of step in the mix (a DAV sync is two requests, a blob upload is upload + push). */
-const MIX: [string, number][] = [
-  ['push', 35],
-  ['pull', 30],
-  ['dav-sync', 15],
-  ['dav-put', 10],
-  ['blob', 10],
-];
+/**
+ * The share of each kind of step in the mix (a DAV sync is two requests, a blob upload is upload + push).
+ * HOLDFAST_BENCH_MIX replaces it, e.g. `pull=1` to measure one kind alone.
+ */
+const MIX: [string, number][] = process.env.HOLDFAST_BENCH_MIX
+  ? process.env.HOLDFAST_BENCH_MIX.split(',').map((part) => {
+      const [name, weight] = part.split('=');
+      return [name as string, Number(weight ?? 1)];
+    })
+  : [
+      ['push', 35],
+      ['pull', 30],
+      ['dav-sync', 15],
+      ['dav-put', 10],
+      ['blob', 10],
+    ];
 const BLOB_BYTES = 32 * 1024;
 const PROPFIND =
   '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>';
@@ -57,48 +68,130 @@ let cardNumber = 0;
 function kind(stats: Stats, name: string): KindStats {
   let entry = stats.get(name);
   if (!entry) {
-    entry = { latencies: [], errors: 0, events: 0 };
+    entry = { latencies: [], starts: [], errors: 0, events: 0 };
     stats.set(name, entry);
   }
   return entry;
 }
 
+/**
+ * Keep-alive connections for the devices' requests, as many as there are requests in flight. node:http rather
+ * than fetch: the generator shares the machine with the server, and fetch costs several times the CPU per request.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: 1024 });
+/** Event streams on their own connections, so they never hold a slot the requests need. */
+const streamAgent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+
+interface Answer {
+  status: number;
+  body: Buffer;
+}
+
+interface Init {
+  method?: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/** One request over the shared keep-alive agent; resolves with the whole answer. */
+function send(url: string, init: Init): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...init.headers };
+    if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
+    const req = request(url, { method: init.method ?? 'GET', headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/**
+ * Requests started before `from` (performance.now() time) are made but not counted: the devices warm up
+ * first, so the window measures a steady state rather than 200 connections opening at once.
+ */
+export const measured = { from: 0 };
+
+/** Where a request's figures go: its kind's, or nowhere during the warm-up. */
+function entryFor(stats: Stats, name: string, start: number): KindStats {
+  return start >= measured.from ? kind(stats, name) : { latencies: [], starts: [], errors: 0, events: 0 };
+}
+
 /** Runs one request, timing it to the end of its body; a non-2xx answer or a failure counts as an error. */
-async function timed(stats: Stats, name: string, url: string, init: RequestInit): Promise<Response | null> {
+async function timed(stats: Stats, name: string, url: string, init: Init): Promise<Answer | null> {
   const start = performance.now();
+  const entry = entryFor(stats, name, start);
   try {
-    const response = await fetch(url, init);
-    const body = await response.arrayBuffer();
-    kind(stats, name).latencies.push(performance.now() - start);
-    if (response.status >= 300) {
-      kind(stats, name).errors++;
+    const answer = await send(url, init);
+    entry.latencies.push(performance.now() - start);
+    entry.starts.push(start);
+    if (answer.status >= 300) {
+      entry.errors++;
       return null;
     }
-    return new Response(body, { status: response.status, headers: response.headers });
+    return answer;
   } catch {
-    kind(stats, name).errors++;
+    entry.errors++;
     return null;
   }
 }
 
-/** Holds `/v1/events` open until `signal` aborts, counting the events that arrive. */
-export async function listen(stats: Stats, url: string, token: string, signal: AbortSignal): Promise<void> {
+/**
+ * Holds `/v1/events` open until `signal` aborts, counting the events that arrive. `opened` settles once the
+ * stream is answered (or failed), `closed` when it ends.
+ */
+export function listen(
+  stats: Stats,
+  url: string,
+  token: string,
+  signal: AbortSignal,
+): { opened: Promise<void>; closed: Promise<void> } {
   const start = performance.now();
   const entry = kind(stats, 'events-open');
-  try {
-    const response = await fetch(`${url}/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal });
-    entry.latencies.push(performance.now() - start);
-    if (response.status !== 200 || !response.body) {
-      entry.errors++;
-      return;
-    }
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body) {
-      entry.events += (decoder.decode(chunk, { stream: true }).match(/^data:/gm) ?? []).length;
-    }
-  } catch {
-    if (!signal.aborted) entry.errors++;
-  }
+  let opened = () => {};
+  const answered = new Promise<void>((resolve) => {
+    opened = resolve;
+  });
+  const closed = new Promise<void>((settle) => {
+    const resolve = () => {
+      opened();
+      settle();
+    };
+    const req = request(
+      `${url}/v1/events`,
+      { headers: { authorization: `Bearer ${token}` }, agent: streamAgent, signal },
+      (res) => {
+        entry.latencies.push(performance.now() - start);
+        entry.starts.push(start);
+        opened();
+        if (res.statusCode !== 200) {
+          entry.errors++;
+          res.resume();
+          resolve();
+          return;
+        }
+        res.setEncoding('utf8');
+        // An event's `data:` line arrives whole in practice; one split across chunks is merely not counted.
+        res.on('data', (text: string) => {
+          entry.events += (text.match(/^data:/gm) ?? []).length;
+        });
+        res.on('error', () => {
+          if (!signal.aborted) entry.errors++;
+          resolve();
+        });
+        res.on('close', resolve);
+      },
+    );
+    req.on('error', () => {
+      if (!signal.aborted) entry.errors++;
+      resolve();
+    });
+    req.end();
+  });
+  return { opened: answered, closed };
 }
 
 /** The kind of step at `point` in [0, total weight) of the mix. */
@@ -129,20 +222,22 @@ export async function drive(
   const total = MIX.reduce((sum, [, weight]) => sum + weight, 0);
 
   const push = async (name: string, changes: Record<string, unknown>[]) => {
+    const entry = entryFor(stats, name, performance.now());
     const response = await timed(stats, name, `${url}/v1/push`, {
       method: 'POST',
       headers: { ...bearer, 'content-type': 'application/json' },
       body: JSON.stringify({ changes }),
     });
     if (!response) return;
-    const results = ((await response.json()) as { results: { status: string; revision?: number }[] }).results;
+    const results = (JSON.parse(response.body.toString()) as { results: { status: string; revision?: number }[] })
+      .results;
     for (const [i, result] of results.entries()) {
       const itemId = (changes[i] as { itemId: string }).itemId;
       if (result.status === 'applied' && result.revision !== undefined) {
         acked.pushes.push({ seq: result.revision, itemId });
         // Notes only: those are what later pushes edit.
         if (name === 'push') heads.set(itemId, result.revision);
-      } else kind(stats, name).errors++;
+      } else entry.errors++;
     }
   };
 
@@ -173,7 +268,7 @@ export async function drive(
       const response = await timed(stats, 'pull', `${url}/v1/changes?limit=200${cursor ? `&cursor=${cursor}` : ''}`, {
         headers: bearer,
       });
-      if (response) cursor = ((await response.json()) as { cursor: string }).cursor;
+      if (response) cursor = (JSON.parse(response.body.toString()) as { cursor: string }).cursor;
     } else if (step === 'dav-sync') {
       const book = `${url}/dav/addressbooks/${user.username}/${user.contacts}/`;
       await timed(stats, 'dav-propfind', book, {
@@ -186,7 +281,7 @@ export async function drive(
         headers: { ...basic, depth: '1', 'content-type': 'application/xml' },
         body: syncReport(syncToken),
       });
-      if (report) syncToken = /<(?:\w+:)?sync-token>([^<]*)</.exec(await report.text())?.[1] ?? syncToken;
+      if (report) syncToken = /<(?:\w+:)?sync-token>([^<]*)</.exec(report.body.toString())?.[1] ?? syncToken;
     } else if (step === 'dav-put') {
       const name = `${randomUUID()}.vcf`;
       const n = 1_000_000 + cardNumber++;

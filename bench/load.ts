@@ -16,7 +16,15 @@
  *   HOLDFAST_BENCH_POSTGRES_URL), blobs and the backup target on S3 (s3rver);
  *   devices are spread over the servers round robin.
  *
- * Prints requests/s, p50 and p99 latency and errors per kind, then checks that
+ * Each user's DAV client signs in once before the measured window (as it
+ * would have minutes earlier), the event streams open first, and the devices
+ * run HOLDFAST_BENCH_WARMUP_SECONDS (default 3) before the window opens, so
+ * the window measures the steady state, not 200 connections opening at once.
+ * HOLDFAST_BENCH_MIX replaces the mix (e.g. `pull=1`: one kind alone).
+ *
+ * Prints requests/s, p50 and p99 latency and errors per kind, the CPU of the
+ * servers and of the generator, how the servers' event loops were scheduled
+ * and what the servers measured per route (bench/load-probes.ts), then checks that
  * every acknowledged write (push result `applied`, DAV PUT 201/204, blob upload
  * 200/201) is in the database and, once the backup target has caught up, in a
  * restore of it: "acknowledged writes missing: N".
@@ -26,7 +34,8 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -42,12 +51,15 @@ import {
 } from '@holdfast/server';
 import { startS3, type TestS3 } from '@holdfast/test-support/s3rver';
 import { countMissing } from './load-check.js';
-import { type Acknowledged, drive, type LoadUser, listen, percentile, type Stats } from './load-traffic.js';
-import { cpuSeconds, rssMb, run, serve, startPostgres } from './support.js';
+import { describeWindow, probe } from './load-probes.js';
+import { type Acknowledged, drive, type LoadUser, listen, measured, percentile, type Stats } from './load-traffic.js';
+import { run, serve, startPostgres } from './support.js';
 
 const SECONDS = Number(process.env.HOLDFAST_BENCH_SECONDS ?? 20);
 const USERS = Number(process.env.HOLDFAST_BENCH_USERS ?? 50);
 const DEVICES = Number(process.env.HOLDFAST_BENCH_DEVICES ?? 2);
+/** Seconds the devices run before the measured window opens (not counted). */
+const WARMUP_SECONDS = Number(process.env.HOLDFAST_BENCH_WARMUP_SECONDS ?? 3);
 const CASES = (process.env.HOLDFAST_BENCH_LOAD_CASES ?? 'sqlite,sqlite-backup,postgres-3').split(',');
 const PASSWORD = 'bench-password-1';
 const PASSPHRASE = 'bench passphrase';
@@ -80,7 +92,7 @@ async function createAccounts(config: Config): Promise<{ username: string; appPa
   }
 }
 
-/** Devices log in and each user gets a notes, a photos and a contacts collection. */
+/** Devices log in, each user gets a notes, a photos and a contacts collection, and DAV signs in once. */
 async function prepareUsers(urls: string[], accounts: { username: string; appPassword: string }[]) {
   const users: LoadUser[] = [];
   for (const [u, account] of accounts.entries()) {
@@ -96,13 +108,29 @@ async function prepareUsers(urls: string[], accounts: { username: string; appPas
     }
     const collection = async (type: string) =>
       (await json<{ id: string }>(`${url}/v1/collections`, tokens[0] as string, { type, name: type })).id;
-    users.push({
+    const user = {
       ...account,
       tokens,
       notes: await collection('notes'),
       photos: await collection('photos'),
       contacts: await collection('contacts'),
-    });
+    };
+    // The DAV client's first sign-in, before the window: an app password costs one argon2 verification per
+    // davCredentialCacheSeconds (five minutes), so a window that began with every cache cold would overstate it.
+    // Each server remembers its own verifications: sign in on every server this user's devices will use.
+    const servers = new Set(Array.from({ length: DEVICES }, (_, d) => urls[(u * DEVICES + d) % urls.length] as string));
+    for (const server of servers) {
+      const first = await fetch(`${server}/dav/addressbooks/${user.username}/${user.contacts}/`, {
+        method: 'PROPFIND',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${user.username}:${user.appPassword}`).toString('base64')}`,
+          depth: '0',
+        },
+      });
+      if (first.status !== 207) throw new Error(`first DAV sign-in of ${user.username}: ${first.status}`);
+      await first.arrayBuffer();
+    }
+    users.push(user);
   }
   return users;
 }
@@ -215,32 +243,53 @@ async function runCase(name: string) {
     const stats: Stats = new Map();
     const acked: Acknowledged = { pushes: [], davPuts: [], blobs: [] };
     const stop = new AbortController();
+    // One abort signal ends every event stream.
+    setMaxListeners(0, stop.signal);
     const listeners = [];
     const devices = [];
     const pids = children.map((c) => c.pid as number);
-    const cpuBefore = (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
-    const start = performance.now();
-    const deadline = start + SECONDS * 1000;
     let n = 0;
     for (const user of users) {
       for (let d = 0; d < DEVICES; d++) {
-        const url = urls[n++ % urls.length] as string;
-        listeners.push(listen(stats, url, user.tokens[d] as string, stop.signal));
-        devices.push(drive(stats, acked, url, user, d, deadline));
+        listeners.push(listen(stats, urls[n++ % urls.length] as string, user.tokens[d] as string, stop.signal));
       }
     }
+    await Promise.all(listeners.map((l) => l.opened));
+    // The devices start together and warm up (connections, caches) before the measured window opens.
+    measured.from = performance.now() + WARMUP_SECONDS * 1000;
+    const deadline = measured.from + SECONDS * 1000;
+    n = 0;
+    for (const user of users) {
+      for (let d = 0; d < DEVICES; d++) {
+        devices.push(drive(stats, acked, urls[n++ % urls.length] as string, user, d, deadline));
+      }
+    }
+    await new Promise((r) => setTimeout(r, measured.from - performance.now()));
+    // The window runs from `measured.from`, however long the probe takes to be answered by a busy server.
+    const before = await probe(urls, pids);
+    const start = measured.from;
     await Promise.all(devices);
+    // Each request's start and latency, by kind, to see when requests waited (HOLDFAST_BENCH_TRACE=file.json).
+    if (process.env.HOLDFAST_BENCH_TRACE) {
+      await writeFile(
+        process.env.HOLDFAST_BENCH_TRACE,
+        JSON.stringify({
+          start,
+          kinds: Object.fromEntries([...stats].map(([k, v]) => [k, { l: v.latencies, s: v.starts }])),
+        }),
+      );
+    }
     const elapsed = (performance.now() - start) / 1000;
-    const serverCpu = (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0) - cpuBefore;
+    const after = await probe(urls, pids);
     stop.abort();
-    await Promise.all(listeners);
+    await Promise.all(listeners.map((l) => l.closed));
 
     const label =
       `${name}: ${servers} server${servers > 1 ? 's' : ''} on ${pg ? 'PostgreSQL, blobs on S3 (s3rver)' : 'SQLite'}, ` +
       `${backupTarget ? `backup target ${pg ? 'on S3 (s3rver)' : 'a directory'}` : 'no backup target'}; ` +
       `${USERS} users x ${DEVICES} devices for ${elapsed.toFixed(1)} s`;
-    report(label, stats, elapsed, servers, serverCpu);
-    console.log(`  ${await authAndMemory(urls, pids)}`);
+    report(label, stats, elapsed, servers, after.serverCpu - before.serverCpu);
+    for (const line of await describeWindow(before, after, elapsed, pids)) console.log(`  ${line}`);
 
     const caughtUp = backupTarget ? await waitForBackup(config) : null;
     for (const child of children.splice(0)) {
@@ -272,26 +321,6 @@ async function runCase(name: string) {
     await pg?.stop();
     await rm(base, { recursive: true, force: true });
   }
-}
-
-/** Argon2 runs and DAV credential cache results over the servers (from /metrics), and their RSS now. */
-async function authAndMemory(urls: string[], pids: number[]): Promise<string> {
-  const sum = (text: string, pattern: RegExp) =>
-    [...text.matchAll(pattern)].reduce((total, m) => total + Number(m[1]), 0);
-  let argon2 = 0;
-  let hits = 0;
-  let misses = 0;
-  for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    argon2 += sum(text, /^holdfast_password_verifications_total (\d+)/gm);
-    hits += sum(text, /^holdfast_dav_credential_cache_total\{result="hit"\} (\d+)/gm);
-    misses += sum(text, /^holdfast_dav_credential_cache_total\{result="(?:miss|stale)"\} (\d+)/gm);
-  }
-  const rss = await Promise.all(pids.map(rssMb));
-  return (
-    `argon2 verifications ${argon2} (DAV credential cache: ${hits} hits, ${misses} misses) | ` +
-    `server RSS ${rss.map((r) => r.toFixed(0)).join(', ')} MB`
-  );
 }
 
 console.log(`bench/load on node ${process.version} (figures from a shared machine are noisy)`);

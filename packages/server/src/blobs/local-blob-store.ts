@@ -10,6 +10,7 @@ import {
   rename,
   rm,
   stat,
+  unlink,
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { fsyncDir } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
 import { assertDerivedKey, type BlobPutResult, type BlobStore } from './blob-store.js';
+import { createDirSync } from './dir-sync.js';
 
 /**
  * A tmp file untouched for this long belongs to no live put: every write
@@ -55,22 +57,26 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   if (createdRoot !== undefined) await fsyncDir(dirname(dir));
   await removeStaleFiles(tmpDir, STALE_TMP_MS);
 
-  // Fan-out directories this store has made durable, so each costs its fsyncs once per process.
+  const syncDir = createDirSync();
+  // Fan-out directories this store has made durable, so each costs its fsyncs once per process: a top
+  // directory (256 of them) its parent's fsync, a leaf (65,536) its top's. A fsync of a directory commits
+  // the file system's journal, which on a busy disk is the slowest step of a put.
   const fanOutDirs = new Map<string, Promise<void>>();
-  const ensureFanOutDir = (sha256: string): Promise<void> => {
-    const top = join(dir, sha256.slice(0, 2));
-    const leaf = join(top, sha256.slice(2, 4));
-    let ready = fanOutDirs.get(leaf);
+  // Fsync the parent even when the directory already existed: a racing put may
+  // have created it and not yet made its entry durable.
+  const durableDir = (path: string, parent: string): Promise<void> => {
+    let ready = fanOutDirs.get(path);
     if (!ready) {
-      // Fsync both parents even when the directories already existed: a racing
-      // put may have created them and not yet made their entries durable.
-      ready = mkdir(leaf, { recursive: true, mode: PRIVATE_DIR })
-        .then(() => fsyncDir(top))
-        .then(() => fsyncDir(dir));
-      ready.catch(() => fanOutDirs.delete(leaf));
-      fanOutDirs.set(leaf, ready);
+      ready = mkdir(path, { recursive: true, mode: PRIVATE_DIR }).then(() => syncDir(parent));
+      ready.catch(() => fanOutDirs.delete(path));
+      fanOutDirs.set(path, ready);
     }
     return ready;
+  };
+  const ensureFanOutDir = (sha256: string): Promise<void> => {
+    const top = join(dir, sha256.slice(0, 2));
+    const both = Promise.all([durableDir(top, dir), durableDir(join(top, sha256.slice(2, 4)), top)]);
+    return both.then(() => {});
   };
   const blobPath = (sha256: string) => join(dir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
 
@@ -81,30 +87,44 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   ): Promise<BlobPutResult> {
     assertSha256(sha256);
     const path = blobPath(sha256);
-    if ((await fileSize(path)) !== null) {
+    const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
+    // Steps that do not depend on each other run side by side: every step a put waits for in turn is a trip
+    // through the event loop, long on a busy server. The tmp file is opened while the blob is looked for.
+    const [existing, opened] = await Promise.allSettled([fileSize(path), open(tmp, 'wx', PRIVATE_FILE)]);
+    if (existing.status === 'rejected' || existing.value !== null) {
+      if (opened.status === 'fulfilled') await opened.value.close();
+      await removeTmp(tmp);
+      if (existing.status === 'rejected') throw existing.reason;
       const size = await consumeVerified(body, sha256, options);
       // A racing put may have linked the file but not yet made its directory entries durable.
       await ensureFanOutDir(sha256);
-      await fsyncDir(dirname(path));
+      await syncDir(dirname(path));
       return { sha256, size, created: false };
     }
 
-    const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
+    if (opened.status === 'rejected') throw opened.reason;
+    // Made ready while the body arrives.
+    const fanOut = ensureFanOutDir(sha256);
+    fanOut.catch(() => {});
+    let published = false;
     try {
-      const file = await open(tmp, 'wx', PRIVATE_FILE);
+      const file = opened.value;
       let size: number;
       try {
         size = await consumeVerified(body, sha256, { ...options, file });
         await file.sync();
-      } finally {
+      } catch (error) {
         await file.close();
+        throw error;
       }
-      await ensureFanOutDir(sha256);
+      await Promise.all([file.close(), fanOut]);
       const created = await publish(tmp, path);
-      await fsyncDir(dirname(path));
+      published = true;
+      // The tmp name goes while the blob's entry is made durable; neither waits for the other.
+      await Promise.all([syncDir(dirname(path)), removeTmp(tmp)]);
       return { sha256, size, created };
     } finally {
-      await rm(tmp, { force: true });
+      if (!published) await removeTmp(tmp);
     }
   }
 
@@ -232,6 +252,13 @@ export async function removeStaleFiles(dir: string, olderThanMs: number): Promis
     });
     if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
   }
+}
+
+/** Removes a put's tmp file, if it is there (one call, where `rm` makes two). */
+async function removeTmp(path: string): Promise<void> {
+  await unlink(path).catch((err: unknown) => {
+    if (errorCode(err) !== 'ENOENT') throw err;
+  });
 }
 
 async function fileSize(path: string): Promise<number | null> {

@@ -309,4 +309,37 @@ describe.each(engines)('sync API on %s', (engine) => {
     expect(text).toContain(`event: change\ndata: {"head":${result.revision}}`);
     controller.abort();
   });
+
+  it('delivers heads in order, ending with the newest, when commits come faster than deliveries', async () => {
+    const address = await server.app.listen({ host: '127.0.0.1', port: 0 }).catch(() => {
+      const bound = server.app.server.address();
+      return `http://127.0.0.1:${typeof bound === 'object' && bound ? bound.port : 0}`;
+    });
+    const controller = new AbortController();
+    const response = await fetch(`${address}/v1/events`, { headers: alice.auth, signal: controller.signal });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value);
+      }
+    };
+    await readUntil('event: ready');
+    const c = await collection('notes', 'burst');
+    const pushes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        inject('POST', '/v1/push', { changes: [put(c, `burst${i}`, { title: `${i}`, body: '' })] }),
+      ),
+    );
+    const newest = Math.max(...pushes.map((r) => r.json().results[0].revision as number));
+    await readUntil(`"head":${newest}}`);
+    controller.abort();
+    const heads = [...text.matchAll(/event: change\ndata: \{"head":(\d+)\}/g)].map((m) => Number(m[1]));
+    expect(heads.at(-1)).toBe(newest);
+    // Strictly increasing: no head is repeated or arrives after a newer one.
+    expect(heads.every((head, i) => i === 0 || head > (heads[i - 1] as number))).toBe(true);
+  });
 });

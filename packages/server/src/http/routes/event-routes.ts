@@ -74,12 +74,27 @@ export function eventRoutes(ctx: Context): FastifyPluginAsync {
         if (!live) end();
         return live && !stopped;
       };
-      // Deliveries queue behind each other so heads arrive in order, each after its liveness check.
-      let queue = Promise.resolve();
+      // One delivery at a time, each after its liveness check, so heads arrive in order. Heads that arrive
+      // while one is being delivered are folded into the next: only the newest matters to a device, which
+      // pulls from its cursor, and a busy user's stream costs one check and one write per delivery, not per commit.
+      let newest = 0;
+      let delivering = false;
+      const deliver = async () => {
+        delivering = true;
+        try {
+          let sent = 0;
+          while (newest > sent && !stopped && (await checkLive())) {
+            sent = newest;
+            send('change', { head: sent });
+          }
+        } finally {
+          delivering = false;
+        }
+      };
       unsubscribe = ctx.notifier.subscribe(caller.userId, (seq) => {
-        queue = queue.then(async () => {
-          if (!stopped && (await checkLive())) send('change', { head: seq });
-        });
+        if (seq <= newest) return;
+        newest = seq;
+        if (!delivering) void deliver();
       });
       timers.push(
         setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs).unref(),

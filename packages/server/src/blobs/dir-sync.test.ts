@@ -1,0 +1,59 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fsyncDir } from '@holdfast/node-io';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDirSync } from './dir-sync.js';
+
+describe('shared directory fsyncs', () => {
+  let dir: string;
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Real fsyncs, each logged when it starts and when it ends. */
+  function counted(log: string[]) {
+    let n = 0;
+    return async (path: string) => {
+      const id = ++n;
+      log.push(`start ${id}`);
+      await fsyncDir(path);
+      log.push(`end ${id}`);
+    };
+  }
+
+  it('serves callers that arrive during an fsync with one more, started after it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'holdfast-dirsync-'));
+    const log: string[] = [];
+    const sync = createDirSync(counted(log));
+    await writeFile(join(dir, 'a'), 'a');
+    const first = sync(dir);
+    // These entries were made after the first fsync started: it may not cover them.
+    await writeFile(join(dir, 'b'), 'b');
+    const later = Array.from({ length: 20 }, () => sync(dir));
+    await Promise.all([first, ...later]);
+    expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
+    // Nothing running: the next caller gets its own.
+    await sync(dir);
+    expect(log).toHaveLength(6);
+  });
+
+  it('keeps directories apart', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'holdfast-dirsync-'));
+    const log: string[] = [];
+    const sync = createDirSync(counted(log));
+    await Promise.all([sync(dir), sync(tmpdir())]);
+    expect(log.filter((line) => line.startsWith('start'))).toHaveLength(2);
+  });
+
+  it('a failed fsync fails its callers, and the next callers get a fresh one', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'holdfast-dirsync-'));
+    const missing = join(dir, 'missing');
+    const sync = createDirSync();
+    const first = sync(missing);
+    const second = sync(missing);
+    await expect(first).rejects.toThrow(/ENOENT/);
+    await expect(second).rejects.toThrow(/ENOENT/);
+    await expect(sync(dir)).resolves.toBeUndefined();
+  });
+});
