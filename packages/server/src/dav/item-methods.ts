@@ -181,7 +181,11 @@ export async function putItem(
     if (attempt > 0) current = await reload(ctx, caller, target);
     checkWritePreconditions(request, current);
     const itemId =
-      current?.id ?? (await itemIdForNewName(ctx, caller.userId, target.collection, target.name, { mapName }));
+      current?.id ??
+      (await itemIdForNewName(ctx, caller.userId, target.collection, target.name, {
+        mapName,
+        vacancy: attempt === 0 ? target.vacancy : undefined,
+      }));
     const { result, hash } = await pushOne(ctx, caller, target.collection, {
       collectionId: target.collection.id,
       itemId,

@@ -285,6 +285,7 @@ async function applyPrepared(
       hash: p.revision.content_hash,
       size: p.revision.size,
       previousLiveHash: original && !original.deleted ? (original.hash ?? '') : null,
+      known: { type: p.prepared.type, content: p.revision.content },
     });
   });
   await writeItemHeads(trx, caller.userId, [...finalHeads.values()], now);
