@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { contactFields } from '../bundle/field-counts.js';
-import { contactListing, indexedContact } from '../content/contact-listing.js';
+import { type ContactListing, contactListing, indexedContact } from '../content/contact-listing.js';
 import type { Context } from '../context.js';
 import { collectionTypesOf } from '../store/collections.js';
 import {
@@ -62,20 +62,20 @@ export async function indexContactHeads(
       item_id: w.itemId,
       collection_id: w.collectionId,
       seq: w.seq,
-      ...contactRow((w.known ? w.known.content : revisions.get(w.seq)?.content) ?? ''),
+      ...contactRow((w.known ? w.known.content : revisions.get(w.seq)?.content) ?? '', w.known?.listing),
     })),
   );
 }
 
-/** The row's fields made from one vCard. */
-function contactRow(text: string) {
+/** The row's fields made from one vCard (and its listing, when the write already read it). */
+function contactRow(text: string, listing?: ContactListing) {
   let fields = {};
   try {
     fields = contactFields(text);
   } catch {
     // Counted as having no fields: the card is still listed by what could be read.
   }
-  return { ...indexedContact(contactListing(text)), fields: JSON.stringify(fields) };
+  return { ...indexedContact(listing ?? contactListing(text)), fields: JSON.stringify(fields) };
 }
 
 const rebuilding = new WeakMap<Context, Promise<void>>();

@@ -1,5 +1,6 @@
 import { EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
+import type { ContactListing } from '../content/contact-listing.js';
 import { readCollectionSummary, writeCollectionSummary } from '../store/collections.js';
 import { upsertItemHeads } from '../store/items.js';
 import type { Database } from '../store/schema.js';
@@ -20,7 +21,7 @@ export interface HeadWrite {
    * What the writer already holds, so the contact index need not read it
    * back: the collection's type, and the head revision's stored text.
    */
-  known?: { type: string; content: string | null };
+  known?: { type: string; content: string | null; listing?: ContactListing };
 }
 
 /**

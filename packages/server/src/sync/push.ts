@@ -285,7 +285,11 @@ async function applyPrepared(
       hash: p.revision.content_hash,
       size: p.revision.size,
       previousLiveHash: original && !original.deleted ? (original.hash ?? '') : null,
-      known: { type: p.prepared.type, content: p.revision.content },
+      known: {
+        type: p.prepared.type,
+        content: p.revision.content,
+        ...(p.prepared.normalized?.listing ? { listing: p.prepared.normalized.listing } : {}),
+      },
     });
   });
   await writeItemHeads(trx, caller.userId, [...finalHeads.values()], now);
