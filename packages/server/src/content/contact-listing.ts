@@ -1,4 +1,4 @@
-import { readComponents } from './content-lines.js';
+import { type ContentComponent, readComponents } from './content-lines.js';
 import { semanticProperty } from './semantic.js';
 
 /** What the contact list shows and searches: read from one vCard. */
@@ -20,6 +20,17 @@ const LISTED = new Set(['FN', 'N', 'NICKNAME', 'TEL', 'EMAIL', 'ORG']);
  * fields rather than failing the write.
  */
 export function contactListing(text: string): ContactListing {
+  try {
+    return contactListingOf(readComponents(text, { bareNames: true })[0]);
+  } catch {
+    return EMPTY_LISTING();
+  }
+}
+
+const EMPTY_LISTING = (): ContactListing => ({ name: '', nicknames: [], phones: [], emails: [], organization: null });
+
+/** `contactListing` of a card already read (the write that validated it passes it on). */
+export function contactListingOf(card: ContentComponent | undefined): ContactListing {
   const out = {
     fn: '',
     family: '',
@@ -30,7 +41,6 @@ export function contactListing(text: string): ContactListing {
   };
   let organization: string | null = null;
   try {
-    const card = readComponents(text, { bareNames: true })[0];
     for (const line of card?.properties ?? []) {
       const name = line.name.toUpperCase();
       if (!LISTED.has(name)) continue;
@@ -54,7 +64,7 @@ export function contactListing(text: string): ContactListing {
       }
     }
   } catch {
-    return { name: '', nicknames: [], phones: [], emails: [], organization: null };
+    return EMPTY_LISTING();
   }
   const fn = out.fn || [out.given, out.family].filter(Boolean).join(' ');
   const name = fn || organization || out.emails[0] || out.phones[0] || '';

@@ -13,8 +13,9 @@ import {
   vcardContentSchema,
 } from '@holdfast/protocol';
 import type { z } from 'zod';
+import { type ContactListing, contactListingOf } from './contact-listing.js';
 import { readICalendar } from './icalendar.js';
-import { readVcard } from './vcard.js';
+import { readVcardCard } from './vcard.js';
 
 /** What a revision stores for one item's content, plus what is derived from it. */
 export interface NormalizedContent {
@@ -28,6 +29,8 @@ export interface NormalizedContent {
   hash: string;
   /** UTF-8 bytes of `text` plus the blob's size. */
   size: number;
+  /** For a contact: its entry in the contact index, read in the same parse that validated it. */
+  listing?: ContactListing;
 }
 
 /** What the server knows about an item's blob: its size and, for photos, what its bytes say. */
@@ -52,7 +55,7 @@ export function normalizeContent(
   blobInfo?: BlobInfo,
 ): NormalizedContent {
   checkBlob(type, blob);
-  const { contentType, text, meta } = normalizeByType(type, content, blob, blobInfo);
+  const { contentType, text, meta, listing } = normalizeByType(type, content, blob, blobInfo);
   const blobSize = blob ? (blobInfo?.size ?? 0) : 0;
   return {
     contentType,
@@ -60,10 +63,11 @@ export function normalizeContent(
     meta,
     hash: contentHash(contentType, text, blob?.sha256 ?? null),
     size: Buffer.byteLength(text ?? '', 'utf8') + blobSize,
+    ...(listing ? { listing } : {}),
   };
 }
 
-type Normalized = Pick<NormalizedContent, 'contentType' | 'text' | 'meta'>;
+type Normalized = Pick<NormalizedContent, 'contentType' | 'text' | 'meta' | 'listing'>;
 
 function normalizeByType(
   type: CollectionType,
@@ -74,7 +78,8 @@ function normalizeByType(
   switch (type) {
     case 'contacts': {
       const text = checkText(content, vcardContentSchema, 'contacts', 'a vCard');
-      return { contentType: 'text/vcard', text, meta: { ...readVcard(text) } };
+      const { meta, card } = readVcardCard(text);
+      return { contentType: 'text/vcard', text, meta: { ...meta }, listing: contactListingOf(card) };
     }
     case 'calendar':
     case 'tasks': {

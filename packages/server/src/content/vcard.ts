@@ -22,6 +22,11 @@ const CARD_FRAME = new Set(['version', 'uid', 'prodid', 'rev']);
  * the problem and, where there is one, its line.
  */
 export function readVcard(text: string): VcardMeta {
+  return readVcardCard(text).meta;
+}
+
+/** `readVcard`, with the card as read, for what else is derived from it in the same write. */
+export function readVcardCard(text: string): { meta: VcardMeta; card: ContentComponent } {
   const card = readSingleCard(text);
   const version = versionOf(card);
   if (version !== null && !VERSIONS.has(version)) {
@@ -31,7 +36,7 @@ export function readVcard(text: string): VcardMeta {
   const component = new ICAL.Component(withLine(() => toJcal(card, designSet)));
   const informative = component.getAllProperties().some((p) => !CARD_FRAME.has(p.name));
   if (!informative) throw invalid('an empty contact: the vCard has no properties besides VERSION, UID and PRODID');
-  return { uid: textOf(component, 'uid'), fn: textOf(component, 'fn'), version };
+  return { meta: { uid: textOf(component, 'uid'), fn: textOf(component, 'fn'), version }, card };
 }
 
 function readSingleCard(text: string): ContentComponent {

@@ -14,9 +14,20 @@ function directId(collection: DavCollection, name: string): string | null {
 }
 
 /**
+ * What the reads that found no item for a name learned about the id a new
+ * item of that name would take: the id already mapped to the name, and
+ * whether the name's own `<id>.<ext>` stem is an id some item has.
+ */
+export interface NameVacancy {
+  mappedId: string | null;
+  stemTaken: boolean;
+}
+
+/**
  * The items (live or deleted) that resource names address in a collection.
  * A name addresses an item only if that item's name is exactly it, so one
- * item never answers to two names.
+ * item never answers to two names. `vacancies`, if given, gets what was
+ * learned about each name that addresses nothing (a PUT creating it needs it).
  */
 export async function findItemsByName(
   ctx: Context,
@@ -24,18 +35,28 @@ export async function findItemsByName(
   collection: DavCollection,
   names: string[],
   withContent: boolean,
+  vacancies?: Map<string, NameVacancy>,
 ): Promise<Map<string, DavItem>> {
   const unique = [...new Set(names)];
-  const ids = await findNamedItemIds(ctx.db, userId, collection.id, unique);
+  const mapped = await findNamedItemIds(ctx.db, userId, collection.id, unique);
+  const ids = new Map(mapped);
   for (const name of unique) {
     const id = ids.has(name) ? undefined : directId(collection, name);
     if (id) ids.set(name, id);
   }
-  const items = await findItemsById(ctx, userId, collection, [...ids.values()], withContent);
+  const taken = vacancies ? new Set<string>() : undefined;
+  const items = await findItemsById(ctx, userId, collection, [...ids.values()], withContent, taken);
   const out = new Map<string, DavItem>();
   for (const [name, id] of ids) {
     const item = items.get(id);
     if (item && item.name === name) out.set(name, item);
+  }
+  if (vacancies && taken) {
+    for (const name of unique) {
+      if (out.has(name)) continue;
+      const stem = mapped.has(name) ? undefined : ids.get(name);
+      vacancies.set(name, { mappedId: mapped.get(name) ?? null, stemTaken: stem === undefined || taken.has(stem) });
+    }
   }
   return out;
 }
@@ -47,19 +68,21 @@ export async function findItemsByName(
  * pointing at nothing, which reads as 404 and is reused by the retry.
  * `mapName` skips the stem: a concurrent write took that id in another
  * collection after it was checked (item ids are unique per user, not per
- * collection).
+ * collection). `vacancy` is what resolving the name found (findItemsByName).
  */
 export async function itemIdForNewName(
   ctx: Context,
   userId: string,
   collection: DavCollection,
   name: string,
-  options: { mapName?: boolean } = {},
+  options: { mapName?: boolean; vacancy?: NameVacancy | undefined } = {},
 ): Promise<string> {
-  const mapped = await readNamedItemId(ctx.db, userId, collection.id, name);
+  // What resolving the name just read need not be read again; a write that races it is caught by the push.
+  const known = options.mapName ? undefined : options.vacancy;
+  const mapped = known ? known.mappedId : await readNamedItemId(ctx.db, userId, collection.id, name);
   if (mapped) return mapped;
   const stem = options.mapName ? null : directId(collection, name);
-  if (stem && !(await itemIdExists(ctx.db, userId, stem))) return stem;
+  if (stem && !(known ? known.stemTaken : await itemIdExists(ctx.db, userId, stem))) return stem;
   await insertDavName(ctx.db, {
     user_id: userId,
     collection_id: collection.id,

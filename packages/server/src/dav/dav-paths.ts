@@ -1,6 +1,6 @@
 import { AppError, idSchema } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { findItemsByName } from './dav-names.js';
+import { findItemsByName, type NameVacancy } from './dav-names.js';
 import { type DavCollection, type DavItem, type DavType, findCollection } from './dav-store.js';
 
 /**
@@ -31,7 +31,15 @@ export type DavResource =
   | { kind: 'collection'; family: Family; collection: DavCollection }
   /** A collection path that names nothing live here; `taken` if the id is used (deleted, or another kind). */
   | { kind: 'absent-collection'; family: Family; id: string; taken: boolean }
-  | { kind: 'item'; family: Family; collection: DavCollection; name: string; item: DavItem | null };
+  | {
+      kind: 'item';
+      family: Family;
+      collection: DavCollection;
+      name: string;
+      item: DavItem | null;
+      /** For a name that addresses nothing: what a PUT creating it needs to know. */
+      vacancy?: NameVacancy;
+    };
 
 // Characters left as they are in hrefs (as sabre/dav does), so names like `uid@host.ics` read naturally.
 const SAFE = /[A-Za-z0-9_\-.~():@]/;
@@ -137,8 +145,17 @@ export async function resolveTarget(
   if (found && !found.deleted && typeFits) {
     const { deleted: _deleted, ...collection } = found;
     if (name === undefined) return { kind: 'collection', family, collection };
-    const items = await findItemsByName(ctx, caller.userId, collection, [name], options.withContent ?? false);
-    return { kind: 'item', family, collection, name, item: items.get(name) ?? null };
+    const vacancies = new Map<string, NameVacancy>();
+    const items = await findItemsByName(
+      ctx,
+      caller.userId,
+      collection,
+      [name],
+      options.withContent ?? false,
+      vacancies,
+    );
+    const vacancy = vacancies.get(name);
+    return { kind: 'item', family, collection, name, item: items.get(name) ?? null, ...(vacancy ? { vacancy } : {}) };
   }
   if (name !== undefined) throw notFound(path);
   return { kind: 'absent-collection', family, id, taken: found !== undefined };

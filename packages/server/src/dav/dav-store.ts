@@ -124,17 +124,22 @@ export async function* allItems(
   }
 }
 
-/** Items of the collection by id, live or deleted. */
+/**
+ * Items of the collection by id, live or deleted. `taken`, if given, is
+ * filled with every id that some item of the user has, in any collection.
+ */
 export async function findItemsById(
   ctx: Context,
   userId: string,
   collection: DavCollection,
   ids: string[],
   withContent: boolean,
+  taken?: Set<string>,
 ): Promise<Map<string, DavItem>> {
   const out = new Map<string, DavItem>();
   // Read by id in any collection, then filtered here (store/dav-names.ts says why).
   for (const row of await findDavItemsById(ctx.db, userId, ids, needsContent(collection, withContent))) {
+    taken?.add(row.id);
     if (row.collection_id === collection.id) out.set(row.id, toItem(collection, row));
   }
   return out;

@@ -139,13 +139,16 @@ async function pushOne(
   caller: Caller,
   collection: DavCollection,
   change: Omit<PushChange, 'clientChangeId'>,
+  current: DavItem | null,
 ): Promise<{ result: PushResult; hash: string | null }> {
   const clientChangeId = `dav-${randomUUID()}`;
-  // The id is fresh on every request, so a receipt for it could never be read back. The collection was
-  // resolved from the path just before, so its type need not be read again.
+  // The id is fresh on every request, so a receipt for it could never be read back. The collection and
+  // the item were resolved from the path just before, so the collection's type and whether the item is
+  // new need not be read again.
   const { results, hashes } = await pushChanges(ctx, caller, [{ clientChangeId, ...change }], {
     receipts: false,
     collectionTypes: new Map([[change.collectionId, collection.type]]),
+    itemsNew: new Map([[change.itemId, current === null || current.deleted]]),
   });
   const [result] = results;
   if (!result) throw new AppError('internal', 'The write returned no result.');
@@ -181,14 +184,24 @@ export async function putItem(
     if (attempt > 0) current = await reload(ctx, caller, target);
     checkWritePreconditions(request, current);
     const itemId =
-      current?.id ?? (await itemIdForNewName(ctx, caller.userId, target.collection, target.name, { mapName }));
-    const { result, hash } = await pushOne(ctx, caller, target.collection, {
-      collectionId: target.collection.id,
-      itemId,
-      op: 'put',
-      baseRevision: current?.headSeq ?? null,
-      content,
-    });
+      current?.id ??
+      (await itemIdForNewName(ctx, caller.userId, target.collection, target.name, {
+        mapName,
+        vacancy: attempt === 0 ? target.vacancy : undefined,
+      }));
+    const { result, hash } = await pushOne(
+      ctx,
+      caller,
+      target.collection,
+      {
+        collectionId: target.collection.id,
+        itemId,
+        op: 'put',
+        baseRevision: current?.headSeq ?? null,
+        content,
+      },
+      current,
+    );
     if (result.status === 'conflict') continue;
     if (result.status === 'rejected' && result.code === 'invalid_request' && current === null && !mapName) {
       // A concurrent PUT of the same `<id>.ics` into another collection took the id between our check and
@@ -218,12 +231,18 @@ export async function deleteItem(
     if (!current || current.deleted) throw new AppError('not_found', `No ${target.name} here.`);
     checkWritePreconditions(request, current);
     if (attempt === 0) await chargeDavDelete(ctx, caller, target.collection.id);
-    const { result } = await pushOne(ctx, caller, target.collection, {
-      collectionId: target.collection.id,
-      itemId: current.id,
-      op: 'delete',
-      baseRevision: current.headSeq,
-    });
+    const { result } = await pushOne(
+      ctx,
+      caller,
+      target.collection,
+      {
+        collectionId: target.collection.id,
+        itemId: current.id,
+        op: 'delete',
+        baseRevision: current.headSeq,
+      },
+      current,
+    );
     if (result.status === 'conflict') continue;
     if (result.status === 'rejected') throw rejection(target.collection, result);
     return reply.code(204).send();

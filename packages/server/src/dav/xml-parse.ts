@@ -221,6 +221,8 @@ function isXmlChar(code: number): boolean {
 }
 
 function decode(value: string): string {
+  // Most text and attribute values hold no reference at all.
+  if (!value.includes('&')) return value;
   return value.replace(
     REFERENCE,
     (_all, named: string | undefined, dec: string | undefined, hex: string | undefined) => {

@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { AppPasswordsTable, Database } from './schema.js';
 
@@ -86,6 +87,21 @@ export async function listLegacyAppPasswords(
  * `username`, and both stored hashes are the ones given (checked on every
  * remembered DAV sign-in, in place of argon2).
  */
+const unchangedAppPassword = compiledOnce<{ id: string }, [string, string, string, string, string]>(
+  (db, [appPasswordId, userId, appPasswordHash, username, userPasswordHash]) =>
+    db
+      .selectFrom('app_passwords')
+      .innerJoin('users', 'users.id', 'app_passwords.user_id')
+      .select('app_passwords.id')
+      .where('app_passwords.id', '=', appPasswordId)
+      .where('app_passwords.user_id', '=', userId)
+      .where('app_passwords.revoked_at', 'is', null)
+      .where('app_passwords.password_hash', '=', appPasswordHash)
+      .where('users.username', '=', username)
+      .where('users.disabled', '=', 0)
+      .where('users.password_hash', '=', userPasswordHash),
+);
+
 export async function isAppPasswordUnchanged(
   on: Queryable,
   expected: {
@@ -96,19 +112,16 @@ export async function isAppPasswordUnchanged(
     userPasswordHash: string;
   },
 ): Promise<boolean> {
-  const row = await executor(on)
-    .selectFrom('app_passwords')
-    .innerJoin('users', 'users.id', 'app_passwords.user_id')
-    .select('app_passwords.id')
-    .where('app_passwords.id', '=', expected.appPasswordId)
-    .where('app_passwords.user_id', '=', expected.userId)
-    .where('app_passwords.revoked_at', 'is', null)
-    .where('app_passwords.password_hash', '=', expected.appPasswordHash)
-    .where('users.username', '=', expected.username)
-    .where('users.disabled', '=', 0)
-    .where('users.password_hash', '=', expected.userPasswordHash)
-    .executeTakeFirst();
-  return row !== undefined;
+  // Runs on every DAV request (dav-auth.ts): compiled once.
+  const rows = await unchangedAppPassword(
+    on,
+    expected.appPasswordId,
+    expected.userId,
+    expected.appPasswordHash,
+    expected.username,
+    expected.userPasswordHash,
+  );
+  return rows.length > 0;
 }
 
 export async function touchAppPassword(on: Queryable, id: string, now: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Selectable, Transaction, Updateable } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { CollectionsTable, Database } from './schema.js';
 
@@ -53,9 +54,22 @@ export async function readCollectionType(on: Queryable, userId: string, id: stri
 }
 
 /** The types of the live collections among `ids`. */
+const liveCollectionTypeOne = compiledOnce<{ id: string; type: string }, [string, string]>((db, [userId, id]) =>
+  db
+    .selectFrom('collections')
+    .select(['id', 'type'])
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .where('id', '=', id),
+);
+
 export async function liveCollectionTypes(on: Queryable, userId: string, ids: string[]): Promise<Map<string, string>> {
   const unique = [...new Set(ids)];
   const out = new Map<string, string>();
+  if (unique.length === 1) {
+    for (const row of await liveCollectionTypeOne(on, userId, unique[0] as string)) out.set(row.id, row.type);
+    return out;
+  }
   for (let i = 0; i < unique.length; i += CHUNK) {
     const rows = await executor(on)
       .selectFrom('collections')
@@ -136,27 +150,49 @@ export async function updateCollectionRow(
 }
 
 /** A collection's live item count and digest. */
+const collectionSummary = compiledOnce<{ item_count: number; digest: string }, [string, string]>((db, [userId, id]) =>
+  db.selectFrom('collections').select(['item_count', 'digest']).where('user_id', '=', userId).where('id', '=', id),
+);
+
 export async function readCollectionSummary(
   trx: Transaction<Database>,
   userId: string,
   id: string,
 ): Promise<{ item_count: number; digest: string }> {
-  return trx
-    .selectFrom('collections')
-    .select(['item_count', 'digest'])
-    .where('user_id', '=', userId)
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow();
+  const [row] = await collectionSummary(trx, userId, id);
+  if (!row) throw new Error(`No collection ${id} to summarise.`);
+  return row;
+}
+
+const summaryUpdate = compiledOnce<never, [number, string, string, string]>((db, [count, digest, userId, id]) =>
+  db.updateTable('collections').set({ item_count: count, digest }).where('user_id', '=', userId).where('id', '=', id),
+);
+
+/** Sets a collection's live item count and digest. */
+export async function writeCollectionSummary(
+  trx: Transaction<Database>,
+  userId: string,
+  id: string,
+  summary: { item_count: number; digest: string },
+): Promise<void> {
+  await summaryUpdate(trx, summary.item_count, summary.digest, userId, id);
 }
 
 /** Collection fields DAV shows, for a collection live or deleted. */
-export async function readCollectionForDav(on: Queryable, userId: string, id: string) {
-  return executor(on)
+const collectionForDav = compiledOnce<
+  { id: string; type: string; name: string; description: string; color: string | null; deleted: number },
+  [string, string]
+>((db, [userId, id]) =>
+  db
     .selectFrom('collections')
     .select(['id', 'type', 'name', 'description', 'color', 'deleted'])
     .where('user_id', '=', userId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id),
+);
+
+export async function readCollectionForDav(on: Queryable, userId: string, id: string) {
+  const [row] = await collectionForDav(on, userId, id);
+  return row;
 }
 
 /** Live collections of these types, oldest first, with the fields DAV shows. */

@@ -1,4 +1,5 @@
-import { type Insertable, type Selectable, sql, type Transaction } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { ContactSearchTable, Database } from './schema.js';
 
@@ -9,33 +10,62 @@ const CHUNK = 400;
 /** The `meta` key recording which version of the index the rows were made by. */
 export const CONTACT_SEARCH_META = 'contact_search';
 
+const CONTACT_COLUMNS = [
+  'user_id',
+  'item_id',
+  'collection_id',
+  'seq',
+  'name',
+  'sort_key',
+  'nicknames',
+  'phones',
+  'emails',
+  'organization',
+  'search_text',
+  'phone_digits',
+  'fields',
+] as const;
+
+function contactUpsert(db: Kysely<Database>, rows: Insertable<ContactSearchTable>[]) {
+  return db
+    .insertInto('contact_search')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'item_id']).doUpdateSet((eb) => ({
+        collection_id: eb.ref('excluded.collection_id'),
+        seq: eb.ref('excluded.seq'),
+        name: eb.ref('excluded.name'),
+        sort_key: eb.ref('excluded.sort_key'),
+        nicknames: eb.ref('excluded.nicknames'),
+        phones: eb.ref('excluded.phones'),
+        emails: eb.ref('excluded.emails'),
+        organization: eb.ref('excluded.organization'),
+        search_text: eb.ref('excluded.search_text'),
+        phone_digits: eb.ref('excluded.phone_digits'),
+        fields: eb.ref('excluded.fields'),
+      })),
+    );
+}
+
+// A DAV PUT of a contact writes one row: compiled once.
+const oneContactUpsert = compiledOnce<never, unknown[]>((db, slots) =>
+  contactUpsert(db, [
+    Object.fromEntries(CONTACT_COLUMNS.map((c, i) => [c, slots[i]])) as Insertable<ContactSearchTable>,
+  ]),
+);
+
 /** Inserts rows or replaces them (a contact's new head). */
 export async function upsertContactRows(
   trx: Transaction<Database>,
   rows: Insertable<ContactSearchTable>[],
 ): Promise<void> {
-  // 13 columns a row: pages stay under SQLite's limit on bound parameters.
-  for (let i = 0; i < rows.length; i += 200) {
-    await trx
-      .insertInto('contact_search')
-      .values(rows.slice(i, i + 200))
-      .onConflict((oc) =>
-        oc.columns(['user_id', 'item_id']).doUpdateSet((eb) => ({
-          collection_id: eb.ref('excluded.collection_id'),
-          seq: eb.ref('excluded.seq'),
-          name: eb.ref('excluded.name'),
-          sort_key: eb.ref('excluded.sort_key'),
-          nicknames: eb.ref('excluded.nicknames'),
-          phones: eb.ref('excluded.phones'),
-          emails: eb.ref('excluded.emails'),
-          organization: eb.ref('excluded.organization'),
-          search_text: eb.ref('excluded.search_text'),
-          phone_digits: eb.ref('excluded.phone_digits'),
-          fields: eb.ref('excluded.fields'),
-        })),
-      )
-      .execute();
+  if (rows.length === 1) {
+    const row = rows[0] as Insertable<ContactSearchTable>;
+    await oneContactUpsert(trx, ...CONTACT_COLUMNS.map((c) => row[c] ?? null));
+    return;
   }
+  // 13 columns a row: pages stay under SQLite's limit on bound parameters.
+  for (let i = 0; i < rows.length; i += 200) await contactUpsert(trx, rows.slice(i, i + 200)).execute();
 }
 
 /** Removes the rows of items that are no longer live contacts. */

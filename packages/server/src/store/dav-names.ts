@@ -1,6 +1,7 @@
-import type { Insertable } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
-import type { DavNamesTable } from './schema.js';
+import type { Database, DavNamesTable } from './schema.js';
 
 const CHUNK = 400;
 
@@ -16,7 +17,7 @@ export interface DavItemRow {
   content?: string | null;
 }
 
-function itemColumns(on: Queryable, withContent: boolean) {
+function itemColumns(on: Queryable | Kysely<Database>, withContent: boolean) {
   return executor(on)
     .selectFrom('items')
     .leftJoin('dav_names', (join) =>
@@ -53,15 +54,29 @@ export async function listDavItemsPage(
     .execute();
 }
 
+type DavItemRowIn = DavItemRow & { collection_id: string };
+
+// One id is what every DAV PUT, GET and DELETE reads: compiled once, with and without the text.
+const oneItemById = (withContent: boolean) =>
+  compiledOnce<DavItemRowIn, [string, string]>((db, [userId, id]) =>
+    itemColumns(db, withContent)
+      .select('items.collection_id')
+      .where('items.user_id', '=', userId)
+      .where('items.id', '=', id),
+  );
+const oneItem = oneItemById(false);
+const oneItemWithContent = oneItemById(true);
+
 /** Items (live or deleted, in any collection) by id, with their collection. */
 export async function findDavItemsById(
   on: Queryable,
   userId: string,
   ids: string[],
   withContent: boolean,
-): Promise<(DavItemRow & { collection_id: string })[]> {
+): Promise<DavItemRowIn[]> {
   const unique = [...new Set(ids)];
-  const out: (DavItemRow & { collection_id: string })[] = [];
+  if (unique.length === 1) return (withContent ? oneItemWithContent : oneItem)(on, userId, unique[0] as string);
+  const out: DavItemRowIn[] = [];
   for (let i = 0; i < unique.length; i += CHUNK) {
     // By primary key only: with the collection in the WHERE clause SQLite
     // prefers the collection index and walks the whole collection for a hundred ids.
@@ -84,6 +99,11 @@ export async function findNamedItemIds(
 ): Promise<Map<string, string>> {
   const unique = [...new Set(names)];
   const out = new Map<string, string>();
+  if (unique.length === 1) {
+    const [name] = unique as [string];
+    for (const row of await namedItemId(on, userId, collectionId, name)) out.set(name, row.item_id);
+    return out;
+  }
   for (let i = 0; i < unique.length; i += CHUNK) {
     const rows = await executor(on)
       .selectFrom('dav_names')
@@ -97,19 +117,22 @@ export async function findNamedItemIds(
   return out;
 }
 
+const namedItemId = compiledOnce<{ item_id: string }, [string, string, string]>((db, [userId, collectionId, name]) =>
+  db
+    .selectFrom('dav_names')
+    .select('item_id')
+    .where('user_id', '=', userId)
+    .where('collection_id', '=', collectionId)
+    .where('name', '=', name),
+);
+
 export async function readNamedItemId(
   on: Queryable,
   userId: string,
   collectionId: string,
   name: string,
 ): Promise<string | undefined> {
-  const row = await executor(on)
-    .selectFrom('dav_names')
-    .select('item_id')
-    .where('user_id', '=', userId)
-    .where('collection_id', '=', collectionId)
-    .where('name', '=', name)
-    .executeTakeFirst();
+  const [row] = await namedItemId(on, userId, collectionId, name);
   return row?.item_id;
 }
 

@@ -1,4 +1,5 @@
-import type { Insertable, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { RevisionRow } from './revision-log.js';
 import type { Database, ItemsTable } from './schema.js';
@@ -49,6 +50,14 @@ export async function listLiveItemsAtHead(
   return query.execute();
 }
 
+const oneItemHead = compiledOnce<ItemHeadRow, [string, string]>((db, [userId, id]) =>
+  db
+    .selectFrom('items')
+    .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
+    .where('user_id', '=', userId)
+    .where('id', '=', id),
+);
+
 /** The heads of the items among `itemIds` that exist (live or deleted), by id. */
 export async function readItemHeads(
   on: Queryable,
@@ -57,6 +66,10 @@ export async function readItemHeads(
 ): Promise<Map<string, ItemHeadRow>> {
   const unique = [...new Set(itemIds)];
   const out = new Map<string, ItemHeadRow>();
+  if (unique.length === 1) {
+    for (const row of await oneItemHead(on, userId, unique[0] as string)) out.set(row.id, row);
+    return out;
+  }
   for (let i = 0; i < unique.length; i += CHUNK) {
     const rows = await executor(on)
       .selectFrom('items')
@@ -111,20 +124,43 @@ export async function itemIdExists(on: Queryable, userId: string, itemId: string
 }
 
 /** Inserts item heads or moves existing ones (keeping their creation time), in pages. */
+const ITEM_COLUMNS = [
+  'user_id',
+  'id',
+  'collection_id',
+  'head_seq',
+  'deleted',
+  'content_hash',
+  'size',
+  'created_at',
+  'updated_at',
+] as const;
+
+function itemUpsert(db: Kysely<Database>, rows: Insertable<ItemsTable>[]) {
+  return db
+    .insertInto('items')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'id']).doUpdateSet((eb) => ({
+        head_seq: eb.ref('excluded.head_seq'),
+        deleted: eb.ref('excluded.deleted'),
+        content_hash: eb.ref('excluded.content_hash'),
+        size: eb.ref('excluded.size'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    );
+}
+
+// A write of one item (every DAV PUT) upserts one head: compiled once.
+const oneItemUpsert = compiledOnce<never, unknown[]>((db, slots) =>
+  itemUpsert(db, [Object.fromEntries(ITEM_COLUMNS.map((c, i) => [c, slots[i]])) as Insertable<ItemsTable>]),
+);
+
 export async function upsertItemHeads(trx: Transaction<Database>, rows: Insertable<ItemsTable>[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await trx
-      .insertInto('items')
-      .values(rows.slice(i, i + CHUNK))
-      .onConflict((oc) =>
-        oc.columns(['user_id', 'id']).doUpdateSet((eb) => ({
-          head_seq: eb.ref('excluded.head_seq'),
-          deleted: eb.ref('excluded.deleted'),
-          content_hash: eb.ref('excluded.content_hash'),
-          size: eb.ref('excluded.size'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
+  if (rows.length === 1) {
+    const row = rows[0] as Insertable<ItemsTable>;
+    await oneItemUpsert(trx, ...ITEM_COLUMNS.map((c) => row[c] ?? null));
+    return;
   }
+  for (let i = 0; i < rows.length; i += CHUNK) await itemUpsert(trx, rows.slice(i, i + CHUNK)).execute();
 }

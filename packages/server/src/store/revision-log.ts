@@ -1,5 +1,6 @@
 import { type Selectable, sql, type Transaction } from 'kysely';
 import { engineOf, insertMany } from './bulk-restore.js';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import type { Database, RevisionsTable } from './schema.js';
@@ -21,24 +22,56 @@ const CHUNK = 400;
  * handed out in commit order with no gaps, even with several servers on one
  * PostgreSQL: a reader that has seen seq N has seen everything below N.
  */
+// Every write transaction runs these: compiled once.
+const lockHeadSqlite = compiledOnce<{ last_seq: number; last_chain: string }, []>((db) =>
+  db
+    .updateTable('log_head')
+    .set((eb) => ({ last_seq: eb.ref('last_seq') }))
+    .where('id', '=', 1)
+    .returning(['last_seq', 'last_chain']),
+);
+const lockHeadPostgres = compiledOnce<{ last_seq: number; last_chain: string }, []>((db) =>
+  db.selectFrom('log_head').select(['last_seq', 'last_chain']).where('id', '=', 1).forUpdate(),
+);
+const advanceHead = compiledOnce<never, [number, string]>((db, [seq, chain]) =>
+  db.updateTable('log_head').set({ last_seq: seq, last_chain: chain }).where('id', '=', 1),
+);
+
 export async function lockLogHead(trx: Transaction<Database>, engine: 'sqlite' | 'postgres'): Promise<LogHead> {
   // SQLite: the UPDATE takes the database write lock; PostgreSQL: the row lock.
-  const row =
-    engine === 'postgres'
-      ? await trx
-          .selectFrom('log_head')
-          .select(['last_seq', 'last_chain'])
-          .where('id', '=', 1)
-          .forUpdate()
-          .executeTakeFirstOrThrow()
-      : await trx
-          .updateTable('log_head')
-          .set((eb) => ({ last_seq: eb.ref('last_seq') }))
-          .where('id', '=', 1)
-          .returning(['last_seq', 'last_chain'])
-          .executeTakeFirstOrThrow();
+  const [row] = await (engine === 'postgres' ? lockHeadPostgres : lockHeadSqlite)(trx);
+  if (!row) throw new Error('The log head row is missing.');
   return { seq: Number(row.last_seq), chain: row.last_chain };
 }
+
+const REVISION_COLUMNS = [
+  'user_id',
+  'entity',
+  'op',
+  'collection_id',
+  'item_id',
+  'device_id',
+  'origin',
+  'content_type',
+  'content',
+  'blob_sha256',
+  'blob_content_type',
+  'meta',
+  'content_hash',
+  'size',
+  'base_seq',
+  'client_change_id',
+  'created_at',
+  'seq',
+  'chain',
+] as const satisfies readonly (keyof RevisionsTable)[];
+
+// A write of one change (every DAV PUT) appends one revision: compiled once.
+const oneRevisionInsert = compiledOnce<never, unknown[]>((db, slots) =>
+  db
+    .insertInto('revisions')
+    .values(Object.fromEntries(REVISION_COLUMNS.map((c, i) => [c, slots[i]])) as unknown as RevisionRow),
+);
 
 /**
  * Appends revisions after `head` (the value from `lockLogHead`, or the head
@@ -82,6 +115,11 @@ export async function appendRevisions(
     row.chain = chain;
     return row;
   });
+  if (rows.length === 1) {
+    const row = rows[0] as RevisionRow;
+    await oneRevisionInsert(trx, ...REVISION_COLUMNS.map((c) => row[c]));
+    return { seqs, head: { seq: seqs[0] as number, chain } };
+  }
   // Prepared multi-row inserts: building each statement with the query builder costs more than running it.
   await insertMany(trx, engineOf(trx), 'revisions', rows);
   return { seqs, head: { seq: seqs[seqs.length - 1] as number, chain } };
@@ -89,7 +127,7 @@ export async function appendRevisions(
 
 /** Records the last revision appended in this transaction, which still holds the log lock. */
 export async function advanceLogHead(trx: Transaction<Database>, last: LogHead): Promise<void> {
-  await trx.updateTable('log_head').set({ last_seq: last.seq, last_chain: last.chain }).where('id', '=', 1).execute();
+  await advanceHead(trx, last.seq, last.chain);
 }
 
 /** The committed head with its chain value, read together. */

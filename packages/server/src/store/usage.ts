@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 
 /** What one user's account holds: live items, and bytes of item content plus blobs. */
@@ -34,8 +35,16 @@ export async function readUsage(on: Queryable, userId: string): Promise<Usage> {
 }
 
 /** Which of `itemIds` the user has no live item for (what a write of them would add). */
+const liveItem = compiledOnce<{ id: string }, [string, string]>((db, [userId, id]) =>
+  db.selectFrom('items').select('id').where('user_id', '=', userId).where('deleted', '=', 0).where('id', '=', id),
+);
+
 export async function newItemIds(on: Queryable, userId: string, itemIds: string[]): Promise<Set<string>> {
   const unique = [...new Set(itemIds)];
+  if (unique.length === 1) {
+    const [id] = unique as [string];
+    return new Set((await liveItem(on, userId, id)).length > 0 ? [] : [id]);
+  }
   const live = new Set<string>();
   for (let i = 0; i < unique.length; i += 500) {
     const rows = await executor(on)

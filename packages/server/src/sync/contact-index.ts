@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { contactFields } from '../bundle/field-counts.js';
-import { contactListing, indexedContact } from '../content/contact-listing.js';
+import { type ContactListing, contactListing, indexedContact } from '../content/contact-listing.js';
 import type { Context } from '../context.js';
 import { collectionTypesOf } from '../store/collections.js';
 import {
@@ -38,11 +38,12 @@ export async function indexContactHeads(
   const last = new Map<string, HeadWrite>();
   for (const write of writes) last.set(write.itemId, write);
   const live = [...last.values()].filter((w) => !w.deleted);
-  const types = await collectionTypesOf(
-    trx,
-    userId,
-    live.map((w) => w.collectionId),
-  );
+  // A push knows each collection's type and each head's text: read back only what no writer said.
+  const types = new Map<string, string>();
+  for (const w of live) if (w.known) types.set(w.collectionId, w.known.type);
+  const unknownTypes = live.filter((w) => !types.has(w.collectionId)).map((w) => w.collectionId);
+  if (unknownTypes.length > 0)
+    for (const [id, type] of await collectionTypesOf(trx, userId, unknownTypes)) types.set(id, type);
   const contacts = live.filter((w) => types.get(w.collectionId) === 'contacts');
   const gone = [...last.values()].filter((w) => w.deleted || types.get(w.collectionId) !== 'contacts');
   if (gone.length > 0)
@@ -52,11 +53,8 @@ export async function indexContactHeads(
       gone.map((w) => w.itemId),
     );
   if (contacts.length === 0) return;
-  const revisions = await readRevisionsBySeq(
-    trx,
-    userId,
-    contacts.map((w) => w.seq),
-  );
+  const unread = contacts.filter((w) => !w.known).map((w) => w.seq);
+  const revisions = unread.length > 0 ? await readRevisionsBySeq(trx, userId, unread) : new Map();
   await upsertContactRows(
     trx,
     contacts.map((w) => ({
@@ -64,20 +62,20 @@ export async function indexContactHeads(
       item_id: w.itemId,
       collection_id: w.collectionId,
       seq: w.seq,
-      ...contactRow(revisions.get(w.seq)?.content ?? ''),
+      ...contactRow((w.known ? w.known.content : revisions.get(w.seq)?.content) ?? '', w.known?.listing),
     })),
   );
 }
 
-/** The row's fields made from one vCard. */
-function contactRow(text: string) {
+/** The row's fields made from one vCard (and its listing, when the write already read it). */
+function contactRow(text: string, listing?: ContactListing) {
   let fields = {};
   try {
     fields = contactFields(text);
   } catch {
     // Counted as having no fields: the card is still listed by what could be read.
   }
-  return { ...indexedContact(contactListing(text)), fields: JSON.stringify(fields) };
+  return { ...indexedContact(listing ?? contactListing(text)), fields: JSON.stringify(fields) };
 }
 
 const rebuilding = new WeakMap<Context, Promise<void>>();

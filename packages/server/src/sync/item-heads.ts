@@ -1,6 +1,7 @@
 import { EMPTY_DIGEST, xorDigest } from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
-import { readCollectionSummary, updateCollectionRow } from '../store/collections.js';
+import type { ContactListing } from '../content/contact-listing.js';
+import { readCollectionSummary, writeCollectionSummary } from '../store/collections.js';
 import { upsertItemHeads } from '../store/items.js';
 import type { Database } from '../store/schema.js';
 import { indexContactHeads } from './contact-index.js';
@@ -16,6 +17,11 @@ export interface HeadWrite {
   size: number;
   /** The hash of the live head this replaces, or null if there was none (new or deleted). */
   previousLiveHash: string | null;
+  /**
+   * What the writer already holds, so the contact index need not read it
+   * back: the collection's type, and the head revision's stored text.
+   */
+  known?: { type: string; content: string | null; listing?: ContactListing };
 }
 
 /**
@@ -60,7 +66,7 @@ export async function writeItemHeads(
   }
   for (const [collectionId, delta] of deltas) {
     const current = await readCollectionSummary(trx, userId, collectionId);
-    await updateCollectionRow(trx, userId, collectionId, {
+    await writeCollectionSummary(trx, userId, collectionId, {
       item_count: current.item_count + delta.count,
       digest: xorDigest(current.digest, delta.digest),
     });

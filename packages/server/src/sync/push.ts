@@ -57,6 +57,12 @@ export interface PushOptions {
    * Whether each is still live is checked inside the write in any case.
    */
   collectionTypes?: ReadonlyMap<string, CollectionType>;
+  /**
+   * Whether each item is new (none or deleted), when the caller has just
+   * read it (a DAV PUT resolves its item first): the quota check does not
+   * read it again. The write itself still checks the head inside the lock.
+   */
+  itemsNew?: ReadonlyMap<string, boolean>;
 }
 
 /** Push results, with the content hash of each applied put's head (a DAV ETag). */
@@ -118,7 +124,7 @@ export async function pushChanges(
   }
 
   const puts = prepared.flatMap((p) => (p.normalized ? [{ itemId: p.change.itemId, size: p.normalized.size }] : []));
-  await checkNewItems(ctx, caller.userId, puts);
+  await checkNewItems(ctx, caller.userId, puts, options.itemsNew);
   if (prepared.length > 0 || results.size > earlier.size) {
     const fresh = [...results.entries()].filter(([id]) => !earlier.has(id)).map(([, r]) => r);
     const applied = await writeTransaction(ctx, caller.userId, (trx, append) =>
@@ -285,6 +291,11 @@ async function applyPrepared(
       hash: p.revision.content_hash,
       size: p.revision.size,
       previousLiveHash: original && !original.deleted ? (original.hash ?? '') : null,
+      known: {
+        type: p.prepared.type,
+        content: p.revision.content,
+        ...(p.prepared.normalized?.listing ? { listing: p.prepared.normalized.listing } : {}),
+      },
     });
   });
   await writeItemHeads(trx, caller.userId, [...finalHeads.values()], now);

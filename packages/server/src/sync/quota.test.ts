@@ -78,6 +78,19 @@ describe('storage quotas', () => {
     });
     expect(davPut.status).toBe(507);
     expect(davPut.body).toMatch(/<d:quota-not-exceeded\s*\/>|quota-not-exceeded/);
+    // A DAV edit of a held item passes at the quota (it adds nothing); a new one still does not.
+    const davEdit = await send(`${s.url}/dav/addressbooks/${username}/book/p1.vcf`, {
+      method: 'PUT',
+      headers: { ...dav, 'content-type': 'text/vcard' },
+      body: vcard('p1', 'Edited Over Dav'),
+    });
+    expect(davEdit.status).toBe(204);
+    const davOverAgain = await send(`${s.url}/dav/addressbooks/${username}/book/d2.vcf`, {
+      method: 'PUT',
+      headers: { ...dav, 'content-type': 'text/vcard' },
+      body: vcard('d2', 'Over Dav Again'),
+    });
+    expect(davOverAgain.status).toBe(507);
 
     const imported = await send(`${s.url}/v1/import?name=more.vcf`, {
       method: 'POST',

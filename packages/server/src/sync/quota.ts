@@ -66,13 +66,17 @@ export async function checkNewItems(
   ctx: Context,
   userId: string,
   items: { itemId: string; size: number }[],
+  known?: ReadonlyMap<string, boolean>,
 ): Promise<void> {
   if (items.length === 0 || isUnlimited(ctx)) return;
-  const fresh = await newItemIds(
-    ctx.db,
-    userId,
-    items.map((i) => i.itemId),
-  );
+  // `known`: whether each item is new, when the caller has just read it; otherwise read here.
+  const fresh = items.every((i) => known?.has(i.itemId))
+    ? new Set(items.filter((i) => known?.get(i.itemId)).map((i) => i.itemId))
+    : await newItemIds(
+        ctx.db,
+        userId,
+        items.map((i) => i.itemId),
+      );
   const bytes = items.filter((i) => fresh.has(i.itemId)).reduce((n, i) => n + i.size, 0);
   await checkAddition(ctx, userId, { items: fresh.size, bytes });
 }
