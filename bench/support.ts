@@ -60,7 +60,9 @@ export function contactCard(i: number, options: CardOptions = {}): string {
  * unless HOLDFAST_BENCH_SERVER_NODE_ARGS replaces them (e.g. add
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server).
  */
-export const serverNodeArgs = (process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '--max-semi-space-size=2 --heap-growing-percent=40')
+export const serverNodeArgs = (
+  process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '--max-semi-space-size=2 --heap-growing-percent=40'
+)
   .split(' ')
   .filter(Boolean);
 
