@@ -92,7 +92,9 @@ export function eventRoutes(ctx: Context): FastifyPluginAsync {
         }
       };
       unsubscribe = ctx.notifier.subscribe(caller.userId, (seq) => {
-        if (seq <= newest) return;
+        // An equal head is still sent: a server that listens again after losing its database connection wakes
+        // every stream with the current head, so a device re-reads from its cursor (postgres-outage e2e test).
+        if (seq < newest) return;
         newest = seq;
         if (!delivering) void deliver();
       });
