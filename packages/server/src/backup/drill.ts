@@ -13,7 +13,6 @@ import {
   writeVerification,
 } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
-import { sql } from 'kysely';
 import { countUsers } from '../store/counts.js';
 import { type Db, openDatabase, relaxDurabilityForScratch } from '../store/database.js';
 import { readCollectionSummaries, readHeadDigestColumns } from '../store/entity-heads.js';
@@ -64,7 +63,6 @@ export async function runDrill(
   journal.catch(() => {});
   try {
     await relaxDurabilityForScratch(db);
-    await scratchCache(db);
     await migrateToLatest(db);
     const restored = await attempt(errors, () =>
       restoreRepository(repo, db, {
@@ -104,21 +102,6 @@ export async function runDrill(
   const verification = await writeVerification(repo, record);
   return { snapshot, verification, durationMs: performance.now() - started };
 }
-
-/**
- * A restore writes the whole log in one transaction: with SQLite's default
- * page cache (2 MB) it spills pages to the file and reads them back while
- * inserting. The scratch database is dropped at the end, so it may keep
- * them in memory (freed when it is closed).
- */
-async function scratchCache(db: Db): Promise<void> {
-  if (db.engine !== 'sqlite') return;
-  await sql`PRAGMA cache_size = -${sql.raw(String(SCRATCH_CACHE_KIB))}`.execute(db.kysely);
-  await sql`PRAGMA temp_store = MEMORY`.execute(db.kysely);
-}
-
-/** The scratch database's page cache: 64 MiB at most, used only as far as the restored log needs. */
-const SCRATCH_CACHE_KIB = 64 * 1024;
 
 async function attempt<T>(errors: string[], work: () => Promise<T>): Promise<T | null> {
   try {
