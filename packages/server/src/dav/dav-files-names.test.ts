@@ -101,6 +101,8 @@ describe.each(engines)('WebDAV file names on %s', (engine) => {
       // An older photo's filename equal to a newer photo's id name: both answer to it, the older first.
       { id: 'early', filename: 'late.jpg' },
       { id: 'late' },
+      // Each filename is the id name the one before had to take: deeper than a lookup follows, so it lists.
+      ...Array.from({ length: 8 }, (_, i) => ({ id: `deep${i}`, filename: i < 2 ? 'deep.jpg' : `deep${i - 1}.jpg` })),
     ]);
     expect((await call('DELETE', `${home()}shared.jpg`)).status).toBe(204);
   });
@@ -117,6 +119,8 @@ describe.each(engines)('WebDAV file names on %s', (engine) => {
     expect(await etagOf('slash.jpg')).toBe(`"${shas.get('slash')}"`);
     expect(await etagOf('100% "off"_!é.jpg')).toBe(`"${shas.get('special')}"`);
     expect(await etagOf('late.jpg')).toBe(`"${shas.get('early')}"`);
+    expect(await etagOf('deep7.jpg')).toBe(`"${shas.get('deep7')}"`);
+    expect(await etagOf('deep.jpg')).toBe(`"${shas.get('deep0')}"`);
     const get = await call('GET', `${home()}newer.jpg`);
     expect(get.headers.get('etag')).toBe(`"${shas.get('newer')}"`);
   });
