@@ -1,7 +1,7 @@
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
 import { listLiveCollectionsOfTypes } from '../store/collections.js';
-import { listPhotoFileRows, type PhotoFileRow } from '../store/dav-files.js';
+import { findPhotoFileRows, listPhotoFileRows, type PhotoFileRow } from '../store/dav-files.js';
 import { DAV_PREFIX, davSegments, encodeSegment } from './dav-paths.js';
 
 /** Plain WebDAV (RFC 4918 class 1) for files: photo collections as folders, photos as files. */
@@ -96,38 +96,110 @@ const EXTENSIONS: Record<string, string> = {
   'video/quicktime': '.mov',
 };
 
+const filenameOf = (content: Record<string, unknown>) => (typeof content.filename === 'string' ? content.filename : '');
+const contentTypeOf = (row: PhotoFileRow) => row.blob_content_type ?? 'application/octet-stream';
+const idNameOf = (row: PhotoFileRow) => `${row.id}${EXTENSIONS[contentTypeOf(row)] ?? ''}`;
+
+function toFile(row: PhotoFileRow, name: string, content: Record<string, unknown>): PhotoFile {
+  const meta = parseJson(row.meta);
+  return {
+    id: row.id,
+    name,
+    headSeq: Number(row.head_seq),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    sha256: row.blob_sha256,
+    contentType: contentTypeOf(row),
+    size: typeof meta.size === 'number' ? meta.size : 0,
+    content,
+  };
+}
+
 /**
  * File names in a folder: the photo's `filename` when it is usable and no
  * older photo of the folder has it, else `<id><extension>`. The oldest photo
  * keeps a shared name, so a name always addresses the same photo.
+ * `ownerOf` below applies the same rule to one name; keep the two in step.
  */
 function toFiles(rows: PhotoFileRow[]): PhotoFile[] {
   const taken = new Set<string>();
-  const files: PhotoFile[] = [];
-  for (const row of rows) {
+  return rows.map((row) => {
     const content = parseJson(row.content);
-    const meta = parseJson(row.meta);
-    const contentType = row.blob_content_type ?? 'application/octet-stream';
-    const filename = typeof content.filename === 'string' ? content.filename : '';
-    const name = usableName(filename) && !taken.has(filename) ? filename : `${row.id}${EXTENSIONS[contentType] ?? ''}`;
+    const filename = filenameOf(content);
+    const name = usableName(filename) && !taken.has(filename) ? filename : idNameOf(row);
     taken.add(name);
-    files.push({
-      id: row.id,
-      name,
-      headSeq: Number(row.head_seq),
-      createdAt: Number(row.created_at),
-      updatedAt: Number(row.updated_at),
-      sha256: row.blob_sha256,
-      contentType,
-      size: typeof meta.size === 'number' ? meta.size : 0,
-      content,
-    });
-  }
-  return files;
+    return toFile(row, name, content);
+  });
 }
 
 export async function listFiles(ctx: Context, userId: string, folder: PhotoFolder): Promise<PhotoFile[]> {
   return toFiles(await listPhotoFileRows(ctx.db, userId, folder.id));
+}
+
+/** The ids whose `<id><extension>` may be this name. */
+function idsNamed(name: string): string[] {
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 ? name.slice(dot) : '';
+  return Object.values(EXTENSIONS).includes(extension) ? [name, name.slice(0, dot)] : [name];
+}
+
+/**
+ * Rows read per lookup: the candidates by id and the oldest by filename, then
+ * more when the text match found rows with other filenames (SQLite's LIKE
+ * ignores ASCII case), then the whole folder.
+ */
+const PAGES = (ids: number) => [ids + 1, 64];
+/** Names that depend on names that depend on names...: past this, the folder is listed. */
+const MAX_DEPTH = 4;
+const UNDECIDED = 'undecided';
+
+/**
+ * The oldest photo (older than `before`, when given) that `toFiles` would
+ * name `name`, reading only the photos that could hold it: the one whose
+ * `filename` it is (only the oldest such can have it: a later one finds it
+ * taken) and those whose `<id><extension>` it is. A photo whose id name it is
+ * has it when its own filename is unusable or held by an older photo, which
+ * is the same question for that filename, asked again. UNDECIDED when the
+ * answer needs more reading than this allows; the caller then lists the folder.
+ */
+async function ownerOf(
+  ctx: Context,
+  userId: string,
+  folderId: string,
+  name: string,
+  before: PhotoFileRow | null,
+  depth: number,
+): Promise<PhotoFileRow | null | typeof UNDECIDED> {
+  if (depth > MAX_DEPTH) return UNDECIDED;
+  const byFilename = usableName(name);
+  const ids = idsNamed(name);
+  for (const limit of PAGES(ids.length)) {
+    const rows = await findPhotoFileRows(ctx.db, userId, folderId, {
+      filename: byFilename ? name : null,
+      ids,
+      before,
+      limit,
+    });
+    for (const row of rows) {
+      const filename = filenameOf(parseJson(row.content));
+      // Every older photo that could hold the name has been passed without holding it.
+      if (byFilename && filename === name) return row;
+      if (idNameOf(row) !== name) continue;
+      if (!usableName(filename)) return row;
+      const holder = await ownerOf(ctx, userId, folderId, filename, row, depth + 1);
+      if (holder === UNDECIDED) return UNDECIDED;
+      if (holder) return row;
+    }
+    if (rows.length < limit) return null;
+  }
+  return UNDECIDED;
+}
+
+/** The file of a folder by name, reading a few rows rather than the whole folder. */
+export async function findFile(ctx: Context, userId: string, folder: PhotoFolder, name: string) {
+  const row = await ownerOf(ctx, userId, folder.id, name, null, 0);
+  if (row === UNDECIDED) return (await listFiles(ctx, userId, folder)).find((f) => f.name === name) ?? null;
+  return row ? toFile(row, name, parseJson(row.content)) : null;
 }
 
 const notFound = (path: string) => new AppError('not_found', `Nothing at ${path}.`);
@@ -147,7 +219,7 @@ export async function resolveFilesTarget(ctx: Context, caller: Caller, path: str
     return { kind: 'absent-folder', name: folderName };
   }
   if (name === undefined) return { kind: 'folder', folder };
-  const file = (await listFiles(ctx, caller.userId, folder)).find((f) => f.name === name) ?? null;
+  const file = await findFile(ctx, caller.userId, folder, name);
   return { kind: 'file', folder, name, file };
 }
 
