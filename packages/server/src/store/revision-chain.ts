@@ -19,8 +19,8 @@ export const CHAIN_PREFIX_LENGTH = 16;
 
 export type ChainedFields = Omit<RevisionsTable, 'chain'>;
 
-/** The fields hashed, in this order; numbers as decimal text, absent values as null. */
-const FIELDS = [
+/** The fields hashed, in this order; numbers as decimal text, absent values as null. Every column but the chain. */
+export const CHAINED_FIELDS = [
   'seq',
   'user_id',
   'entity',
@@ -50,7 +50,7 @@ export function nextChain(previous: string, revision: ChainedFields): string {
   // update() copies what it is given, so one header serves every field (an import chains 100,000 in a row).
   const header = Buffer.alloc(5);
   header[0] = 1;
-  for (const field of FIELDS) {
+  for (const field of CHAINED_FIELDS) {
     const value = revision[field];
     if (value === null || value === undefined) {
       hash.update(NULL);

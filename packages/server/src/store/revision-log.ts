@@ -2,7 +2,7 @@ import { type Selectable, sql, type Transaction } from 'kysely';
 import { engineOf, insertMany } from './bulk-restore.js';
 import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
-import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
+import { CHAINED_FIELDS, GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import type { Database, RevisionsTable } from './schema.js';
 
 export type RevisionRow = Selectable<RevisionsTable>;
@@ -44,27 +44,7 @@ export async function lockLogHead(trx: Transaction<Database>, engine: 'sqlite' |
   return { seq: Number(row.last_seq), chain: row.last_chain };
 }
 
-const REVISION_COLUMNS = [
-  'user_id',
-  'entity',
-  'op',
-  'collection_id',
-  'item_id',
-  'device_id',
-  'origin',
-  'content_type',
-  'content',
-  'blob_sha256',
-  'blob_content_type',
-  'meta',
-  'content_hash',
-  'size',
-  'base_seq',
-  'client_change_id',
-  'created_at',
-  'seq',
-  'chain',
-] as const satisfies readonly (keyof RevisionsTable)[];
+const REVISION_COLUMNS = [...CHAINED_FIELDS, 'chain'] as const satisfies readonly (keyof RevisionsTable)[];
 
 // A write of one change (every DAV PUT) appends one revision: compiled once.
 const oneRevisionInsert = compiledOnce<never, unknown[]>((db, slots) =>
