@@ -43,7 +43,10 @@ describe('holdfast serve at start', () => {
       const atStart = await loadedPackages(log);
       // The log is real: what serving needs is in it.
       expect(atStart).toContain('fastify');
-      expect(atStart).toContain('better-sqlite3');
+      // Node 22 and later load the N-API build of the driver (see node-io's sqlite-driver.ts).
+      expect(atStart).toContain(
+        Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3',
+      );
       expect(OPTIONAL.filter((name) => atStart.has(name))).toEqual([]);
 
       // An SMS backup import needs the XML parser: it is loaded then, and the server answers as before.

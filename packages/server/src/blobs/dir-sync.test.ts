@@ -11,13 +11,14 @@ describe('shared directory fsyncs', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Real fsyncs, each logged when it starts and when it ends. */
-  function counted(log: string[]) {
+  /** Real fsyncs, each logged when it starts and when it ends; the first one ends only once `hold` settles. */
+  function counted(log: string[], hold: Promise<void> = Promise.resolve()) {
     let n = 0;
     return async (path: string) => {
       const id = ++n;
       log.push(`start ${id}`);
       await fsyncDir(path);
+      if (id === 1) await hold;
       log.push(`end ${id}`);
     };
   }
@@ -25,12 +26,19 @@ describe('shared directory fsyncs', () => {
   it('serves callers that arrive during an fsync with one more, started after it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'holdfast-dirsync-'));
     const log: string[] = [];
-    const sync = createDirSync(counted(log));
+    // The first fsync is kept running until the later callers have arrived: a fast disk would otherwise finish it
+    // while the entry below is written, and the test would measure the disk, not the sharing.
+    let release = () => {};
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const sync = createDirSync(counted(log, hold));
     await writeFile(join(dir, 'a'), 'a');
     const first = sync(dir);
     // These entries were made after the first fsync started: it may not cover them.
     await writeFile(join(dir, 'b'), 'b');
     const later = Array.from({ length: 20 }, () => sync(dir));
+    release();
     await Promise.all([first, ...later]);
     expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
     // Nothing running: the next caller gets its own.
