@@ -49,9 +49,18 @@ export async function* physicalLines(source: AsyncIterable<Uint8Array>, maxLine:
   const append = (piece: Buffer) => {
     if (skipping || piece.length === 0) return;
     if (pendingBytes + piece.length > maxLine) {
-      // Keep a short start for error messages; skip the rest of the line.
-      const room = Math.max(0, PREVIEW_BYTES - pendingBytes);
-      if (room > 0) pending.push(Buffer.from(piece.subarray(0, room)));
+      // Keep a short start for error messages and let go of the rest, including what was held so far: up to
+      // `maxLine` bytes would otherwise stay alive (and be copied again) until the line ends.
+      const preview: Buffer[] = [];
+      let kept = 0;
+      for (const part of [...pending, piece]) {
+        if (kept >= PREVIEW_BYTES) break;
+        const start = Buffer.from(part.subarray(0, PREVIEW_BYTES - kept));
+        preview.push(start);
+        kept += start.length;
+      }
+      pending = preview;
+      pendingBytes = kept;
       skipping = true;
       return;
     }

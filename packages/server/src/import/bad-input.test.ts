@@ -97,14 +97,14 @@ describe.each(engines)('bad input on %s', (engine) => {
     expect(report.items.every((i) => /outside any vCard|not vCard data/.test(i.reason ?? ''))).toBe(true);
   });
 
-  test('a 50 MB file (a 49 MB photo between cards) imports the cards in bounded memory', async () => {
+  test('a 100 MB file (a 99 MB photo between cards) imports the cards in bounded memory', async () => {
     const user = await addUser(f.server);
     const path = join(f.dir, 'big.vcf');
     const out = createWriteStream(path);
     out.write(vcard('big-1', 'Before Photo'));
     out.write('BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Huge Photo\r\nPHOTO;ENCODING=b;TYPE=JPEG:');
     const line = Buffer.alloc(1024 * 1024, 'QUFB');
-    for (let i = 0; i < 49; i++) out.write(line);
+    for (let i = 0; i < 99; i++) out.write(line);
     out.write('\r\nEND:VCARD\r\n');
     out.end(vcard('big-2', 'After Photo'));
     await once(out, 'close');
@@ -114,8 +114,9 @@ describe.each(engines)('bad input on %s', (engine) => {
       ['rejected', 'the vCard starting at line 10 is larger than 8 MiB; not imported'],
       ['created', 'big-2'],
     ]);
-    // Far below the 50 MB file: it was streamed, never held whole.
-    expect(mib).toBeLessThan(24);
+    // Far below the 100 MB file: it was streamed, never held whole. The bound leaves room for the rest of the
+    // process (up to 23 MiB seen at a sample), while a file held whole shows 80 MiB and more.
+    expect(mib).toBeLessThan(40);
   }, 120_000);
 
   test('a calendar file over the limit is refused whole, without being read', async () => {
