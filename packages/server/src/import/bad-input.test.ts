@@ -115,8 +115,9 @@ describe.each(engines)('bad input on %s', (engine) => {
       ['created', 'big-2'],
     ]);
     // Far below the 100 MB file: it was streamed, never held whole. The bound leaves room for the rest of the
-    // process (up to 23 MiB seen at a sample), while a file held whole shows 80 MiB and more.
-    expect(mib).toBeLessThan(40);
+    // process and for read buffers Node has not yet handed back after a collection (up to 56 MiB seen on Node 24),
+    // while a file held whole shows 97 MiB and more.
+    expect(mib).toBeLessThan(75);
   }, 120_000);
 
   test('a calendar file over the limit is refused whole, without being read', async () => {
