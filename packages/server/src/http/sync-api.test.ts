@@ -285,49 +285,44 @@ describe.each(engines)('sync API on %s', (engine) => {
     expect(await server.ctx.blobs.stat(wrong)).toBeNull();
   });
 
-  it('streams live change events after a push', async () => {
-    // Real HTTP: SSE needs a live socket.
-    const address = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  /** Opens /v1/events over real HTTP (SSE needs a live socket); the server listens once for the whole file. */
+  let address: Promise<string> | undefined;
+  async function openEvents() {
+    address ??= server.app.listen({ host: '127.0.0.1', port: 0 });
     const controller = new AbortController();
-    const response = await fetch(`${address}/v1/events`, { headers: alice.auth, signal: controller.signal });
-    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const response = await fetch(`${await address}/v1/events`, { headers: alice.auth, signal: controller.signal });
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
-    let text = '';
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += decoder.decode(value);
-      }
+    const stream = {
+      text: '',
+      contentType: response.headers.get('content-type'),
+      close: () => controller.abort(),
+      readUntil: async (needle: string) => {
+        while (!stream.text.includes(needle)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          stream.text += decoder.decode(value);
+        }
+      },
     };
-    await readUntil('event: ready');
+    return stream;
+  }
+
+  it('streams live change events after a push', async () => {
+    const events = await openEvents();
+    expect(events.contentType).toContain('text/event-stream');
+    await events.readUntil('event: ready');
     const c = await collection('notes', 'live');
     const result = (await inject('POST', '/v1/push', { changes: [put(c, 'live1', { title: 'hi', body: '' })] })).json()
       .results[0];
-    await readUntil(`"head":${result.revision}`);
-    expect(text).toContain(`event: change\ndata: {"head":${result.revision}}`);
-    controller.abort();
+    await events.readUntil(`"head":${result.revision}`);
+    expect(events.text).toContain(`event: change\ndata: {"head":${result.revision}}`);
+    events.close();
   });
 
   it('delivers heads in order, ending with the newest, when commits come faster than deliveries', async () => {
-    const address = await server.app.listen({ host: '127.0.0.1', port: 0 }).catch(() => {
-      const bound = server.app.server.address();
-      return `http://127.0.0.1:${typeof bound === 'object' && bound ? bound.port : 0}`;
-    });
-    const controller = new AbortController();
-    const response = await fetch(`${address}/v1/events`, { headers: alice.auth, signal: controller.signal });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += decoder.decode(value);
-      }
-    };
-    await readUntil('event: ready');
+    const events = await openEvents();
+    await events.readUntil('event: ready');
     const c = await collection('notes', 'burst');
     const pushes = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -335,9 +330,9 @@ describe.each(engines)('sync API on %s', (engine) => {
       ),
     );
     const newest = Math.max(...pushes.map((r) => r.json().results[0].revision as number));
-    await readUntil(`"head":${newest}}`);
-    controller.abort();
-    const heads = [...text.matchAll(/event: change\ndata: \{"head":(\d+)\}/g)].map((m) => Number(m[1]));
+    await events.readUntil(`"head":${newest}}`);
+    events.close();
+    const heads = [...events.text.matchAll(/event: change\ndata: \{"head":(\d+)\}/g)].map((m) => Number(m[1]));
     expect(heads.at(-1)).toBe(newest);
     // Strictly increasing: no head is repeated or arrives after a newer one.
     expect(heads.every((head, i) => i === 0 || head > (heads[i - 1] as number))).toBe(true);
