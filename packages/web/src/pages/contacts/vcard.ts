@@ -6,6 +6,9 @@
  * field from the server's jCard view.
  */
 
+// Folding as RFC 6350 section 3.2 asks, shared with the server (the module imports nothing).
+import { foldLine } from '@holdfast/protocol/content-lines';
+
 /** The fields the form edits. */
 export interface ContactFields {
   name: string;
@@ -89,27 +92,6 @@ export function readContactFields(text: string): ContactFields {
   return fields;
 }
 
-/** Folds a content line at 75 octets, as RFC 6350 section 3.2 asks. */
-function fold(line: string): string {
-  const bytes = new TextEncoder().encode(line);
-  if (bytes.length <= 75) return line;
-  const out: string[] = [];
-  let current = '';
-  let size = 0;
-  for (const char of line) {
-    const length = new TextEncoder().encode(char).length;
-    if (size + length > (out.length === 0 ? 75 : 74)) {
-      out.push(current);
-      current = '';
-      size = 0;
-    }
-    current += char;
-    size += length;
-  }
-  out.push(current);
-  return out.join('\r\n ');
-}
-
 function fieldLines(fields: ContactFields): string[] {
   const lines = [`FN:${escapeText(fields.name.trim())}`];
   const nicknames = fields.nicknames.map((n) => n.trim()).filter(Boolean);
@@ -124,7 +106,7 @@ function fieldLines(fields: ContactFields): string[] {
 /** A new vCard 4.0 with the given fields. */
 export function newContactText(uid: string, fields: ContactFields): string {
   const lines = ['BEGIN:VCARD', 'VERSION:4.0', `UID:${uid}`, ...fieldLines(fields), 'END:VCARD'];
-  return `${lines.map(fold).join('\r\n')}\r\n`;
+  return `${lines.map((line) => foldLine(line)).join('\r\n')}\r\n`;
 }
 
 /**
@@ -151,5 +133,5 @@ export function updateContactText(text: string, fields: ContactFields): string {
   const end = kept.findIndex((line) => line.toUpperCase() === 'END:VCARD');
   const at = end === -1 ? kept.length : end;
   const result = [...kept.slice(0, at), ...replaced, ...kept.slice(at)];
-  return `${result.map(fold).join('\r\n')}\r\n`;
+  return `${result.map((line) => foldLine(line)).join('\r\n')}\r\n`;
 }
