@@ -12,5 +12,6 @@ const require = createRequire(import.meta.url);
  * N-API (ABI-stable) binaries, so a tree installed on Node 20 runs on Node 24 without a rebuild.
  * When Node 20 support ends, depend on 13 alone and drop this switch.
  */
-export const SqliteDatabase: typeof BetterSqlite3 =
-  Number(process.versions.node.split('.')[0]) >= 22 ? require('better-sqlite3-napi') : require('better-sqlite3');
+export const sqliteDriverPackage =
+  Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3';
+export const SqliteDatabase: typeof BetterSqlite3 = require(sqliteDriverPackage);
