@@ -15,6 +15,7 @@ import {
 } from '@holdfast/test-support/real-http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAppPassword } from '../auth/accounts.js';
+import { checkAddition, countedUsers, MAX_COUNTED_USERS } from './quota.js';
 
 describe('storage quotas', () => {
   let server: ListeningServer | undefined;
@@ -120,5 +121,12 @@ describe('storage quotas', () => {
     expect(JSON.parse(refused.body)).toMatchObject({ code: 'quota_exceeded' });
     const usage = JSON.parse((await json('GET', '/v1/account/usage')).body);
     expect(usage).toMatchObject({ bytes: 3000, quotaBytes: 4096, warning: null });
+  });
+
+  it('keeps a bounded number of users counted, however many accounts write', async () => {
+    const { s } = await start({ quotaItemsPerUser: '1000' });
+    const writers = MAX_COUNTED_USERS + 100;
+    for (let i = 0; i < writers; i++) await checkAddition(s.ctx, `writer-${i}`, { items: 1, bytes: 0 });
+    expect(countedUsers(s.ctx)).toBe(MAX_COUNTED_USERS);
   });
 });

@@ -30,14 +30,41 @@ const nearLimit = new WeakMap<Context, Map<string, string>>();
 const RECOUNT_MS = 10_000;
 const counted = new WeakMap<Context, Map<string, { usage: Usage; at: number }>>();
 
+/**
+ * Counts kept at most, per server. A count is only worth keeping for RECOUNT_MS,
+ * so past this many the oldest go first: memory stays bounded however many
+ * accounts write, and an evicted user is merely counted again.
+ */
+export const MAX_COUNTED_USERS = 4096;
+
 async function currentUsage(ctx: Context, userId: string): Promise<Usage> {
   const users = counted.get(ctx) ?? new Map<string, { usage: Usage; at: number }>();
   counted.set(ctx, users);
   const known = users.get(userId);
   if (known && ctx.now() - known.at < RECOUNT_MS && ctx.now() >= known.at) return known.usage;
   const usage = await readUsage(ctx.db, userId);
-  users.set(userId, { usage, at: ctx.now() });
+  setCount(users, userId, { usage, at: ctx.now() });
   return usage;
+}
+
+/** Map order is the order counts were taken in, so the first key is the oldest count. */
+function setCount(
+  users: Map<string, { usage: Usage; at: number }>,
+  userId: string,
+  entry: { usage: Usage; at: number },
+) {
+  users.delete(userId);
+  while (users.size >= MAX_COUNTED_USERS) {
+    const oldest = users.keys().next().value;
+    if (oldest === undefined) break;
+    users.delete(oldest);
+  }
+  users.set(userId, entry);
+}
+
+/** How many users' counts this server holds (for tests and metrics). */
+export function countedUsers(ctx: Context): number {
+  return counted.get(ctx)?.size ?? 0;
 }
 
 function counts(ctx: Context, userId: string, usage: Usage): void {
@@ -47,7 +74,8 @@ function counts(ctx: Context, userId: string, usage: Usage): void {
 
 export async function quotaReport(ctx: Context, userId: string): Promise<QuotaReport> {
   const usage = await readUsage(ctx.db, userId);
-  counted.get(ctx)?.set(userId, { usage, at: ctx.now() });
+  const users = counted.get(ctx);
+  if (users) setCount(users, userId, { usage, at: ctx.now() });
   return { usage, quota: limits(ctx), warning: warningFor(usage, limits(ctx)) };
 }
 
