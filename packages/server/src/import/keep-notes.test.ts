@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unfoldLines } from '@holdfast/protocol';
@@ -189,5 +189,40 @@ describe.each(engines)('Google Keep notes from Takeout on %s', (engine) => {
     expect(text).toContain('(archive, takeout-20261207.zip): 10 created, 0 updated, 1 skipped, 1 rejected');
     expect(text).toContain(`skipped  ${keep}/Old idea.json: in Keep's trash; not imported`);
     expect((await notes(f, user)).map((n) => n.content.title)).toEqual(['', 'Harbour walk', 'Shopping list']);
+  });
+});
+
+describe.each(engines)('Keep files that are not notes on %s', (engine) => {
+  let f: FormatsFixture;
+  beforeAll(async () => {
+    f = await startFormatsFixture(engine);
+  });
+  afterAll(async () => f.close());
+
+  test('are reported, or passed over when they hold nothing, and the notes beside them still come in', async () => {
+    const folder = join(f.dir, `keep-odd-${engine}`);
+    await mkdir(join(folder, 'Takeout', 'Keep'), { recursive: true });
+    const file = (name: string, text: string) => writeFile(join(folder, 'Takeout', 'Keep', name), text);
+    await file('Broken.json', '{"title":"Broken","textContent":');
+    await file('Odd.json', JSON.stringify({ title: 'Odd', listContent: 'milk' }));
+    await file('Sidecar.jpg.json', JSON.stringify({ title: 'Sidecar.jpg', photoTakenTime: { timestamp: '1' } }));
+    await file('Lonely.html', '<html lang="en"><body>no JSON twin</body></html>');
+    await file('Labels.txt', 'Nothing\n');
+    await file('Plain.json', JSON.stringify({ textContent: 'Only text', title: 'Plain' }));
+    const report = await f.import(folder, {}, f.user);
+    expect(report.items.map((i) => [i.source, i.status, i.reason ?? null])).toEqual([
+      ['Takeout/Keep/Broken.json', 'rejected', expect.stringMatching(/^not JSON: /)],
+      ['Takeout/Keep/Lonely.html', 'rejected', 'not a photo, vCard or iCalendar file; not imported'],
+      [
+        'Takeout/Keep/Odd.json',
+        'rejected',
+        'not a Google Keep note (listContent: Invalid input: expected array, received string)',
+      ],
+      ['Takeout/Keep/Plain.json', 'created', null],
+    ]);
+    const [plain] = await notes(f, f.user);
+    expect(plain?.content).toMatchObject({ title: 'Plain', body: 'Only text' });
+    // No creation time: the UID comes from the file's path, the same in every copy of the archive.
+    expect(journalLines(plain?.content.ical)[0]).toMatch(/^UID:keep-[0-9a-f]{64}$/);
   });
 });

@@ -82,17 +82,23 @@ export async function keepNoteCandidate(
   imageType: (path: string) => string | undefined,
   maxBlobBytes: number,
 ): Promise<ImportCandidate | ImportProblem | null> {
-  let keep: KeepNote;
+  let json: unknown;
   try {
-    const parsed = keepNoteSchema.safeParse(JSON.parse((await tree.readBytes(path, MAX_KEEP_FILE_BYTES)).toString()));
-    if (!parsed.success) return { kind: 'problem', source: path, reason: 'not a Google Keep note; not imported' };
-    keep = parsed.data;
+    json = JSON.parse((await tree.readBytes(path, MAX_KEEP_FILE_BYTES)).toString());
   } catch (error) {
     if (error instanceof AppError) return { kind: 'problem', source: path, reason: error.message };
     if (error instanceof SyntaxError) return { kind: 'problem', source: path, reason: `not JSON: ${error.message}` };
     throw error;
   }
-  if (keep.textContent === undefined && keep.listContent === undefined) return null;
+  // Other JSON in a folder named Keep (a photo's sidecar) is passed over as it is anywhere else.
+  if (typeof json !== 'object' || json === null || !('textContent' in json || 'listContent' in json)) return null;
+  const parsed = keepNoteSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    return { kind: 'problem', source: path, reason: `not a Google Keep note (${where}${issue?.message})` };
+  }
+  const keep = parsed.data;
   if (keep.isTrashed) {
     return { kind: 'problem', source: path, reason: "in Keep's trash; not imported", skipped: true };
   }
