@@ -34,9 +34,13 @@ async function zipFolder(folder: string, out: string): Promise<string> {
   return out;
 }
 
-async function items<T>(f: FormatsFixture, user: TestUser, type: string): Promise<T[]> {
+async function collectionOf(f: FormatsFixture, user: TestUser, type: string): Promise<string | undefined> {
   const collections = await f.server.app.inject({ method: 'GET', url: '/v1/collections', headers: user.auth });
-  const id = (collections.json().collections as { id: string; type: string }[]).find((c) => c.type === type)?.id;
+  return (collections.json().collections as { id: string; type: string }[]).find((c) => c.type === type)?.id;
+}
+
+async function items<T>(f: FormatsFixture, user: TestUser, type: string): Promise<T[]> {
+  const id = await collectionOf(f, user, type);
   if (!id) return [];
   const response = await f.server.app.inject({
     method: 'GET',
@@ -188,7 +192,17 @@ describe.each(engines)('Google Keep notes from Takeout on %s', (engine) => {
     const text = await put.text();
     expect(text).toContain('(archive, takeout-20261207.zip): 10 created, 0 updated, 1 skipped, 1 rejected');
     expect(text).toContain(`skipped  ${keep}/Old idea.json: in Keep's trash; not imported`);
-    expect((await notes(f, user)).map((n) => n.content.title)).toEqual(['', 'Harbour walk', 'Shopping list']);
+    const stored = await notes(f, user);
+    expect(stored.map((n) => n.content.title)).toEqual(['', 'Harbour walk', 'Shopping list']);
+
+    // A journal app sees the labels, colour and flags over CalDAV: the journal entry is served as imported.
+    const collection = await collectionOf(f, user, 'notes');
+    const shopping = stored[2];
+    const served = await fetch(`${url}/dav/calendars/${user.username}/${collection}/${shopping?.id}.ics`, {
+      headers: user.basic,
+    });
+    expect(served.status).toBe(200);
+    expect(await served.text()).toBe(shopping?.content.ical);
   });
 });
 
