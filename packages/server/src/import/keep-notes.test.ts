@@ -223,10 +223,13 @@ describe.each(engines)('Keep files that are not notes on %s', (engine) => {
     await file('Lonely.html', '<html lang="en"><body>no JSON twin</body></html>');
     await file('Labels.txt', 'Nothing\n');
     await file('Plain.json', JSON.stringify({ textContent: 'Only text', title: 'Plain' }));
+    // Longer than a title may be, with an emoji where it is cut.
+    await file('Long.json', JSON.stringify({ textContent: 'x', title: `${'a'.repeat(999)}\u{1F600}tail` }));
     const report = await f.import(folder, {}, f.user);
     expect(report.items.map((i) => [i.source, i.status, i.reason ?? null])).toEqual([
       ['Takeout/Keep/Broken.json', 'rejected', expect.stringMatching(/^not JSON: /)],
       ['Takeout/Keep/Lonely.html', 'rejected', 'not a photo, vCard or iCalendar file; not imported'],
+      ['Takeout/Keep/Long.json', 'created', null],
       [
         'Takeout/Keep/Odd.json',
         'rejected',
@@ -234,7 +237,8 @@ describe.each(engines)('Keep files that are not notes on %s', (engine) => {
       ],
       ['Takeout/Keep/Plain.json', 'created', null],
     ]);
-    const [plain] = await notes(f, f.user);
+    const [long, plain] = await notes(f, f.user);
+    expect(long?.content.title).toBe('a'.repeat(999));
     expect(plain?.content).toMatchObject({ title: 'Plain', body: 'Only text' });
     // No creation time: the UID comes from the file's path, the same in every copy of the archive.
     expect(journalLines(plain?.content.ical)[0]).toMatch(/^UID:keep-[0-9a-f]{64}$/);

@@ -72,8 +72,9 @@ export function isKeepCompanion(path: string, paths: Set<string>): boolean {
 
 /**
  * The note a Keep JSON file holds; null when the file is not a Keep note.
- * `imageType` says which attached files the archive import stores as photos:
- * those the note names as attachments (by the SHA-256 of their bytes).
+ * The note names the pictures attached to it by the SHA-256 of their bytes;
+ * `imageType` says which files the archive import stores as photos (only
+ * those are named, so every name leads to a blob of the user's).
  */
 export async function keepNoteCandidate(
   tree: FileTree,
@@ -133,8 +134,10 @@ function sha256(bytes: Uint8Array): Buffer {
   return createHash('sha256').update(bytes).digest();
 }
 
-export function noteFromKeep(keep: KeepNote, path: string, attachments: Attached[]): NoteContent {
-  const title = [...(keep.title ?? '').trim()].slice(0, TITLE_MAX).join('');
+function noteFromKeep(keep: KeepNote, path: string, attachments: Attached[]): NoteContent {
+  let title = (keep.title ?? '').trim().slice(0, TITLE_MAX);
+  // Cut between the halves of a character, the title would end in half a character.
+  if (/[\uD800-\uDBFF]$/.test(title)) title = title.slice(0, -1);
   const body = bodyOf(keep);
   const created = timeOf(keep.createdTimestampUsec);
   const edited = timeOf(keep.userEditedTimestampUsec) ?? created;
