@@ -27,12 +27,13 @@ describe('holdfast import from other services', () => {
 
     const takeout = await cli(['import', '--user', 'alice', join(fixtures, 'takeout'), '--json']);
     const report = JSON.parse(takeout.stdout);
-    expect(report).toMatchObject({ format: 'archive', counts: { created: 6, skipped: 0, rejected: 1 } });
+    expect(report).toMatchObject({ format: 'archive', counts: { created: 10, skipped: 1, rejected: 1 } });
     const again = await cli(['import', '--user', 'alice', join(fixtures, 'takeout')]);
-    expect(again.stdout).toMatch(/: 0 created, 0 updated, 6 skipped, 1 rejected\./);
+    expect(again.stdout).toMatch(/: 0 created, 0 updated, 11 skipped, 1 rejected\./);
+    expect(again.stdout).toMatch(/skipped +Takeout\/Keep\/Old idea\.json: in Keep's trash; not imported/);
 
     const undo = await cli(['import', '--user', 'alice', '--undo', report.importId]);
     expect(undo.code, undo.stderr).toBe(0);
-    expect(undo.stdout).toMatch(/^Undid import .*: 6 items put back\./);
+    expect(undo.stdout).toMatch(/^Undid import .*: 10 items put back\./);
   }, 60_000);
 });

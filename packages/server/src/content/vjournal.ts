@@ -130,7 +130,7 @@ function rewriteMaster(text: string, master: ContentComponent, note: NoteContent
   return out.join(eol).concat(eol);
 }
 
-function escapeText(value: string): string {
+export function escapeText(value: string): string {
   return value
     .replace(/\\/g, '\\\\')
     .replace(/;/g, '\\;')
@@ -142,7 +142,7 @@ function unescapeText(value: string): string {
   return value.replace(/\\([\\;,nN:])/g, (_m, c: string) => (c === 'n' || c === 'N' ? '\n' : c));
 }
 
-function utcStamp(date: Date): string {
+export function utcStamp(date: Date): string {
   return date
     .toISOString()
     .replace(/[-:]/g, '')

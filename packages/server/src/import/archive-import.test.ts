@@ -87,7 +87,7 @@ describe.each(engines)('folder and ZIP import on %s', (engine) => {
       const path = kind === 'folder' ? takeout : await zipFolder(takeout, join(f.dir, `takeout-${engine}.zip`));
       const report = await f.import(path, {}, user);
       expect(report.format).toBe('archive');
-      expect(report.counts).toEqual({ created: 6, updated: 0, skipped: 0, rejected: 1 });
+      expect(report.counts).toEqual({ created: 10, updated: 0, skipped: 1, rejected: 1 });
       expect(report.items.map((i) => [i.source, i.status, i.type ?? null])).toEqual([
         [
           'Takeout/Calendar/alice@example.invalid.ics: event at line 8 (UID 0a1b2c3d4e5f@google.com)',
@@ -103,9 +103,15 @@ describe.each(engines)('folder and ZIP import on %s', (engine) => {
           'created',
           'photos',
         ],
+        // Keep: its picture, three notes and one in the trash (keep-notes.test.ts reads them closely).
+        ['Takeout/Keep/1684050067000.9f8e7d6c5b4a3921.jpg', 'created', 'photos'],
+        ['Takeout/Keep/2023-02-11T08_15_42.123+01_00.json', 'created', 'notes'],
+        ['Takeout/Keep/Harbour walk.json', 'created', 'notes'],
+        ['Takeout/Keep/Old idea.json', 'skipped', null],
+        ['Takeout/Keep/Shopping list.json', 'created', 'notes'],
         ['Takeout/archive_browser.html', 'rejected', null],
       ]);
-      const stored = await photos(f, user);
+      const stored = (await photos(f, user)).filter((p) => !p.content.filename?.startsWith('1684050067000.'));
       expect(stored.map((p) => [p.content, p.blob.contentType, p.meta.takenAt])).toEqual([
         [
           { filename: 'IMG_20200101_120000123.png', takenAt: '2020-01-01T12:00:00.000Z' },
@@ -134,7 +140,7 @@ describe.each(engines)('folder and ZIP import on %s', (engine) => {
       }
 
       const again = await f.import(path, {}, user);
-      expect(again.counts).toEqual({ created: 0, updated: 0, skipped: 6, rejected: 1 });
+      expect(again.counts).toEqual({ created: 0, updated: 0, skipped: 11, rejected: 1 });
     },
   );
 
@@ -154,22 +160,24 @@ describe.each(engines)('folder and ZIP import on %s', (engine) => {
     expect((await blobBytes(f, user, photo?.blob.sha256 ?? '')).equals(heic)).toBe(true);
   });
 
-  test('exports and imports into a fresh account as the same photos, contacts and events', async () => {
+  test('exports and imports into a fresh account as the same photos, contacts, events and Keep notes', async () => {
     const user = await addUser(f.server);
     const first = await f.import(takeout, {}, user);
     const { path } = await f.export('takeout-roundtrip.zip', {}, user);
     const fresh = await addUser(f.server);
     const second = await f.import(path, {}, fresh);
-    expect(second.counts).toMatchObject({ created: 6, rejected: 0 });
+    expect(second.counts).toMatchObject({ created: 10, rejected: 0 });
     const contents = async (who: TestUser, report: typeof first) => {
       const out: unknown[] = [];
       for (const c of report.collectionsCreated) {
         if (c.type === 'photos') continue;
         out.push(...(await listContents(f.server, who, c.id)).values());
       }
-      return (out as string[]).sort();
+      return out.map((c) => JSON.stringify(c)).sort();
     };
-    expect(await contents(fresh, second)).toEqual(await contents(user, first));
+    const kept = await contents(user, first);
+    expect(kept.filter((c) => c.includes('BEGIN:VJOURNAL'))).toHaveLength(3);
+    expect(await contents(fresh, second)).toEqual(kept);
     const strip = (list: Photo[]) => list.map((p) => ({ content: p.content, blob: p.blob, meta: p.meta }));
     expect(strip(await photos(f, fresh))).toEqual(strip(await photos(f, user)));
   });

@@ -9,6 +9,7 @@ import type { BlobSink } from './bundle-import.js';
 import { type FileTree, openFileTree } from './file-tree.js';
 import { storeBytes } from './import-blobs.js';
 import { calendarCandidates, type ImportCandidate, type ImportProblem, vcardCandidates } from './import-source.js';
+import { inKeepFolder, isKeepCompanion, keepNoteCandidate } from './keep-notes.js';
 import { findSidecar, readSidecar } from './photo-sidecars.js';
 
 type Yield = ImportCandidate | ImportProblem;
@@ -35,8 +36,8 @@ const extensionOf = (path: string) => /\.([^./]+)$/.exec(path)?.[1]?.toLowerCase
  * Images become photos with their bytes kept exactly (dates come from their
  * EXIF); a Google Photos JSON sidecar beside an image gives its title and
  * description. vCard and iCalendar files (Takeout's Contacts and Calendar)
- * go through the same readers as when imported on their own. Other files are
- * reported and left out.
+ * go through the same readers as when imported on their own; Keep's JSON
+ * notes become notes (keep-notes.ts). Other files are reported and left out.
  */
 export async function* archiveCandidates(sink: BlobSink, path: string, limits: BundleLimits): AsyncGenerator<Yield> {
   const tree = await openFileTree(path, limits);
@@ -48,6 +49,11 @@ export async function* archiveCandidates(sink: BlobSink, path: string, limits: B
       if (imageType) yield await photoCandidate(sink, tree, file.path, imageType, paths);
       else if (extension === 'vcf' || extension === 'vcard') yield* viaFile(tree, file.path, vcardCandidates);
       else if (extension === 'ics' || extension === 'ical') yield* viaFile(tree, file.path, calendarCandidates);
+      else if (extension === 'json' && inKeepFolder(file.path)) {
+        const imageOf = (path: string) => IMAGE_TYPES[extensionOf(path)];
+        const note = await keepNoteCandidate(tree, file.path, paths, imageOf, sink.maxBlobBytes);
+        if (note) yield note;
+      } else if (isKeepCompanion(file.path, paths)) continue;
       // JSON beside photos is read with them; the rest of Takeout's JSON (albums, print orders) holds no items.
       else if (extension !== 'json') {
         yield { kind: 'problem', source: file.path, reason: 'not a photo, vCard or iCalendar file; not imported' };
