@@ -58,7 +58,11 @@ export function usableName(name: string): boolean {
  * name one folder.
  */
 export async function listFolders(ctx: Context, userId: string): Promise<PhotoFolder[]> {
-  const rows = await listLiveCollectionsOfTypes(ctx.db, userId, ['photos']);
+  return nameFolders(await listLiveCollectionsOfTypes(ctx.db, userId, ['photos']));
+}
+
+/** `listFolders` over given collections (oldest first), so a rename can be tried before it is written. */
+export function nameFolders(rows: { id: string; name: string }[]): PhotoFolder[] {
   const ids = new Set(rows.map((row) => row.id));
   const taken = new Set<string>([INBOX.toLowerCase()]);
   const out: PhotoFolder[] = [];
