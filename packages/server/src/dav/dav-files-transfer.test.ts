@@ -240,6 +240,10 @@ describe.each(engines)('WebDAV files COPY and MOVE on %s', (engine) => {
     expect((await transfer('MOVE', 'Edges/e.jpg', 'No%20folder/e.jpg')).status).toBe(409);
     expect((await transfer('MOVE', 'Edges/e.jpg', 'Edges/f.jpg', { overwrite: 'maybe' })).status).toBe(400);
     expect(await names('Edges/')).toEqual(['e.jpg']);
+    // Looking a destination up before copying to it (as rclone does) finds nothing rather than a conflict.
+    for (const method of ['PROPFIND', 'GET', 'HEAD', 'DELETE']) {
+      expect((await call(alice, method, `${home()}No%20folder/e.jpg`)).status).toBe(404);
+    }
   });
 
   it.each([

@@ -53,7 +53,8 @@ export function filesRoutes(ctx: Context): FastifyPluginAsync {
 }
 
 async function dispatch(ctx: Context, caller: Caller, request: FastifyRequest, reply: FastifyReply) {
-  const target = await resolveFilesTarget(ctx, caller, request.url);
+  const creating = request.method === 'PUT' || request.method === 'MKCOL';
+  const target = await resolveFilesTarget(ctx, caller, request.url, creating ? 'conflict' : 'not_found');
   switch (request.method) {
     case 'PROPFIND': {
       const body = await readSmallBody(request);

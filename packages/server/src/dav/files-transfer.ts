@@ -59,7 +59,7 @@ export async function copyOrMove(
   } else {
     for (let attempt = 0; attempt < ATTEMPTS && outcome === 'conflict'; attempt++) {
       if (attempt > 0) {
-        source = await resolveFilesTarget(ctx, caller, request.url);
+        source = await resolveFilesTarget(ctx, caller, request.url, 'not_found');
         destination = await resolveFilesTarget(ctx, caller, path);
       }
       if (source.kind !== 'file' || !source.file) throw new AppError('not_found', 'The file is gone.');
