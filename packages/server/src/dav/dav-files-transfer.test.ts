@@ -266,6 +266,62 @@ describe.each(engines)('WebDAV files COPY and MOVE on %s', (engine) => {
     expect(await names('Dest/')).toEqual(['e.jpg']);
   });
 
+  it('refuses a COPY past the item quota with 507, writing nothing', async () => {
+    const limited = await startTestServer(engine, { 'quota-items-per-user': '3' });
+    try {
+      const base = await limited.app.listen({ host: '127.0.0.1', port: 0 });
+      const bob = await addDavUser(limited, `bob-quota-${engine}`);
+      const bobHome = `${base}/dav/files/${bob.username}/`;
+      const send = (method: string, path: string, headers: Record<string, string> = {}, body?: Buffer) =>
+        fetch(`${bobHome}${path}`, { method, headers: { ...bob.basic, ...headers }, ...(body ? { body } : {}) });
+      expect((await send('MKCOL', 'Full/')).status).toBe(201);
+      // Photos pushed through the API, so the usage counted is exactly two items.
+      const collections = (
+        await limited.app.inject({ method: 'GET', url: '/v1/collections', headers: bob.auth })
+      ).json().collections as { id: string; name: string }[];
+      const full = collections.find((c) => c.name === 'Full')?.id;
+      for (const [filename, bytes, contentType] of [
+        ['a.jpg', exif, 'image/jpeg'],
+        ['b.png', png, 'image/png'],
+      ] as const) {
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        await limited.app.inject({ method: 'PUT', url: `/v1/blobs/${sha256}`, headers: bob.auth, payload: bytes });
+        const pushed = await limited.app.inject({
+          method: 'POST',
+          url: '/v1/push',
+          headers: bob.auth,
+          payload: {
+            changes: [
+              {
+                clientChangeId: randomUUID(),
+                collectionId: full,
+                itemId: randomUUID(),
+                op: 'put',
+                baseRevision: null,
+                content: { filename },
+                blob: { sha256, contentType },
+              },
+            ],
+          },
+        });
+        expect(pushed.json().results[0].status).toBe('applied');
+      }
+      const me = async () =>
+        (await limited.app.inject({ method: 'GET', url: '/v1/me', headers: bob.auth })).json().head as number;
+      const before = await me();
+      const refused = await send('COPY', 'Full/', { destination: `${bobHome}Full%202/` });
+      expect(refused.status).toBe(507);
+      expect(await refused.text()).toContain('quota-not-exceeded');
+      expect((await send('COPY', 'Full/a.jpg', { destination: `${bobHome}Full/c.jpg` })).status).toBe(201);
+      expect((await send('COPY', 'Full/a.jpg', { destination: `${bobHome}Full/d.jpg` })).status).toBe(507);
+      expect(await me()).toBe(before + 1);
+      // A rename adds no item, so it is never refused for quota.
+      expect((await send('MOVE', 'Full/c.jpg', { destination: `${bobHome}Full/e.jpg` })).status).toBe(201);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("answers 404 to another user's COPY or MOVE of alice's file and changes nothing", async () => {
     await call(alice, 'MKCOL', `${home()}Private/`);
     await put('Private/p.jpg', exif);

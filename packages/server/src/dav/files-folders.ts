@@ -4,8 +4,8 @@ import type { Caller, Context } from '../context.js';
 import { listLiveCollectionsOfTypes, readCollection } from '../store/collections.js';
 import { createCollection, updateCollection } from '../sync/collections.js';
 import { pushChanges } from '../sync/push.js';
-import { checkAddition } from '../sync/quota.js';
-import { listFiles, nameFolders, type PhotoFolder, usableName } from './files-store.js';
+import { quotaReport } from '../sync/quota.js';
+import { listFiles, nameFolders, type PhotoFile, type PhotoFolder, usableName } from './files-store.js';
 
 /** Photos written per commit when a folder is copied. */
 const COPY_BATCH = 100;
@@ -77,13 +77,28 @@ export async function renameFolder(ctx: Context, caller: Caller, folder: PhotoFo
 }
 
 /**
- * Copies a folder's photos into another as new items under the same names,
- * with the same blobs (no bytes are copied) and content. Counted against the
- * item quota before anything is written.
+ * The photos a folder copy writes, counted against the item quota before
+ * anything (the new folder too) is written.
  */
-export async function copyFolderFiles(ctx: Context, caller: Caller, from: PhotoFolder, to: PhotoFolder) {
+export async function photosToCopy(ctx: Context, caller: Caller, from: PhotoFolder): Promise<PhotoFile[]> {
   const files = (await listFiles(ctx, caller.userId, from)).filter((f) => f.sha256);
-  await checkAddition(ctx, caller.userId, { items: files.length, bytes: 0 });
+  // A fresh count that adds nothing to it: the writes below are counted as they are made.
+  const { usage, quota } = await quotaReport(ctx, caller.userId);
+  if (quota.items > 0 && files.length > 0 && usage.items + files.length > quota.items) {
+    throw new AppError(
+      'quota_exceeded',
+      `Storage quota exceeded: this account may hold ${quota.items} items (it holds ${usage.items}; the copy adds ${files.length}).`,
+      { usage, quota, precondition: { ns: 'DAV:', name: 'quota-not-exceeded' } },
+    );
+  }
+  return files;
+}
+
+/**
+ * Writes copies of photos into a folder as new items under the same names,
+ * with the same blobs (no bytes are copied) and content.
+ */
+export async function writeCopies(ctx: Context, caller: Caller, files: PhotoFile[], to: PhotoFolder) {
   for (let start = 0; start < files.length; start += COPY_BATCH) {
     const changes: PushChange[] = files.slice(start, start + COPY_BATCH).map((file) => ({
       clientChangeId: `dav-${randomUUID()}`,

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller, Context } from '../context.js';
 import { chargeDavDelete } from '../sync/mass-change.js';
 import { DAV_PREFIX, davSegments } from './dav-paths.js';
-import { copyFolderFiles, createFolder, namedAsAsked, renameFolder } from './files-folders.js';
+import { createFolder, namedAsAsked, photosToCopy, renameFolder, writeCopies } from './files-folders.js';
 import { importDropped, listInbox } from './files-inbox.js';
 import { type FilesTarget, type PhotoFile, type PhotoFolder, resolveFilesTarget, usableName } from './files-store.js';
 import { deletePhoto, putPhoto } from './files-upload.js';
@@ -220,12 +220,13 @@ async function transferFolder(
   if (!(await namedAsAsked(ctx, caller, destination.name))) {
     throw new AppError('forbidden', `Another folder has the name ${destination.name} (folder names ignore case).`);
   }
+  const photos = depth === 'infinity' ? await photosToCopy(ctx, caller, folder) : [];
   const made = await createFolder(ctx, caller, destination.name);
   if (!made) {
     // Made by a concurrent request between the lookup and here.
     if (!overwrite) throw exists();
     throw new AppError('forbidden', 'A folder does not replace another; delete the other first or choose a new name.');
   }
-  if (depth === 'infinity') await copyFolderFiles(ctx, caller, folder, made);
+  await writeCopies(ctx, caller, photos, made);
   return { status: 201 };
 }
