@@ -26,8 +26,8 @@ interface Listed {
   IsDir: boolean;
 }
 
-/** rclone (Debian's) configured entirely from the environment, as a remote named `hf`. */
-async function rclone(server: DavServer, args: string[]): Promise<string> {
+/** rclone (Debian's) configured entirely from the environment, as a remote named `hf`; its log is on stderr. */
+async function rcloneRun(server: DavServer, args: string[]): Promise<{ stdout: string; stderr: string }> {
   const obscured = await runProgram('rclone', ['obscure', server.appPassword]);
   const run = await runProgram('rclone', [...args], {
     env: {
@@ -40,7 +40,11 @@ async function rclone(server: DavServer, args: string[]): Promise<string> {
     },
   });
   if (run.code !== 0) throw new Error(`rclone ${args.join(' ')} exited with ${run.code}:\n${run.stderr}`);
-  return run.stdout;
+  return run;
+}
+
+async function rclone(server: DavServer, args: string[]): Promise<string> {
+  return (await rcloneRun(server, args)).stdout;
 }
 
 /** The corpus images, two generated photos and a video larger than any CardDAV/CalDAV body. */
@@ -131,5 +135,57 @@ describe.each(['sqlite', 'postgres'] as const)('rclone over WebDAV files on %s',
     const revisions = history.body.revisions as { op: string; content: { filename?: string } | null }[];
     expect(revisions.map((r) => r.op)).toEqual(['put', 'delete']);
     expect(revisions[0]?.content?.filename).toBe('photo.png');
+  }, 60_000);
+
+  it('renames with a server-side moveto and copies with a server-side copyto, giving the bytes back', async () => {
+    const renamed = await rcloneRun(server, [
+      'moveto',
+      '-v',
+      'hf:Holiday 2024/generated 1.jpg',
+      'hf:Holiday 2024/Renamed é.jpg',
+    ]);
+    expect(renamed.stderr).toMatch(/Moved \(server-side\)/);
+    const copied = await rcloneRun(server, [
+      'copyto',
+      '-v',
+      'hf:Holiday 2024/photo-exif.jpg',
+      'hf:Copies/photo copy.jpg',
+    ]);
+    expect(copied.stderr).toMatch(/Copied \(server-side copy\)/);
+
+    const holiday = JSON.parse(await rclone(server, ['lsjson', 'hf:Holiday 2024'])) as Listed[];
+    const names = holiday.map((e) => e.Name);
+    expect(names).toContain('Renamed é.jpg');
+    expect(names).not.toContain('generated 1.jpg');
+    expect(names).toContain('photo-exif.jpg');
+    const copies = JSON.parse(await rclone(server, ['lsjson', 'hf:Copies'])) as Listed[];
+    expect(copies.map((e) => [e.Name, e.Size])).toEqual([['photo copy.jpg', sent.get('photo-exif.jpg')?.length]]);
+
+    await rclone(server, ['copyto', 'hf:Holiday 2024/Renamed é.jpg', join(work, 'back', 'renamed.jpg')]);
+    await rclone(server, ['copyto', 'hf:Copies/photo copy.jpg', join(work, 'back', 'copy.jpg')]);
+    expect((await readFile(join(work, 'back', 'renamed.jpg'))).equals(sent.get('generated 1.jpg') as Buffer)).toBe(
+      true,
+    );
+    expect((await readFile(join(work, 'back', 'copy.jpg'))).equals(sent.get('photo-exif.jpg') as Buffer)).toBe(true);
+
+    // A folder moved as a whole is the photo collection renamed.
+    const folder = await rcloneRun(server, ['moveto', '-v', 'hf:Copies', 'hf:Copied photos']);
+    expect(folder.stderr).toMatch(/Server side directory move succeeded/);
+    const root = JSON.parse(await rclone(server, ['lsjson', 'hf:'])) as Listed[];
+    expect(root.map((e) => e.Name).sort()).toEqual(['Copied photos', 'Holiday 2024', 'Inbox']);
+    expect(await rclone(server, ['lsf', 'hf:Copied photos'])).toBe('photo copy.jpg\n');
+
+    // The rename is a revision of the same item, not an upload and a delete.
+    const feed = await api(server.url, 'GET', '/v1/changes?limit=1000', { token: server.token });
+    const latest = new Map((feed.body.changes as Change[]).map((c) => [c.itemId, c]));
+    const item = [...latest.values()].find(
+      (c) => typeof c.content === 'object' && c.content?.filename === 'Renamed é.jpg',
+    );
+    const history = await api(server.url, 'GET', `/v1/items/${item?.itemId}/revisions`, { token: server.token });
+    const revisions = history.body.revisions as { op: string; content: { filename?: string } | null }[];
+    expect(revisions.map((r) => [r.op, r.content?.filename])).toEqual([
+      ['put', 'generated 1.jpg'],
+      ['put', 'Renamed é.jpg'],
+    ]);
   }, 60_000);
 });

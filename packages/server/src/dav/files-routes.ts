@@ -1,19 +1,19 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { AppError, idSchema } from '@holdfast/protocol';
+import { AppError } from '@holdfast/protocol';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Caller, Context } from '../context.js';
 import { callerOf } from '../http/app.js';
-import { readCollection } from '../store/collections.js';
-import { createCollection, deleteCollection } from '../sync/collections.js';
+import { deleteCollection } from '../sync/collections.js';
 import { chargeDavDelete } from '../sync/mass-change.js';
+import { createFolder } from './files-folders.js';
 import { importDropped, listInbox } from './files-inbox.js';
 import { filesPropfind } from './files-propfind.js';
 import { FILES_PREFIX, type FilesTarget, mediaTypeOf, resolveFilesTarget, usableName } from './files-store.js';
+import { copyOrMove } from './files-transfer.js';
 import { deletePhoto, putPhoto, withUpload } from './files-upload.js';
 
 /** RFC 4918 class 1 only: no locks, no calendar or address-book extensions. */
 const DAV_HEADER = '1';
-const ALLOW = 'OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, MKCOL';
+const ALLOW = 'OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, MKCOL, COPY, MOVE';
 const METHODS = [
   'OPTIONS',
   'GET',
@@ -53,7 +53,8 @@ export function filesRoutes(ctx: Context): FastifyPluginAsync {
 }
 
 async function dispatch(ctx: Context, caller: Caller, request: FastifyRequest, reply: FastifyReply) {
-  const target = await resolveFilesTarget(ctx, caller, request.url);
+  const creating = request.method === 'PUT' || request.method === 'MKCOL';
+  const target = await resolveFilesTarget(ctx, caller, request.url, creating ? 'conflict' : 'not_found');
   switch (request.method) {
     case 'PROPFIND': {
       const body = await readSmallBody(request);
@@ -73,6 +74,9 @@ async function dispatch(ctx: Context, caller: Caller, request: FastifyRequest, r
       return deleteTarget(ctx, caller, reply, target);
     case 'MKCOL':
       return makeFolder(ctx, caller, request, reply, target);
+    case 'COPY':
+    case 'MOVE':
+      return copyOrMove(ctx, caller, request, reply, target);
     default:
       throw new AppError('method_not_allowed', `${request.method} is not supported here.`, { allow: ALLOW });
   }
@@ -204,17 +208,6 @@ async function deleteTarget(ctx: Context, caller: Caller, reply: FastifyReply, t
   return reply.code(204).send();
 }
 
-/**
- * The id a new folder's collection takes: the name itself when it is a valid
- * id, else one derived from the name. Either way two MKCOLs of one name race
- * for the same id (clients such as rclone send them from parallel transfers),
- * so exactly one makes the collection instead of two folders of one name.
- */
-function folderId(name: string): string {
-  if (idSchema.safeParse(name).success) return name;
-  return `folder-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
-}
-
 /** MKCOL makes a photo collection named as the folder. */
 async function makeFolder(
   ctx: Context,
@@ -227,21 +220,7 @@ async function makeFolder(
   if (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') {
     throw new AppError('unsupported_media_type', 'MKCOL takes no body here.');
   }
-  if (!usableName(target.name) || target.name.length > 200) {
-    throw new AppError('forbidden', 'Folder names are 1 to 200 characters.');
-  }
-  const derived = folderId(target.name);
-  const existing = await readCollection(ctx.db, caller.userId, derived);
-  // A deleted collection keeps its id, and a live one of that id may be named otherwise now: a fresh id then.
-  const id = existing && (existing.deleted || existing.name !== target.name) ? randomUUID() : derived;
-  if (existing && id === derived) throw folderExists();
-  try {
-    await createCollection(ctx, caller, { id, type: 'photos', name: target.name, description: '', color: null });
-  } catch (error) {
-    // A concurrent MKCOL of the same name made it first.
-    if (error instanceof AppError && error.code === 'conflict') throw folderExists();
-    throw error;
-  }
+  if (!(await createFolder(ctx, caller, target.name))) throw folderExists();
   return reply.code(201).header('content-length', '0').send();
 }
 

@@ -58,7 +58,11 @@ export function usableName(name: string): boolean {
  * name one folder.
  */
 export async function listFolders(ctx: Context, userId: string): Promise<PhotoFolder[]> {
-  const rows = await listLiveCollectionsOfTypes(ctx.db, userId, ['photos']);
+  return nameFolders(await listLiveCollectionsOfTypes(ctx.db, userId, ['photos']));
+}
+
+/** `listFolders` over given collections (oldest first), so a rename can be tried before it is written. */
+export function nameFolders(rows: { id: string; name: string }[]): PhotoFolder[] {
   const ids = new Set(rows.map((row) => row.id));
   const taken = new Set<string>([INBOX.toLowerCase()]);
   const out: PhotoFolder[] = [];
@@ -204,8 +208,17 @@ export async function findFile(ctx: Context, userId: string, folder: PhotoFolder
 
 const notFound = (path: string) => new AppError('not_found', `Nothing at ${path}.`);
 
-/** What a path under /dav/files names for this caller; another user's paths are 404 like missing ones. */
-export async function resolveFilesTarget(ctx: Context, caller: Caller, path: string): Promise<FilesTarget> {
+/**
+ * What a path under /dav/files names for this caller; another user's paths are 404 like missing ones.
+ * A file in a folder that does not exist is `conflict` (409) where it would be made (RFC 4918 §9.7.1),
+ * else `not_found`: clients such as rclone look a destination up before they copy to it.
+ */
+export async function resolveFilesTarget(
+  ctx: Context,
+  caller: Caller,
+  path: string,
+  missingFolder: 'conflict' | 'not_found' = 'conflict',
+): Promise<FilesTarget> {
   const segments = davSegments(path) ?? [];
   if (segments[0] !== 'files') throw notFound(path);
   const [, user, folderName, name, ...rest] = segments;
@@ -215,7 +228,7 @@ export async function resolveFilesTarget(ctx: Context, caller: Caller, path: str
   const folder = (await listFolders(ctx, caller.userId)).find((f) => f.name === folderName);
   if (!folder) {
     if (name !== undefined)
-      throw new AppError('conflict', `There is no folder ${folderName}; make it with MKCOL first.`);
+      throw new AppError(missingFolder, `There is no folder ${folderName}; make it with MKCOL first.`);
     return { kind: 'absent-folder', name: folderName };
   }
   if (name === undefined) return { kind: 'folder', folder };

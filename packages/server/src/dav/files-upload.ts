@@ -67,8 +67,9 @@ export async function withUpload<T>(
 
 /**
  * A photo put through the revision log (metadata read from the blob as for
- * any push). Overwriting keeps the photo's caption; `file` is the head the
- * write is based on, so a concurrent write is a conflict, never lost.
+ * any push). Overwriting keeps the photo's caption unless `content` (a copied
+ * or moved photo's) is given; `file` is the head the write is based on, so a
+ * concurrent write is a conflict, never lost.
  */
 export async function putPhoto(
   ctx: Context,
@@ -77,6 +78,7 @@ export async function putPhoto(
   name: string,
   file: PhotoFile | null,
   blob: { sha256: string; contentType: string },
+  content: Record<string, unknown> | undefined = file?.content,
 ): Promise<PushResult> {
   const clientChangeId = `dav-${randomUUID()}`;
   const { results } = await pushChanges(
@@ -89,7 +91,7 @@ export async function putPhoto(
         itemId: file?.id ?? randomUUID(),
         op: 'put',
         baseRevision: file?.headSeq ?? null,
-        content: { ...file?.content, filename: name },
+        content: { ...content, filename: name },
         blob,
       },
     ],
