@@ -125,7 +125,9 @@ async function readMark(path: string): Promise<MarkFile | null> {
 
 async function writeMark(path: string, mark: MarkFile): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
+  // A name of its own per write: two writers of one data directory (a server and a command run beside it) must
+  // not rename each other's half-written file away.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   // Owner-only like everything in the data directory, whatever the umask.
   const file = await open(tmp, 'w', 0o600);
   try {
