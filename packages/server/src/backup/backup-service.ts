@@ -159,7 +159,8 @@ function startPass(state: ServiceState, loop: TargetLoop): void {
   loop.lastPassAt = started;
   void runPass(state, loop).finally(() => {
     const elapsed = Date.now() - started;
-    const again = loop.again;
+    // Commits signalled during the pass but before its last read of the head were shipped by it.
+    const again = loop.again && loop.wakes > loop.wakesCovered;
     loop.again = false;
     // Keep the cadence: a pass that took part of the interval shortens the wait.
     const next = again
@@ -174,6 +175,7 @@ function startPass(state: ServiceState, loop: TargetLoop): void {
 /** Something committed: ship it soon on every target that is shipping normally. */
 function wake(state: ServiceState): void {
   for (const loop of state.loops) {
+    loop.wakes += 1;
     // A target in an outage, or shipped by another server, is retried at the interval, not on every commit.
     if (state.stopped || loop.health.outage !== null || loop.health.standby) continue;
     if (loop.timer === null) {

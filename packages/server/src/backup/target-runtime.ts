@@ -200,6 +200,8 @@ export async function shipJournal(
   connection: Connection,
   /** Called as each segment lands, so writes it holds are acknowledged without waiting for the rest of the pass. */
   onShipped: (seq: number) => void = () => {},
+  /** Called just before each read of the head: every commit made before then is shipped by this pass. */
+  beforeHeadRead: () => void = () => {},
 ): Promise<ShipResult> {
   const result: ShipResult = { segments: 0, revisions: 0, blobs: 0, blobBytes: 0, shippedSeq: connection.shippedSeq };
   if (await pruneInProgress(connection.repo)) throw new PruneInProgress(connection.repo.target.description);
@@ -212,6 +214,7 @@ export async function shipJournal(
     // A pass can run as long as writes keep coming; new logins and app passwords must not wait for its end.
     if (Date.now() - connection.accountsCheckedAt >= ACCOUNT_CHECK_INTERVAL_MS)
       await shipAccountState(deps, connection);
+    beforeHeadRead();
     const head = await readHead(deps.db.kysely);
     if (head <= connection.shippedSeq) break;
     const rows = await readRevisionRange(deps.db.kysely, connection.shippedSeq, head, SEGMENT_REVISIONS);
