@@ -114,6 +114,7 @@ async function runOnce(state: ServiceState): Promise<void> {
   await Promise.all(
     state.loops.map(async (loop) => {
       await loop.running;
+      lookForPrune(loop);
       await runPass(state, loop);
       await loop.drilling;
     }),
@@ -125,10 +126,16 @@ async function drillAll(state: ServiceState): Promise<void> {
     state.loops.map(async (loop) => {
       await loop.running;
       await loop.drilling;
+      lookForPrune(loop);
       await runPass(state, loop);
       if (loop.connection) await drillNow(state, loop, loop.connection);
     }),
   );
+}
+
+/** An explicit pass looks for a prune lock before it writes, however recently the last one did. */
+function lookForPrune(loop: TargetLoop): void {
+  if (loop.connection) loop.connection.pruneCheckedAt = 0;
 }
 
 async function stop(state: ServiceState): Promise<void> {
