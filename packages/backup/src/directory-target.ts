@@ -100,7 +100,6 @@ export class DirectoryTarget implements Target {
 
   async listObjects(prefix: string): Promise<string[]> {
     assertListPrefix(prefix, this.description);
-    await this.#assertRoot();
     const start = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const names: string[] = [];
     try {
@@ -212,9 +211,10 @@ export class DirectoryTarget implements Target {
       entries = await readdir(join(this.#root, relative), { withFileTypes: true });
     } catch (error) {
       // Only the prefix's own directory may be absent (nothing was ever stored
-      // under it); the root was checked. Anything else is an error, never "empty".
-      if (isStart && errorCode(error) === 'ENOENT') return;
-      throw error;
+      // under it), and only inside the root. Anything else is an error, never "empty".
+      if (!isStart || errorCode(error) !== 'ENOENT') throw error;
+      await this.#assertRoot();
+      return;
     }
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;

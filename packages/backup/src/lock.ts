@@ -73,9 +73,10 @@ export interface LockOptions {
   ttlMs?: number;
   /**
    * How long to wait, once this lock is written, for other holders to see it
-   * and step back (default 0). Backup writers look for a prune lock before
-   * every pass and release theirs when they find one, so a prune waits a
-   * few ship intervals instead of needing the server stopped.
+   * and step back (default 0). Backup writers look for a prune lock before a
+   * pass and about once a second during one, and release theirs when they
+   * find one, so a prune waits a few ship intervals instead of needing the
+   * server stopped.
    */
   waitMs?: number;
   /** The database generation the writer ships (recorded in the lock). */
@@ -227,7 +228,7 @@ function lockConflict(repo: Repository, object: string, record: LockRecord | nul
 /** Whether a live prune lock is on the target: backup writers step back until it is gone. */
 export async function pruneInProgress(repo: Repository): Promise<boolean> {
   const now = repo.clock().getTime();
-  // Only prune locks are read: this runs before every shipping pass, and the writer's own lock is always there.
+  // Only prune locks are read: shipping runs this about once a second, and the writer's own lock is always there.
   return (await listLocks(repo, `${LOCK_PREFIX}prune-`)).some(
     ({ record }) =>
       !record || (Date.parse(record.expiresAt) > now && !(record.host !== undefined && isGoneFromThisHost(record))),

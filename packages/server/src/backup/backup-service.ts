@@ -114,6 +114,7 @@ async function runOnce(state: ServiceState): Promise<void> {
   await Promise.all(
     state.loops.map(async (loop) => {
       await loop.running;
+      lookForPrune(loop);
       await runPass(state, loop);
       await loop.drilling;
     }),
@@ -125,10 +126,16 @@ async function drillAll(state: ServiceState): Promise<void> {
     state.loops.map(async (loop) => {
       await loop.running;
       await loop.drilling;
+      lookForPrune(loop);
       await runPass(state, loop);
       if (loop.connection) await drillNow(state, loop, loop.connection);
     }),
   );
+}
+
+/** An explicit pass looks for a prune lock before it writes, however recently the last one did. */
+function lookForPrune(loop: TargetLoop): void {
+  if (loop.connection) loop.connection.pruneCheckedAt = 0;
 }
 
 async function stop(state: ServiceState): Promise<void> {
@@ -159,7 +166,8 @@ function startPass(state: ServiceState, loop: TargetLoop): void {
   loop.lastPassAt = started;
   void runPass(state, loop).finally(() => {
     const elapsed = Date.now() - started;
-    const again = loop.again;
+    // Commits signalled during the pass but before its last read of the head were shipped by it.
+    const again = loop.again && loop.wakes > loop.wakesCovered;
     loop.again = false;
     // Keep the cadence: a pass that took part of the interval shortens the wait.
     const next = again
@@ -174,6 +182,7 @@ function startPass(state: ServiceState, loop: TargetLoop): void {
 /** Something committed: ship it soon on every target that is shipping normally. */
 function wake(state: ServiceState): void {
   for (const loop of state.loops) {
+    loop.wakes += 1;
     // A target in an outage, or shipped by another server, is retried at the interval, not on every commit.
     if (state.stopped || loop.health.outage !== null || loop.health.standby) continue;
     if (loop.timer === null) {

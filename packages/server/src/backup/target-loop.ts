@@ -70,6 +70,9 @@ export interface TargetLoop extends TargetRuntime {
   timer: NodeJS.Timeout | null;
   /** A commit arrived while a pass was running: start the next pass at once. */
   again: boolean;
+  /** Commits (and waiting writes) signalled so far, and how many of them a successful pass has read past. */
+  wakes: number;
+  wakesCovered: number;
   lastPassAt: number;
   /** While standing by: what this server read of the holder's shipping (acknowledgements wait on it). */
   follower: Follower | null;
@@ -85,6 +88,8 @@ export function newTargetLoop(index: number, location: string, target: Target): 
     running: null,
     timer: null,
     again: false,
+    wakes: 0,
+    wakesCovered: 0,
     lastPassAt: 0,
     follower: null,
     drilling: null,
@@ -126,7 +131,12 @@ async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
     const connection = loop.connection;
     const durable = (seq: number) => deps.onDurable?.(loop.index, seq);
     durable(connection.shippedSeq);
-    await shipJournal(deps, connection, durable);
+    // A wake signalled before the head is read is a commit that read sees, so this pass ships it.
+    let covered = loop.wakesCovered;
+    await shipJournal(deps, connection, durable, () => {
+      covered = loop.wakes;
+    });
+    loop.wakesCovered = covered;
     durable(connection.shippedSeq);
     if (started - connection.lastSnapshotAt >= deps.config.backupSnapshotInterval) await snapshotIfBehind(deps, loop);
     succeeded(deps, loop, connection);

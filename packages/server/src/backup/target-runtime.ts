@@ -84,6 +84,8 @@ export interface Connection {
   accounts: { object: string; fingerprint: string } | null;
   /** When the account tables were last compared with the target (wall clock). */
   accountsCheckedAt: number;
+  /** When shipping last looked for a prune lock (wall clock; 0: look before the next write). */
+  pruneCheckedAt: number;
 }
 
 /**
@@ -91,6 +93,14 @@ export interface Connection {
  * every DAV name) are compared with the target at most this often.
  */
 const ACCOUNT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * While segments follow each other, a writer looks for a prune lock at most
+ * this often rather than before every segment (listing the locks cost as much
+ * as a small segment). A prune waits for the writer's own lock to go (30 s by
+ * default), so this bounds only how long it waits, never what it may delete.
+ */
+const PRUNE_CHECK_INTERVAL_MS = 1000;
 
 /** What shipping needs from the server. */
 export interface ShipDeps {
@@ -139,6 +149,8 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
       lock,
       lockRefreshedAt: deps.now(),
       accountsCheckedAt: 0,
+      // Just looked, above; and the lock taken since would have failed beside a prune's.
+      pruneCheckedAt: Date.now(),
       accounts: accounts
         ? { object: accounts, fingerprint: accountFingerprint(await readAccountState(repo, accounts)) }
         : null,
@@ -171,6 +183,14 @@ async function readAncestors(db: Db): Promise<string[]> {
   return out;
 }
 
+/** Steps back (throws {@link PruneInProgress}) when a prune holds the target; looks at most once a {@link PRUNE_CHECK_INTERVAL_MS}. */
+async function stepBackForPrune(connection: Connection): Promise<void> {
+  const now = Date.now();
+  if (now - connection.pruneCheckedAt < PRUNE_CHECK_INTERVAL_MS) return;
+  if (await pruneInProgress(connection.repo)) throw new PruneInProgress(connection.repo.target.description);
+  connection.pruneCheckedAt = now;
+}
+
 /** Keeps the lock alive; a holder that could not refresh in time must not write. */
 async function keepLock(deps: ShipDeps, connection: Connection): Promise<void> {
   connection.lock.assertHeld();
@@ -200,18 +220,23 @@ export async function shipJournal(
   connection: Connection,
   /** Called as each segment lands, so writes it holds are acknowledged without waiting for the rest of the pass. */
   onShipped: (seq: number) => void = () => {},
+  /** Called just before each read of the head: every commit made before then is shipped by this pass. */
+  beforeHeadRead: () => void = () => {},
 ): Promise<ShipResult> {
   const result: ShipResult = { segments: 0, revisions: 0, blobs: 0, blobBytes: 0, shippedSeq: connection.shippedSeq };
-  if (await pruneInProgress(connection.repo)) throw new PruneInProgress(connection.repo.target.description);
+  await stepBackForPrune(connection);
   if (connection.shippedSeq < 0) {
     await snapshotNow(deps, connection);
     result.shippedSeq = connection.shippedSeq;
   }
   for (;;) {
+    // A pass lasts as long as writes keep coming: a prune that started meanwhile is noticed within a second.
+    await stepBackForPrune(connection);
     await keepLock(deps, connection);
     // A pass can run as long as writes keep coming; new logins and app passwords must not wait for its end.
     if (Date.now() - connection.accountsCheckedAt >= ACCOUNT_CHECK_INTERVAL_MS)
       await shipAccountState(deps, connection);
+    beforeHeadRead();
     const head = await readHead(deps.db.kysely);
     if (head <= connection.shippedSeq) break;
     const rows = await readRevisionRange(deps.db.kysely, connection.shippedSeq, head, SEGMENT_REVISIONS);
