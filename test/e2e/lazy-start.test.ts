@@ -12,7 +12,7 @@ const smsBackup = fileURLToPath(new URL('../fixtures/moving-in/sms-backup.xml', 
 /**
  * Libraries a server loads only once something uses them: thumbnails, photo metadata, mail, PostgreSQL, S3,
  * import and export archives, JSON Schema compilers (no route declares a schema), the DAV XML parser, and the
- * backup package (no target is configured). Each costs memory from start on if a static import slips back in.
+ * backup package (no target is configured), and ical.js until a vCard or iCalendar text is read. Each costs memory from start on if a static import slips back in.
  */
 const OPTIONAL = [
   'sharp',
@@ -25,6 +25,7 @@ const OPTIONAL = [
   'saxes',
   'ajv',
   'fast-xml-parser',
+  'ical.js',
   '@holdfast/backup',
 ];
 
@@ -64,21 +65,36 @@ describe('holdfast serve at start', () => {
       expect(atStart).toContain('@holdfast/server');
       expect(OPTIONAL.filter((name) => atStart.has(name))).toEqual([]);
 
-      // The first DAV request body loads the XML parser, and that request is answered.
+      // The first DAV request body loads the XML parser, and that request is answered (a listing of the home,
+      // which makes the default address book).
       const app = await runCli(['app-password', 'add', 'alice', '--label', 'dav', '--data', data]);
       const appPassword = /shown once: (\S+)/.exec(app.stdout)?.[1] ?? '';
-      const propfind = await fetch(`${server.url}/dav/`, {
+      const basic = `Basic ${Buffer.from(`alice:${appPassword}`).toString('base64')}`;
+      const propfind = await fetch(`${server.url}/dav/addressbooks/alice/`, {
         method: 'PROPFIND',
         headers: {
-          authorization: `Basic ${Buffer.from(`alice:${appPassword}`).toString('base64')}`,
+          authorization: basic,
           'content-type': 'application/xml; charset=utf-8',
-          depth: '0',
+          depth: '1',
         },
-        body: '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>',
+        body: '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>',
       });
       expect(propfind.status).toBe(207);
-      expect(await propfind.text()).toContain('current-user-principal');
+      expect(await propfind.text()).toContain('/dav/addressbooks/alice/contacts/');
       expect(await loadedPackages(log)).toContain('fast-xml-parser');
+
+      // The first vCard stored loads ical.js to check it, and is stored.
+      const card = ['BEGIN:VCARD', 'VERSION:4.0', 'UID:lazy-1', 'FN:Lazy Loaded', 'END:VCARD', ''].join('\r\n');
+      const path = '/dav/addressbooks/alice/contacts/lazy-1.vcf';
+      const put = await fetch(`${server.url}${path}`, {
+        method: 'PUT',
+        headers: { authorization: basic, 'content-type': 'text/vcard; charset=utf-8' },
+        body: card,
+      });
+      expect(put.status).toBe(201);
+      expect(await loadedPackages(log)).toContain('ical.js');
+      const stored = await fetch(`${server.url}${path}`, { headers: { authorization: basic } });
+      expect(await stored.text()).toContain('FN:Lazy Loaded');
 
       // An SMS backup import needs the XML parser: it is loaded then, and the server answers as before.
       const login = await api(server.url, 'POST', '/v1/auth/login', {
