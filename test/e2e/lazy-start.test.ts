@@ -11,16 +11,32 @@ const smsBackup = fileURLToPath(new URL('../fixtures/moving-in/sms-backup.xml', 
 
 /**
  * Libraries a server loads only once something uses them: thumbnails, photo metadata, mail, PostgreSQL, S3,
- * import and export archives, JSON Schema compilers (no route declares a schema). Each costs memory from start
- * on if a static import slips back in.
+ * import and export archives, JSON Schema compilers (no route declares a schema), the DAV XML parser, and the
+ * backup package (no target is configured), and ical.js until a vCard or iCalendar text is read. Each costs memory from start on if a static import slips back in.
  */
-const OPTIONAL = ['sharp', 'exifr', 'nodemailer', 'pg', '@aws-sdk', 'yauzl', 'yazl', 'saxes', 'ajv'];
+const OPTIONAL = [
+  'sharp',
+  'exifr',
+  'nodemailer',
+  'pg',
+  '@aws-sdk',
+  'yauzl',
+  'yazl',
+  'saxes',
+  'ajv',
+  'fast-xml-parser',
+  'ical.js',
+  '@holdfast/backup',
+];
 
 const loadedPackages = async (log: string) => {
   const names = new Set<string>();
   for (const line of (await readFile(log, 'utf8')).split('\n')) {
     const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
     if (match?.[1]) names.add(match[1].startsWith('@aws-sdk/') ? '@aws-sdk' : match[1]);
+    // Workspace packages load from their own folders, not through node_modules.
+    const workspace = /\/packages\/([^/]+)\/(?:dist|src)\//.exec(line);
+    if (workspace?.[1]) names.add(`@holdfast/${workspace[1]}`);
   }
   return names;
 };
@@ -46,7 +62,39 @@ describe('holdfast serve at start', () => {
       expect(atStart).toContain('fastify');
       // The driver line this Node loads (see node-io's sqlite-driver.ts).
       expect(atStart).toContain(sqliteDriverPackage);
+      expect(atStart).toContain('@holdfast/server');
       expect(OPTIONAL.filter((name) => atStart.has(name))).toEqual([]);
+
+      // The first DAV request body loads the XML parser, and that request is answered (a listing of the home,
+      // which makes the default address book).
+      const app = await runCli(['app-password', 'add', 'alice', '--label', 'dav', '--data', data]);
+      const appPassword = /shown once: (\S+)/.exec(app.stdout)?.[1] ?? '';
+      const basic = `Basic ${Buffer.from(`alice:${appPassword}`).toString('base64')}`;
+      const propfind = await fetch(`${server.url}/dav/addressbooks/alice/`, {
+        method: 'PROPFIND',
+        headers: {
+          authorization: basic,
+          'content-type': 'application/xml; charset=utf-8',
+          depth: '1',
+        },
+        body: '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>',
+      });
+      expect(propfind.status).toBe(207);
+      expect(await propfind.text()).toContain('/dav/addressbooks/alice/contacts/');
+      expect(await loadedPackages(log)).toContain('fast-xml-parser');
+
+      // The first vCard stored loads ical.js to check it, and is stored.
+      const card = ['BEGIN:VCARD', 'VERSION:4.0', 'UID:lazy-1', 'FN:Lazy Loaded', 'END:VCARD', ''].join('\r\n');
+      const path = '/dav/addressbooks/alice/contacts/lazy-1.vcf';
+      const put = await fetch(`${server.url}${path}`, {
+        method: 'PUT',
+        headers: { authorization: basic, 'content-type': 'text/vcard; charset=utf-8' },
+        body: card,
+      });
+      expect(put.status).toBe(201);
+      expect(await loadedPackages(log)).toContain('ical.js');
+      const stored = await fetch(`${server.url}${path}`, { headers: { authorization: basic } });
+      expect(await stored.text()).toContain('FN:Lazy Loaded');
 
       // An SMS backup import needs the XML parser: it is loaded then, and the server answers as before.
       const login = await api(server.url, 'POST', '/v1/auth/login', {
@@ -61,6 +109,23 @@ describe('holdfast serve at start', () => {
       expect(imported.status).toBe(200);
       expect(((await imported.json()) as { format: string }).format).toBe('sms-backup');
       expect(await loadedPackages(log)).toContain('saxes');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('loads no backup code when it creates a new database', async () => {
+    const data = join(dir, 'new');
+    const log = join(dir, 'modules-new.txt');
+    // No user yet: the server creates the database and migrates it; the upgrade gate exempts a new one.
+    const server = await startServerProcess(['--data', data], {
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${probe}`,
+      HOLDFAST_MODULE_LOG: log,
+    });
+    try {
+      const atStart = await loadedPackages(log);
+      expect(atStart).toContain('@holdfast/server');
+      expect(OPTIONAL.filter((name) => atStart.has(name))).toEqual([]);
     } finally {
       await server.stop();
     }

@@ -6,6 +6,7 @@ export * from './content-hash.js';
 export * from './content-lines.js';
 export * from './cursor.js';
 export * from './errors.js';
+export * from './ical-module.js';
 export * from './ids.js';
 export * from './merge/index.js';
 export * from './summary.js';

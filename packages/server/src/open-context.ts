@@ -167,8 +167,9 @@ async function openStore(config: Config, options: OpenOptions, log: Logger): Pro
     });
     if (options.migrate === 'gated') {
       // Upgrade gate: pending migrations run only with a fresh verified backup (an empty database is exempt).
-      // Its backup code loads only when there is a migration to let through.
-      if (schema.pending.length > 0) {
+      // Its backup code loads only when there is a migration to let through, and not for a new database (the
+      // gate exempts one that has nothing applied yet).
+      if (schema.pending.length > 0 && schema.applied.length > 0) {
         const { assertMigrationAllowed } = await import('./backup/upgrade-gate.js');
         await assertMigrationAllowed(config, db);
       }

@@ -1,5 +1,6 @@
-import ICAL from 'ical.js';
+import type ICAL from 'ical.js';
 import { AppError } from '../errors.js';
+import { loadIcal } from '../ical-module.js';
 
 /**
  * One content line (`group.NAME;PARAM=x:value`) as the merge sees it. Names,
@@ -93,12 +94,12 @@ export function parseContent(text: string, format: ContentFormat): ContentCompon
 
 /** Writes a component as text (CRLF line breaks, folded at 75 octets). */
 export function emitContent(root: ContentComponent): string {
-  return `${ICAL.stringify.component(toJcal(root), RAW_DESIGN)}\r\n`;
+  return `${loadIcal().stringify.component(toJcal(root), RAW_DESIGN)}\r\n`;
 }
 
 /** Writes one line unfolded, e.g. for a conflict record. */
 export function emitLine(line: ContentLine): string {
-  return ICAL.stringify.property(toJcalLine(line), RAW_DESIGN, true);
+  return loadIcal().stringify.property(toJcalLine(line), RAW_DESIGN, true);
 }
 
 // CRLF, LF and CR CR LF (iOS exports) all end a line; without this ical.js
@@ -115,13 +116,13 @@ function normalizeLineBreaks(text: string): string {
 // duration of this synchronous call and the shared defaults are restored
 // before any other code can run.
 function parseWithRawDesign(text: string): unknown {
-  const design = ICAL.design as { defaultSet: DesignSet; components: Record<string, DesignSet> };
+  const design = loadIcal().design as { defaultSet: DesignSet; components: Record<string, DesignSet> };
   const savedDefault = design.defaultSet;
   const savedComponents = design.components;
   design.defaultSet = RAW_DESIGN;
   design.components = Object.fromEntries(Object.keys(savedComponents).map((name) => [name, RAW_DESIGN]));
   try {
-    return ICAL.parse(text);
+    return loadIcal().parse(text);
   } finally {
     design.defaultSet = savedDefault;
     design.components = savedComponents;

@@ -1,7 +1,7 @@
 import type { AdminOverview, AdminTarget } from '@holdfast/protocol';
 import type { BackupService, TargetHealth } from '../backup/backup-service.js';
+import { backupTargetLocations } from '../backup/target-locations.js';
 import { NO_BACKUP_TARGET, targetProblems } from '../backup/target-risk.js';
-import { backupTargetLocations } from '../backup/targets.js';
 import type { Context } from '../context.js';
 import { readGeneration } from '../store/meta.js';
 import { readHead } from '../store/revision-log.js';

@@ -6,14 +6,7 @@ import { AppError } from '@holdfast/protocol';
 import { parseS3Url, s3ClientSettings, s3SettingsFromConfig } from '../blobs/index.js';
 import { type Config, databaseLocation } from '../config.js';
 
-/** The configured target locations, in order (`backupTargets`, comma-separated). */
-export function backupTargetLocations(config: Pick<Config, 'backupTargets' | 'dataDir'>): string[] {
-  return config.backupTargets
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => (entry.startsWith('s3://') || isAbsolute(entry) ? entry : resolve(config.dataDir, entry)));
-}
+export { backupTargetLocations } from './target-locations.js';
 
 /** Opens the target a location names: `s3://bucket/prefix` or a directory. */
 export function openBackupTarget(

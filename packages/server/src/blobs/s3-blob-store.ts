@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
-import { loadS3Sdk, type S3Sdk } from '@holdfast/backup';
+import type { S3Sdk } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
 import { assertDerivedKey, type BlobPutResult, type BlobStore } from './blob-store.js';
 import { assertSha256, consumeVerified, removeStaleFiles, STALE_TMP_MS } from './local-blob-store.js';
@@ -63,6 +63,8 @@ export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<Bl
     await removeStaleFiles(spoolDir, STALE_TMP_MS);
   }
 
+  // The backup package (which loads the S3 SDK) is loaded only by a server that uses S3.
+  const { loadS3Sdk } = await import('@holdfast/backup');
   const sdk = loadS3Sdk();
   const { GetObjectCommand, HeadObjectCommand, PutObjectCommand } = sdk;
   const client = new sdk.S3Client({

@@ -1,5 +1,5 @@
-import { AppError } from '@holdfast/protocol';
-import ICAL from 'ical.js';
+import { AppError, loadIcal } from '@holdfast/protocol';
+import type ICAL from 'ical.js';
 import { type ContentComponent, type ContentLine, ContentLineError, readComponents } from './content-lines.js';
 import { toJcal } from './jcal.js';
 
@@ -44,8 +44,8 @@ export function readICalendar(text: string, kind: CalendarKind): CalendarMeta {
   if (version && version.value.trim() !== '2.0') {
     throw invalid(`unsupported iCalendar version '${version.value.trim()}' (only 2.0 is accepted)`);
   }
-  const parsed = new ICAL.Component(
-    withLine(() => toJcal(calendar, ICAL.design.icalendar, { prepare: lenient, decode: TIMES })),
+  const parsed = new (loadIcal().Component)(
+    withLine(() => toJcal(calendar, loadIcal().design.icalendar, { prepare: lenient, decode: TIMES })),
   );
   const subcomponents = parsed.getAllSubcomponents();
   const children = calendar.components.map((raw, index) => ({ raw, parsed: subcomponents[index] }));
@@ -149,7 +149,7 @@ function timeOf(
   return {
     value: value.toString(),
     tzid: typeof tzid === 'string' ? tzid : null,
-    allDay: value instanceof ICAL.Time && value.isDate,
+    allDay: value instanceof loadIcal().Time && value.isDate,
   };
 }
 

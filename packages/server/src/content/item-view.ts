@@ -4,10 +4,10 @@ import {
   type CollectionType,
   type ContentLine,
   ContentLineError,
+  loadIcal,
   readComponents,
   unquote,
 } from '@holdfast/protocol';
-import ICAL from 'ical.js';
 import { contactListing } from './contact-listing.js';
 import { summarizeContact } from './duplicates.js';
 import { toJcal } from './jcal.js';
@@ -33,7 +33,7 @@ export function itemJsonView(type: CollectionType, text: string): ItemJsonView {
       const card = readComponents(text, { bareNames: true })[0];
       if (!card) throw new AppError('invalid_content', 'no vCard in this item');
       const version = card.properties.find((p) => p.name.toUpperCase() === 'VERSION')?.value.trim();
-      const design = version === '4.0' ? ICAL.design.vcard : ICAL.design.vcard3;
+      const design = version === '4.0' ? loadIcal().design.vcard : loadIcal().design.vcard3;
       const { fn, nicknames, tels, emails } = summarizeContact(text);
       return {
         format: 'jcard',
@@ -44,7 +44,7 @@ export function itemJsonView(type: CollectionType, text: string): ItemJsonView {
     if (type === 'calendar' || type === 'tasks') {
       const calendar = readComponents(text)[0];
       if (!calendar) throw new AppError('invalid_content', 'no VCALENDAR in this item');
-      return { format: 'jcal', data: toJcal(calendar, ICAL.design.icalendar) };
+      return { format: 'jcal', data: toJcal(calendar, loadIcal().design.icalendar) };
     }
   } catch (error) {
     if (error instanceof ContentLineError)

@@ -1,4 +1,5 @@
-import ICAL from 'ical.js';
+import { loadIcal } from '@holdfast/protocol';
+import type ICAL from 'ical.js';
 import {
   type ContentComponent,
   type ContentLine,
@@ -37,8 +38,8 @@ export function toJcal(component: ContentComponent, designSet: DesignSet, option
 function parseProperty(original: ContentLine, designSet: DesignSet, options: JcalOptions): unknown {
   const line = options.prepare ? options.prepare(original) : original;
   try {
-    const jcal: unknown = ICAL.parse.property(formatForParser(line), designSet);
-    if (options.decode?.has(line.name.toLowerCase())) new ICAL.Property(jcal as unknown[]).getValues();
+    const jcal: unknown = loadIcal().parse.property(formatForParser(line), designSet);
+    if (options.decode?.has(line.name.toLowerCase())) new (loadIcal().Property)(jcal as unknown[]).getValues();
     return jcal;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

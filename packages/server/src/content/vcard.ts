@@ -1,5 +1,5 @@
-import { AppError } from '@holdfast/protocol';
-import ICAL from 'ical.js';
+import { AppError, loadIcal } from '@holdfast/protocol';
+import type ICAL from 'ical.js';
 import { type ContentComponent, ContentLineError, readComponents } from './content-lines.js';
 import { toJcal } from './jcal.js';
 import { decodeQuotedPrintable } from './quoted-printable.js';
@@ -32,8 +32,8 @@ export function readVcardCard(text: string): { meta: VcardMeta; card: ContentCom
   if (version !== null && !VERSIONS.has(version)) {
     throw invalid(`unsupported vCard version '${version}' (2.1, 3.0 and 4.0 are accepted)`);
   }
-  const designSet = version === '4.0' ? ICAL.design.vcard : ICAL.design.vcard3;
-  const component = new ICAL.Component(withLine(() => toJcal(card, designSet)));
+  const designSet = version === '4.0' ? loadIcal().design.vcard : loadIcal().design.vcard3;
+  const component = new (loadIcal().Component)(withLine(() => toJcal(card, designSet)));
   const informative = component.getAllProperties().some((p) => !CARD_FRAME.has(p.name));
   if (!informative) throw invalid('an empty contact: the vCard has no properties besides VERSION, UID and PRODID');
   return { meta: { uid: textOf(component, 'uid'), fn: textOf(component, 'fn'), version }, card };

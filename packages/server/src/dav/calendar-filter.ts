@@ -1,4 +1,5 @@
-import ICAL from 'ical.js';
+import { loadIcal } from '@holdfast/protocol';
+import type ICAL from 'ical.js';
 import { davError } from './dav-error.js';
 import { isBudgetSpent, iteratorFrom, type RecurrenceBudget, spend } from './recurrence.js';
 import { parseTextMatch, type TextMatch, textMatches } from './text-match.js';
@@ -104,7 +105,7 @@ export function parseCalendarFilter(filter: XmlElement | undefined): CompFilter 
 export async function matchCalendar(filter: CompFilter, text: string, budget: RecurrenceBudget): Promise<boolean> {
   let root: ICAL.Component;
   try {
-    root = new ICAL.Component(ICAL.parse(text) as unknown[]);
+    root = new (loadIcal().Component)(loadIcal().parse(text) as unknown[]);
   } catch {
     return true;
   }
@@ -146,7 +147,7 @@ function matchProp(filter: PropFilter, component: ICAL.Component): boolean {
   return properties.some((property) => {
     if (filter.timeRange) {
       const value = property.getFirstValue();
-      if (!(value instanceof ICAL.Time)) return true;
+      if (!(value instanceof loadIcal().Time)) return true;
       if (!instanceOverlaps(value, value, filter.timeRange)) return false;
     }
     if (filter.textMatch && !textMatches(filter.textMatch, valueText(property))) return false;
@@ -175,7 +176,7 @@ export const FLOATING_SLACK = 14 * 3600;
 const MAX_INSTANCES = 20_000;
 
 export function isFloating(time: ICAL.Time): boolean {
-  return time.isDate || time.zone === ICAL.Timezone.localTimezone || time.zone?.tzid === 'floating';
+  return time.isDate || time.zone === loadIcal().Timezone.localTimezone || time.zone?.tzid === 'floating';
 }
 
 /** RFC 4791 §9.9 for one instance, with `end === start` meaning a point in time. */
@@ -195,7 +196,7 @@ function overlaps(component: ICAL.Component, range: TimeRange, budget: Recurrenc
       return todoOverlaps(component, range, budget);
     case 'vjournal': {
       const start = component.getFirstPropertyValue('dtstart');
-      if (!(start instanceof ICAL.Time)) return false;
+      if (!(start instanceof loadIcal().Time)) return false;
       const end = start.clone();
       if (start.isDate) end.day += 1;
       return instanceOverlaps(start, end, range);
@@ -220,7 +221,7 @@ async function occurrencesOverlap(
   budget: RecurrenceBudget,
 ): Promise<boolean> {
   if (!component.hasProperty('dtstart')) return false;
-  const event = new ICAL.Event(component, { exceptions: overridesOf(component) });
+  const event = new (loadIcal().Event)(component, { exceptions: overridesOf(component) });
   const firstEnd = endOf(event, event.startDate, event.endDate);
   if (component.hasProperty('recurrence-id') || !event.isRecurring()) {
     return instanceOverlaps(event.startDate, firstEnd, range);
@@ -251,7 +252,7 @@ function overridesOf(component: ICAL.Component): ICAL.Component[] {
 
 function timeProperty(component: ICAL.Component, name: string): ICAL.Time | null {
   const value = component.getFirstPropertyValue(name);
-  return value instanceof ICAL.Time ? value : null;
+  return value instanceof loadIcal().Time ? value : null;
 }
 
 /** A task instance runs from its start to its due time (or for its duration). */
@@ -261,7 +262,7 @@ const todoEnd: EndOf = (event, start) => {
   const due = timeProperty(event.component, 'due');
   const duration = event.component.getFirstPropertyValue('duration');
   if (due && dtstart) end.addDuration(due.subtractDateTz(dtstart));
-  else if (duration instanceof ICAL.Duration) end.addDuration(duration);
+  else if (duration instanceof loadIcal().Duration) end.addDuration(duration);
   return end;
 };
 

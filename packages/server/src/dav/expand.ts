@@ -1,4 +1,5 @@
-import ICAL from 'ical.js';
+import { loadIcal } from '@holdfast/protocol';
+import type ICAL from 'ical.js';
 import { FLOATING_SLACK, instanceOverlaps, isFloating, type TimeRange } from './calendar-filter.js';
 import { isBudgetSpent, iteratorFrom, type RecurrenceBudget, spend } from './recurrence.js';
 
@@ -16,13 +17,14 @@ const RECURRENCE_PROPERTIES = ['rrule', 'rdate', 'exdate', 'exrule'];
 export async function expandCalendar(text: string, range: TimeRange, budget: RecurrenceBudget): Promise<string> {
   let root: ICAL.Component;
   try {
-    root = new ICAL.Component(ICAL.parse(text) as unknown[]);
+    root = new (loadIcal().Component)(loadIcal().parse(text) as unknown[]);
   } catch {
     return text;
   }
   try {
-    const out = new ICAL.Component('vcalendar');
-    for (const property of root.getAllProperties()) out.addProperty(ICAL.Property.fromString(property.toICALString()));
+    const out = new (loadIcal().Component)('vcalendar');
+    for (const property of root.getAllProperties())
+      out.addProperty(loadIcal().Property.fromString(property.toICALString()));
     for (const component of root.getAllSubcomponents()) {
       if (component.name === 'vtimezone' || component.hasProperty('recurrence-id')) continue;
       for (const instance of await instancesOf(component, range, budget)) out.addSubcomponent(instance);
@@ -44,7 +46,7 @@ async function instancesOf(
   const overrides = (component.parent?.getAllSubcomponents(component.name) ?? []).filter(
     (c) => c.hasProperty('recurrence-id') && c.getFirstPropertyValue('uid') === uid,
   );
-  const event = new ICAL.Event(component, { exceptions: overrides });
+  const event = new (loadIcal().Event)(component, { exceptions: overrides });
   if (!event.isRecurring()) {
     return instanceOverlaps(event.startDate, event.endDate, range) ? [inUtc(copy(component))] : [];
   }
@@ -70,12 +72,12 @@ async function instancesOf(
 
 /** A deep copy that still resolves TZIDs against the original's VTIMEZONEs until it is re-parented. */
 function copy(component: ICAL.Component): ICAL.Component {
-  return new ICAL.Component(JSON.parse(JSON.stringify(component.toJSON())) as unknown[], component.parent);
+  return new (loadIcal().Component)(JSON.parse(JSON.stringify(component.toJSON())) as unknown[], component.parent);
 }
 
 function setTime(component: ICAL.Component, name: string, time: ICAL.Time): void {
   component.removeAllProperties(name);
-  const property = new ICAL.Property(name, component);
+  const property = new (loadIcal().Property)(name, component);
   property.setValue(time.clone());
   component.addProperty(property);
 }
@@ -85,10 +87,10 @@ function inUtc(component: ICAL.Component): ICAL.Component {
   for (const name of ['dtstart', 'dtend', 'due', 'recurrence-id']) {
     const property = component.getFirstProperty(name);
     const value = property?.getFirstValue();
-    if (!property || !(value instanceof ICAL.Time) || value.isDate) continue;
-    if (value.zone === ICAL.Timezone.localTimezone || value.zone?.tzid === 'floating') continue;
+    if (!property || !(value instanceof loadIcal().Time) || value.isDate) continue;
+    if (value.zone === loadIcal().Timezone.localTimezone || value.zone?.tzid === 'floating') continue;
     property.removeParameter('tzid');
-    property.setValue(value.convertToZone(ICAL.Timezone.utcTimezone));
+    property.setValue(value.convertToZone(loadIcal().Timezone.utcTimezone));
   }
   return component;
 }

@@ -1,5 +1,5 @@
-import { AppError } from '@holdfast/protocol';
-import ICAL from 'ical.js';
+import { AppError, loadIcal } from '@holdfast/protocol';
+import type ICAL from 'ical.js';
 import { parseTimeRange, type TimeRange } from './calendar-filter.js';
 import { davError } from './dav-error.js';
 import type { DavResource } from './dav-paths.js';
@@ -49,7 +49,7 @@ export async function freeBusyQuery(scope: Scope, target: DavResource, body: Xml
 async function busyPeriods(text: string, range: TimeRange, budget: RecurrenceBudget): Promise<Period[]> {
   let root: ICAL.Component;
   try {
-    root = new ICAL.Component(ICAL.parse(text) as unknown[]);
+    root = new (loadIcal().Component)(loadIcal().parse(text) as unknown[]);
   } catch {
     return [];
   }
@@ -59,7 +59,7 @@ async function busyPeriods(text: string, range: TimeRange, budget: RecurrenceBud
     for (const master of events.filter((e) => !e.hasProperty('recurrence-id') && e.hasProperty('dtstart'))) {
       const uid = master.getFirstPropertyValue('uid');
       const overrides = events.filter((e) => e.hasProperty('recurrence-id') && e.getFirstPropertyValue('uid') === uid);
-      const event = new ICAL.Event(master, { exceptions: overrides });
+      const event = new (loadIcal().Event)(master, { exceptions: overrides });
       if (!event.isRecurring()) {
         addPeriod(out, master, event.startDate, event.endDate, range);
         continue;

@@ -1,5 +1,5 @@
-import { AppError } from '@holdfast/protocol';
-import ICAL from 'ical.js';
+import { AppError, loadIcal } from '@holdfast/protocol';
+import type ICAL from 'ical.js';
 import { davError } from './dav-error.js';
 import { DAV } from './xml-write.js';
 
@@ -91,7 +91,7 @@ function jumpStart(event: ICAL.Event, from: number): ICAL.Time | null {
   const rules = component.getAllProperties('rrule');
   if (rules.length !== 1 || component.hasProperty('exrule') || event.rangeExceptions.length > 0) return null;
   const rule = rules[0]?.getFirstValue();
-  if (!(rule instanceof ICAL.Recur) || rule.count || rule.parts.BYSETPOS) return null;
+  if (!(rule instanceof loadIcal().Recur) || rule.count || rule.parts.BYSETPOS) return null;
   const period = PERIOD_SECONDS[rule.freq];
   const start = event.startDate;
   if (!period || (start.isDate && period < 86_400)) return null;
@@ -114,10 +114,11 @@ function jumpStart(event: ICAL.Event, from: number): ICAL.Time | null {
 /** `from`, less the zone's slack, as a wall-clock time in `start`'s zone, as field seconds; null if unknown. */
 function wallSeconds(start: ICAL.Time, from: number): number | null {
   const zone = start.zone;
-  if (start.isDate || zone === ICAL.Timezone.localTimezone || zone?.tzid === 'floating') return from - FLOATING_SLACK;
-  if (zone === ICAL.Timezone.utcTimezone || zone?.tzid === 'UTC') return from;
+  if (start.isDate || zone === loadIcal().Timezone.localTimezone || zone?.tzid === 'floating')
+    return from - FLOATING_SLACK;
+  if (zone === loadIcal().Timezone.utcTimezone || zone?.tzid === 'UTC') return from;
   if (!zone?.component) return null;
-  const utc = ICAL.Time.fromData({ year: 1970, month: 1, day: 1 }, ICAL.Timezone.utcTimezone);
+  const utc = loadIcal().Time.fromData({ year: 1970, month: 1, day: 1 }, loadIcal().Timezone.utcTimezone);
   utc.fromUnixTime(from - ZONE_SLACK);
   return fieldSeconds(utc.convertToZone(zone));
 }

@@ -1,5 +1,17 @@
+import { createRequire } from 'node:module';
 import { AppError } from '@holdfast/protocol';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+
+type FastXmlParser = typeof import('fast-xml-parser');
+let loaded: FastXmlParser | undefined;
+/**
+ * The XML parser, loaded at the first DAV request body rather than at start (a server nobody syncs over DAV
+ * never pays for it). Loaded with require because parsing is synchronous, as the S3 SDK is in the backup package.
+ */
+function xmlParser(): FastXmlParser {
+  loaded ??= createRequire(import.meta.url)('fast-xml-parser') as FastXmlParser;
+  return loaded;
+}
 
 /** An XML element with its namespace resolved. Children are in document order. */
 export interface XmlElement {
@@ -40,7 +52,7 @@ export function parseXml(body: Buffer, limits: XmlLimits = DEFAULT_XML_LIMITS): 
     throw malformed('the body is not valid UTF-8');
   }
   const normalized = prescan(text, limits.maxDepth);
-  const valid = XMLValidator.validate(normalized);
+  const valid = xmlParser().XMLValidator.validate(normalized);
   if (valid !== true) throw malformed(`${valid.err.msg} (line ${valid.err.line})`);
   let entries: unknown;
   try {
@@ -77,7 +89,7 @@ const parsers = new Map<number, XMLParser>();
 function parserFor(maxDepth: number): XMLParser {
   let parser = parsers.get(maxDepth);
   if (!parser) {
-    parser = new XMLParser({
+    parser = new (xmlParser().XMLParser)({
       preserveOrder: true,
       ignoreAttributes: false,
       attributeNamePrefix: ATTRIBUTE,

@@ -1,5 +1,4 @@
-import { bareParamName, type ContentLine, readComponents, unquote } from '@holdfast/protocol';
-import ICAL from 'ical.js';
+import { bareParamName, type ContentLine, loadIcal, readComponents, unquote } from '@holdfast/protocol';
 import { decodeQuotedPrintable } from '../content/quoted-printable.js';
 import { componentKey, type SemanticComponent, semanticComponents } from '../content/semantic.js';
 
@@ -70,7 +69,7 @@ export function toVcard3(text: string): { text: string } | { reason: string } {
   ];
   const converted = `${lines.map(fold).join('\r\n')}\r\n`;
   try {
-    ICAL.parse(converted);
+    loadIcal().parse(converted);
   } catch (error) {
     return { reason: `the 3.0 text does not parse: ${(error as Error).message}` };
   }
