@@ -17,6 +17,8 @@
  *    local copy's speed; HOLDFAST_BENCH_RCLONE_PHOTOS changes the count, 0
  *    leaves it out).
  *
+ * Every step runs with the V8 flags of the `holdfast` command's #! line
+ * (HOLDFAST_BENCH_SERVER_NODE_ARGS replaces them, as in bench/support.ts).
  * Prints items/s and the peak RSS of each step. Targets: export >= 20,000
  * items/s with RSS < 200 MB, photo bytes at disk speed; verify-export at the
  * same rate; the 50,000-card import in < 10 s. Disk speed is measured in the
@@ -38,7 +40,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rcloneUpload } from './rclone-upload.js';
 import { smsBackupXml } from './sms-backup-data.js';
-import { bin, contactCard } from './support.js';
+import { bin, contactCard, serverNodeArgs } from './support.js';
 
 const CONTACTS = Number(process.env.HOLDFAST_BENCH_CONTACTS ?? 50_000);
 const EVENTS = Number(process.env.HOLDFAST_BENCH_EVENTS ?? 20_000);
@@ -106,7 +108,8 @@ async function holdfast(
   stdin = '',
 ): Promise<{ out: string; seconds: number; rss: number; cpu: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+  // Spawning node with the script skips its #! line: the command's own V8 flags are passed as it would run.
+  const child = spawn(process.execPath, [...serverNodeArgs, bin, ...args], { env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => {
@@ -145,7 +148,9 @@ async function sampleRss(child: ChildProcess): Promise<{ rss: number; cpu: numbe
 
 async function uploadPhotos(env: Record<string, string>): Promise<void> {
   if (PHOTOS === 0) return;
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...serverNodeArgs, bin, 'serve', '--port', '0'], {
+    env: { ...process.env, ...env },
+  });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
