@@ -224,6 +224,22 @@ describe.each(engines)('SMS Backup & Restore import on %s', (engine) => {
     }
   });
 
+  test('emoji written as surrogate pairs, in texts, names and captions, and lone halves arrive as characters', async () => {
+    const user = await addUser(f.server);
+    const xml = [
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<smses count="3">',
+      '<sms address="+15550001" date="1790000000000" type="1" body="hi &#55357;&#56832; &#xD83D;&#xDE80;!" />',
+      '<sms address="+15550001" date="1790000001000" type="1" body="half &#55357; and &#56832;&amp;" />',
+      '<mms date="1790000002000" msg_box="1" address="+15550001"><parts><part seq="0" ct="text/plain" text="caption &#55356;&#57225;" /></parts><addrs><addr address="+15550001" type="137" /></addrs></mms>',
+      '</smses>',
+    ].join('\n');
+    const report = await f.import(await f.file('emoji.xml', xml), {}, user);
+    expect(report.counts).toEqual({ created: 3, updated: 0, skipped: 0, rejected: 0 });
+    const stored = await messages(f, user, report.collectionsCreated[0]?.id ?? '');
+    expect(stored.map((m) => m.body)).toEqual(['hi 😀 🚀!', 'half \uFFFD and \uFFFD&', 'caption 🎉']);
+  });
+
   test('POST /v1/import recognises a backup by its root element, whatever its name', async () => {
     const user = await addUser(f.server);
     const response = await f.server.app.inject({
