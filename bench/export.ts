@@ -17,6 +17,8 @@
  *    local copy's speed; HOLDFAST_BENCH_RCLONE_PHOTOS changes the count, 0
  *    leaves it out).
  *
+ * Every step runs with the V8 flags of the `holdfast` command's #! line
+ * (HOLDFAST_BENCH_SERVER_NODE_ARGS replaces them, as in bench/support.ts).
  * Prints items/s and the peak RSS of each step. Targets: export >= 20,000
  * items/s with RSS < 200 MB, photo bytes at disk speed; verify-export at the
  * same rate; the 50,000-card import in < 10 s. Disk speed is measured in the
@@ -25,7 +27,9 @@
  * photos cost at best (HOLDFAST_BENCH_PHOTOS=1000 HOLDFAST_BENCH_PHOTO_KB=1024
  * for the 1 GB account).
  * HOLDFAST_BENCH_CONTACTS / HOLDFAST_BENCH_EVENTS change the sizes;
- * HOLDFAST_BENCH_KEEP=1 keeps the data directory for profiling a step.
+ * HOLDFAST_BENCH_EXPORT_STEPS runs only the steps named (comma-separated:
+ * import, photos, export, bundle, sms, rclone; `sms` alone needs none of the
+ * others); HOLDFAST_BENCH_KEEP=1 keeps the data directory for profiling a step.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -36,7 +40,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rcloneUpload } from './rclone-upload.js';
 import { smsBackupXml } from './sms-backup-data.js';
-import { bin, contactCard } from './support.js';
+import { bin, contactCard, serverNodeArgs } from './support.js';
 
 const CONTACTS = Number(process.env.HOLDFAST_BENCH_CONTACTS ?? 50_000);
 const EVENTS = Number(process.env.HOLDFAST_BENCH_EVENTS ?? 20_000);
@@ -45,6 +49,8 @@ const PHOTO_KB = Number(process.env.HOLDFAST_BENCH_PHOTO_KB ?? 256);
 const SMS = Number(process.env.HOLDFAST_BENCH_SMS ?? 100_000);
 const SMS_PICTURES = Number(process.env.HOLDFAST_BENCH_SMS_PICTURES ?? 1_000);
 const SMS_PICTURE_KB = Number(process.env.HOLDFAST_BENCH_SMS_PICTURE_KB ?? 64);
+const STEPS = process.env.HOLDFAST_BENCH_EXPORT_STEPS?.split(',').map((s) => s.trim());
+const runs = (step: 'import' | 'photos' | 'export' | 'bundle' | 'sms' | 'rclone') => !STEPS || STEPS.includes(step);
 
 const ZONE = [
   'BEGIN:VTIMEZONE',
@@ -95,14 +101,15 @@ async function writeLines(path: string, chunks: Iterable<string>): Promise<void>
   await once(out, 'close');
 }
 
-/** Runs `holdfast ARGS`, sampling its peak RSS; resolves with stdout, seconds and MB. */
+/** Runs `holdfast ARGS`, sampling its peak RSS and CPU time; resolves with stdout, seconds, MB and CPU seconds. */
 async function holdfast(
   args: string[],
   env: Record<string, string>,
   stdin = '',
-): Promise<{ out: string; seconds: number; rss: number }> {
+): Promise<{ out: string; seconds: number; rss: number; cpu: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+  // Spawning node with the script skips its #! line: the command's own V8 flags are passed as it would run.
+  const child = spawn(process.execPath, [...serverNodeArgs, bin, ...args], { env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => {
@@ -117,28 +124,33 @@ async function holdfast(
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0 && !(args[0] === 'import' && code === 1))
     throw new Error(`holdfast ${args.join(' ')} exited ${code}: ${err}`);
-  return { out, seconds, rss: await peak };
+  return { out, seconds, ...(await peak) };
 }
 
-/** The child's peak resident set (VmHWM), read until it exits. */
-async function sampleRss(child: ChildProcess): Promise<number> {
+/** The child's peak resident set (VmHWM) and CPU seconds (user + system, as of the last look), read until it exits. */
+async function sampleRss(child: ChildProcess): Promise<{ rss: number; cpu: number }> {
   let peak = 0;
-  const path = `/proc/${child.pid}/status`;
+  let cpu = 0;
   while (child.exitCode === null) {
     try {
-      const kb = Number(/VmHWM:\s+(\d+)/.exec(await readFile(path, 'utf8'))?.[1] ?? 0);
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
       peak = Math.max(peak, kb / 1024);
+      // Fields 14 and 15 of /proc/PID/stat (after the command name in brackets), in clock ticks of 1/100 s.
+      const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+      cpu = (Number(fields[11]) + Number(fields[12])) / 100 || cpu;
     } catch {
       break; // exited between checks
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return peak;
+  return { rss: peak, cpu };
 }
 
 async function uploadPhotos(env: Record<string, string>): Promise<void> {
   if (PHOTOS === 0) return;
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...serverNodeArgs, bin, 'serve', '--port', '0'], {
+    env: { ...process.env, ...env },
+  });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -209,22 +221,7 @@ try {
   console.log(
     `bench/export on node ${process.version}: ${CONTACTS} contacts, ${EVENTS} events, ${PHOTOS} photos of ${PHOTO_KB} KB`,
   );
-  await writeLines(
-    join(dir, 'contacts.vcf'),
-    (function* () {
-      for (let i = 0; i < CONTACTS; i++) yield contactCard(i);
-    })(),
-  );
-  await writeLines(
-    join(dir, 'events.ics'),
-    (function* () {
-      yield ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Bench//EN', ...ZONE, ''].join('\r\n');
-      for (let i = 0; i < EVENTS; i++) yield `${event(i).join('\r\n')}\r\n`;
-      yield 'END:VCALENDAR\r\n';
-    })(),
-  );
   for (const name of ['bench', 'restored', 'sms']) await holdfast(['user', 'add', name], env, 'bench-password-1\n');
-
   /** One result line: wall time of the whole process, and the step's own time (without process start-up) where it reports it. */
   const row = (label: string, items: number, r: { out: string; seconds: number; rss: number }, target = '') => {
     const own = /"seconds":([0-9.]+)/.exec(r.out)?.[1];
@@ -236,48 +233,67 @@ try {
     );
     return own ? Number(own) : r.seconds;
   };
-  const cards = await holdfast(['import', '--user', 'bench', join(dir, 'contacts.vcf'), '--json'], env);
-  row('import .vcf', CONTACTS, cards, `(target < 10 s: ${cards.seconds < 10 ? 'met' : 'MISSED'})`);
-  const events = await holdfast(['import', '--user', 'bench', join(dir, 'events.ics'), '--json'], env);
-  row('import .ics', EVENTS, events);
-  await uploadPhotos(env);
+  if (runs('import')) {
+    await writeLines(
+      join(dir, 'contacts.vcf'),
+      (function* () {
+        for (let i = 0; i < CONTACTS; i++) yield contactCard(i);
+      })(),
+    );
+    await writeLines(
+      join(dir, 'events.ics'),
+      (function* () {
+        yield ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Bench//EN', ...ZONE, ''].join('\r\n');
+        for (let i = 0; i < EVENTS; i++) yield `${event(i).join('\r\n')}\r\n`;
+        yield 'END:VCALENDAR\r\n';
+      })(),
+    );
+    const cards = await holdfast(['import', '--user', 'bench', join(dir, 'contacts.vcf'), '--json'], env);
+    row('import .vcf', CONTACTS, cards, `(target < 10 s: ${cards.seconds < 10 ? 'met' : 'MISSED'})`);
+    const events = await holdfast(['import', '--user', 'bench', join(dir, 'events.ics'), '--json'], env);
+    row('import .ics', EVENTS, events);
+  }
+  if (runs('photos')) await uploadPhotos(env);
+  if (runs('export')) {
+    const copy = await copyPhotos(join(env.HOLDFAST_DATA_DIR, 'blobs'), join(dir, 'photos.copy'));
+    console.log(
+      `disk baseline: copy of the photos ${(copy.bytes / 1024 / 1024).toFixed(0)} MB in ${copy.seconds.toFixed(2)} s = ${(copy.bytes / 1024 / 1024 / copy.seconds).toFixed(0)} MB/s`,
+    );
 
-  const copy = await copyPhotos(join(env.HOLDFAST_DATA_DIR, 'blobs'), join(dir, 'photos.copy'));
-  console.log(
-    `disk baseline: copy of the photos ${(copy.bytes / 1024 / 1024).toFixed(0)} MB in ${copy.seconds.toFixed(2)} s = ${(copy.bytes / 1024 / 1024 / copy.seconds).toFixed(0)} MB/s`,
-  );
-
-  const zip = join(dir, 'bench.zip');
-  const items = CONTACTS + EVENTS + PHOTOS;
-  const exported = await holdfast(['export', '--user', 'bench', '--out', zip, '--json'], env);
-  const own = row('export', items, exported);
-  const withoutCopy = items / Math.max(own - copy.seconds, 1e-3);
-  console.log(
-    `  targets: >= 20,000 items/s ${items / own >= 20_000 ? 'met' : 'MISSED'} (step itself; ${withoutCopy.toFixed(0)} items/s once the photo copy's ${copy.seconds.toFixed(2)} s is taken off), RSS < 200 MB ${exported.rss < 200 ? 'met' : 'MISSED'}; bundle ${((await stat(zip)).size / 1024 / 1024).toFixed(1)} MB`,
-  );
-  const verified = await holdfast(['verify-export', zip, '--user', 'bench'], env);
-  row(
-    'verify-export against the db',
-    items,
-    verified,
-    `(target >= 20,000 items/s with start-up: ${items / verified.seconds >= 20_000 ? 'met' : 'MISSED'})`,
-  );
-  row('import of the bundle', items, await holdfast(['import', '--user', 'restored', zip, '--json'], env));
-  const again = await holdfast(['import', '--user', 'restored', zip, '--json'], env);
-  const counts = JSON.parse(again.out).counts;
-  row(`re-import (${counts.skipped} skipped)`, items, again);
-
-  await writeLines(join(dir, 'sms.xml'), smsBackupXml(SMS, SMS_PICTURES, SMS_PICTURE_KB));
-  const sms = await holdfast(['import', '--user', 'sms', join(dir, 'sms.xml'), '--json'], env);
-  const smsCounts = JSON.parse(sms.out).counts;
-  row(
-    `import SMS backup (${SMS_PICTURES} pictures)`,
-    SMS,
-    sms,
-    `(${smsCounts.created} created; targets < 20 s ${sms.seconds < 20 ? 'met' : 'MISSED'}, RSS < 250 MB ${sms.rss < 250 ? 'met' : 'MISSED'}; file ${((await stat(join(dir, 'sms.xml'))).size / 1024 / 1024).toFixed(0)} MB)`,
-  );
-
-  await rcloneUpload(dir, env, 'sms');
+    const zip = join(dir, 'bench.zip');
+    const items = CONTACTS + EVENTS + PHOTOS;
+    const exported = await holdfast(['export', '--user', 'bench', '--out', zip, '--json'], env);
+    const own = row('export', items, exported);
+    const withoutCopy = items / Math.max(own - copy.seconds, 1e-3);
+    console.log(
+      `  targets: >= 20,000 items/s ${items / own >= 20_000 ? 'met' : 'MISSED'} (step itself; ${withoutCopy.toFixed(0)} items/s once the photo copy's ${copy.seconds.toFixed(2)} s is taken off), RSS < 200 MB ${exported.rss < 200 ? 'met' : 'MISSED'}; bundle ${((await stat(zip)).size / 1024 / 1024).toFixed(1)} MB`,
+    );
+    const verified = await holdfast(['verify-export', zip, '--user', 'bench'], env);
+    row(
+      'verify-export against the db',
+      items,
+      verified,
+      `(target >= 20,000 items/s with start-up: ${items / verified.seconds >= 20_000 ? 'met' : 'MISSED'})`,
+    );
+    if (runs('bundle')) {
+      row('import of the bundle', items, await holdfast(['import', '--user', 'restored', zip, '--json'], env));
+      const again = await holdfast(['import', '--user', 'restored', zip, '--json'], env);
+      const counts = JSON.parse(again.out).counts;
+      row(`re-import (${counts.skipped} skipped)`, items, again);
+    }
+  }
+  if (runs('sms')) {
+    await writeLines(join(dir, 'sms.xml'), smsBackupXml(SMS, SMS_PICTURES, SMS_PICTURE_KB));
+    const sms = await holdfast(['import', '--user', 'sms', join(dir, 'sms.xml'), '--json'], env);
+    const smsCounts = JSON.parse(sms.out).counts;
+    row(
+      `import SMS backup (${SMS_PICTURES} pictures)`,
+      SMS,
+      sms,
+      `(${smsCounts.created} created; ${sms.cpu.toFixed(2)} s CPU; targets < 20 s ${sms.seconds < 20 ? 'met' : 'MISSED'}, RSS < 250 MB ${sms.rss < 250 ? 'met' : 'MISSED'}; file ${((await stat(join(dir, 'sms.xml'))).size / 1024 / 1024).toFixed(0)} MB)`,
+    );
+  }
+  if (runs('rclone')) await rcloneUpload(dir, env, 'sms');
 } finally {
   // HOLDFAST_BENCH_KEEP=1 leaves the data for profiling one step (e.g. node --cpu-prof packages/cli/bin/holdfast.js export …).
   if (process.env.HOLDFAST_BENCH_KEEP) console.log(`data kept in ${dir}`);

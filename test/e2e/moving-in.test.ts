@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,5 +35,25 @@ describe('holdfast import from other services', () => {
     const undo = await cli(['import', '--user', 'alice', '--undo', report.importId]);
     expect(undo.code, undo.stderr).toBe(0);
     expect(undo.stdout).toMatch(/^Undid import .*: 10 items put back\./);
+  }, 60_000);
+
+  it('gives a large import its report as one JSON document, every item in the file order', async () => {
+    // More items than the report writes to one line, so the lines must join into one document.
+    const count = 2_345;
+    const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<smses count="${count}">`];
+    for (let i = 0; i < count; i++) {
+      lines.push(`<sms address="+1555${i % 7}" date="${1_790_000_000_000 + i * 1000}" type="1" body="text ${i}" />`);
+    }
+    lines.push('</smses>');
+    await writeFile(join(dir, 'large.xml'), lines.join('\n'));
+    const result = await cli(['import', '--user', 'alice', join(dir, 'large.xml'), '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ format: 'sms-backup', counts: { created: count, skipped: 0, rejected: 0 } });
+    expect(typeof report.seconds).toBe('number');
+    expect(report.lastRevision - report.firstRevision + 1).toBe(count);
+    expect(report.items.map((i: { source: string }) => i.source)).toEqual(
+      Array.from({ length: count }, (_, i) => `sms ${i + 1} (line ${i + 3})`),
+    );
   }, 60_000);
 });

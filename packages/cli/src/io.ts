@@ -3,6 +3,8 @@ import { createInterface } from 'node:readline';
 /** Where a command reads and writes; tests pass their own. */
 export interface Io {
   out: (line: string) => void;
+  /** Resolves once what `out` wrote has gone on: a pipe read slowly holds it in memory meanwhile. */
+  outDrained?: () => Promise<void>;
   err: (line: string) => void;
   /** Reads a secret: hidden prompt on a terminal, else one line of standard input. */
   readSecret: (prompt: string) => Promise<string>;
@@ -24,12 +26,26 @@ function writer(stream: NodeJS.WriteStream): (line: string) => void {
   };
 }
 
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
 let outputs: { out: (line: string) => void; err: (line: string) => void } | undefined;
 
 export function processIo(): Io {
   outputs ??= { out: writer(process.stdout), err: writer(process.stderr) };
   return {
     out: outputs.out,
+    outDrained: () => drained(process.stdout),
     err: outputs.err,
     readSecret: (prompt) => (process.stdin.isTTY ? promptHidden(prompt) : readLine()),
     env: process.env,

@@ -2,8 +2,11 @@
  * SMS Backup & Restore writes characters outside the Basic Multilingual Plane
  * (emoji) as two numeric references, one per UTF-16 surrogate
  * (`&#55357;&#56832;`), which is not well-formed XML: a parser refuses the
- * file at the first emoji. These helpers join such pairs into the character
- * they stand for, chunk by chunk, and turn a lone surrogate into U+FFFD.
+ * file at the first emoji. These helpers join such pairs into one reference
+ * to the character they stand for, chunk by chunk, and turn a lone surrogate
+ * into a reference to U+FFFD. They stay references, for the parser to decode
+ * within the attribute: the character itself would make the whole chunk, and
+ * every string sliced from it, two bytes a character instead of one.
  */
 
 // One reference, with a look at the one right after it (not consumed).
@@ -27,9 +30,9 @@ export function joinSurrogateReferences(text: string): string {
     const second = b === undefined ? null : codeOf(b);
     if (isHigh(first) && second !== null && isLow(second)) {
       skip = offset + whole.length;
-      return String.fromCodePoint(0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00));
+      return `&#${0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00)};`;
     }
-    return '\uFFFD';
+    return '&#65533;';
   });
 }
 

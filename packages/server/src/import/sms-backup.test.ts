@@ -21,11 +21,11 @@ async function blobBytes(f: FormatsFixture, user: TestUser, sha: string): Promis
 }
 
 describe('surrogate references', () => {
-  test('joins a pair into one character and replaces a lone half', () => {
-    expect(joinSurrogateReferences('a &#55357;&#56832; b')).toBe('a 😀 b');
-    expect(joinSurrogateReferences('&#xD83D;&#xDE00;')).toBe('😀');
-    expect(joinSurrogateReferences('&#55357;x &#56832;')).toBe('\uFFFDx \uFFFD');
-    expect(joinSurrogateReferences('&#38;&#55357;&#56832;&amp;')).toBe('&#38;😀&amp;');
+  test('joins a pair into one reference to the character and replaces a lone half', () => {
+    expect(joinSurrogateReferences('a &#55357;&#56832; b')).toBe('a &#128512; b');
+    expect(joinSurrogateReferences('&#xD83D;&#xDE00;')).toBe('&#128512;');
+    expect(joinSurrogateReferences('&#55357;x &#56832;')).toBe('&#65533;x &#65533;');
+    expect(joinSurrogateReferences('&#38;&#55357;&#56832;&amp;')).toBe('&#38;&#128512;&amp;');
   });
 
   test('joins pairs split across chunks anywhere', async () => {
@@ -37,7 +37,7 @@ describe('surrogate references', () => {
       }
       let out = '';
       for await (const chunk of joinedChunks(two())) out += chunk;
-      expect(out).toBe('ab 😀 cd &#65; &amp; end');
+      expect(out).toBe('ab &#128512; cd &#65; &amp; end');
     }
   });
 });
@@ -222,6 +222,22 @@ describe.each(engines)('SMS Backup & Restore import on %s', (engine) => {
       expect(attachment?.filename).toBe(`p${i}.jpg`);
       expect((await blobBytes(f, user, attachment?.sha256 ?? '')).equals(bytes)).toBe(true);
     }
+  });
+
+  test('emoji written as surrogate pairs, in texts, names and captions, and lone halves arrive as characters', async () => {
+    const user = await addUser(f.server);
+    const xml = [
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<smses count="3">',
+      '<sms address="+15550001" date="1790000000000" type="1" body="hi &#55357;&#56832; &#xD83D;&#xDE80;!" />',
+      '<sms address="+15550001" date="1790000001000" type="1" body="half &#55357; and &#56832;&amp;" />',
+      '<mms date="1790000002000" msg_box="1" address="+15550001"><parts><part seq="0" ct="text/plain" text="caption &#55356;&#57225;" /></parts><addrs><addr address="+15550001" type="137" /></addrs></mms>',
+      '</smses>',
+    ].join('\n');
+    const report = await f.import(await f.file('emoji.xml', xml), {}, user);
+    expect(report.counts).toEqual({ created: 3, updated: 0, skipped: 0, rejected: 0 });
+    const stored = await messages(f, user, report.collectionsCreated[0]?.id ?? '');
+    expect(stored.map((m) => m.body)).toEqual(['hi 😀 🚀!', 'half \uFFFD and \uFFFD&', 'caption 🎉']);
   });
 
   test('POST /v1/import recognises a backup by its root element, whatever its name', async () => {

@@ -11,8 +11,11 @@ type Store = (bytes: Uint8Array) => Promise<Stored>;
 
 /** Messages with attachments being stored at once: their fsyncs overlap, and their bytes are held meanwhile. */
 const MAX_STORING = 16;
-/** Messages read ahead of the one being handed on (each a few hundred bytes until handed on). */
-const MAX_AHEAD = 4096;
+/**
+ * Messages read ahead of the one being handed on (each a few hundred bytes until handed on): enough to keep
+ * MAX_STORING attachments in flight when one message in a hundred has one, and few enough to die young.
+ */
+const MAX_AHEAD = 2048;
 
 /** The account owner, as sender or recipient: the backup never names the phone's own number reliably. */
 export const ME = 'me';
@@ -80,27 +83,33 @@ export async function* smsBackupCandidates(sink: BlobSink, path: string): AsyncG
   const writer = createBlobWriter(sink);
   const store: Store = (bytes) => writer.store(bytes);
   // A queue read from `head` on (compacted now and then): shifting a long array costs its length each time.
-  let ahead: { candidate: Promise<Yield>; mms: boolean }[] = [];
+  // A plain SMS is ready as soon as it is read; only an MMS with attachments waits on the blob store.
+  let ahead: (Yield | Promise<Yield> | undefined)[] = [];
   let head = 0;
   let storing = 0;
   const start = () => {
-    for (const read of ready.splice(0)) {
+    for (const read of ready) {
       const candidate = toCandidate(store, read);
-      // Awaited in order below; until then a failure must not count as unhandled.
-      candidate.catch(() => {});
-      if (read.mms) storing++;
-      ahead.push({ candidate, mms: read.mms });
+      if (candidate instanceof Promise) {
+        // Awaited in order below; until then a failure must not count as unhandled.
+        candidate.catch(() => {});
+        storing++;
+      }
+      ahead.push(candidate);
     }
+    ready.length = 0;
   };
   const waiting = () => ahead.length - head;
-  const next = (): Promise<Yield> => {
-    const first = ahead[head++] as { candidate: Promise<Yield>; mms: boolean };
-    if (first.mms) storing--;
+  const next = (): Yield | Promise<Yield> => {
+    const first = ahead[head] as Yield | Promise<Yield>;
+    // Let go of it now rather than at the next compaction.
+    ahead[head++] = undefined;
+    if (first instanceof Promise) storing--;
     if (head >= 1024) {
       ahead = ahead.slice(head);
       head = 0;
     }
-    return first.candidate;
+    return first;
   };
 
   const text = createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 });
@@ -154,7 +163,8 @@ function sentAt(value: string | undefined): string | null {
   return new Date(n < 1e11 ? n * 1000 : n).toISOString();
 }
 
-async function toCandidate(store: Store, read: Read): Promise<Yield> {
+/** The message as a candidate: at once for an SMS, once its attachments are stored for an MMS. */
+function toCandidate(store: Store, read: Read): Yield | Promise<Yield> {
   const problem = (reason: string): ImportProblem => ({ kind: 'problem', source: read.source, reason });
   const at = sentAt(read.attrs.date);
   if (at === null) return problem(`no readable date (${read.attrs.date ?? 'none'})`);
@@ -164,56 +174,69 @@ async function toCandidate(store: Store, read: Read): Promise<Yield> {
   const direction = box === '1' ? 'incoming' : 'outgoing';
   const others = (read.attrs.address ?? '').split('~').filter((a) => NULL(a) !== undefined && a.trim() !== '');
   const thread = threadOf(others);
-  let sender: string;
-  let recipients: string[];
-  let body: string;
-  const attachments: MessageContent['attachments'] = [];
+  const candidate = (
+    sender: string,
+    recipients: string[],
+    body: string,
+    attachments: MessageContent['attachments'],
+  ) => {
+    const content: MessageContent = {
+      thread,
+      sender: sender.slice(0, 256) || 'unknown',
+      recipients: recipients.map((r) => r.slice(0, 256)).filter((r) => r.length > 0),
+      body,
+      sentAt: at,
+      direction,
+      attachments,
+    };
+    return { kind: 'candidate', source: read.source, type: 'messages', content } satisfies ImportCandidate;
+  };
   if (!read.mms) {
     // One address, except in files that join a sent message's recipients with `~` (Holdfast's own sms.xml).
     const addresses = others.length > 0 ? others.map(normalizeAddress) : ['unknown'];
-    sender = direction === 'incoming' ? (addresses[0] as string) : ME;
-    recipients = direction === 'incoming' ? [ME] : [...new Set(addresses)];
-    body = NULL(read.attrs.body) ?? '';
-  } else {
-    // addr types (PduHeaders): 137 from, 151 to, 130 cc, 129 bcc.
-    const from = read.addrs.find((a) => a.type === '137');
-    sender = direction === 'incoming' ? normalizeAddress(from?.address ?? others[0] ?? 'unknown') : ME;
-    recipients =
-      direction === 'incoming'
-        ? [...new Set([ME, ...others.map(normalizeAddress).filter((a) => a !== sender)])]
-        : [...new Set(others.map(normalizeAddress))];
-    const texts: string[] = [];
-    const subject = NULL(read.attrs.sub);
-    if (subject) texts.push(subject);
-    for (const part of read.parts) {
-      if (part.contentType === 'application/smil') continue;
-      if (part.contentType.startsWith('text/plain') && part.bytes === undefined) {
-        if (part.text) texts.push(part.text);
-        continue;
-      }
-      const bytes = part.bytes ?? (part.text !== undefined ? Buffer.from(part.text, 'utf8') : undefined);
-      if (bytes === undefined) continue;
-      const stored = await store(bytes);
-      if ('reason' in stored) return problem(`${part.filename ?? part.contentType}: ${stored.reason}`);
-      if (attachments.length >= 100) return problem('more than 100 attachments');
-      attachments.push({
-        sha256: stored.sha256,
-        contentType: part.contentType.slice(0, 255),
-        ...(part.filename ? { filename: part.filename } : {}),
-      });
-    }
-    body = texts.join('\n');
+    const sender = direction === 'incoming' ? (addresses[0] as string) : ME;
+    const recipients = direction === 'incoming' ? [ME] : [...new Set(addresses)];
+    return candidate(sender, recipients, NULL(read.attrs.body) ?? '', []);
   }
-  const content: MessageContent = {
-    thread,
-    sender: sender.slice(0, 256) || 'unknown',
-    recipients: recipients.map((r) => r.slice(0, 256)).filter((r) => r.length > 0),
-    body,
-    sentAt: at,
-    direction,
-    attachments,
-  };
-  return { kind: 'candidate', source: read.source, type: 'messages', content };
+  // addr types (PduHeaders): 137 from, 151 to, 130 cc, 129 bcc.
+  const from = read.addrs.find((a) => a.type === '137');
+  const sender = direction === 'incoming' ? normalizeAddress(from?.address ?? others[0] ?? 'unknown') : ME;
+  const recipients =
+    direction === 'incoming'
+      ? [...new Set([ME, ...others.map(normalizeAddress).filter((a) => a !== sender)])]
+      : [...new Set(others.map(normalizeAddress))];
+  return mmsParts(store, read).then((parts) =>
+    'reason' in parts ? problem(parts.reason) : candidate(sender, recipients, parts.body, parts.attachments),
+  );
+}
+
+/** An MMS's text parts joined as its body, and its other parts stored as attachments. */
+async function mmsParts(
+  store: Store,
+  read: Read,
+): Promise<{ body: string; attachments: MessageContent['attachments'] } | { reason: string }> {
+  const texts: string[] = [];
+  const attachments: MessageContent['attachments'] = [];
+  const subject = NULL(read.attrs.sub);
+  if (subject) texts.push(subject);
+  for (const part of read.parts) {
+    if (part.contentType === 'application/smil') continue;
+    if (part.contentType.startsWith('text/plain') && part.bytes === undefined) {
+      if (part.text) texts.push(part.text);
+      continue;
+    }
+    const bytes = part.bytes ?? (part.text !== undefined ? Buffer.from(part.text, 'utf8') : undefined);
+    if (bytes === undefined) continue;
+    const stored = await store(bytes);
+    if ('reason' in stored) return { reason: `${part.filename ?? part.contentType}: ${stored.reason}` };
+    if (attachments.length >= 100) return { reason: 'more than 100 attachments' };
+    attachments.push({
+      sha256: stored.sha256,
+      contentType: part.contentType.slice(0, 255),
+      ...(part.filename ? { filename: part.filename } : {}),
+    });
+  }
+  return { body: texts.join('\n'), attachments };
 }
 
 /** Whether a file's first bytes are an SMS Backup & Restore document (root element `smses`). */
