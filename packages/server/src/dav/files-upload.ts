@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -33,9 +33,10 @@ export async function withUpload<T>(
 ): Promise<T> {
   const maxBytes = ctx.config.maxBlobBytes;
   if (declaredLength > maxBytes) throw new AppError('payload_too_large', `Files are limited to ${maxBytes} bytes.`);
-  const dir = await mkdtemp(join(tmpdir(), 'holdfast-webdav-'));
+  // One owner-only file created exclusively (never an existing name or link), removed with one call: a
+  // directory of its own cost an upload three more trips through the thread pool for nothing.
+  const path = join(tmpdir(), `holdfast-webdav-${randomUUID()}`);
   try {
-    const path = join(dir, 'body');
     const hash = createHash('sha256');
     let size = 0;
     await pipeline(
@@ -48,7 +49,7 @@ export async function withUpload<T>(
           yield chunk;
         }
       },
-      createWriteStream(path),
+      createWriteStream(path, { flags: 'wx', mode: 0o600 }),
     );
     if (size === 0) throw new AppError('invalid_request', 'PUT needs a body.');
     await check?.(path);
@@ -61,7 +62,9 @@ export async function withUpload<T>(
     await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
     return await use({ sha256, size: stored.size }, path);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await unlink(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
   }
 }
 
