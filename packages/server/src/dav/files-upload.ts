@@ -30,6 +30,11 @@ export async function withUpload<T>(
   use: (blob: { sha256: string; size: number }, path: string) => Promise<T>,
   /** Checks the spooled file before anything is stored; throws to refuse it. */
   check?: (path: string) => Promise<void>,
+  /**
+   * False: `use` records the blob itself, in the commit of the write that
+   * refers to it (putPhoto's `uploaded`), so an upload costs one commit.
+   */
+  record = true,
 ): Promise<T> {
   const maxBytes = ctx.config.maxBlobBytes;
   if (declaredLength > maxBytes) throw new AppError('payload_too_large', `Files are limited to ${maxBytes} bytes.`);
@@ -57,9 +62,11 @@ export async function withUpload<T>(
     const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
     if (!held) await checkAddition(ctx, caller.userId, { items: newItem ? 1 : 0, bytes: size });
     const stored = await ctx.blobs.put(sha256, createReadStream(path), { maxBytes });
-    // Through the write queue: uploads arriving together share one commit (one fsync) for their records.
-    const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
-    await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
+    if (record) {
+      // Through the write queue: uploads arriving together share one commit (one fsync) for their records.
+      const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
+      await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
+    }
     return await use({ sha256, size: stored.size }, path);
   } finally {
     await unlink(path).catch((error: NodeJS.ErrnoException) => {
@@ -71,7 +78,8 @@ export async function withUpload<T>(
 /**
  * A photo put through the revision log (metadata read from the blob as for
  * any push). Overwriting keeps the photo's caption; `file` is the head the
- * write is based on, so a concurrent write is a conflict, never lost.
+ * write is based on, so a concurrent write is a conflict, never lost. The
+ * blob is recorded for the caller in the same commit, so it must be stored.
  */
 export async function putPhoto(
   ctx: Context,
@@ -79,7 +87,7 @@ export async function putPhoto(
   folder: PhotoFolder,
   name: string,
   file: PhotoFile | null,
-  blob: { sha256: string; contentType: string },
+  blob: { sha256: string; contentType: string; size: number },
 ): Promise<PushResult> {
   const clientChangeId = `dav-${randomUUID()}`;
   const { results } = await pushChanges(
@@ -93,10 +101,14 @@ export async function putPhoto(
         op: 'put',
         baseRevision: file?.headSeq ?? null,
         content: { ...file?.content, filename: name },
-        blob,
+        blob: { sha256: blob.sha256, contentType: blob.contentType },
       },
     ],
-    { receipts: false, collectionTypes: new Map([[folder.id, 'photos']]) },
+    {
+      receipts: false,
+      collectionTypes: new Map([[folder.id, 'photos']]),
+      uploaded: { sha256: blob.sha256, size: blob.size },
+    },
   );
   const [result] = results;
   if (!result) throw new AppError('internal', 'The write returned no result.');
