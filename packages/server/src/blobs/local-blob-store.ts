@@ -1,18 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  chmod,
-  type FileHandle,
-  link,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+  closeSync,
+  createReadStream,
+  fsync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  write,
+} from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncDir } from '@holdfast/node-io';
@@ -57,7 +56,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   if (createdRoot !== undefined) await fsyncDir(dirname(dir));
   await removeStaleFiles(tmpDir, STALE_TMP_MS);
 
-  const syncDir = createDirSync();
+  const syncDir = createDirSync(fsyncDirInTurn);
   // Fan-out directories this store has made durable, so each costs its fsyncs once per process: a top
   // directory (256 of them) its parent's fsync, a leaf (65,536) its top's. A fsync of a directory commits
   // the file system's journal, which on a busy disk is the slowest step of a put.
@@ -67,7 +66,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   const durableDir = (path: string, parent: string): Promise<void> => {
     let ready = fanOutDirs.get(path);
     if (!ready) {
-      ready = mkdir(path, { recursive: true, mode: PRIVATE_DIR }).then(() => syncDir(parent));
+      ready = promised(() => mkdirSync(path, { recursive: true, mode: PRIVATE_DIR })).then(() => syncDir(parent));
       ready.catch(() => fanOutDirs.delete(path));
       fanOutDirs.set(path, ready);
     }
@@ -80,6 +79,14 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   };
   const blobPath = (sha256: string) => join(dir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
 
+  /*
+   * Every step a put waits for through libuv's thread pool is a trip through the event loop, and on a busy
+   * server each trip waits behind everything else the loop has to do: a put that took ten of them queued
+   * far longer than any request answered from the database. So only what waits for the disk (writes and
+   * fsyncs) goes through the pool; looking a name up, opening, closing, linking and unlinking are calls
+   * the kernel answers from its caches, made in place. A new blob costs a write per body chunk, the file's
+   * fsync and its directory's (shared with concurrent puts).
+   */
   async function put(
     sha256: string,
     body: Readable | AsyncIterable<Uint8Array>,
@@ -87,14 +94,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   ): Promise<BlobPutResult> {
     assertSha256(sha256);
     const path = blobPath(sha256);
-    const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
-    // Steps that do not depend on each other run side by side: every step a put waits for in turn is a trip
-    // through the event loop, long on a busy server. The tmp file is opened while the blob is looked for.
-    const [existing, opened] = await Promise.allSettled([fileSize(path), open(tmp, 'wx', PRIVATE_FILE)]);
-    if (existing.status === 'rejected' || existing.value !== null) {
-      if (opened.status === 'fulfilled') await opened.value.close();
-      await removeTmp(tmp);
-      if (existing.status === 'rejected') throw existing.reason;
+    if (fileSizeNow(path) !== null) {
       const size = await consumeVerified(body, sha256, options);
       // A racing put may have linked the file but not yet made its directory entries durable.
       await ensureFanOutDir(sha256);
@@ -102,29 +102,28 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
       return { sha256, size, created: false };
     }
 
-    if (opened.status === 'rejected') throw opened.reason;
+    const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
+    const fd = openSync(tmp, 'wx', PRIVATE_FILE);
     // Made ready while the body arrives.
     const fanOut = ensureFanOutDir(sha256);
     fanOut.catch(() => {});
     let published = false;
     try {
-      const file = opened.value;
       let size: number;
       try {
-        size = await consumeVerified(body, sha256, { ...options, file });
-        await file.sync();
-      } catch (error) {
-        await file.close();
-        throw error;
+        size = await consumeVerified(body, sha256, { ...options, file: fdWriter(fd) });
+        await fsyncFd(fd);
+      } finally {
+        closeSync(fd);
       }
-      await Promise.all([file.close(), fanOut]);
-      const created = await publish(tmp, path);
+      await fanOut;
+      const created = publish(tmp, path);
       published = true;
-      // The tmp name goes while the blob's entry is made durable; neither waits for the other.
-      await Promise.all([syncDir(dirname(path)), removeTmp(tmp)]);
+      removeTmp(tmp);
+      await syncDir(dirname(path));
       return { sha256, size, created };
     } finally {
-      if (!published) await removeTmp(tmp);
+      if (!published) removeTmp(tmp);
     }
   }
 
@@ -133,14 +132,16 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     put,
     async get(sha256) {
       assertSha256(sha256);
-      let file: FileHandle;
+      // Opened in place, like a put's names: a push of a photo reads its head, and a trip through the thread
+      // pool for the open would be one more wait behind the event loop.
+      let fd: number;
       try {
-        file = await open(blobPath(sha256), 'r');
+        fd = openSync(blobPath(sha256), 'r');
       } catch (err) {
         if (errorCode(err) === 'ENOENT') return null;
         throw err;
       }
-      return file.createReadStream();
+      return createReadStream('', { fd });
     },
     async stat(sha256) {
       assertSha256(sha256);
@@ -178,10 +179,10 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
  * Moves a verified tmp file to its final path without ever replacing a
  * stored blob. Returns false if the blob was already there.
  */
-async function publish(tmp: string, path: string): Promise<boolean> {
+function publish(tmp: string, path: string): boolean {
   try {
     // link fails with EEXIST instead of replacing, so of racing puts exactly one reports created.
-    await link(tmp, path);
+    linkSync(tmp, path);
     return true;
   } catch (err) {
     if (errorCode(err) === 'EEXIST') return false;
@@ -190,9 +191,42 @@ async function publish(tmp: string, path: string): Promise<boolean> {
   // Without hard links, rename is the atomic publish. A racing put of the same
   // hash carries identical verified bytes, so replacing its file loses nothing;
   // both puts may then report created.
-  if ((await fileSize(path)) !== null) return false;
-  await rename(tmp, path);
+  if (fileSizeNow(path) !== null) return false;
+  renameSync(tmp, path);
   return true;
+}
+
+/** A directory's entries made durable (see fsyncDir): only the fsync itself waits in the thread pool. */
+async function fsyncDirInTurn(path: string): Promise<void> {
+  // Windows cannot open a directory for fsync; NTFS journals its entries itself.
+  if (process.platform === 'win32') return;
+  const fd = openSync(path, 'r');
+  try {
+    await fsyncFd(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Writes to a descriptor, in the shape consumeVerified takes. */
+function fdWriter(fd: number): ChunkSink {
+  return {
+    write: (chunk, offset) =>
+      new Promise((resolve, reject) =>
+        write(fd, chunk, offset, chunk.byteLength - offset, null, (err, bytesWritten) =>
+          err ? reject(err) : resolve({ bytesWritten }),
+        ),
+      ),
+  };
+}
+
+/** Runs `step` now, as a promise: what it throws becomes the rejection. */
+async function promised(step: () => unknown): Promise<void> {
+  step();
 }
 
 /** Throws AppError('invalid_request') unless `sha256` is 64 lowercase hex digits. */
@@ -212,7 +246,7 @@ export function assertSha256(sha256: string): void {
 export async function consumeVerified(
   body: Readable | AsyncIterable<Uint8Array>,
   sha256: string,
-  options: { maxBytes?: number; file?: FileHandle } = {},
+  options: { maxBytes?: number; file?: ChunkSink } = {},
 ): Promise<number> {
   const { maxBytes = Number.POSITIVE_INFINITY, file } = options;
   const hash = createHash('sha256');
@@ -233,7 +267,12 @@ export async function consumeVerified(
   return size;
 }
 
-async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
+/** Where consumeVerified writes: a FileHandle, or a descriptor (fdWriter). */
+export interface ChunkSink {
+  write(chunk: Uint8Array, offset: number): Promise<{ bytesWritten: number }>;
+}
+
+async function writeAll(file: ChunkSink, chunk: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < chunk.byteLength) {
     const { bytesWritten } = await file.write(chunk, offset);
@@ -255,10 +294,12 @@ export async function removeStaleFiles(dir: string, olderThanMs: number): Promis
 }
 
 /** Removes a put's tmp file, if it is there (one call, where `rm` makes two). */
-async function removeTmp(path: string): Promise<void> {
-  await unlink(path).catch((err: unknown) => {
+function removeTmp(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
     if (errorCode(err) !== 'ENOENT') throw err;
-  });
+  }
 }
 
 async function fileSize(path: string): Promise<number | null> {
@@ -268,6 +309,10 @@ async function fileSize(path: string): Promise<number | null> {
     if (errorCode(err) === 'ENOENT') return null;
     throw err;
   }
+}
+
+function fileSizeNow(path: string): number | null {
+  return statSync(path, { throwIfNoEntry: false })?.size ?? null;
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -173,14 +173,24 @@ async function putFile(
   }
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
   const length = Number.isFinite(declared) ? declared : 0;
-  const blob = await withUpload(ctx, caller, request.raw, length, !target.file, async (stored) => stored);
+  // Recorded with the photo's revision: one commit for the upload.
+  const blob = await withUpload(
+    ctx,
+    caller,
+    request.raw,
+    length,
+    !target.file,
+    async (stored) => stored,
+    undefined,
+    false,
+  );
   let file = target.file;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt > 0) {
       const again = await resolveFilesTarget(ctx, caller, request.url);
       file = again.kind === 'file' ? again.file : null;
     }
-    const result = await putPhoto(ctx, caller, target.folder, target.name, file, { sha256: blob.sha256, contentType });
+    const result = await putPhoto(ctx, caller, target.folder, target.name, file, { ...blob, contentType });
     if (result.status === 'conflict') continue;
     if (result.status === 'rejected') throw new AppError(result.code, result.message);
     return reply

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -30,12 +30,18 @@ export async function withUpload<T>(
   use: (blob: { sha256: string; size: number }, path: string) => Promise<T>,
   /** Checks the spooled file before anything is stored; throws to refuse it. */
   check?: (path: string) => Promise<void>,
+  /**
+   * False: `use` records the blob itself, in the commit of the write that
+   * refers to it (putPhoto's `uploaded`), so an upload costs one commit.
+   */
+  record = true,
 ): Promise<T> {
   const maxBytes = ctx.config.maxBlobBytes;
   if (declaredLength > maxBytes) throw new AppError('payload_too_large', `Files are limited to ${maxBytes} bytes.`);
-  const dir = await mkdtemp(join(tmpdir(), 'holdfast-webdav-'));
+  // One owner-only file created exclusively (never an existing name or link), removed with one call: a
+  // directory of its own cost an upload three more trips through the thread pool for nothing.
+  const path = join(tmpdir(), `holdfast-webdav-${randomUUID()}`);
   try {
-    const path = join(dir, 'body');
     const hash = createHash('sha256');
     let size = 0;
     await pipeline(
@@ -48,7 +54,7 @@ export async function withUpload<T>(
           yield chunk;
         }
       },
-      createWriteStream(path),
+      createWriteStream(path, { flags: 'wx', mode: 0o600 }),
     );
     if (size === 0) throw new AppError('invalid_request', 'PUT needs a body.');
     await check?.(path);
@@ -56,12 +62,16 @@ export async function withUpload<T>(
     const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
     if (!held) await checkAddition(ctx, caller.userId, { items: newItem ? 1 : 0, bytes: size });
     const stored = await ctx.blobs.put(sha256, createReadStream(path), { maxBytes });
-    // Through the write queue: uploads arriving together share one commit (one fsync) for their records.
-    const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
-    await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
+    if (record) {
+      // Through the write queue: uploads arriving together share one commit (one fsync) for their records.
+      const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
+      await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
+    }
     return await use({ sha256, size: stored.size }, path);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await unlink(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
   }
 }
 
@@ -69,7 +79,8 @@ export async function withUpload<T>(
  * A photo put through the revision log (metadata read from the blob as for
  * any push). Overwriting keeps the photo's caption unless `content` (a copied
  * or moved photo's) is given; `file` is the head the write is based on, so a
- * concurrent write is a conflict, never lost.
+ * concurrent write is a conflict, never lost. The blob is recorded for the
+ * caller in the same commit, so it must be stored.
  */
 export async function putPhoto(
   ctx: Context,
@@ -77,7 +88,7 @@ export async function putPhoto(
   folder: PhotoFolder,
   name: string,
   file: PhotoFile | null,
-  blob: { sha256: string; contentType: string },
+  blob: { sha256: string; contentType: string; size: number },
   content: Record<string, unknown> | undefined = file?.content,
 ): Promise<PushResult> {
   const clientChangeId = `dav-${randomUUID()}`;
@@ -92,10 +103,14 @@ export async function putPhoto(
         op: 'put',
         baseRevision: file?.headSeq ?? null,
         content: { ...content, filename: name },
-        blob,
+        blob: { sha256: blob.sha256, contentType: blob.contentType },
       },
     ],
-    { receipts: false, collectionTypes: new Map([[folder.id, 'photos']]) },
+    {
+      receipts: false,
+      collectionTypes: new Map([[folder.id, 'photos']]),
+      uploaded: { sha256: blob.sha256, size: blob.size },
+    },
   );
   const [result] = results;
   if (!result) throw new AppError('internal', 'The write returned no result.');

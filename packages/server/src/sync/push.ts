@@ -14,6 +14,7 @@ import type { Caller, Context } from '../context.js';
 import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
 import { liveCollectionTypes as readLiveCollectionTypes } from '../store/collections.js';
 import { readItemHeads } from '../store/items.js';
+import { recordBlobRows } from '../store/journal-apply.js';
 import { insertPushReceipts, readPushReceipts } from '../store/push-receipts.js';
 import type { Queryable } from '../store/queryable.js';
 import { type NewRevision, readRevisionsBySeq } from '../store/revision-log.js';
@@ -57,6 +58,12 @@ export interface PushOptions {
    * Whether each is still live is checked inside the write in any case.
    */
   collectionTypes?: ReadonlyMap<string, CollectionType>;
+  /**
+   * A blob this request has just stored for the caller and not recorded yet
+   * (a WebDAV upload): recorded in the same commit as the changes that refer
+   * to it, instead of a commit of its own before them.
+   */
+  uploaded?: { sha256: string; size: number };
   /**
    * Whether each item is new (none or deleted), when the caller has just
    * read it (a DAV PUT resolves its item first): the quota check does not
@@ -117,7 +124,7 @@ export async function pushChanges(
     if (results.has(change.clientChangeId) || seen.has(change.clientChangeId)) continue;
     seen.add(change.clientChangeId);
     try {
-      prepared.push(await prepare(ctx, caller, change, collectionTypes.get(change.collectionId)));
+      prepared.push(await prepare(ctx, caller, change, collectionTypes.get(change.collectionId), options.uploaded));
     } catch (error) {
       results.set(change.clientChangeId, rejection(change, error));
     }
@@ -127,8 +134,10 @@ export async function pushChanges(
   await checkNewItems(ctx, caller.userId, puts, options.itemsNew);
   if (prepared.length > 0 || results.size > earlier.size) {
     const fresh = [...results.entries()].filter(([id]) => !earlier.has(id)).map(([, r]) => r);
-    const applied = await writeTransaction(ctx, caller.userId, (trx, append) =>
-      applyPrepared(trx, append, {
+    const uploaded = options.uploaded;
+    const applied = await writeTransaction(ctx, caller.userId, async (trx, append) => {
+      if (uploaded) await recordBlobRows(trx, [{ ...uploaded, owners: [caller.userId] }], ctx.now());
+      return applyPrepared(trx, append, {
         now: ctx.now(),
         caller,
         prepared,
@@ -136,8 +145,8 @@ export async function pushChanges(
         log: ctx.log,
         options,
         hashes,
-      }),
-    );
+      });
+    });
     for (const result of applied) results.set(result.clientChangeId, result);
     await recordConfirmedMassDelete(ctx, caller, massDeletes, changes, applied);
   }
@@ -149,6 +158,7 @@ async function prepare(
   caller: Caller,
   change: PushChange,
   type: CollectionType | undefined,
+  uploaded: PushOptions['uploaded'],
 ): Promise<Prepared> {
   if (!type) throw new AppError('not_found', `No collection ${change.collectionId}.`);
   if (change.reseed && change.op !== 'put') throw new AppError('invalid_request', 'Only puts can re-seed.');
@@ -159,15 +169,23 @@ async function prepare(
     return { change, type, normalized: null };
   }
   if (change.content === undefined) throw new AppError('invalid_content', 'A put needs content.');
-  const blobInfo = change.blob ? await photoBlobInfo(ctx, caller, change.blob, type) : undefined;
+  const blobInfo = change.blob ? await photoBlobInfo(ctx, caller, change.blob, type, uploaded) : undefined;
   if (type === 'messages') await checkAttachments(ctx, caller, change.content);
   return { change, type, normalized: normalizeContent(type, change.content, change.blob, blobInfo), blobInfo };
 }
 
-async function photoBlobInfo(ctx: Context, caller: Caller, blob: BlobRef, type: CollectionType) {
+async function photoBlobInfo(
+  ctx: Context,
+  caller: Caller,
+  blob: BlobRef,
+  type: CollectionType,
+  uploaded: PushOptions['uploaded'],
+) {
   if (type !== 'photos') throw new AppError('invalid_content', `Items in ${type} collections carry no blob.`);
-  const sizes = await userBlobSizes(ctx.db, caller.userId, [blob.sha256]);
-  const size = sizes.get(blob.sha256);
+  const size =
+    uploaded?.sha256 === blob.sha256
+      ? uploaded.size
+      : (await userBlobSizes(ctx.db, caller.userId, [blob.sha256])).get(blob.sha256);
   if (size === undefined) throw new AppError('not_found', `Blob ${blob.sha256} has not been uploaded.`);
   const head = await readBlobHead(ctx.blobs, blob.sha256);
   return { size, photoMeta: await readPhotoMeta(head, size) };

@@ -4,8 +4,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { THUMBNAIL_SIZES, THUMBNAIL_TYPE, type ThumbnailSize, thumbnail } from '../../content/thumbnails.js';
 import type { Context } from '../../context.js';
-import { recordBlob, userBlobSizes } from '../../store/blob-index.js';
+import { userBlobSizes } from '../../store/blob-index.js';
+import { recordBlobRows } from '../../store/journal-apply.js';
 import { checkAddition } from '../../sync/quota.js';
+import { writeTransaction } from '../../sync/write-transaction.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -74,7 +76,10 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
         request.log.error({ err: (error as Error).message, store: ctx.blobs.kind }, 'blob store failed a put');
         throw new AppError('unavailable', 'The blob store is unavailable; try again later.');
       });
-      await recordBlob(ctx.db, caller.userId, sha256, stored.size, ctx.now());
+      // Through the write queue, never a transaction of its own: uploads and pushes arriving together share one
+      // commit (one fsync), where a commit each made every upload wait for the single SQLite connection in turn.
+      const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
+      await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
       return reply.code(held ? 200 : 201).send({ sha256, size: stored.size });
     });
 
