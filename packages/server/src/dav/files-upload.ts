@@ -58,7 +58,7 @@ export async function withUpload<T>(
     const stored = await ctx.blobs.put(sha256, createReadStream(path), { maxBytes });
     // Through the write queue: uploads arriving together share one commit (one fsync) for their records.
     const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
-    await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
+    await writeTransaction(ctx, caller, (trx) => recordBlobRows(trx, blobs, ctx.now()));
     return await use({ sha256, size: stored.size }, path);
   } finally {
     await rm(dir, { recursive: true, force: true });

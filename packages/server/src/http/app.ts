@@ -16,6 +16,7 @@ import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
 import { quotaWarning } from '../sync/quota.js';
 import { registerDurabilityHook } from './durability-hook.js';
+import { lazyChild } from './lazy-logger.js';
 import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { checkReadiness } from './readiness.js';
@@ -100,6 +101,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     ...connectionTimeouts(ctx.config),
     // Per-request lines are logged at debug by the onResponse hook below, with ids only.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, options) => lazyChild(logger, bindings, options),
     // The client address (login throttling, logs) comes from X-Forwarded-For only when a trusted proxy sent it.
     trustProxy: trustedProxies(ctx.config.trustedProxies),
     return503OnClosing: true,

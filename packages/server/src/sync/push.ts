@@ -127,7 +127,7 @@ export async function pushChanges(
   await checkNewItems(ctx, caller.userId, puts, options.itemsNew);
   if (prepared.length > 0 || results.size > earlier.size) {
     const fresh = [...results.entries()].filter(([id]) => !earlier.has(id)).map(([, r]) => r);
-    const applied = await writeTransaction(ctx, caller.userId, (trx, append) =>
+    const applied = await writeTransaction(ctx, caller, (trx, append) =>
       applyPrepared(trx, append, {
         now: ctx.now(),
         caller,
