@@ -49,21 +49,30 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
       return handler.call(this, request, reply);
     };
   });
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0) {
-      if (!isDavWrite(request, reply)) return payload;
-      // A DAV write that changed nothing (a retried PUT of the same card) may repeat one not yet on a target:
-      // it is answered once everything committed so far is, so retrying until success is safe.
-      request.durability = awaitDurability(ctx, await readHead(ctx.db));
+  // A callback hook: most responses committed nothing and leave at once, without a promise of their own.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0 && !isDavWrite(request, reply)) {
+      done(null, payload);
+      return;
     }
-    try {
-      reply.header(DURABILITY_HEADER, await acknowledge(ctx, request));
-      return payload;
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      return refuse(reply, error);
-    }
+    settle(ctx, request, reply, payload).then((settled) => done(null, settled), done);
   });
+}
+
+/** The payload to send once the request's writes may be acknowledged, or the problem that replaces it. */
+async function settle(ctx: Context, request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0) {
+    // A DAV write that changed nothing (a retried PUT of the same card) may repeat one not yet on a target:
+    // it is answered once everything committed so far is, so retrying until success is safe.
+    request.durability = awaitDurability(ctx, await readHead(ctx.db));
+  }
+  try {
+    reply.header(DURABILITY_HEADER, await acknowledge(ctx, request));
+    return payload;
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return refuse(reply, error);
+  }
 }
 
 const DAV_WRITES = new Set(['PUT', 'DELETE', 'MKCOL', 'MKCALENDAR', 'PROPPATCH', 'MOVE', 'COPY', 'POST']);
