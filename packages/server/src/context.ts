@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.js';
 import type { Db } from './store/database.js';
 import type { ChangeNotifier } from './sync/change-notifier.js';
 import type { HighWaterMark } from './sync/lineage.js';
+import type { WriteReceipt } from './sync/write-receipt.js';
 import type { CommitQueue } from './sync/write-transaction.js';
 
 /** Everything a request or job needs, built once by the composition root (main.ts). */
@@ -30,4 +31,6 @@ export interface Caller {
   userId: string;
   username: string;
   deviceId: string;
+  /** What this request committed (sync/write-receipt.ts); set by the HTTP layer for every route. */
+  receipt?: WriteReceipt | undefined;
 }

@@ -146,6 +146,40 @@ describe('acknowledgement once on a backup target', () => {
     expect(await journalHead(dirs[0] as string)).toBeGreaterThanOrEqual(await head(server, alice));
   });
 
+  it('waits for the target before answering any write route: a collection, an import and its undo', async () => {
+    const { server, dirs } = await backedUp(1);
+    const alice = await addUser(server, 'alice');
+    const onTarget = async () =>
+      expect(await journalHead(dirs[0] as string)).toBeGreaterThanOrEqual(await head(server, alice));
+    const created = await server.app.inject({
+      method: 'POST',
+      url: '/v1/collections',
+      headers: alice.auth,
+      payload: { type: 'contacts', name: 'Imported' },
+    });
+    expect(created.headers['holdfast-durability']).toBe('target');
+    await onTarget();
+    const book = (created.json() as { id: string }).id;
+    const imported = await server.app.inject({
+      method: 'POST',
+      url: `/v1/import?name=card.vcf&collection=${book}`,
+      headers: { ...alice.auth, 'content-type': 'text/vcard' },
+      payload: vcard(randomUUID(), 'Imported Contact'),
+    });
+    expect(imported.statusCode).toBe(200);
+    expect(imported.headers['holdfast-durability']).toBe('target');
+    await onTarget();
+    const { importId } = imported.json() as { importId: string };
+    const undone = await server.app.inject({
+      method: 'POST',
+      url: `/v1/imports/${importId}/undo`,
+      headers: alice.auth,
+    });
+    expect(undone.statusCode).toBe(200);
+    expect(undone.headers['holdfast-durability']).toBe('target');
+    await onTarget();
+  });
+
   it('says local, at once, without targets or with backupAck=local', async () => {
     const alone = await startTestServer('sqlite');
     defer(alone.close);

@@ -87,7 +87,7 @@ async function reviveCollection(
   fields: { type: DavType; name: string; description: string; color: string | null },
 ): Promise<void> {
   const now = ctx.now();
-  await writeTransaction(ctx, caller.userId, async (trx, append) => {
+  await writeTransaction(ctx, caller, async (trx, append) => {
     const row = await readCollection(trx, caller.userId, id);
     if (!row) throw new AppError('conflict', `Collection ${id} changed during the request; try again.`);
     if (row.deleted === 0) throw nameInUse();

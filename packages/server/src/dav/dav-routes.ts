@@ -12,7 +12,7 @@ import { freeBusyQuery } from './free-busy.js';
 import { deleteItem, getItem, putItem } from './item-methods.js';
 import { createScope } from './properties.js';
 import { propfind } from './propfind.js';
-import { answerIfHeld } from './recovery-hold.js';
+import { answerIfHeld, mayBeHeld } from './recovery-hold.js';
 import { report } from './report.js';
 import { parseXml, type XmlElement } from './xml-parse.js';
 import { CALDAV, MULTISTATUS_CLOSE, MULTISTATUS_OPEN } from './xml-write.js';
@@ -56,8 +56,15 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
     });
     // After a loss, reads wait until what was lost is back: a listing without it reads as deletions. Checked
     // once the (small, authenticated) body is read, so the connection stays open and the client reads its 503.
-    app.addHook('preHandler', async (request, reply) => {
-      if (request.caller && (await answerIfHeld(ctx, request.caller, request, reply))) return reply;
+    // A callback hook: the writes that are never held (PUT) pass without a promise of their own.
+    app.addHook('preHandler', (request, reply, done) => {
+      if (!request.caller || !mayBeHeld(request.method)) {
+        done();
+        return;
+      }
+      answerIfHeld(ctx, request.caller, request, reply).then((held) => {
+        if (!held) done();
+      }, done);
     });
 
     // RFC 6764 discovery: the one redirect Holdfast answers with, because DAV clients require it.

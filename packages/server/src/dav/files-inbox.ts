@@ -143,7 +143,7 @@ export async function importDropped(
     declaredLength,
     false,
     async (original, path) => {
-      const owner = { userId: caller.userId, deviceId: caller.deviceId };
+      const owner = { userId: caller.userId, deviceId: caller.deviceId, receipt: caller.receipt };
       // The import code loads with the first dropped file, not when the server starts.
       const { importFile } = await import('../import/import.js');
       const report = await importFile(ctx, owner, path, { name, original });

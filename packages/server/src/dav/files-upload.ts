@@ -65,7 +65,7 @@ export async function withUpload<T>(
     if (record) {
       // Through the write queue: uploads arriving together share one commit (one fsync) for their records.
       const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
-      await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
+      await writeTransaction(ctx, caller, (trx) => recordBlobRows(trx, blobs, ctx.now()));
     }
     return await use({ sha256, size: stored.size }, path);
   } finally {

@@ -70,6 +70,10 @@ export function getItem(request: FastifyRequest, reply: FastifyReply, target: It
   return reply.code(200).header('content-length', String(body.length)).send(body);
 }
 
+// ignoreBOM keeps a leading BOM in the text, so GET returns the very bytes that were PUT. Stateless between
+// calls (no streaming), so one decoder serves every request.
+const utf8Body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function decodeBody(request: FastifyRequest): string {
   const encoding = header(request, 'content-encoding');
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
@@ -82,8 +86,7 @@ function decodeBody(request: FastifyRequest): string {
   const body = request.body;
   if (!(body instanceof Buffer) || body.length === 0) throw new AppError('invalid_request', 'PUT needs a body.');
   try {
-    // ignoreBOM keeps a leading BOM in the text, so GET returns the very bytes that were PUT.
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
+    return utf8Body.decode(body);
   } catch {
     throw new AppError('unsupported_media_type', 'The body is not valid UTF-8.');
   }

@@ -15,6 +15,11 @@ import { errorBody } from './xml-write.js';
  */
 const HELD = new Set(['PROPFIND', 'REPORT', 'GET', 'HEAD', 'DELETE', 'PROPPATCH', 'COPY', 'MOVE']);
 
+/** Whether a request with this method waits while its account is held (only these need the hold read). */
+export function mayBeHeld(method: string): boolean {
+  return HELD.has(method);
+}
+
 /** Answers the request with 503 when its account is held; returns whether it did. */
 export async function answerIfHeld(
   ctx: Context,

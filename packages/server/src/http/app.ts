@@ -16,6 +16,7 @@ import type { Caller, Context } from '../context.js';
 import { davRoutes } from '../dav/dav-routes.js';
 import { quotaWarning } from '../sync/quota.js';
 import { registerDurabilityHook } from './durability-hook.js';
+import { lazyChild } from './lazy-logger.js';
 import { connectionTimeouts, guardConnections, largeBodies } from './limits.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { checkReadiness } from './readiness.js';
@@ -100,6 +101,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     ...connectionTimeouts(ctx.config),
     // Per-request lines are logged at debug by the onResponse hook below, with ids only.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, options) => lazyChild(logger, bindings, options),
     // The client address (login throttling, logs) comes from X-Forwarded-For only when a trusted proxy sent it.
     trustProxy: trustedProxies(ctx.config.trustedProxies),
     return503OnClosing: true,
@@ -143,22 +145,24 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     request.log = request.log.child({ userId: request.caller.userId, deviceId: request.caller.deviceId });
   });
   // Two headers instead of @fastify/helmet, whose other defaults (CSP, HSTS, frame rules) are for HTML pages.
-  app.addHook('onSend', async (request, reply, payload) => {
+  // These two hooks run for every request and wait for nothing: callback hooks, so no promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     const quota = request.caller ? quotaWarning(ctx, request.caller.userId) : null;
     if (quota) reply.header('holdfast-quota-warning', quota);
     // Responses carry one user's data: no shared or browser cache may keep them unless a route says otherwise.
     const type = String(reply.getHeader('content-type') ?? '');
     if (/json/i.test(type) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.debug({ method: request.method, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
     // The route pattern, not the URL: ids never become label values.
     ctx.metrics.httpRequests.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   // Replaced so invalid UTF-8 is refused instead of silently becoming U+FFFD in stored data.

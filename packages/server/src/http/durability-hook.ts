@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { awaitDurability, type Durability } from '../backup/ack-gate.js';
 import type { Context } from '../context.js';
 import { readHead } from '../store/revision-log.js';
-import { type WriteReceipt, withWriteReceipt } from '../sync/write-receipt.js';
+import type { WriteReceipt } from '../sync/write-receipt.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,11 +29,12 @@ export function acknowledge(ctx: Context, request: FastifyRequest, seq = 0): Pro
 }
 
 /**
- * Every route runs with a write receipt open; before any response of a
+ * Every route runs with a write receipt open, handed on with its caller
+ * (writes take the caller as their writer); before any response of a
  * request that committed something leaves, it waits for the backup
  * acknowledgement and names the durability reached in a header. So no write
  * route (JSON, DAV, import, restore) can acknowledge before its data is safe.
- * Register before any route.
+ * Register before any route, after the hooks that set `request.caller`.
  */
 export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void {
   app.decorateRequest('writeReceipt', null);
@@ -43,24 +44,35 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
     route.handler = function receiptHandler(this: FastifyInstance, request, reply) {
       const receipt: WriteReceipt = { seq: 0 };
       request.writeReceipt = receipt;
-      return withWriteReceipt(receipt, () => handler.call(this, request, reply));
+      // A copy: the receipt belongs to this request, whatever else holds the caller the auth hook resolved.
+      if (request.caller) request.caller = { ...request.caller, receipt };
+      return handler.call(this, request, reply);
     };
   });
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0) {
-      if (!isDavWrite(request, reply)) return payload;
-      // A DAV write that changed nothing (a retried PUT of the same card) may repeat one not yet on a target:
-      // it is answered once everything committed so far is, so retrying until success is safe.
-      request.durability = awaitDurability(ctx, await readHead(ctx.db));
+  // A callback hook: most responses committed nothing and leave at once, without a promise of their own.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0 && !isDavWrite(request, reply)) {
+      done(null, payload);
+      return;
     }
-    try {
-      reply.header(DURABILITY_HEADER, await acknowledge(ctx, request));
-      return payload;
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      return refuse(reply, error);
-    }
+    settle(ctx, request, reply, payload).then((settled) => done(null, settled), done);
   });
+}
+
+/** The payload to send once the request's writes may be acknowledged, or the problem that replaces it. */
+async function settle(ctx: Context, request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0) {
+    // A DAV write that changed nothing (a retried PUT of the same card) may repeat one not yet on a target:
+    // it is answered once everything committed so far is, so retrying until success is safe.
+    request.durability = awaitDurability(ctx, await readHead(ctx.db));
+  }
+  try {
+    reply.header(DURABILITY_HEADER, await acknowledge(ctx, request));
+    return payload;
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return refuse(reply, error);
+  }
 }
 
 const DAV_WRITES = new Set(['PUT', 'DELETE', 'MKCOL', 'MKCALENDAR', 'PROPPATCH', 'MOVE', 'COPY', 'POST']);

@@ -32,7 +32,7 @@ export interface UndoResult {
 export async function undoImport(ctx: Context, owner: ImportOwner, importId: string): Promise<UndoResult> {
   const now = ctx.now();
   const undoId = randomUUID();
-  return writeTransaction(ctx, owner.userId, async (trx, append) => {
+  return writeTransaction(ctx, owner, async (trx, append) => {
     const row = await findImport(trx, owner.userId, importId);
     if (!row) throw new AppError('not_found', `No import ${importId}.`);
     if (row.undone_by) throw new AppError('conflict', `Import ${importId} has already been undone.`);

@@ -10,6 +10,7 @@ import { appendLedgerEntry } from '../ledger/ledger.js';
 import { recordImport } from '../store/imports.js';
 import { readUsage } from '../store/usage.js';
 import { checkWritten } from '../sync/quota.js';
+import type { WriteReceipt } from '../sync/write-receipt.js';
 import type { Append } from '../sync/write-transaction.js';
 import { writeTransaction } from '../sync/write-transaction.js';
 import { archiveCandidates } from './archive-import.js';
@@ -35,6 +36,8 @@ export interface ImportOwner {
   userId: string;
   /** The device that uploaded it; null for the command line. */
   deviceId: string | null;
+  /** The uploading request's write receipt (sync/write-receipt.ts); none for the command line. */
+  receipt?: WriteReceipt | undefined;
 }
 
 /**
@@ -77,7 +80,7 @@ export async function importFile(
     const now = ctx.now();
     let first: number | null = null;
     let last: number | null = null;
-    const written = await writeTransaction(ctx, owner.userId, async (trx, append) => {
+    const written = await writeTransaction(ctx, owner, async (trx, append) => {
       const before = await readUsage(trx, owner.userId);
       const tracked: Append = async (revisions) => {
         const seqs = await append(revisions);

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { RecoveryHoldsTable } from './schema.js';
 
@@ -33,8 +34,13 @@ export async function holdAllAccounts(
   return users.map((u) => u.id);
 }
 
+// Read by every DAV read: compiled once (compiled-once.ts).
+const recoveryHoldOne = compiledOnce<RecoveryHoldRow, [string]>((db, [userId]) =>
+  db.selectFrom('recovery_holds').selectAll().where('user_id', '=', userId),
+);
+
 export async function readRecoveryHold(on: Queryable, userId: string): Promise<RecoveryHoldRow | undefined> {
-  return executor(on).selectFrom('recovery_holds').selectAll().where('user_id', '=', userId).executeTakeFirst();
+  return (await recoveryHoldOne(on, userId))[0];
 }
 
 export async function listRecoveryHolds(on: Queryable): Promise<RecoveryHoldRow[]> {

@@ -94,7 +94,7 @@ export async function insertCollectionRow(
 export async function createCollection(ctx: Context, caller: Caller, input: CreateCollection): Promise<Collection> {
   const id = input.id ?? randomUUID();
   const now = ctx.now();
-  return writeTransaction(ctx, caller.userId, async (trx, append) => {
+  return writeTransaction(ctx, caller, async (trx, append) => {
     const existing = await readCollection(trx, caller.userId, id);
     if (existing)
       throw new AppError('conflict', `Collection ${id} already exists${existing.deleted ? ' (deleted)' : ''}.`);
@@ -112,7 +112,7 @@ export async function updateCollection(
   input: UpdateCollection,
 ): Promise<Collection> {
   const now = ctx.now();
-  return writeTransaction(ctx, caller.userId, async (trx, append) => {
+  return writeTransaction(ctx, caller, async (trx, append) => {
     const row = await liveCollection(trx, caller.userId, id);
     const fields = {
       type: row.type,
@@ -133,7 +133,7 @@ export async function updateCollection(
  */
 export async function deleteCollection(ctx: Context, caller: Caller, id: string): Promise<{ revision: number }> {
   const now = ctx.now();
-  return writeTransaction(ctx, caller.userId, async (trx, append) => {
+  return writeTransaction(ctx, caller, async (trx, append) => {
     const row = await liveCollection(trx, caller.userId, id);
     const items = await liveItemsOfCollection(trx, caller.userId, id);
     const tombstones: NewRevision[] = items.map((item) => ({

@@ -106,7 +106,7 @@ export async function ensureContactIndex(ctx: Context): Promise<void> {
  */
 export async function rebuildContactIndex(ctx: Context, userIds?: string[]): Promise<void> {
   for (const userId of userIds ?? (await allUserIds(ctx.db))) {
-    await writeTransaction(ctx, userId, async (trx) => {
+    await writeTransaction(ctx, { userId }, async (trx) => {
       await clearContactRows(trx, userId);
       let after = '';
       for (;;) {
@@ -126,5 +126,6 @@ export async function rebuildContactIndex(ctx: Context, userIds?: string[]): Pro
       }
     });
   }
-  if (!userIds) await writeTransaction(ctx, '', async (trx) => writeContactSearchVersion(trx, CONTACT_INDEX_VERSION));
+  if (!userIds)
+    await writeTransaction(ctx, { userId: '' }, async (trx) => writeContactSearchVersion(trx, CONTACT_INDEX_VERSION));
 }

@@ -92,7 +92,7 @@ export async function restoreItemRevision(
   if (source.op !== 'put') throw new AppError('invalid_request', `Revision ${seq} is a deletion; it has no content.`);
   await checkNewItems(ctx, caller.userId, [{ itemId, size: source.size }]);
   const now = ctx.now();
-  return writeTransaction(ctx, caller.userId, async (trx, append) => {
+  return writeTransaction(ctx, caller, async (trx, append) => {
     // Read again under the log lock: the head may have moved since.
     const head = (await readItemHeads(trx, caller.userId, [itemId])).get(itemId);
     if (!head) throw new AppError('not_found', `No item ${itemId}.`);

@@ -64,7 +64,7 @@ export async function previewRestore(ctx: Context, caller: Caller, point: PointI
  */
 export async function applyRestore(ctx: Context, caller: Caller, point: PointInTime): Promise<RestoreResult> {
   const now = ctx.now();
-  return writeTransaction(ctx, caller.userId, async (trx, append) => {
+  return writeTransaction(ctx, caller, async (trx, append) => {
     const plan = await planRestore(trx, caller.userId, point);
     for (const id of plan.collectionsRevived) {
       // The collection comes back first, as a revision devices see like any other.

@@ -135,7 +135,7 @@ export async function pushChanges(
   if (prepared.length > 0 || results.size > earlier.size) {
     const fresh = [...results.entries()].filter(([id]) => !earlier.has(id)).map(([, r]) => r);
     const uploaded = options.uploaded;
-    const applied = await writeTransaction(ctx, caller.userId, async (trx, append) => {
+    const applied = await writeTransaction(ctx, caller, async (trx, append) => {
       if (uploaded) await recordBlobRows(trx, [{ ...uploaded, owners: [caller.userId] }], ctx.now());
       return applyPrepared(trx, append, {
         now: ctx.now(),

@@ -34,7 +34,7 @@ export async function takeInventory(
   inventory: InventoryRequest,
 ): Promise<InventoryResponse> {
   const now = ctx.now();
-  const recreatedCollections = await writeTransaction(ctx, caller.userId, async (trx, append) => {
+  const recreatedCollections = await writeTransaction(ctx, caller, async (trx, append) => {
     const existing = await collectionDeletedFlags(
       trx,
       caller.userId,
@@ -107,7 +107,7 @@ export async function completeReseed(ctx: Context, caller: Caller, report: Resee
   const generation = await readGeneration(ctx.db);
   const live = (await listDevices(ctx.db, caller.userId)).filter((d) => d.revoked_at === null).map((d) => d.id);
   let released = false;
-  const row = await writeTransaction(ctx, caller.userId, async (trx) => {
+  const row = await writeTransaction(ctx, caller, async (trx) => {
     released = await noteReseeded(trx, caller.userId, caller.deviceId, live);
     return appendLedgerEntry(
       trx,

@@ -1,25 +1,22 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /**
  * What one request committed: the highest seq its writes appended. The HTTP
- * layer opens a receipt around every handler; `writeTransaction` notes into
- * the open one, so no write route can forget to report what it must wait for
+ * layer opens a receipt for every authenticated request and hands it on with
+ * the caller (`Caller.receipt`); `writeTransaction` notes into the receipt of
+ * the writer it is given, so what a route commits decides what it waits for
  * before acknowledging (backup acknowledgement, backup/ack-gate.ts).
+ *
+ * Passed explicitly rather than through AsyncLocalStorage: on Node 20 that
+ * turns on a hook for every promise the server makes, a cost every request
+ * pays whether it writes or not.
  */
 export interface WriteReceipt {
   seq: number;
 }
 
-const open = new AsyncLocalStorage<WriteReceipt>();
-
-/** Runs `work` with `receipt` open: every commit made inside it is noted there. */
-export function withWriteReceipt<T>(receipt: WriteReceipt, work: () => T): T {
-  return open.run(receipt, work);
-}
-
-/** The receipt open for the current request, if any (background jobs have none). */
-export function currentWriteReceipt(): WriteReceipt | undefined {
-  return open.getStore();
+/** Whose data a write changes, and the receipt of the request making it (none for background work). */
+export interface Writer {
+  userId: string;
+  receipt?: WriteReceipt | undefined;
 }
 
 /** Notes that `seq` committed for `receipt`. */

@@ -47,7 +47,7 @@ describe.each(engines)('group commit on %s', (engine) => {
 
   it('rolls back a failing write alone, leaving the writes grouped with it committed and the log gap-free', async () => {
     const before = await readHead(server.ctx.db.kysely);
-    const failing = writeTransaction(server.ctx, caller.userId, async (trx, append) => {
+    const failing = writeTransaction(server.ctx, caller, async (trx, append) => {
       await append([
         {
           user_id: caller.userId,
@@ -96,7 +96,7 @@ describe.each(engines)('group commit on %s', (engine) => {
 
   it("queues writes in the context's commit queue and commits them together", async () => {
     const queued = server.ctx.commits.waiting.length;
-    const writes = [1, 2, 3].map((n) => writeTransaction(server.ctx, caller.userId, async () => n));
+    const writes = [1, 2, 3].map((n) => writeTransaction(server.ctx, caller, async () => n));
     expect(server.ctx.commits.waiting.length).toBe(queued + 3);
     await expect(Promise.all(writes)).resolves.toEqual([1, 2, 3]);
     expect(server.ctx.commits.waiting).toHaveLength(0);

@@ -10,7 +10,7 @@ import {
   rollbackToSavepoint,
 } from '../store/transactions.js';
 import { NOTIFY_CHANNEL } from './change-notifier.js';
-import { currentWriteReceipt, noteCommitted, type WriteReceipt } from './write-receipt.js';
+import { noteCommitted, type WriteReceipt, type Writer } from './write-receipt.js';
 
 export type Append = (revisions: NewRevision[]) => Promise<number[]>;
 type Work = (trx: Transaction<Database>, append: Append) => Promise<unknown>;
@@ -53,8 +53,8 @@ export function createCommitQueue(): CommitQueue {
  * write lock, appends revisions and updates the materialised heads together.
  * When it resolves, the commit is durable (SQLite synchronous=FULL; PostgreSQL
  * synchronous_commit) on this server; the seq it appended is noted in the
- * request's write receipt, and the HTTP layer acknowledges once that seq is
- * also on the backup targets (backup/ack-gate.ts, `backupAck`).
+ * writer's receipt (the request's), and the HTTP layer acknowledges once that
+ * seq is also on the backup targets (backup/ack-gate.ts, `backupAck`).
  *
  * Group commit: concurrent calls run one after another inside one database
  * transaction, each in its own savepoint, so a failing write rolls back alone
@@ -64,12 +64,12 @@ export function createCommitQueue(): CommitQueue {
  */
 export function writeTransaction<T>(
   ctx: Context,
-  userId: string,
+  writer: Writer,
   work: (trx: Transaction<Database>, append: Append) => Promise<T>,
 ): Promise<T> {
   const target = ctx.commits;
+  const { userId, receipt } = writer;
   return new Promise<T>((resolve, reject) => {
-    const receipt = currentWriteReceipt();
     target.waiting.push({ userId, work, resolve: resolve as (value: unknown) => void, reject, receipt });
     schedule(ctx, target);
   });

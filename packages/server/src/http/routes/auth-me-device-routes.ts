@@ -21,7 +21,9 @@ const passwordChange = z
 
 async function meView(ctx: Context, caller: Caller) {
   return {
-    ...caller,
+    userId: caller.userId,
+    username: caller.username,
+    deviceId: caller.deviceId,
     admin: await isAdmin(ctx.db, caller.userId),
     email: await readEmail(ctx, caller.userId),
     generation: await readGeneration(ctx.db),

@@ -79,7 +79,7 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
       // Through the write queue, never a transaction of its own: uploads and pushes arriving together share one
       // commit (one fsync), where a commit each made every upload wait for the single SQLite connection in turn.
       const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
-      await writeTransaction(ctx, caller.userId, (trx) => recordBlobRows(trx, blobs, ctx.now()));
+      await writeTransaction(ctx, caller, (trx) => recordBlobRows(trx, blobs, ctx.now()));
       return reply.code(held ? 200 : 201).send({ sha256, size: stored.size });
     });
 

@@ -62,10 +62,15 @@ export function exportImportRoutes(ctx: Context): FastifyPluginAsync {
         const path = join(dir, 'upload');
         await pipeline(request.raw, byteLimit(limit), createWriteStream(path));
         const { importFile } = await import('../../import/import.js');
-        const report = await importFile(ctx, { userId: caller.userId, deviceId: caller.deviceId }, path, {
-          name: query.name ?? 'upload',
-          ...(query.collection ? { collectionId: query.collection } : {}),
-        });
+        const report = await importFile(
+          ctx,
+          { userId: caller.userId, deviceId: caller.deviceId, receipt: caller.receipt },
+          path,
+          {
+            name: query.name ?? 'upload',
+            ...(query.collection ? { collectionId: query.collection } : {}),
+          },
+        );
         request.log.info({ importId: report.importId, ...report.counts }, 'import written');
         return report;
       } finally {
@@ -93,7 +98,7 @@ export function exportImportRoutes(ctx: Context): FastifyPluginAsync {
       const caller = callerOf(request);
       const { id } = parseInput(params, request.params, 'path');
       const { undoImport } = await import('../../import/import-undo.js');
-      return undoImport(ctx, { userId: caller.userId, deviceId: caller.deviceId }, id);
+      return undoImport(ctx, { userId: caller.userId, deviceId: caller.deviceId, receipt: caller.receipt }, id);
     });
   };
 }
