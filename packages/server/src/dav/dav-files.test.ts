@@ -216,6 +216,29 @@ describe.each(engines)('WebDAV files on %s', (engine) => {
     expect((await call(alice, 'DELETE', `${home()}Inbox/friends.vcf`)).status).toBe(403);
   });
 
+  it('imports a lone Markdown note or photo dropped into the Inbox, as a folder holding just it would', async () => {
+    const note = '---\ntitle: Groceries\ntags: [home]\n---\n- milk\n- bread\n';
+    const put = await call(alice, 'PUT', `${home()}Inbox/Groceries.md`, { body: note });
+    expect(put.status).toBe(201);
+    expect(await put.text()).toContain('1 created, 0 updated, 0 skipped, 0 rejected');
+    const photo = await call(alice, 'PUT', `${home()}Inbox/Holiday.png`, { body: png });
+    expect(photo.status).toBe(201);
+    expect(await photo.text()).toContain('1 created, 0 updated, 0 skipped, 0 rejected');
+    const collections = (await api('GET', '/v1/collections')).collections as { id: string; type: string }[];
+    const itemsOf = async (type: string) => {
+      const out: { content: Record<string, unknown> }[] = [];
+      for (const c of collections.filter((c) => c.type === type)) {
+        out.push(...((await api('GET', `/v1/collections/${c.id}/items`)).items as typeof out));
+      }
+      return out;
+    };
+    expect((await itemsOf('notes')).map((i) => i.content.title)).toContain('Groceries');
+    expect((await itemsOf('photos')).map((i) => i.content.filename)).toContain('Holiday.png');
+    // Dropped again, nothing new.
+    const again = await call(alice, 'PUT', `${home()}Inbox/Groceries.md`, { body: note });
+    expect(await again.text()).toContain('0 created, 0 updated, 1 skipped');
+  });
+
   it('refuses an Inbox drop it cannot read with 415, keeping nothing', async () => {
     const before = await api('GET', '/v1/me');
     const response = await call(alice, 'PUT', `${home()}Inbox/notes.txt`, { body: 'just text' });

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
 import { formatImportReport, type ImportReport, type ImportReportItem } from '../import/import-report.js';
-import { detectFormat } from '../import/import-source.js';
+import { detectFormat, isLoneFile } from '../import/import-source.js';
 import { listImports } from '../store/imports.js';
 import { usableName } from './files-store.js';
 import { withUpload } from './files-upload.js';
@@ -129,10 +129,10 @@ export async function importDropped(
     throw new AppError('forbidden', 'Reports are written by the server; drop the file to import instead.');
   }
   const readable = async (path: string) => {
-    if (!(await detectFormat(path, name))) {
+    if (!isLoneFile(name) && !(await detectFormat(path, name))) {
       throw new AppError(
         'unsupported_media_type',
-        `${name} is not a vCard (.vcf), iCalendar (.ics) or Holdfast export (.zip) file.`,
+        `${name} is not a file Holdfast imports: a vCard (.vcf), iCalendar (.ics), Holdfast export (.zip), SMS Backup & Restore (.xml), Markdown note (.md), photo, or a .zip of notes, photos or a Google Takeout.`,
       );
     }
   };

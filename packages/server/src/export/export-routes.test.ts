@@ -87,7 +87,7 @@ describe.each(engines)('export and import over HTTP on %s', (engine) => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({
       code: 'invalid_content',
-      detail: expect.stringMatching(/^upload is not a vCard/),
+      detail: expect.stringMatching(/^upload is not a file Holdfast imports/),
     });
     const query = await call('POST', '/v1/import?collection=bad%20id', { body: vcard('q', 'Q') });
     expect(query.statusCode).toBe(400);

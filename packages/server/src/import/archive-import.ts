@@ -8,27 +8,20 @@ import type { BundleLimits } from '../bundle/bundle-reader.js';
 import type { BlobSink } from './bundle-import.js';
 import { type FileTree, openFileTree } from './file-tree.js';
 import { storeBytes } from './import-blobs.js';
-import { calendarCandidates, type ImportCandidate, type ImportProblem, vcardCandidates } from './import-source.js';
+import {
+  calendarCandidates,
+  extensionOf,
+  IMAGE_TYPES,
+  type ImportCandidate,
+  type ImportProblem,
+  vcardCandidates,
+} from './import-source.js';
 import { inKeepFolder, isKeepCompanion, keepNoteCandidate } from './keep-notes.js';
 import { findSidecar, readSidecar } from './photo-sidecars.js';
 
 type Yield = ImportCandidate | ImportProblem;
 
-const IMAGE_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  heic: 'image/heic',
-  heif: 'image/heif',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  tif: 'image/tiff',
-  tiff: 'image/tiff',
-};
-
 const MAX_SIDECAR_BYTES = 1024 * 1024;
-
-const extensionOf = (path: string) => /\.([^./]+)$/.exec(path)?.[1]?.toLowerCase() ?? '';
 
 /**
  * The items of a folder or a ZIP of files that is not a Holdfast export: a

@@ -90,7 +90,9 @@ describe.each(engines)('bad input on %s', (engine) => {
     const user = await addUser(f.server);
     const garbage = randomBytes(256 * 1024);
     garbage[0] = 0x00; // not a ZIP, not BEGIN:
-    await expect(f.import(await f.file('blob.bin', garbage), {}, user)).rejects.toThrow(/is not a vCard/);
+    await expect(f.import(await f.file('blob.bin', garbage), {}, user)).rejects.toThrow(
+      /is not a file Holdfast imports/,
+    );
     const report = await f.import(await f.file('blob.vcf', garbage), {}, user);
     expect(report.counts.created).toBe(0);
     expect(report.counts.rejected).toBeGreaterThan(0);

@@ -8,6 +8,32 @@ import { noteFromJournal } from '../content/vjournal.js';
 import { isPlainZip } from './file-tree.js';
 import { isSmsBackup } from './sms-backup.js';
 
+/** Photo types imported from a folder, a ZIP or on their own, by file extension. */
+export const IMAGE_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  heic: 'image/heic',
+  heif: 'image/heif',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+};
+
+/** A Markdown note's file name. */
+export const MARKDOWN = /\.(md|markdown)$/i;
+
+export const extensionOf = (path: string) => /\.([^./]+)$/.exec(path)?.[1]?.toLowerCase() ?? '';
+
+/**
+ * A file that is imported on its own as a folder holding just it: a Markdown
+ * note or a photo (what a folder or ZIP of them would bring in, one at a time).
+ */
+export function isLoneFile(name: string): boolean {
+  return MARKDOWN.test(name) || IMAGE_TYPES[extensionOf(name)] !== undefined;
+}
+
 /** The collection a bundle item came from, to import it into the same (or a like) collection. */
 export interface CollectionSpec {
   id: string;

@@ -130,7 +130,7 @@ describe.each(engines)('import on %s', (engine) => {
     const path = await f.file('notes.txt', 'hello, this is not a contact');
     await expect(f.import(path)).rejects.toThrow(AppError);
     await expect(f.import(path)).rejects.toThrow(
-      /notes.txt is not a vCard \(.vcf\), iCalendar \(.ics\), Holdfast export \(.zip\) or Markdown notes/,
+      /notes.txt is not a file Holdfast imports: a vCard \(.vcf\), iCalendar \(.ics\), Holdfast export \(.zip\), SMS/,
     );
   });
 

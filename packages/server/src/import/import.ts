@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { AppError } from '@holdfast/protocol';
@@ -18,7 +18,7 @@ import { bundleCandidates } from './bundle-import.js';
 import { importIncident } from './import-ledger.js';
 import { prepareCandidates } from './import-prepare.js';
 import { countStatuses, type ImportReport, type ImportReportItem, type PreparedItem } from './import-report.js';
-import { calendarCandidates, detectFormat, type ImportFormat, vcardCandidates } from './import-source.js';
+import { calendarCandidates, detectFormat, type ImportFormat, isLoneFile, vcardCandidates } from './import-source.js';
 import { writePrepared } from './import-write.js';
 import { hasMarkdown, isMarkdownZip, markdownCandidates } from './markdown-notes.js';
 import { smsBackupCandidates } from './sms-backup.js';
@@ -58,11 +58,35 @@ export async function importFile(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const name = options.name ?? basename(path);
+  // A lone Markdown note or photo is read as a folder holding just it, by the same code as a folder of them.
+  const lone = isLoneFile(name) && !(await stat(path)).isDirectory() ? await folderOfOne(path, name) : null;
+  try {
+    return await importFrom(ctx, owner, lone ?? path, name, options);
+  } finally {
+    if (lone) await rm(lone, { recursive: true, force: true });
+  }
+}
+
+/** A temporary folder holding the file at `path` under `name` (linked, not copied, where the filesystem allows). */
+async function folderOfOne(path: string, name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'holdfast-import-file-'));
+  const inside = join(dir, basename(name));
+  await link(path, inside).catch(() => copyFile(path, inside));
+  return dir;
+}
+
+async function importFrom(
+  ctx: Context,
+  owner: ImportOwner,
+  path: string,
+  name: string,
+  options: ImportOptions,
+): Promise<ImportReport> {
   const format = await formatOf(ctx, path, name);
   if (!format) {
     throw new AppError(
       'invalid_content',
-      `${name} is not a vCard (.vcf), iCalendar (.ics), Holdfast export (.zip) or Markdown notes (folder or .zip of .md files)`,
+      `${name} is not a file Holdfast imports: a vCard (.vcf), iCalendar (.ics), Holdfast export (.zip), SMS Backup & Restore (.xml), Markdown note (.md, or a folder or .zip of them), photo, or a folder or .zip of files from another service (Google Takeout)`,
     );
   }
   if (format === 'holdfast-export' && options.collectionId !== undefined) {

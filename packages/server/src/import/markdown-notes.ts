@@ -3,7 +3,7 @@ import { join, relative, sep } from 'node:path';
 import { AppError } from '@holdfast/protocol';
 import { type BundleLimits, openBundle } from '../bundle/bundle-reader.js';
 import { decodeText } from '../bundle/charset.js';
-import type { ImportCandidate, ImportProblem } from './import-source.js';
+import { type ImportCandidate, type ImportProblem, MARKDOWN } from './import-source.js';
 
 /**
  * Markdown notes from other apps (Obsidian, Joplin and Bear exports, a
@@ -14,7 +14,6 @@ import type { ImportCandidate, ImportProblem } from './import-source.js';
  * finds the same content and writes nothing.
  */
 
-const MARKDOWN = /\.(md|markdown)$/i;
 /** Larger than any note (the body limit is 4 MiB of text). */
 const MAX_NOTE_FILE_BYTES = 8 * 1024 * 1024;
 const TITLE_MAX = 1000;
