@@ -4,7 +4,11 @@
  * 200-500 KB with EXIF, each distinct) once into a local directory and once
  * to /dav/files/<user>/Photos/ of a `holdfast serve` (a remote configured
  * from RCLONE_CONFIG_* variables only, with an app password). Target: the
- * upload at >= 80% of the local copy's speed. Run from bench/export.ts.
+ * upload at >= 80% of the local copy's speed. Beside them, the same copy to
+ * rclone's own WebDAV server (`rclone serve webdav` on a local directory):
+ * what rclone's WebDAV client reaches against a server that does no more than
+ * write files, so the client's own pace is seen apart from Holdfast's.
+ * Run from bench/export.ts.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -96,6 +100,7 @@ export async function rcloneUpload(dir: string, env: Record<string, string>, use
   await childrenCpu();
 
   const local = await program('rclone', ['copy', photos, join(dir, 'rclone-local')], { RCLONE_CONFIG: '/dev/null' });
+  const plain = await copyToRcloneServer(photos, join(dir, 'rclone-served'));
   const server = await serve(env);
   try {
     const before = await cpuSeconds(server.child.pid as number);
@@ -117,12 +122,52 @@ export async function rcloneUpload(dir: string, env: Record<string, string>, use
         `${label.padEnd(30)} ${String(PHOTOS).padStart(6)} photos (${mb.toFixed(0)} MB): ${r.seconds.toFixed(2).padStart(5)} s = ${(mb / r.seconds).toFixed(0)} MB/s; rclone CPU ${r.cpu.toFixed(2)} s${extra}`,
       );
     line('rclone copy to a local dir', local, ` (${copied} files)`);
+    line('rclone copy to rclone serve', plain, ' (rclone serve webdav on a local dir)');
     line('rclone copy over WebDAV', dav, `, server CPU ${serverCpu.toFixed(2)} s (${listed.length} listed)`);
+    console.log(
+      `  Holdfast at ${((plain.seconds / dav.seconds) * 100).toFixed(0)}% of the speed of rclone's own WebDAV server on this machine`,
+    );
     console.log(
       `  WebDAV upload at ${(ratio * 100).toFixed(0)}% of the local copy's speed (target >= 80%: ${ratio >= 0.8 ? 'met' : 'MISSED'}); average photo ${(bytes / PHOTOS / 1024).toFixed(0)} KB, ${(await stat(join(photos, 'IMG_0000.jpg'))).size} bytes the first`,
     );
   } finally {
     server.child.kill('SIGTERM');
     await once(server.child, 'exit');
+  }
+}
+
+/** The copy to `rclone serve webdav` on an empty local directory, started on a free port and stopped after. */
+async function copyToRcloneServer(photos: string, root: string): Promise<{ seconds: number; cpu: number }> {
+  await mkdir(root, { recursive: true });
+  const child = spawn('rclone', ['serve', 'webdav', root, '--addr', '127.0.0.1:0'], {
+    env: { ...process.env, RCLONE_CONFIG: '/dev/null' },
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let log = '';
+      const timer = setTimeout(() => reject(new Error(`rclone serve webdav did not start: ${log}`)), 30_000);
+      child.stderr.on('data', (d) => {
+        log += d;
+        const found = /https?:\/\/127\.0\.0\.1:\d+\/?/.exec(log)?.[0];
+        if (found) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`rclone serve webdav exited ${code}: ${log}`)));
+    });
+    await childrenCpu();
+    const remote = {
+      RCLONE_CONFIG: '/dev/null',
+      RCLONE_CONFIG_PLAIN_TYPE: 'webdav',
+      RCLONE_CONFIG_PLAIN_URL: url,
+      RCLONE_CONFIG_PLAIN_VENDOR: 'other',
+    };
+    return await program('rclone', ['copy', photos, 'plain:Photos'], remote);
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await once(child, 'exit');
+    // The server's CPU is counted when it is reaped: taken here so the next copy's figure holds only its own.
+    await childrenCpu();
   }
 }
