@@ -1,31 +1,15 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addUser, engines, type TestUser } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import yazl from 'yazl';
 import { type FormatsFixture, listContents, startFormatsFixture } from '../test-support/accounts.js';
+import { zipFolder } from '../test-support/zip-folder.js';
 import { findSidecar } from './photo-sidecars.js';
 
 const fixtures = fileURLToPath(new URL('../../../../test/fixtures/', import.meta.url));
 const takeout = `${fixtures}moving-in/takeout`;
 const album = 'Takeout/Google Photos/Photos from 2023';
-
-async function zipFolder(folder: string, out: string): Promise<string> {
-  const zip = new yazl.ZipFile();
-  for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = join(entry.parentPath, entry.name);
-    zip.addFile(full, relative(folder, full));
-  }
-  zip.end();
-  const stream = createWriteStream(out);
-  zip.outputStream.pipe(stream);
-  await once(stream, 'close');
-  return out;
-}
 
 interface Photo {
   id: string;

@@ -1,14 +1,12 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unfoldLines } from '@holdfast/protocol';
 import { addUser, engines, type TestUser } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import yazl from 'yazl';
 import { type FormatsFixture, startFormatsFixture } from '../test-support/accounts.js';
 import { addDavUser } from '../test-support/dav.js';
+import { zipFolder } from '../test-support/zip-folder.js';
 
 const fixtures = fileURLToPath(new URL('../../../../test/fixtures/', import.meta.url));
 const takeout = `${fixtures}moving-in/takeout`;
@@ -18,20 +16,6 @@ const attachment = '1684050067000.9f8e7d6c5b4a3921.jpg';
 interface Note {
   id: string;
   content: { title: string; body: string; ical?: string };
-}
-
-async function zipFolder(folder: string, out: string): Promise<string> {
-  const zip = new yazl.ZipFile();
-  for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = join(entry.parentPath, entry.name);
-    zip.addFile(full, relative(folder, full));
-  }
-  zip.end();
-  const stream = createWriteStream(out);
-  zip.outputStream.pipe(stream);
-  await once(stream, 'close');
-  return out;
 }
 
 async function collectionOf(f: FormatsFixture, user: TestUser, type: string): Promise<string | undefined> {
