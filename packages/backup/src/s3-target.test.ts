@@ -44,6 +44,23 @@ describe('S3Target', () => {
     await target.close();
   });
 
+  it('writes a name once when one process puts it several times at once, and compares the rest', async () => {
+    // Without conditional writes, simultaneous writes of one key are not atomic on every store.
+    const target = new S3Target({ bucket: s3.bucket, client: s3.clientConfig, conditionalWrites: false });
+    const bytes = Buffer.alloc(256 * 1024, 7);
+    await Promise.all(Array.from({ length: 5 }, () => target.putObject('blobs/ab/same', bytes)));
+    expect(s3.events.filter((e) => e.key === 'blobs/ab/same')).toHaveLength(1);
+    expect(Buffer.compare(Buffer.from(await target.getObject('blobs/ab/same')), bytes)).toBe(0);
+    const other = Buffer.alloc(256 * 1024, 8);
+    const outcomes = await Promise.allSettled([
+      target.putObject('blobs/ab/mixed', bytes),
+      target.putObject('blobs/ab/mixed', other),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    expect(await failureOf(target.putObject('blobs/ab/mixed', other))).toBe('write_once');
+    await target.close();
+  });
+
   it('classifies quota errors as full and other errors as unavailable', () => {
     const error = (name: string, status: number) =>
       Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });

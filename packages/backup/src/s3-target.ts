@@ -79,6 +79,12 @@ export class S3Target implements Target {
   readonly #prefix: string;
   readonly #conditional: boolean;
   readonly #pageSize: number;
+  /**
+   * Puts of a name that are under way in this process. A second put of the same name waits for the first and
+   * then compares, instead of writing the same key at once: a store without conditional writes (s3rver, some
+   * self-hosted ones) may not make two simultaneous writes of one key atomic, and it saves the upload.
+   */
+  readonly #putting = new Map<string, Promise<void>>();
 
   /** A target in `options.bucket` under `options.prefix`. */
   constructor(options: S3TargetOptions) {
@@ -93,6 +99,19 @@ export class S3Target implements Target {
 
   async putObject(name: string, bytes: Uint8Array): Promise<void> {
     assertObjectName(name, this.description);
+    for (let earlier = this.#putting.get(name); earlier; earlier = this.#putting.get(name)) {
+      await earlier.catch(() => {});
+    }
+    const put = this.#putOnce(name, bytes);
+    this.#putting.set(name, put);
+    try {
+      await put;
+    } finally {
+      if (this.#putting.get(name) === put) this.#putting.delete(name);
+    }
+  }
+
+  async #putOnce(name: string, bytes: Uint8Array): Promise<void> {
     const existing = await this.#getIfPresent(name);
     if (existing) return this.#compareExisting(name, existing, bytes);
     try {
