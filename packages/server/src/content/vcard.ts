@@ -33,8 +33,10 @@ export function readVcardCard(text: string): { meta: VcardMeta; card: ContentCom
     throw invalid(`unsupported vCard version '${version}' (2.1, 3.0 and 4.0 are accepted)`);
   }
   const designSet = version === '4.0' ? loadIcal().design.vcard : loadIcal().design.vcard3;
-  const component = new (loadIcal().Component)(withLine(() => toJcal(card, designSet)));
-  const informative = component.getAllProperties().some((p) => !CARD_FRAME.has(p.name));
+  const jcal = withLine(() => toJcal(card, designSet));
+  // Property names straight from the jCard: asking the component would build an ICAL.Property for each.
+  const informative = jcal[1].some((p) => !CARD_FRAME.has((p as [string])[0]));
+  const component = new (loadIcal().Component)(jcal);
   if (!informative) throw invalid('an empty contact: the vCard has no properties besides VERSION, UID and PRODID');
   return { meta: { uid: textOf(component, 'uid'), fn: textOf(component, 'fn'), version }, card };
 }

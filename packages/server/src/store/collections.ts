@@ -149,6 +149,33 @@ export async function updateCollectionRow(
   await trx.updateTable('collections').set(changes).where('user_id', '=', userId).where('id', '=', id).execute();
 }
 
+/** A live collection's type with its item count and digest, for a write to that one collection. */
+const liveCollectionSummaryOne = compiledOnce<
+  { id: string; type: string; item_count: number; digest: string },
+  [string, string]
+>((db, [userId, id]) =>
+  db
+    .selectFrom('collections')
+    .select(['id', 'type', 'item_count', 'digest'])
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .where('id', '=', id),
+);
+
+/**
+ * `liveCollectionTypes` of one collection, with its summary as it is now: a
+ * write that holds the log lock passes the summary on to writeItemHeads
+ * instead of reading the same row again.
+ */
+export async function liveCollectionWithSummary(
+  on: Queryable,
+  userId: string,
+  id: string,
+): Promise<{ type: string; item_count: number; digest: string } | null> {
+  const [row] = await liveCollectionSummaryOne(on, userId, id);
+  return row ? { type: row.type, item_count: row.item_count, digest: row.digest } : null;
+}
+
 /** A collection's live item count and digest. */
 const collectionSummary = compiledOnce<{ item_count: number; digest: string }, [string, string]>((db, [userId, id]) =>
   db.selectFrom('collections').select(['item_count', 'digest']).where('user_id', '=', userId).where('id', '=', id),

@@ -35,6 +35,8 @@ export async function writeItemHeads(
   userId: string,
   writes: HeadWrite[],
   now: number,
+  /** Summaries the caller read under the same lock, in this transaction: not read again. */
+  summaries?: ReadonlyMap<string, { item_count: number; digest: string }>,
 ): Promise<void> {
   if (writes.length === 0) return;
   const rows = writes.map((w) => ({
@@ -56,19 +58,24 @@ export async function writeItemHeads(
     const delta = deltas.get(w.collectionId) ?? { count: 0, digest: EMPTY_DIGEST };
     if (w.previousLiveHash !== null) {
       delta.count -= 1;
-      delta.digest = xorDigest(delta.digest, itemDigest(w.itemId, w.previousLiveHash));
+      delta.digest = xorInto(delta.digest, itemDigest(w.itemId, w.previousLiveHash));
     }
     if (!w.deleted) {
       delta.count += 1;
-      delta.digest = xorDigest(delta.digest, itemDigest(w.itemId, w.hash ?? ''));
+      delta.digest = xorInto(delta.digest, itemDigest(w.itemId, w.hash ?? ''));
     }
     deltas.set(w.collectionId, delta);
   }
   for (const [collectionId, delta] of deltas) {
-    const current = await readCollectionSummary(trx, userId, collectionId);
+    const current = summaries?.get(collectionId) ?? (await readCollectionSummary(trx, userId, collectionId));
     await writeCollectionSummary(trx, userId, collectionId, {
       item_count: current.item_count + delta.count,
       digest: xorDigest(current.digest, delta.digest),
     });
   }
+}
+
+/** XOR into an empty digest is the other digest: the common write of one item skips a hex round trip. */
+function xorInto(digest: string, more: string): string {
+  return digest === EMPTY_DIGEST ? more : xorDigest(digest, more);
 }

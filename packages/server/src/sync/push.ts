@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { type BlobInfo, type NormalizedContent, normalizeContent, readPhotoMeta } from '../content/index.js';
 import type { Caller, Context } from '../context.js';
 import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
-import { liveCollectionTypes as readLiveCollectionTypes } from '../store/collections.js';
+import { liveCollectionWithSummary, liveCollectionTypes as readLiveCollectionTypes } from '../store/collections.js';
 import { readItemHeads } from '../store/items.js';
 import { recordBlobRows } from '../store/journal-apply.js';
 import { insertPushReceipts, readPushReceipts } from '../store/push-receipts.js';
@@ -233,7 +233,7 @@ async function applyPrepared(
       )
     : new Map<string, PushResult>();
   const todo = prepared.filter((p) => !receipts.has(p.change.clientChangeId));
-  const liveCollections = await liveCollectionTypes(
+  const { liveCollections, summaries } = await liveCollectionsWithSummaries(
     trx,
     caller.userId,
     todo.map((p) => p.change.collectionId),
@@ -316,10 +316,28 @@ async function applyPrepared(
       },
     });
   });
-  await writeItemHeads(trx, caller.userId, [...finalHeads.values()], now);
+  await writeItemHeads(trx, caller.userId, [...finalHeads.values()], now, summaries);
   const fresh = [...alreadyDecided, ...pendingResults.values()];
   if (options.receipts) await writeReceipts(trx, caller.userId, fresh, now);
   return [...results, ...pendingResults.values()];
+}
+
+/**
+ * The live collections among `ids`; for a write to a single collection (every DAV write) also its
+ * summary, read in the same statement, so writeItemHeads need not read the row again.
+ */
+async function liveCollectionsWithSummaries(trx: Transaction<Database>, userId: string, ids: string[]) {
+  const summaries = new Map<string, { item_count: number; digest: string }>();
+  const [first] = ids;
+  if (first === undefined || ids.some((id) => id !== first))
+    return { liveCollections: await liveCollectionTypes(trx, userId, ids), summaries };
+  const live = await liveCollectionWithSummary(trx, userId, first);
+  const liveCollections = new Map<string, CollectionType>();
+  if (live) {
+    liveCollections.set(first, live.type as CollectionType);
+    summaries.set(first, { item_count: live.item_count, digest: live.digest });
+  }
+  return { liveCollections, summaries };
 }
 
 /** The outcome of a change that writes nothing, or null if it should be written. */
