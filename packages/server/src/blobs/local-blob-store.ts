@@ -1,11 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   closeSync,
+  constants,
   createReadStream,
+  fstatSync,
   fsync,
   linkSync,
   mkdirSync,
   openSync,
+  read,
   renameSync,
   statSync,
   unlinkSync,
@@ -31,6 +34,20 @@ const PRIVATE_DIR = 0o700;
 const PRIVATE_FILE = 0o600;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Bodies up to this size are held in memory until they are verified, then
+ * written in one step that returns only once the bytes are on disk (O_DSYNC):
+ * one trip through the thread pool where writing and then fsyncing take two or
+ * more. Larger bodies stream to the file as they arrive.
+ */
+export const GATHERED_BLOB_BYTES = 256 * 1024;
+
+/** Open flags of a gathered body's tmp file; without O_DSYNC (some platforms) the write is followed by a fsync. */
+const DSYNC_FLAGS =
+  constants.O_DSYNC === undefined
+    ? null
+    : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
 
 /** Link errors meaning "this filesystem has no hard links" (some FUSE, SMB and exFAT mounts). */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
@@ -84,8 +101,8 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
    * server each trip waits behind everything else the loop has to do: a put that took ten of them queued
    * far longer than any request answered from the database. So only what waits for the disk (writes and
    * fsyncs) goes through the pool; looking a name up, opening, closing, linking and unlinking are calls
-   * the kernel answers from its caches, made in place. A new blob costs a write per body chunk, the file's
-   * fsync and its directory's (shared with concurrent puts).
+   * the kernel answers from its caches, made in place. A new blob costs one synchronous write (a larger one:
+   * a write per body chunk and the file's fsync) and its directory's fsync (shared with concurrent puts).
    */
   async function put(
     sha256: string,
@@ -103,7 +120,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     }
 
     const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
-    const fd = openSync(tmp, 'wx', PRIVATE_FILE);
+    const file = tmpFile(tmp);
     // Made ready while the body arrives.
     const fanOut = ensureFanOutDir(sha256);
     fanOut.catch(() => {});
@@ -111,10 +128,10 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     try {
       let size: number;
       try {
-        size = await consumeVerified(body, sha256, { ...options, file: fdWriter(fd) });
-        await fsyncFd(fd);
+        size = await consumeVerified(body, sha256, { ...options, file });
+        await file.makeDurable();
       } finally {
-        closeSync(fd);
+        file.close();
       }
       await fanOut;
       const created = publish(tmp, path);
@@ -142,6 +159,29 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
         throw err;
       }
       return createReadStream('', { fd });
+    },
+    async readHead(sha256, limit) {
+      assertSha256(sha256);
+      let fd: number;
+      try {
+        fd = openSync(blobPath(sha256), 'r');
+      } catch (err) {
+        if (errorCode(err) === 'ENOENT') return null;
+        throw err;
+      }
+      try {
+        // One read of the size wanted, where a stream takes a read per 64 KiB and one more to see the end.
+        const head = Buffer.allocUnsafe(Math.min(fstatSync(fd).size, limit));
+        let filled = 0;
+        while (filled < head.length) {
+          const n = await readFd(fd, head, filled);
+          if (n === 0) break;
+          filled += n;
+        }
+        return head.subarray(0, filled);
+      } finally {
+        closeSync(fd);
+      }
     },
     async stat(sha256) {
       assertSha256(sha256);
@@ -210,6 +250,59 @@ async function fsyncDirInTurn(path: string): Promise<void> {
 
 function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+function readFd(fd: number, buffer: Buffer, offset: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, offset, buffer.length - offset, offset, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
+
+/**
+ * A put's tmp file. A body that ends within GATHERED_BLOB_BYTES is held in
+ * memory and written by `makeDurable` in one synchronous write; a larger one
+ * is written as it arrives and fsynced by `makeDurable`. Either way the file
+ * exists only from its first write on, and `close` is safe to call always.
+ */
+function tmpFile(path: string): ChunkSink & { makeDurable(): Promise<void>; close(): void } {
+  let fd: number | null = null;
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  const take = () => {
+    const all = Buffer.concat(gathered, gatheredBytes);
+    gathered = [];
+    gatheredBytes = 0;
+    return all;
+  };
+  return {
+    async write(chunk, offset) {
+      const part = chunk.subarray(offset);
+      if (fd === null && gatheredBytes + part.byteLength <= GATHERED_BLOB_BYTES) {
+        // A copy: the body's producer may reuse its buffer once this resolves.
+        gathered.push(Buffer.from(part));
+        gatheredBytes += part.byteLength;
+        return { bytesWritten: part.byteLength };
+      }
+      if (fd === null) {
+        fd = openSync(path, 'wx', PRIVATE_FILE);
+        await writeAll(fdWriter(fd), take());
+      }
+      return fdWriter(fd).write(chunk, offset);
+    },
+    async makeDurable() {
+      if (fd !== null) return fsyncFd(fd);
+      const bytes = take();
+      fd = DSYNC_FLAGS === null ? openSync(path, 'wx', PRIVATE_FILE) : openSync(path, DSYNC_FLAGS, PRIVATE_FILE);
+      // O_DSYNC makes each write return only once its bytes (and the file's size) are durable; with nothing
+      // to write, or no O_DSYNC, the fsync does it.
+      if (bytes.byteLength > 0) await writeAll(fdWriter(fd), bytes);
+      if (bytes.byteLength === 0 || DSYNC_FLAGS === null) await fsyncFd(fd);
+    },
+    close() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
 }
 
 /** Writes to a descriptor, in the shape consumeVerified takes. */
