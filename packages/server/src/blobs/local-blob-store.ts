@@ -102,7 +102,8 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
    * far longer than any request answered from the database. So only what waits for the disk (writes and
    * fsyncs) goes through the pool; looking a name up, opening, closing, linking and unlinking are calls
    * the kernel answers from its caches, made in place. A new blob costs one synchronous write (a larger one:
-   * a write per body chunk and the file's fsync) and its directory's fsync (shared with concurrent puts).
+   * a write per body chunk and the file's fsync) and then one wait for its directory's fsync (shared with
+   * concurrent puts), alongside any of its fan-out directories' still running.
    */
   async function put(
     sha256: string,
@@ -114,14 +115,13 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     if (fileSizeNow(path) !== null) {
       const size = await consumeVerified(body, sha256, options);
       // A racing put may have linked the file but not yet made its directory entries durable.
-      await ensureFanOutDir(sha256);
-      await syncDir(dirname(path));
+      await Promise.all([ensureFanOutDir(sha256), syncDir(dirname(path))]);
       return { sha256, size, created: false };
     }
 
     const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
     const file = tmpFile(tmp);
-    // Made ready while the body arrives.
+    // Made now (in place) and durable while the body arrives.
     const fanOut = ensureFanOutDir(sha256);
     fanOut.catch(() => {});
     let published = false;
@@ -133,11 +133,20 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
       } finally {
         file.close();
       }
-      await fanOut;
-      const created = publish(tmp, path);
+      let created: boolean;
+      try {
+        created = publish(tmp, path);
+      } catch (error) {
+        // A fan-out directory that could not be made is the cause worth reporting.
+        await fanOut;
+        throw error;
+      }
       published = true;
       removeTmp(tmp);
-      await syncDir(dirname(path));
+      // The bytes were durable before the name appeared, so a crash leaves the whole blob or none; the names
+      // (the blob's, and the fan-out directories' if a slow fsync of theirs is still running) are made durable
+      // together, in one wait instead of two in a row, and nothing is answered before all are.
+      await Promise.all([fanOut, syncDir(dirname(path))]);
       return { sha256, size, created };
     } finally {
       if (!published) removeTmp(tmp);
