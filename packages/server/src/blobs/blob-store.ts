@@ -44,6 +44,11 @@ export interface BlobStore {
   ): Promise<BlobPutResult>;
   /** A stream of the blob's bytes, or null if it is not stored. */
   get(sha256: string): Promise<Readable | null>;
+  /**
+   * Up to the first `limit` bytes of the blob, or null if it is not stored. Optional: a store without it is
+   * read through `get`. A push of a photo reads its head, so a store that can do it in one step should.
+   */
+  readHead?(sha256: string, limit: number): Promise<Buffer | null>;
   /** The blob's size, or null if it is not stored. */
   stat(sha256: string): Promise<{ size: number } | null>;
   /** A derived file's bytes, or null if none is stored under `key`. */

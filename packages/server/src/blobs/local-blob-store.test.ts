@@ -4,9 +4,34 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BlobStore } from './blob-store.js';
 import { blobStoreContract, chunked, expectBytes, readBlob, sha256Hex } from './blob-store-contract.js';
 import { openBlobStore } from './index.js';
-import { createLocalBlobStore, STALE_TMP_MS } from './local-blob-store.js';
+import { createLocalBlobStore, GATHERED_BLOB_BYTES, STALE_TMP_MS } from './local-blob-store.js';
+
+/** The thread-pool requests (FSREQ*, FILEHANDLE*) `step` makes: each is a trip through the event loop. */
+async function poolTrips<T>(step: () => Promise<T>): Promise<{ value: T; trips: string[] }> {
+  const trips: string[] = [];
+  const hook = createHook({
+    init(_id, type) {
+      if (type.startsWith('FSREQ') || type.startsWith('FILEHANDLE')) trips.push(type);
+    },
+  });
+  hook.enable();
+  try {
+    return { value: await step(), trips };
+  } finally {
+    hook.disable();
+  }
+}
+
+/** Puts a small blob in the fan-out directory of `sha256`, so a put of that one finds it ready. */
+async function readyFanOut(store: BlobStore, sha256: string): Promise<void> {
+  let n = 0;
+  let bytes = Buffer.from(`neighbour ${n}`);
+  while (sha256Hex(bytes).slice(0, 4) !== sha256.slice(0, 4)) bytes = Buffer.from(`neighbour ${++n}`);
+  await store.put(sha256Hex(bytes), chunked(bytes));
+}
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -70,29 +95,47 @@ describe('local blob store', () => {
     await store.close();
   });
 
-  it('waits on the thread pool only for the disk: a write, the fsync and the directory fsync', async () => {
+  it('waits on the thread pool only for the disk: one synchronous write of a small blob and the directory fsync', async () => {
     const store = await createLocalBlobStore(dir);
-    const first = sha256Hex(Buffer.from('first'));
-    await store.put(first, chunked(Buffer.from('first')));
-    // A second blob in the same fan-out directory, which is then ready: what is left is the put itself.
-    let n = 0;
-    let bytes = Buffer.from(`second ${n}`);
-    while (sha256Hex(bytes).slice(0, 4) !== first.slice(0, 4)) bytes = Buffer.from(`second ${++n}`);
-    const requests: string[] = [];
-    const hook = createHook({
-      init(_id, type) {
-        if (type.startsWith('FSREQ') || type.startsWith('FILEHANDLE')) requests.push(type);
-      },
-    });
-    hook.enable();
-    try {
-      expect(await store.put(sha256Hex(bytes), chunked(bytes))).toMatchObject({ created: true });
-    } finally {
-      hook.disable();
-    }
+    const bytes = randomBytes(100_000);
+    const sha256 = sha256Hex(bytes);
+    // Its fan-out directory ready, what is left is the put itself. Several chunks, as a body arrives from a socket.
+    await readyFanOut(store, sha256);
+    const { value, trips } = await poolTrips(() => store.put(sha256Hex(bytes), chunked(bytes, 16 * 1024)));
+    expect(value).toMatchObject({ created: true });
     // Each request is a trip through the event loop, which on a busy server is what a put waits for.
-    expect(requests).toHaveLength(3);
+    expect(trips).toHaveLength(2);
     expectBytes(await readBlob(store, sha256Hex(bytes)), bytes);
+    expect((await stat(join(dir, sha256.slice(0, 2), sha256.slice(2, 4), sha256))).mode & 0o777).toBe(0o600);
+    await store.close();
+  });
+
+  it('streams a blob larger than it gathers to its file as it arrives, then fsyncs it', async () => {
+    const store = await createLocalBlobStore(dir);
+    const bytes = randomBytes(GATHERED_BLOB_BYTES + 100_000);
+    await readyFanOut(store, sha256Hex(bytes));
+    const { value, trips } = await poolTrips(() => store.put(sha256Hex(bytes), chunked(bytes, 64 * 1024)));
+    expect(value).toMatchObject({ created: true, size: bytes.length });
+    // The chunks up to the limit in one write, each later chunk in its own, the file's fsync, the directory's.
+    const chunksAfter = Math.ceil(
+      (bytes.length - Math.floor(GATHERED_BLOB_BYTES / (64 * 1024)) * 64 * 1024) / (64 * 1024),
+    );
+    expect(trips).toHaveLength(1 + chunksAfter + 2);
+    expectBytes(await readBlob(store, sha256Hex(bytes)), bytes);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    await store.close();
+  });
+
+  it('reads the head of a blob in one trip, and null for a blob it does not hold', async () => {
+    const store = await createLocalBlobStore(dir);
+    const bytes = randomBytes(100_000);
+    const sha256 = sha256Hex(bytes);
+    await store.put(sha256, chunked(bytes));
+    const { value, trips } = await poolTrips(async () => store.readHead?.(sha256, 512 * 1024));
+    expect(value).toEqual(bytes);
+    expect(trips).toHaveLength(1);
+    expect(await store.readHead?.(sha256, 1000)).toEqual(bytes.subarray(0, 1000));
+    expect(await store.readHead?.(sha256Hex(Buffer.from('absent')), 1000)).toBeNull();
     await store.close();
   });
 

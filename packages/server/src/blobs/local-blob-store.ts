@@ -2,14 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   closeSync,
   createReadStream,
-  fsync,
+  fstatSync,
   linkSync,
   mkdirSync,
   openSync,
   renameSync,
   statSync,
   unlinkSync,
-  write,
 } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -18,6 +17,9 @@ import { fsyncDir } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
 import { assertDerivedKey, type BlobPutResult, type BlobStore } from './blob-store.js';
 import { createDirSync } from './dir-sync.js';
+import { type ChunkSink, fsyncFd, readFd, tmpFile, writeAll } from './put-file.js';
+
+export { type ChunkSink, GATHERED_BLOB_BYTES } from './put-file.js';
 
 /**
  * A tmp file untouched for this long belongs to no live put: every write
@@ -84,8 +86,9 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
    * server each trip waits behind everything else the loop has to do: a put that took ten of them queued
    * far longer than any request answered from the database. So only what waits for the disk (writes and
    * fsyncs) goes through the pool; looking a name up, opening, closing, linking and unlinking are calls
-   * the kernel answers from its caches, made in place. A new blob costs a write per body chunk, the file's
-   * fsync and its directory's (shared with concurrent puts).
+   * the kernel answers from its caches, made in place. A new blob costs one synchronous write (a larger one:
+   * a write per body chunk and the file's fsync) and then one wait for its directory's fsync (shared with
+   * concurrent puts), alongside any of its fan-out directories' still running.
    */
   async function put(
     sha256: string,
@@ -97,30 +100,38 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     if (fileSizeNow(path) !== null) {
       const size = await consumeVerified(body, sha256, options);
       // A racing put may have linked the file but not yet made its directory entries durable.
-      await ensureFanOutDir(sha256);
-      await syncDir(dirname(path));
+      await Promise.all([ensureFanOutDir(sha256), syncDir(dirname(path))]);
       return { sha256, size, created: false };
     }
 
     const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
-    const fd = openSync(tmp, 'wx', PRIVATE_FILE);
-    // Made ready while the body arrives.
+    const file = tmpFile(tmp);
+    // Made now (in place) and durable while the body arrives.
     const fanOut = ensureFanOutDir(sha256);
     fanOut.catch(() => {});
     let published = false;
     try {
       let size: number;
       try {
-        size = await consumeVerified(body, sha256, { ...options, file: fdWriter(fd) });
-        await fsyncFd(fd);
+        size = await consumeVerified(body, sha256, { ...options, file });
+        await file.makeDurable();
       } finally {
-        closeSync(fd);
+        file.close();
       }
-      await fanOut;
-      const created = publish(tmp, path);
+      let created: boolean;
+      try {
+        created = publish(tmp, path);
+      } catch (error) {
+        // A fan-out directory that could not be made is the cause worth reporting.
+        await fanOut;
+        throw error;
+      }
       published = true;
       removeTmp(tmp);
-      await syncDir(dirname(path));
+      // The bytes were durable before the name appeared, so a crash leaves the whole blob or none; the names
+      // (the blob's, and the fan-out directories' if a slow fsync of theirs is still running) are made durable
+      // together, in one wait instead of two in a row, and nothing is answered before all are.
+      await Promise.all([fanOut, syncDir(dirname(path))]);
       return { sha256, size, created };
     } finally {
       if (!published) removeTmp(tmp);
@@ -142,6 +153,29 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
         throw err;
       }
       return createReadStream('', { fd });
+    },
+    async readHead(sha256, limit) {
+      assertSha256(sha256);
+      let fd: number;
+      try {
+        fd = openSync(blobPath(sha256), 'r');
+      } catch (err) {
+        if (errorCode(err) === 'ENOENT') return null;
+        throw err;
+      }
+      try {
+        // One read of the size wanted, where a stream takes a read per 64 KiB and one more to see the end.
+        const head = Buffer.allocUnsafe(Math.min(fstatSync(fd).size, limit));
+        let filled = 0;
+        while (filled < head.length) {
+          const n = await readFd(fd, head, filled);
+          if (n === 0) break;
+          filled += n;
+        }
+        return head.subarray(0, filled);
+      } finally {
+        closeSync(fd);
+      }
     },
     async stat(sha256) {
       assertSha256(sha256);
@@ -208,22 +242,6 @@ async function fsyncDirInTurn(path: string): Promise<void> {
   }
 }
 
-function fsyncFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-/** Writes to a descriptor, in the shape consumeVerified takes. */
-function fdWriter(fd: number): ChunkSink {
-  return {
-    write: (chunk, offset) =>
-      new Promise((resolve, reject) =>
-        write(fd, chunk, offset, chunk.byteLength - offset, null, (err, bytesWritten) =>
-          err ? reject(err) : resolve({ bytesWritten }),
-        ),
-      ),
-  };
-}
-
 /** Runs `step` now, as a promise: what it throws becomes the rejection. */
 async function promised(step: () => unknown): Promise<void> {
   step();
@@ -265,19 +283,6 @@ export async function consumeVerified(
     throw new AppError('hash_mismatch', 'The body does not hash to the blob id.', { expected: sha256, actual, size });
   }
   return size;
-}
-
-/** Where consumeVerified writes: a FileHandle, or a descriptor (fdWriter). */
-export interface ChunkSink {
-  write(chunk: Uint8Array, offset: number): Promise<{ bytesWritten: number }>;
-}
-
-async function writeAll(file: ChunkSink, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.byteLength) {
-    const { bytesWritten } = await file.write(chunk, offset);
-    offset += bytesWritten;
-  }
 }
 
 /** Removes entries of `dir` not modified in the last `olderThanMs`. */

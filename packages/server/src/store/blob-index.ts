@@ -41,6 +41,7 @@ export async function recordBlob(db: Db | Kysely<Database>, userId: string, sha2
 
 /** Up to the first 512 KiB of a blob: enough for image headers and EXIF. */
 export async function readBlobHead(blobs: BlobStore, sha256: string, limit = 512 * 1024): Promise<Buffer> {
+  if (blobs.readHead) return (await blobs.readHead(sha256, limit)) ?? Buffer.alloc(0);
   const stream = await blobs.get(sha256);
   if (!stream) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
