@@ -97,7 +97,7 @@ describe('local blob store', () => {
 
   it('waits on the thread pool only for the disk: one synchronous write of a small blob and the directory fsync', async () => {
     const store = await createLocalBlobStore(dir);
-    const bytes = randomBytes(100_000);
+    const bytes = randomBytes(60_000);
     const sha256 = sha256Hex(bytes);
     // Its fan-out directory ready, what is left is the put itself. Several chunks, as a body arrives from a socket.
     await readyFanOut(store, sha256);

@@ -13,7 +13,8 @@ const PRIVATE_FILE = 0o600;
  * one trip through the thread pool where writing and then fsyncing take two or
  * more. Larger bodies stream to the file as they arrive.
  */
-export const GATHERED_BLOB_BYTES = 256 * 1024;
+// No more than a streamed body holds in its read buffers (64 KiB chunks), so memory per upload stays as it was.
+export const GATHERED_BLOB_BYTES = 64 * 1024;
 
 /** Open flags of a gathered body's tmp file; without O_DSYNC (some platforms) the write is followed by a fsync. */
 const DSYNC_FLAGS =
