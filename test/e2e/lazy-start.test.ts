@@ -65,22 +65,28 @@ describe('holdfast serve at start', () => {
       expect(atStart).toContain('@holdfast/server');
       expect(OPTIONAL.filter((name) => atStart.has(name))).toEqual([]);
 
-      // The first DAV request body loads the XML parser, and that request is answered (a listing of the home,
-      // which makes the default address book).
+      // A plain DAV request body is read without the XML parser, and answered (a listing of the home, which
+      // makes the default address book); the first body that needs the general parser (a comment) loads it.
       const app = await runCli(['app-password', 'add', 'alice', '--label', 'dav', '--data', data]);
       const appPassword = /shown once: (\S+)/.exec(app.stdout)?.[1] ?? '';
       const basic = `Basic ${Buffer.from(`alice:${appPassword}`).toString('base64')}`;
-      const propfind = await fetch(`${server.url}/dav/addressbooks/alice/`, {
-        method: 'PROPFIND',
-        headers: {
-          authorization: basic,
-          'content-type': 'application/xml; charset=utf-8',
-          depth: '1',
-        },
-        body: '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>',
-      });
-      expect(propfind.status).toBe(207);
-      expect(await propfind.text()).toContain('/dav/addressbooks/alice/contacts/');
+      const listHome = (body: string) =>
+        fetch(`${server.url}/dav/addressbooks/alice/`, {
+          method: 'PROPFIND',
+          headers: { authorization: basic, 'content-type': 'application/xml; charset=utf-8', depth: '1' },
+          body,
+        });
+      const plain = await listHome(
+        '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>',
+      );
+      expect(plain.status).toBe(207);
+      expect(await plain.text()).toContain('/dav/addressbooks/alice/contacts/');
+      expect(await loadedPackages(log)).not.toContain('fast-xml-parser');
+      const commented = await listHome(
+        '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><!-- names --><d:prop><d:displayname/></d:prop></d:propfind>',
+      );
+      expect(commented.status).toBe(207);
+      expect(await commented.text()).toContain('/dav/addressbooks/alice/contacts/');
       expect(await loadedPackages(log)).toContain('fast-xml-parser');
 
       // The first vCard stored loads ical.js to check it, and is stored.

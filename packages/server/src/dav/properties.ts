@@ -230,31 +230,57 @@ export const COMPONENTS: Record<Exclude<DavCollection['type'], 'contacts'>, stri
   notes: ['VJOURNAL'],
 };
 
+/** How an item property is read: `perItem` values change from item to item, the others are the same for all. */
+export interface ItemProperty {
+  ns: string;
+  name: string;
+  perItem: boolean;
+  inAllprop: boolean;
+  value: (item: DavItem, collection: DavCollection, principal: string, data: DataOptions) => string;
+}
+
+const itemProp = (
+  ns: string,
+  name: string,
+  perItem: boolean,
+  value: ItemProperty['value'],
+  inAllprop = true,
+): ItemProperty => ({ ns, name, perItem, inAllprop, value });
+
+const ITEM_PROPERTIES: ItemProperty[] = [
+  itemProp(DAV, 'resourcetype', false, () => ''),
+  itemProp(DAV, 'getetag', true, (item) => escapeText(etagOf(item))),
+  itemProp(DAV, 'getcontenttype', false, (_item, collection) => contentTypeOf(collection)),
+  itemProp(DAV, 'getcontentlength', true, (item) => String(item.size)),
+  itemProp(DAV, 'getlastmodified', true, (item) => new Date(item.updatedAt).toUTCString()),
+  itemProp(DAV, 'owner', false, (_item, _collection, principal) => principal),
+  itemProp(DAV, 'current-user-privilege-set', false, () => privileges([...READ, ...WRITE])),
+];
+const ADDRESS_DATA = itemProp(CARDDAV, 'address-data', true, (item) => escapeText(item.content ?? ''), false);
+const CALENDAR_DATA = itemProp(
+  CALDAV,
+  'calendar-data',
+  true,
+  (item, _collection, _principal, data) => escapeText((data.calendarData ?? ((text) => text))(item.content ?? '')),
+  false,
+);
+
+/** An item's own properties (after the common ones), in order; item data only when its text was read. */
+export function itemPropertyList(collection: DavCollection, withContent: boolean): ItemProperty[] {
+  if (!withContent) return ITEM_PROPERTIES;
+  return [...ITEM_PROPERTIES, collection.type === 'contacts' ? ADDRESS_DATA : CALENDAR_DATA];
+}
+
 function itemProperties(collection: DavCollection, item: DavItem, principal: string, data: DataOptions) {
-  const content = () => item.content ?? '';
-  const properties = [
-    prop(DAV, 'resourcetype', () => ''),
-    prop(DAV, 'getetag', () => escapeText(etagOf(item))),
-    prop(DAV, 'getcontenttype', () => contentTypeOf(collection)),
-    prop(DAV, 'getcontentlength', () => String(item.size)),
-    prop(DAV, 'getlastmodified', () => new Date(item.updatedAt).toUTCString()),
-    prop(DAV, 'owner', () => principal),
-    prop(DAV, 'current-user-privilege-set', () => privileges([...READ, ...WRITE])),
-  ];
-  if (item.content === undefined) return properties;
-  if (collection.type === 'contacts') {
-    properties.push(prop(CARDDAV, 'address-data', () => escapeText(content()), false));
-  } else {
-    const transform = data.calendarData ?? ((text: string) => text);
-    properties.push(prop(CALDAV, 'calendar-data', () => escapeText(transform(content())), false));
-  }
-  return properties;
+  return itemPropertyList(collection, item.content !== undefined).map((p) =>
+    prop(p.ns, p.name, () => p.value(item, collection, principal, data), p.inAllprop),
+  );
 }
 
 const principals = new WeakMap<Scope, string>();
 
 /** The caller's principal href element, built once per request: every resource in a listing names it. */
-function principalHref(scope: Scope): string {
+export function principalHref(scope: Scope): string {
   let href = principals.get(scope);
   if (href === undefined) {
     href = hrefElement(hrefs.principal(scope.caller.username));

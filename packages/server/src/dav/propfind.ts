@@ -2,6 +2,7 @@ import { AppError } from '@holdfast/protocol';
 import { type DavResource, FAMILY_TYPES, type Family, hrefOf } from './dav-paths.js';
 import { allItems, type DavCollection, type DavItem, findItemsById, listDavCollections } from './dav-store.js';
 import { ensureDefaultCollections } from './default-collections.js';
+import { itemResponse } from './item-response.js';
 import {
   type DataOptions,
   type PropRequest,
@@ -22,6 +23,10 @@ export async function respond(
   data?: DataOptions,
   href: string = hrefOf(target, scope.caller.username),
 ) {
+  if (target.kind === 'item' && target.item) {
+    const fast = itemResponse(scope, request, target.collection, target.item, data ?? {}, href);
+    if (fast !== null) return fast;
+  }
   return propResponse(href, await propstats(propertiesOf(scope, target, data), request));
 }
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { AppError } from '@holdfast/protocol';
 import type { XMLParser } from 'fast-xml-parser';
+import { parseSimpleXml } from './xml-parse-simple.js';
 
 type FastXmlParser = typeof import('fast-xml-parser');
 let loaded: FastXmlParser | undefined;
@@ -51,6 +52,13 @@ export function parseXml(body: Buffer, limits: XmlLimits = DEFAULT_XML_LIMITS): 
   } catch {
     throw malformed('the body is not valid UTF-8');
   }
+  return parseSimpleXml(text, limits.maxDepth, predefinedNamespaces()) ?? parseXmlText(text, limits);
+}
+
+const predefinedNamespaces = () => new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]);
+
+/** The general path: any XML DAV accepts, with its errors. Exported so tests can hold the plain reader to it. */
+export function parseXmlText(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): XmlElement {
   const normalized = prescan(text, limits.maxDepth);
   const valid = xmlParser().XMLValidator.validate(normalized);
   if (valid !== true) throw malformed(`${valid.err.msg} (line ${valid.err.line})`);
@@ -62,7 +70,7 @@ export function parseXml(body: Buffer, limits: XmlLimits = DEFAULT_XML_LIMITS): 
   }
   const top = entriesOf(entries).filter(isElement);
   if (top.length !== 1 || !top[0]) throw malformed('expected exactly one root element');
-  return resolve(top[0], new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]));
+  return resolve(top[0], predefinedNamespaces());
 }
 
 /*
