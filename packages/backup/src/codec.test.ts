@@ -3,8 +3,8 @@ import { createTestRepository, sha256 } from '@holdfast/test-support/backup-fixt
 import { directoryHarness, type TargetHarness } from '@holdfast/test-support/backup-targets';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Compression, objectFailure, openEnvelope, sealEnvelope } from './envelope.js';
-import { decodeJson, objectName, openStoredObject, storeObject } from './object-store.js';
+import { type Compression, objectFailure, openEnvelope, openEnvelopeAsync, sealEnvelope } from './envelope.js';
+import { decodeJson, objectName, openStoredObject, openStoredObjectAsync, storeObject } from './object-store.js';
 import type { Repository } from './repository.js';
 import { type JournalSegment, journalSegmentSchema, type Revision } from './schemas.js';
 
@@ -112,8 +112,34 @@ describe('object codec', () => {
       fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), compressionArb, async (payload, compression) => {
         const stored = await sealEnvelope(key, 'blob', payload, compression);
         expect(Buffer.compare(openEnvelope(key, 'blob', stored, 'blobs/x'), payload)).toBe(0);
+        expect(Buffer.compare(await openEnvelopeAsync(key, 'blob', stored, 'blobs/x'), payload)).toBe(0);
       }),
     );
+  });
+
+  it('opens on the thread pool as on the calling thread: payloads of many output chunks, and the same failures', async () => {
+    const key = createSecretKey(randomBytes(32));
+    const payload = Buffer.from(JSON.stringify({ records: Array.from({ length: 5000 }, (_, i) => `record ${i}`) }));
+    for (const compression of ['brotli', 'gzip'] as const) {
+      const stored = await sealEnvelope(key, 'snapshot-data', payload, compression);
+      expect(Buffer.compare(await openEnvelopeAsync(key, 'snapshot-data', stored, 'data/x'), payload)).toBe(0);
+    }
+    const name = await storeObject(repo, 'snapshot-data', payload);
+    const stored = await harness.target.getObject(name);
+    expect(Buffer.compare(await openStoredObjectAsync(repo, 'snapshot-data', name, stored), payload)).toBe(0);
+    const asyncFailure = (bytes: Uint8Array) =>
+      openStoredObjectAsync(repo, 'snapshot-data', name, bytes).then(
+        () => null,
+        (error: unknown) => objectFailure(error),
+      );
+    const damaged = Uint8Array.from(stored);
+    damaged[40] = (damaged[40] ?? 0) ^ 1;
+    expect(await asyncFailure(damaged)).toBe('corrupted');
+    expect(await asyncFailure(stored.subarray(0, stored.length - 1))).toBe('truncated');
+    // The compression byte is authenticated: relabelling it is damage, found before decompressing.
+    const relabelled = Buffer.from(await sealEnvelope(key, 'snapshot-data', randomBytes(2000), 'none'));
+    relabelled[6] = 2;
+    await expect(openEnvelopeAsync(key, 'snapshot-data', relabelled, 'data/x')).rejects.toThrow(/authentication/);
   });
 
   it('lays out the envelope as magic, version, type, compression, length, nonce, ciphertext, tag', async () => {

@@ -1,6 +1,15 @@
 import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzip } from 'node:zlib';
+import {
+  brotliCompress,
+  brotliCompressSync,
+  brotliDecompress,
+  brotliDecompressSync,
+  constants,
+  gunzip,
+  gunzipSync,
+  gzip,
+} from 'node:zlib';
 import { AppError } from '@holdfast/protocol';
 
 /**
@@ -148,6 +157,40 @@ export function readEnvelopeHeader(stored: Uint8Array): EnvelopeHeader | null {
  * holds an object of `type`. Throws an {@link objectError} naming `object`.
  */
 export function openEnvelope(key: KeyObject, type: ObjectType, stored: Uint8Array, object: string): Uint8Array {
+  const { method, body } = authenticate(key, type, stored, object);
+  try {
+    return decompress(method, body);
+  } catch (error) {
+    throw decompressError(object, error);
+  }
+}
+
+/**
+ * {@link openEnvelope} with the decompression on the thread pool: a reader of
+ * many large objects (a restore) decompresses the next ones while it parses
+ * this one.
+ */
+export async function openEnvelopeAsync(
+  key: KeyObject,
+  type: ObjectType,
+  stored: Uint8Array,
+  object: string,
+): Promise<Uint8Array> {
+  const { method, body } = authenticate(key, type, stored, object);
+  try {
+    return await decompressAsync(method, body);
+  } catch (error) {
+    throw decompressError(object, error);
+  }
+}
+
+/** Checks the header, authenticates and decrypts: the body, still compressed with `method`. */
+function authenticate(
+  key: KeyObject,
+  type: ObjectType,
+  stored: Uint8Array,
+  object: string,
+): { method: Compression; body: Buffer } {
   const header = readEnvelopeHeader(stored);
   if (!header) {
     if (stored.byteLength < HEADER_LENGTH && ENVELOPE_MAGIC.subarray(0, stored.byteLength).equals(stored)) {
@@ -182,15 +225,11 @@ export function openEnvelope(key: KeyObject, type: ObjectType, stored: Uint8Arra
   }
   const method = compressionName(header.compression);
   if (!method) throw objectError('invalid', object, `unknown compression ${header.compression}`);
-  try {
-    return decompress(method, body);
-  } catch (error) {
-    throw objectError(
-      'invalid',
-      object,
-      `cannot decompress: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  return { method, body };
+}
+
+function decompressError(object: string, error: unknown): AppError {
+  return objectError('invalid', object, `cannot decompress: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 function compressionName(code: number): Compression | null {
@@ -232,6 +271,23 @@ function decompress(method: Compression, body: Uint8Array): Uint8Array {
   // The limit stops a hostile or broken object from expanding without bound.
   if (method === 'gzip') return gunzipSync(body, { maxOutputLength: MAX_PAYLOAD_BYTES });
   return brotliDecompressSync(body, { maxOutputLength: MAX_PAYLOAD_BYTES });
+}
+
+const gunzipAsync = promisify(gunzip);
+const brotliDecompressAsync = promisify(brotliDecompress);
+
+/**
+ * Output chunk of an asynchronous decompression: each chunk is a callback and
+ * a copy on the calling thread, and zlib's 16 KiB default makes a hundred of
+ * them for one snapshot data object.
+ */
+const ASYNC_CHUNK_BYTES = 1024 * 1024;
+
+async function decompressAsync(method: Compression, body: Uint8Array): Promise<Uint8Array> {
+  if (method === 'none') return body;
+  const options = { maxOutputLength: MAX_PAYLOAD_BYTES, chunkSize: ASYNC_CHUNK_BYTES };
+  if (method === 'gzip') return gunzipAsync(body, options);
+  return brotliDecompressAsync(body, options);
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   type ObjectType,
   objectError,
   openEnvelope,
+  openEnvelopeAsync,
   readEnvelopeHeader,
   sealEnvelope,
   TAG_LENGTH,
@@ -106,6 +107,22 @@ export async function storeObject(
  * declares), then the envelope's own checks.
  */
 export function openStoredObject(repo: Repository, type: ObjectType, name: string, stored: Uint8Array): Uint8Array {
+  checkStoredName(type, name, stored);
+  return openEnvelope(objectKeyOf(repo), type, stored, name);
+}
+
+/** {@link openStoredObject}, decompressing on the thread pool. */
+export async function openStoredObjectAsync(
+  repo: Repository,
+  type: ObjectType,
+  name: string,
+  stored: Uint8Array,
+): Promise<Uint8Array> {
+  checkStoredName(type, name, stored);
+  return openEnvelopeAsync(objectKeyOf(repo), type, stored, name);
+}
+
+function checkStoredName(type: ObjectType, name: string, stored: Uint8Array): void {
   const parsed = parseObjectName(name);
   if (!parsed || parsed.type !== type) throw objectError('invalid', name, `is not a ${type} object name`);
   if (sha256Hex(stored) !== parsed.sha256) {
@@ -118,7 +135,6 @@ export function openStoredObject(repo: Repository, type: ObjectType, name: strin
     }
     throw objectError('corrupted', name, 'stored bytes do not match the SHA-256 in the name');
   }
-  return openEnvelope(objectKeyOf(repo), type, stored, name);
 }
 
 /** Reads, rehashes and opens an object of `type`. */

@@ -4,13 +4,13 @@ import { objectError } from './envelope.js';
 import { type JournalHead, readJournalSegment } from './journal.js';
 import {
   assertStored,
-  decodeJson,
   listRepositoryObjects,
   loadJson,
-  openStoredObject,
+  openStoredObjectAsync,
   storeJson,
   typePrefix,
 } from './object-store.js';
+import { decodeSnapshotRecords } from './record-check.js';
 import type { Repository } from './repository.js';
 import {
   type BlobMap,
@@ -217,19 +217,20 @@ export async function* readSnapshotRecords(repo: Repository, manifest: SnapshotM
   const readAhead = (index: number) => {
     const entry = entries[index];
     if (!entry) return;
-    const read = repo.target.getObject(entry.object);
+    // Opened as soon as read: the thread pool decompresses the objects ahead while this thread parses one.
+    const read = repo.target
+      .getObject(entry.object)
+      .then((stored) => openStoredObjectAsync(repo, 'snapshot-data', entry.object, stored));
     // Awaited below in order; a reader that stops early must not leave a rejection unobserved.
     read.catch(() => {});
     reads[index] = read;
   };
   for (let index = 0; index < READ_AHEAD; index++) readAhead(index);
   for (const [index, entry] of entries.entries()) {
-    const stored = await (reads[index] as Promise<Uint8Array>);
+    const payload = await (reads[index] as Promise<Uint8Array>);
     reads[index] = undefined;
     readAhead(index + READ_AHEAD);
-    const payload = openStoredObject(repo, 'snapshot-data', entry.object, stored);
-    const { records } = decodeJson(entry.object, snapshotDataSchema, payload);
-    yield* includedRecords(entry, records);
+    yield* includedRecords(entry, decodeSnapshotRecords(entry.object, payload));
   }
 }
 

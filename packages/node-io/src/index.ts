@@ -3,4 +3,4 @@
  * beside @holdfast/protocol, which must stay free of I/O.
  */
 export { fsyncDir } from './fsync.js';
-export { SqliteDatabase, sqliteDriverPackage } from './sqlite-driver.js';
+export { SqliteDatabase, sqliteDriverPackage, sqliteDriverPath } from './sqlite-driver.js';

@@ -15,3 +15,5 @@ const require = createRequire(import.meta.url);
 export const sqliteDriverPackage =
   Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3';
 export const SqliteDatabase: typeof BetterSqlite3 = require(sqliteDriverPackage);
+/** Where the loaded line is installed: a worker thread that opens its own connection loads the same one. */
+export const sqliteDriverPath: string = require.resolve(sqliteDriverPackage);

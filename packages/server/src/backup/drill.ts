@@ -14,9 +14,9 @@ import {
 } from '@holdfast/backup';
 import { AppError } from '@holdfast/protocol';
 import { countUsers } from '../store/counts.js';
-import { type Db, openDatabase, relaxDurabilityForScratch } from '../store/database.js';
+import { type Db, openDatabase, relaxDurabilityForScratch, SCRATCH_CACHE_KIB } from '../store/database.js';
 import { readCollectionSummaries, readHeadDigestColumns } from '../store/entity-heads.js';
-import { checkSqliteIntegrity } from '../store/integrity.js';
+import { checkSqliteFileIntegrity, type SqliteIntegrity } from '../store/integrity.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { chainHead, loadSegmentCache, scanRepository } from './repository-view.js';
 import { type RestoreResult, restoreRepository } from './restore.js';
@@ -56,7 +56,8 @@ export async function runDrill(
   const parent = options.scratchDir ?? tmpdir();
   await mkdir(parent, { recursive: true, mode: 0o700 });
   const scratch = await mkdtemp(join(parent, 'holdfast-drill-'));
-  const db = openDatabase(join(scratch, 'drill.db'));
+  const dbPath = join(scratch, 'drill.db');
+  const db = openDatabase(dbPath);
   // The journal is read from the target while the restore works in the scratch database.
   const journalErrors: string[] = [];
   const journal = attempt(journalErrors, () => journalCheck(repo, snapshot));
@@ -79,9 +80,16 @@ export async function runDrill(
         detail: `${restored.blobsRead} blobs, ${restored.blobBytes} bytes read and hashed`,
       });
       checks.push(await accountsCheck(db, restored));
-      checks.push(await integrityCheck(db));
-      checks.push(compare('summaries', await summaryDigests(db), snapshot.manifest.digests));
-      checks.push(compare('log digests', await logDigests(db), snapshot.manifest.digests));
+      // SQLite checks the file on a connection of its own while this one recomputes the digests.
+      const settled = await Promise.allSettled([
+        checkSqliteFileIntegrity(dbPath, SCRATCH_CACHE_KIB).then(integrityCheck),
+        summaryDigests(db).then((digests) => compare('summaries', digests, snapshot.manifest.digests)),
+        logDigests(db).then((digests) => compare('log digests', digests, snapshot.manifest.digests)),
+      ]);
+      for (const outcome of settled) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        checks.push(outcome.value);
+      }
     }
     const journalChecked = await journal;
     errors.push(...journalErrors);
@@ -127,8 +135,7 @@ async function accountsCheck(db: Db, restored: RestoreResult): Promise<Check> {
   };
 }
 
-async function integrityCheck(db: Db): Promise<Check> {
-  const { integrity, foreignKeyViolations } = await checkSqliteIntegrity(db);
+function integrityCheck({ integrity, foreignKeyViolations }: SqliteIntegrity): Check {
   const result = integrity.join('; ');
   const ok = result === 'ok' && foreignKeyViolations === 0;
   return {

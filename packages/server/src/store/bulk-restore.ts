@@ -134,7 +134,12 @@ export function engineOf(on: Kysely<Database>): Engine {
 function chainRestored(revisions: RevisionRow[]): RevisionRow[] {
   let chain = GENESIS_CHAIN;
   return revisions.map((row) => {
-    chain = row.chain !== '' ? row.chain : nextChain(chain, row);
+    // Rows that carry their chain are written as they are: no copy of each of a large restore's rows.
+    if (row.chain !== '') {
+      chain = row.chain;
+      return row;
+    }
+    chain = nextChain(chain, row);
     return { ...row, chain };
   });
 }
