@@ -143,26 +143,13 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     put,
     async get(sha256) {
       assertSha256(sha256);
-      // Opened in place, like a put's names: a push of a photo reads its head, and a trip through the thread
-      // pool for the open would be one more wait behind the event loop.
-      let fd: number;
-      try {
-        fd = openSync(blobPath(sha256), 'r');
-      } catch (err) {
-        if (errorCode(err) === 'ENOENT') return null;
-        throw err;
-      }
-      return createReadStream('', { fd });
+      const fd = openIfPresent(blobPath(sha256));
+      return fd === null ? null : createReadStream('', { fd });
     },
     async readHead(sha256, limit) {
       assertSha256(sha256);
-      let fd: number;
-      try {
-        fd = openSync(blobPath(sha256), 'r');
-      } catch (err) {
-        if (errorCode(err) === 'ENOENT') return null;
-        throw err;
-      }
+      const fd = openIfPresent(blobPath(sha256));
+      if (fd === null) return null;
       try {
         // One read of the size wanted, where a stream takes a read per 64 KiB and one more to see the end.
         const head = Buffer.allocUnsafe(Math.min(fstatSync(fd).size, limit));
@@ -322,4 +309,18 @@ function fileSizeNow(path: string): number | null {
 
 function errorCode(err: unknown): string | undefined {
   return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/**
+ * A blob's file opened for reading, or null when it is not stored. Opened in place, like a put's names: a push of
+ * a photo reads its head, and a trip through the thread pool for the open would be one more wait behind the event
+ * loop.
+ */
+function openIfPresent(path: string): number | null {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return null;
+    throw err;
+  }
 }
