@@ -4,7 +4,7 @@ import type { Caller, Context } from '../context.js';
 import { listLiveCollectionsOfTypes, readCollection } from '../store/collections.js';
 import { createCollection, updateCollection } from '../sync/collections.js';
 import { pushChanges } from '../sync/push.js';
-import { quotaReport } from '../sync/quota.js';
+import { checkRoomFor } from '../sync/quota.js';
 import { listFiles, nameFolders, type PhotoFile, type PhotoFolder, usableName } from './files-store.js';
 
 /** Photos written per commit when a folder is copied. */
@@ -82,15 +82,8 @@ export async function renameFolder(ctx: Context, caller: Caller, folder: PhotoFo
  */
 export async function photosToCopy(ctx: Context, caller: Caller, from: PhotoFolder): Promise<PhotoFile[]> {
   const files = (await listFiles(ctx, caller.userId, from)).filter((f) => f.sha256);
-  // A fresh count that adds nothing to it: the writes below are counted as they are made.
-  const { usage, quota } = await quotaReport(ctx, caller.userId);
-  if (quota.items > 0 && files.length > 0 && usage.items + files.length > quota.items) {
-    throw new AppError(
-      'quota_exceeded',
-      `Storage quota exceeded: this account may hold ${quota.items} items (it holds ${usage.items}; the copy adds ${files.length}).`,
-      { usage, quota, precondition: { ns: 'DAV:', name: 'quota-not-exceeded' } },
-    );
-  }
+  // The writes below are counted as they are made; this only refuses a copy that cannot fit.
+  await checkRoomFor(ctx, caller.userId, { items: files.length, bytes: 0 });
   return files;
 }
 

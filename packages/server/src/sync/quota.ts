@@ -122,6 +122,17 @@ export async function checkAddition(ctx: Context, userId: string, adding: Usage)
 }
 
 /**
+ * Refuses (507) a write that would add `adding` past a quota, on a fresh count,
+ * without counting it: for a caller whose writes are counted one by one as
+ * they are made (a folder copy, checked whole before its first write).
+ */
+export async function checkRoomFor(ctx: Context, userId: string, adding: Usage): Promise<void> {
+  if (isUnlimited(ctx) || (adding.items === 0 && adding.bytes === 0)) return;
+  const { usage } = await quotaReport(ctx, userId);
+  refuseOver(ctx, usage, { items: usage.items + adding.items, bytes: usage.bytes + adding.bytes }, adding);
+}
+
+/**
  * For a write already made inside `trx` (an import): refuses it if the user
  * is now past a quota, which rolls the whole write back. `before` is the use
  * read before the write.
