@@ -15,9 +15,19 @@ export const icalendarContentSchema = z.string().min(1).max(4_194_304);
  * object, VJOURNAL and all, as `ical`, so what the journal app wrote beyond
  * title and body (attachments, categories, links) is kept.
  */
+/** The longest note title, in UTF-16 code units as the schema counts. */
+export const NOTE_TITLE_MAX = 1000;
+
+/** A title cut to NOTE_TITLE_MAX, never between the two halves of a character. */
+export function cutNoteTitle(title: string): string {
+  if (title.length <= NOTE_TITLE_MAX) return title;
+  const cut = title.slice(0, NOTE_TITLE_MAX);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
 export const noteContentSchema = z
   .object({
-    title: z.string().max(1000),
+    title: z.string().max(NOTE_TITLE_MAX),
     body: z.string().max(4_194_304),
     ical: z.string().min(1).max(4_194_304).optional(),
   })

@@ -1,4 +1,4 @@
-import { AppError, type NoteContent } from '@holdfast/protocol';
+import { AppError, cutNoteTitle, type NoteContent } from '@holdfast/protocol';
 import { type ContentComponent, ContentLineError, foldLine, readComponents, unfoldLines } from './content-lines.js';
 
 /**
@@ -9,13 +9,11 @@ import { type ContentComponent, ContentLineError, foldLine, readComponents, unfo
  * CATEGORIES, RELATED-TO, X- properties, alarms) goes back out as sent.
  */
 
-const TITLE_MAX = 1000;
-
 /** The note a calendar object holding one journal entry stands for. */
 export function noteFromJournal(text: string): NoteContent {
   const master = journalMaster(text);
   return {
-    title: (textProperty(master, 'SUMMARY') ?? '').slice(0, TITLE_MAX),
+    title: cutNoteTitle(textProperty(master, 'SUMMARY') ?? ''),
     body: textProperty(master, 'DESCRIPTION') ?? '',
     ical: text,
   };
@@ -37,22 +35,22 @@ export function journalFromNote(itemId: string, note: NoteContent, times: NoteTi
     const master = journalMaster(note.ical);
     const summary = textProperty(master, 'SUMMARY') ?? '';
     const description = textProperty(master, 'DESCRIPTION') ?? '';
-    if (summary.slice(0, TITLE_MAX) === note.title && description === note.body) return note.ical;
+    if (cutNoteTitle(summary) === note.title && description === note.body) return note.ical;
     return rewriteMaster(note.ical, master, note);
   }
-  const lines = [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//Holdfast//Notes//EN',
-    'BEGIN:VJOURNAL',
+  return journalText('-//Holdfast//Notes//EN', [
     `UID:${escapeText(itemId)}`,
     `DTSTAMP:${utcStamp(times.updated)}`,
     `LAST-MODIFIED:${utcStamp(times.updated)}`,
     ...(note.title ? [`SUMMARY:${escapeText(note.title)}`] : []),
     ...(note.body ? [`DESCRIPTION:${escapeText(note.body)}`] : []),
-    'END:VJOURNAL',
-    'END:VCALENDAR',
-  ];
+  ]);
+}
+
+/** A calendar object holding one VJOURNAL of `properties` (content lines, unfolded), folded and CRLF-ended. */
+export function journalText(prodId: string, properties: string[]): string {
+  const lines = ['BEGIN:VCALENDAR', 'VERSION:2.0', `PRODID:${prodId}`, 'BEGIN:VJOURNAL', ...properties];
+  lines.push('END:VJOURNAL', 'END:VCALENDAR');
   return lines
     .map((line) => foldLine(line))
     .join('\r\n')

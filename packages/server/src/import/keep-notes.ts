@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { AppError, foldLine, type NoteContent } from '@holdfast/protocol';
+import { AppError, cutNoteTitle, type NoteContent } from '@holdfast/protocol';
 import { z } from 'zod';
-import { escapeText, utcStamp } from '../content/vjournal.js';
+import { escapeText, journalText, utcStamp } from '../content/vjournal.js';
 import type { FileTree } from './file-tree.js';
 import type { ImportCandidate, ImportProblem } from './import-source.js';
 
@@ -20,7 +20,6 @@ import type { ImportCandidate, ImportProblem } from './import-source.js';
 
 /** Keep caps a note at 20,000 characters; a file far beyond that is not a note. */
 const MAX_KEEP_FILE_BYTES = 8 * 1024 * 1024;
-const TITLE_MAX = 1000;
 
 const keepNoteSchema = z.looseObject({
   title: z.string().optional(),
@@ -135,9 +134,7 @@ function sha256(bytes: Uint8Array): Buffer {
 }
 
 function noteFromKeep(keep: KeepNote, path: string, attachments: Attached[]): NoteContent {
-  let title = (keep.title ?? '').trim().slice(0, TITLE_MAX);
-  // Cut between the halves of a character, the title would end in half a character.
-  if (/[\uD800-\uDBFF]$/.test(title)) title = title.slice(0, -1);
+  const title = cutNoteTitle((keep.title ?? '').trim());
   const body = bodyOf(keep);
   const created = timeOf(keep.createdTimestampUsec);
   const edited = timeOf(keep.userEditedTimestampUsec) ?? created;
@@ -147,11 +144,7 @@ function noteFromKeep(keep: KeepNote, path: string, attachments: Attached[]): No
   const uid = usec && /^\d+$/.test(usec) ? `keep-${usec}` : `keep-${sha256(Buffer.from(path)).toString('hex')}`;
   const labels = (keep.labels ?? []).map((l) => l.name).filter((name) => name !== '');
   const color = keep.color && keep.color !== 'DEFAULT' ? keep.color : null;
-  const lines = [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//Holdfast//Google Keep import//EN',
-    'BEGIN:VJOURNAL',
+  const properties = [
     `UID:${uid}`,
     ...(edited ? [`DTSTAMP:${utcStamp(edited)}`] : []),
     ...(created ? [`CREATED:${utcStamp(created)}`] : []),
@@ -167,17 +160,8 @@ function noteFromKeep(keep: KeepNote, path: string, attachments: Attached[]): No
       (a) =>
         `ATTACH;FMTTYPE=${a.contentType};FILENAME=${paramValue(a.filename)}:ni:///sha-256;${a.sha256.toString('base64url')}`,
     ),
-    'END:VJOURNAL',
-    'END:VCALENDAR',
   ];
-  return {
-    title,
-    body,
-    ical: lines
-      .map((line) => foldLine(line))
-      .join('\r\n')
-      .concat('\r\n'),
-  };
+  return { title, body, ical: journalText('-//Holdfast//Google Keep import//EN', properties) };
 }
 
 /** The text, else the checklist; then the links Keep found in it, one a line. */

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { AppError } from '@holdfast/protocol';
+import { AppError, cutNoteTitle } from '@holdfast/protocol';
 import { type BundleLimits, openBundle } from '../bundle/bundle-reader.js';
 import { decodeText } from '../bundle/charset.js';
 import { type ImportCandidate, type ImportProblem, MARKDOWN } from './import-source.js';
@@ -16,7 +16,6 @@ import { type ImportCandidate, type ImportProblem, MARKDOWN } from './import-sou
 
 /** Larger than any note (the body limit is 4 MiB of text). */
 const MAX_NOTE_FILE_BYTES = 8 * 1024 * 1024;
-const TITLE_MAX = 1000;
 
 /** Whether a ZIP is an archive of Markdown notes rather than a Holdfast export (which has a manifest). */
 export async function isMarkdownZip(path: string, limits: BundleLimits): Promise<boolean> {
@@ -101,7 +100,7 @@ export function titleOf(text: string, source: string): string {
   const heading = /^#[ \t]+(.+?)[ \t#]*$/m.exec(body)?.[1];
   const file = (source.split('/').at(-1) ?? source).replace(MARKDOWN, '');
   const title = unquoted || heading || file;
-  return title.length > TITLE_MAX ? title.slice(0, TITLE_MAX) : title;
+  return cutNoteTitle(title);
 }
 
 /** A folder given to the import that holds no Markdown at all is not a notes folder. */
