@@ -274,6 +274,18 @@ describe('backups end to end', () => {
     // Acknowledged once on a target by both: the one that ships and the one that follows it.
     expect(await push(first.url, token, collectionId, ['before-1', 'before-2'])).toBe('target');
     expect(await push(second.url, token, collectionId, ['before-3'])).toBe('target');
+    // A device login on either server is acknowledged once an account state holding it is on the target:
+    // the holder ships it, the one standing by waits until it finds it there.
+    for (const url of [first.url, second.url]) {
+      const response = await fetch(`${url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'alice-password-123', deviceName: 'laptop' }),
+      });
+      await response.arrayBuffer();
+      expect(response.status).toBe(200);
+      expect(response.headers.get('holdfast-durability')).toBe('target');
+    }
     await waitRestorable(config);
 
     // SIGKILL leaves the lock of whichever server held it; a dead holder's lock is taken over at once.

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listJournalSegments, readJournalSegment } from '@holdfast/backup';
+import { listAccountStates, listJournalSegments, readJournalSegment } from '@holdfast/backup';
 import { addUser, startTestServer, type TestServer, type TestUser, vcard } from '@holdfast/test-support/harness';
 import { describe, expect, it } from 'vitest';
+import { createUser } from '../auth/accounts.js';
 import { listLedger } from '../ledger/ledger.js';
 import { cleanupAfterEach, openTestRepository, startBackedUpServer } from '../test-support/backups.js';
 import { addDavUser, davClient } from '../test-support/dav.js';
@@ -212,6 +213,74 @@ describe('acknowledgement once on a backup target', () => {
   });
 });
 
+describe('account changes acknowledged once on a backup target', () => {
+  /** The newest account state on the directory target. */
+  async function newestAccounts(dir: string) {
+    const states = await listAccountStates(await openTestRepository(dir, defer));
+    return states.at(-1)?.state;
+  }
+
+  it('answers a device login, an app password and their revocation only once an account state holds them', async () => {
+    // Timed passes an hour apart and no revision written: only the waiting change makes the account state ship.
+    const { server, dirs } = await backedUp(1);
+    await createUser(server.ctx, 'carol', 'carol-password-1');
+    const login = await server.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'carol', password: 'carol-password-1', deviceName: 'phone' },
+    });
+    expect(login.statusCode).toBe(200);
+    expect(login.headers['holdfast-durability']).toBe('target');
+    const { deviceId, token } = login.json() as { deviceId: string; token: string };
+    let state = await newestAccounts(dirs[0] as string);
+    expect(state?.devices.find((d) => d.id === deviceId)).toMatchObject({ name: 'phone', revoked_at: null });
+    const auth = { authorization: `Bearer ${token}` };
+
+    const created = await server.app.inject({
+      method: 'POST',
+      url: '/v1/app-passwords',
+      headers: auth,
+      payload: { label: 'desktop' },
+    });
+    expect(created.statusCode).toBe(201);
+    const appPassword = (created.json() as { id: string }).id;
+    state = await newestAccounts(dirs[0] as string);
+    expect(state?.app_passwords.find((a) => a.id === appPassword)).toMatchObject({
+      label: 'desktop',
+      revoked_at: null,
+    });
+
+    const revoked = await server.app.inject({
+      method: 'DELETE',
+      url: `/v1/app-passwords/${appPassword}`,
+      headers: auth,
+    });
+    expect(revoked.statusCode).toBe(204);
+    expect(revoked.headers['holdfast-durability']).toBe('target');
+    state = await newestAccounts(dirs[0] as string);
+    expect(state?.app_passwords.find((a) => a.id === appPassword)?.revoked_at).not.toBeNull();
+
+    const logout = await server.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: auth });
+    expect(logout.statusCode).toBe(204);
+    state = await newestAccounts(dirs[0] as string);
+    expect(state?.devices.find((d) => d.id === deviceId)?.revoked_at).not.toBeNull();
+  });
+
+  it('answers a failed login at once, without waiting for the target', async () => {
+    const { server, dirs } = await backedUp(1, { 'backup-ack-timeout-ms': '3000' });
+    await rename(dirs[0] as string, `${dirs[0]}.away`);
+    const started = Date.now();
+    const refused = await server.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'nobody', password: 'not-a-password', deviceName: 'phone' },
+    });
+    expect(refused.statusCode).toBe(401);
+    expect(Date.now() - started).toBeLessThan(2500);
+    await rename(`${dirs[0]}.away`, dirs[0] as string);
+  });
+});
+
 describe('when no backup target answers in time', () => {
   it('acknowledges with durability local within the bound and records one incident per episode', async () => {
     const { server, dirs } = await backedUp(1, { 'backup-ack-timeout-ms': '300', 'backup-ship-interval-ms': '200' });
@@ -256,14 +325,6 @@ describe('when no backup target answers in time', () => {
     });
     const alice = await addUser(server, 'alice');
     const notes = await createNotes(server, alice);
-    await rename(dirs[0] as string, `${dirs[0]}.away`);
-
-    const clientChangeId = randomUUID();
-    const refused = await pushOne(server, alice, notes, clientChangeId);
-    expect(refused.statusCode).toBe(503);
-    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect((refused.json() as { code: string }).code).toBe('backup_unavailable');
-
     const bob = await addDavUser(server, 'bob');
     await server.app.inject({
       method: 'POST',
@@ -271,6 +332,21 @@ describe('when no backup target answers in time', () => {
       headers: bob.auth,
       payload: { id: 'bobs', type: 'contacts', name: 'bobs' },
     });
+    await rename(dirs[0] as string, `${dirs[0]}.away`);
+
+    const clientChangeId = randomUUID();
+    const refused = await pushOne(server, alice, notes, clientChangeId);
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect((refused.json() as { code: string }).code).toBe('backup_unavailable');
+    // A device login is refused too: its token would not survive a restore.
+    const login = await server.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { username: 'alice', password: alice.password, deviceName: 'second phone' },
+    });
+    expect(login.statusCode).toBe(503);
+    expect((login.json() as { code: string }).code).toBe('backup_unavailable');
     const dav = davClient(server, bob);
     const card = vcard(randomUUID(), 'Stored Here');
     const put = await dav('PUT', '/dav/addressbooks/bob/bobs/x.vcf', { body: card });

@@ -7,6 +7,8 @@ export type Durability = 'target' | 'local';
 
 interface Waiter {
   seq: number;
+  /** Waits for an account state (the epoch in `seq`) instead of a revision. */
+  accounts: boolean;
   resolve: (reached: boolean) => void;
   timer: NodeJS.Timeout;
 }
@@ -25,11 +27,20 @@ export interface AckGate {
   required: number;
   waiters: Set<Waiter>;
   /**
+   * Account changes (logins, app passwords, revocations, password and
+   * account settings) this process has made: each one, once committed, takes
+   * the next number. The account tables travel as whole account states, not
+   * as revisions, so their acknowledgement counts these instead of seqs.
+   */
+  accountEpoch: number;
+  /** Highest account epoch whose changes each target's newest account state holds, by target index. */
+  accountWatermarks: number[];
+  /**
    * An open degradation episode: a write timed out waiting for its targets.
    * While open, writes are answered at once with `backupAckOnTimeout`; it
-   * closes when the targets hold the seq that opened it.
+   * closes when the targets hold the seq (and account epoch) that opened it.
    */
-  degraded: { since: number; seq: number } | null;
+  degraded: { since: number; seq: number; accountEpoch: number } | null;
   closed: boolean;
   /** Called when a write starts waiting: the shipping loops start a pass now if none is running. */
   onWait: () => void;
@@ -51,6 +62,8 @@ export function attachAckGate(ctx: Context, targets: number): AckGate {
     watermarks: Array.from({ length: targets }, () => -1),
     required,
     waiters: new Set(),
+    accountEpoch: 0,
+    accountWatermarks: Array.from({ length: targets }, () => 0),
     degraded: null,
     closed: false,
     onWait: () => {},
@@ -69,7 +82,16 @@ export function closeAckGate(gate: AckGate): void {
 
 /** The highest seq held by `required` targets (-1 when not known yet). */
 export function durableWatermark(gate: AckGate): number {
-  const sorted = [...gate.watermarks].sort((a, b) => b - a);
+  return heldByRequired(gate, gate.watermarks);
+}
+
+/** The highest account epoch held by `required` targets. */
+function durableAccountEpoch(gate: AckGate): number {
+  return heldByRequired(gate, gate.accountWatermarks);
+}
+
+function heldByRequired(gate: AckGate, marks: number[]): number {
+  const sorted = [...marks].sort((a, b) => b - a);
   return sorted[gate.required - 1] ?? -1;
 }
 
@@ -79,8 +101,28 @@ export function noteDurable(gate: AckGate, index: number, seq: number): void {
   gate.watermarks[index] = seq;
   const durable = durableWatermark(gate);
   gate.ctx.metrics.backupWatermark.set(Math.max(0, durable));
-  for (const waiter of gate.waiters) if (waiter.seq <= durable) settle(gate, waiter, true);
-  if (gate.degraded && durable >= gate.degraded.seq) {
+  release(gate);
+}
+
+/** A shipping loop learnt that target `index` holds the account tables as they were at account epoch `epoch`. */
+export function noteAccountsDurable(gate: AckGate, index: number, epoch: number): void {
+  if (epoch <= (gate.accountWatermarks[index] ?? 0)) return;
+  gate.accountWatermarks[index] = epoch;
+  release(gate);
+}
+
+/** Whether an account change waits for its targets: the shipping loops then compare the account tables now. */
+export function accountsPending(gate: AckGate): boolean {
+  return gate.accountEpoch > durableAccountEpoch(gate);
+}
+
+/** Settles the waiters the targets now cover and closes an episode they caught up with. */
+function release(gate: AckGate): void {
+  const durable = durableWatermark(gate);
+  const accounts = durableAccountEpoch(gate);
+  for (const waiter of gate.waiters)
+    if (waiter.seq <= (waiter.accounts ? accounts : durable)) settle(gate, waiter, true);
+  if (gate.degraded && durable >= gate.degraded.seq && accounts >= gate.degraded.accountEpoch) {
     gate.ctx.log.info(
       { since: new Date(gate.degraded.since).toISOString(), seq: durable },
       'backup targets caught up: writes are acknowledged once on them again',
@@ -97,20 +139,21 @@ function settle(gate: AckGate, waiter: Waiter, reached: boolean): void {
 }
 
 /**
- * Resolves true once `seq` is on the required targets, false after
- * `backupAckTimeoutMs` (opening a degradation episode) or at once while
- * one is open.
+ * Resolves true once `seq` (an account epoch when `accounts`) is on the
+ * required targets, false after `backupAckTimeoutMs` (opening a degradation
+ * episode) or at once while one is open.
  */
-export function waitUntilDurable(gate: AckGate, seq: number): Promise<boolean> {
-  if (seq <= durableWatermark(gate)) return Promise.resolve(true);
+export function waitUntilDurable(gate: AckGate, seq: number, accounts = false): Promise<boolean> {
+  if (seq <= (accounts ? durableAccountEpoch(gate) : durableWatermark(gate))) return Promise.resolve(true);
   if (gate.closed || gate.degraded) return Promise.resolve(false);
   return new Promise<boolean>((resolve) => {
     const waiter: Waiter = {
       seq,
+      accounts,
       resolve,
       timer: setTimeout(() => {
         settle(gate, waiter, false);
-        openEpisode(gate, seq);
+        openEpisode(gate, accounts ? { seq: -1, accountEpoch: seq } : { seq, accountEpoch: 0 });
       }, gate.ctx.config.backupAckTimeoutMs),
     };
     gate.waiters.add(waiter);
@@ -119,13 +162,15 @@ export function waitUntilDurable(gate: AckGate, seq: number): Promise<boolean> {
 }
 
 /** Logs, records and shows a degradation once per episode, not once per write. */
-function openEpisode(gate: AckGate, seq: number): void {
+function openEpisode(gate: AckGate, awaited: { seq: number; accountEpoch: number }): void {
   if (gate.degraded || gate.closed) return;
   const { ctx } = gate;
-  gate.degraded = { since: ctx.now(), seq };
+  const { seq, accountEpoch } = awaited;
+  gate.degraded = { since: ctx.now(), seq, accountEpoch };
   ctx.metrics.backupAckDegraded.set(1);
   const refuse = ctx.config.backupAckOnTimeout === 'refuse';
-  const summary = `No backup target confirmed revision ${seq} within ${ctx.config.backupAckTimeoutMs} ms; writes are ${
+  const what = seq >= 0 ? `revision ${seq}` : 'an account change (a login, app password or revocation)';
+  const summary = `No backup target confirmed ${what} within ${ctx.config.backupAckTimeoutMs} ms; writes are ${
     refuse ? 'refused (503 backup_unavailable)' : 'acknowledged as durable on this server only'
   } until the targets catch up.`;
   ctx.log.error({ seq, watermarks: gate.watermarks }, summary);
@@ -137,6 +182,7 @@ function openEpisode(gate: AckGate, seq: number): void {
       summary,
       details: {
         seq,
+        accountEpoch,
         watermarks: [...gate.watermarks],
         required: gate.required,
         onTimeout: ctx.config.backupAckOnTimeout,
@@ -164,6 +210,29 @@ export async function awaitDurability(ctx: Context, seq: number): Promise<Durabi
       'backup_unavailable',
       'The write is stored on this server but no backup target confirmed it in time; retry it (a retry with the same clientChangeId writes nothing twice).',
       { seq, watermark: Math.max(0, durableWatermark(gate)) },
+    );
+  }
+  return 'local';
+}
+
+/**
+ * Waits until an account change this request committed (a login's device,
+ * an app password, a revocation, a password or account setting) is in an
+ * account state on the targets, as `awaitDurability` does for revisions:
+ * a restore then brings back the device tokens and app passwords people
+ * were given and never a credential they revoked. Call once the change is
+ * committed.
+ */
+export async function awaitAccountDurability(ctx: Context): Promise<Durability> {
+  const gate = gates.get(ctx);
+  if (!gate || ctx.config.backupAck === 'local') return 'local';
+  gate.accountEpoch += 1;
+  if (await waitUntilDurable(gate, gate.accountEpoch, true)) return 'target';
+  if (ctx.config.backupAckOnTimeout === 'refuse') {
+    throw new AppError(
+      'backup_unavailable',
+      'The change is stored on this server but no backup target confirmed it in time; it reaches the targets once they answer.',
+      { watermark: Math.max(0, durableWatermark(gate)) },
     );
   }
   return 'local';

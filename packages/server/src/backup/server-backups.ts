@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { attachAckGate, closeAckGate, noteDurable } from './ack-gate.js';
+import { accountsPending, attachAckGate, closeAckGate, noteAccountsDurable, noteDurable } from './ack-gate.js';
 import { createBackupMetrics } from './backup-metrics.js';
 import { type BackupService, startBackupService } from './backup-service.js';
 import { backupTargetLocations } from './targets.js';
@@ -31,6 +31,9 @@ export function startServerBackups(ctx: Context): BackupService | null {
     metrics: createBackupMetrics(ctx.metrics.registry),
     onCommit: (listener) => ctx.notifier.subscribeAll(listener),
     onDurable: (index, seq) => noteDurable(gate, index, seq),
+    accountEpoch: () => gate.accountEpoch,
+    accountsPending: () => accountsPending(gate),
+    onAccountsDurable: (index, epoch) => noteAccountsDurable(gate, index, epoch),
   });
   gate.onWait = () => service.wake();
   return {

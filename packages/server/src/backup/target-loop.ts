@@ -5,7 +5,7 @@ import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
 import type { BackupMetrics } from './backup-metrics.js';
 import { saveSegmentCache } from './repository-view.js';
 import { maybeDrill } from './scheduled-drill.js';
-import { type Follower, followShippedSeq } from './standby-watermark.js';
+import { type Follower, followAccountEpoch, followShippedSeq } from './standby-watermark.js';
 import {
   type Connection,
   connect,
@@ -48,6 +48,8 @@ export interface BackupServiceDeps extends ShipDeps {
   onCommit?: (listener: () => void) => () => void;
   /** Target `index` holds every revision up to `seq` (a segment or snapshot landed): acknowledgements wait on it. */
   onDurable?: (index: number, seq: number) => void;
+  /** Target `index` holds the account tables as they were at account epoch `epoch` (ack-gate.ts). */
+  onAccountsDurable?: (index: number, epoch: number) => void;
 }
 
 /** What the loops of one service share: its dependencies and whether it is stopping. */
@@ -138,6 +140,7 @@ async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
     });
     loop.wakesCovered = covered;
     durable(connection.shippedSeq);
+    deps.onAccountsDurable?.(loop.index, connection.accountsEpoch);
     if (started - connection.lastSnapshotAt >= deps.config.backupSnapshotInterval) await snapshotIfBehind(deps, loop);
     succeeded(deps, loop, connection);
     if (started - loop.cacheSavedAt >= 60_000) {
@@ -227,6 +230,10 @@ async function standBy(deps: BackupServiceDeps, loop: TargetLoop, error: Shipped
   if (!deps.onDurable) return;
   try {
     deps.onDurable(loop.index, await followShippedSeq(deps, loop));
+    if (deps.onAccountsDurable && deps.accountsPending?.()) {
+      const epoch = await followAccountEpoch(deps, loop);
+      if (epoch !== null) deps.onAccountsDurable(loop.index, epoch);
+    }
   } catch (followError) {
     deps.log.warn(
       { target: loop.index, err: String(followError) },

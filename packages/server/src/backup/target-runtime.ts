@@ -84,6 +84,8 @@ export interface Connection {
   accounts: { object: string; fingerprint: string } | null;
   /** When the account tables were last compared with the target (wall clock). */
   accountsCheckedAt: number;
+  /** The account epoch (ack-gate.ts) whose changes the newest account state on the target holds. */
+  accountsEpoch: number;
   /** When shipping last looked for a prune lock (wall clock; 0: look before the next write). */
   pruneCheckedAt: number;
 }
@@ -108,6 +110,10 @@ export interface ShipDeps {
   db: Db;
   blobs: BlobStore;
   now: () => number;
+  /** Account changes this process has committed so far (ack-gate.ts); read before the account tables. */
+  accountEpoch?: () => number;
+  /** Whether an account change waits for its targets: the tables are compared now rather than within a second. */
+  accountsPending?: () => boolean;
 }
 
 /**
@@ -149,6 +155,7 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
       lock,
       lockRefreshedAt: deps.now(),
       accountsCheckedAt: 0,
+      accountsEpoch: 0,
       // Just looked, above; and the lock taken since would have failed beside a prune's.
       pruneCheckedAt: Date.now(),
       accounts: accounts
@@ -234,8 +241,7 @@ export async function shipJournal(
     await stepBackForPrune(connection);
     await keepLock(deps, connection);
     // A pass can run as long as writes keep coming; new logins and app passwords must not wait for its end.
-    if (Date.now() - connection.accountsCheckedAt >= ACCOUNT_CHECK_INTERVAL_MS)
-      await shipAccountState(deps, connection);
+    if (accountsDue(deps, connection)) await shipAccountState(deps, connection);
     beforeHeadRead();
     const head = await readHead(deps.db.kysely);
     if (head <= connection.shippedSeq) break;
@@ -269,11 +275,14 @@ export async function shipJournal(
     result.blobs += copied.uploaded;
     result.blobBytes += copied.bytes;
   }
-  if (result.segments === 0 || Date.now() - connection.accountsCheckedAt >= ACCOUNT_CHECK_INTERVAL_MS) {
-    await shipAccountState(deps, connection);
-  }
+  if (result.segments === 0 || accountsDue(deps, connection)) await shipAccountState(deps, connection);
   result.shippedSeq = connection.shippedSeq;
   return result;
+}
+
+/** Whether to compare the account tables with the target now: an account change waits, or a second passed. */
+function accountsDue(deps: ShipDeps, connection: Connection): boolean {
+  return deps.accountsPending?.() === true || Date.now() - connection.accountsCheckedAt >= ACCOUNT_CHECK_INTERVAL_MS;
 }
 
 /**
@@ -285,11 +294,16 @@ export async function shipJournal(
  */
 export async function shipAccountState(deps: ShipDeps, connection: Connection): Promise<string> {
   connection.accountsCheckedAt = Date.now();
+  // Before the tables: every account change counted by then is committed, so the tables read next hold it.
+  const epoch = deps.accountEpoch?.() ?? 0;
   // Read first: the tables are at least as new as this seq, which is the state's place in the log.
   const head = await readHead(deps.db.kysely);
   const tables = await readAccountTables(deps.db);
   const fingerprint = accountFingerprint(tables);
-  if (connection.accounts?.fingerprint === fingerprint) return connection.accounts.object;
+  if (connection.accounts?.fingerprint === fingerprint) {
+    connection.accountsEpoch = Math.max(connection.accountsEpoch, epoch);
+    return connection.accounts.object;
+  }
   await keepLock(deps, connection);
   const stored = await writeAccountState(connection.repo, {
     generation: connection.generation,
@@ -301,6 +315,7 @@ export async function shipAccountState(deps: ShipDeps, connection: Connection): 
   connection.view.accounts.set(stored.object, { generation, seq, createdAt });
   connection.cache.accounts.set(stored.object, { generation, seq, createdAt });
   connection.accounts = { object: stored.object, fingerprint };
+  connection.accountsEpoch = Math.max(connection.accountsEpoch, epoch);
   return stored.object;
 }
 

@@ -1,11 +1,19 @@
 import { AppError } from '@holdfast/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { awaitDurability, type Durability } from '../backup/ack-gate.js';
+import { awaitAccountDurability, awaitDurability, type Durability } from '../backup/ack-gate.js';
 import type { Context } from '../context.js';
 import { readHead } from '../store/revision-log.js';
 import type { WriteReceipt } from '../sync/write-receipt.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route changes the account tables (devices, app passwords, users):
+     * a successful answer waits until an account state holding the change is
+     * on the backup targets, as a revision's does for its segment.
+     */
+    changesAccounts?: boolean;
+  }
   interface FastifyRequest {
     writeReceipt: WriteReceipt | null;
     /** Set once the request's writes were waited for: how durable they are. */
@@ -51,6 +59,10 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
   });
   // A callback hook: most responses committed nothing and leave at once, without a promise of their own.
   app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.routeOptions.config.changesAccounts === true && reply.statusCode < 400) {
+      settleAccounts(ctx, request, reply, payload).then((settled) => done(null, settled), done);
+      return;
+    }
     if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0 && !isDavWrite(request, reply)) {
       done(null, payload);
       return;
@@ -68,6 +80,23 @@ async function settle(ctx: Context, request: FastifyRequest, reply: FastifyReply
   }
   try {
     reply.header(DURABILITY_HEADER, await acknowledge(ctx, request));
+    return payload;
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return refuse(reply, error);
+  }
+}
+
+/** Like `settle`, for a route that changed the account tables (and possibly revisions too). */
+async function settleAccounts(
+  ctx: Context,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+): Promise<unknown> {
+  try {
+    const [accounts, revisions] = await Promise.all([awaitAccountDurability(ctx), acknowledge(ctx, request)]);
+    reply.header(DURABILITY_HEADER, accounts === 'target' && revisions === 'target' ? 'target' : 'local');
     return payload;
   } catch (error) {
     if (!(error instanceof AppError)) throw error;

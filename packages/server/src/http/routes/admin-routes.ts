@@ -44,7 +44,7 @@ export function adminRoutes(ctx: Context, backup: () => BackupControl | null): F
       ['disable', true],
       ['enable', false],
     ] as const) {
-      app.post(`/v1/admin/users/:id/${verb}`, async (request, reply) => {
+      app.post(`/v1/admin/users/:id/${verb}`, { config: { changesAccounts: true } }, async (request, reply) => {
         const { id } = parseInput(userParams, request.params, 'path');
         await setDisabledByAdmin(ctx, callerOf(request), id, disabled);
         return reply.code(204).send();

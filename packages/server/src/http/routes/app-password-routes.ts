@@ -30,13 +30,13 @@ export function appPasswordRoutes(ctx: Context): FastifyPluginAsync {
       };
     });
 
-    app.post('/v1/app-passwords', async (request, reply) => {
+    app.post('/v1/app-passwords', { config: { changesAccounts: true } }, async (request, reply) => {
       const { label } = parseInput(createBody, request.body, 'app password');
       const created = await createAppPassword(ctx, callerOf(request).username, label);
       return reply.code(201).send({ id: created.id, label, password: created.password });
     });
 
-    app.delete('/v1/app-passwords/:id', async (request, reply) => {
+    app.delete('/v1/app-passwords/:id', { config: { changesAccounts: true } }, async (request, reply) => {
       const { id } = parseInput(params, request.params, 'path');
       if (!(await revokeOwnAppPassword(ctx, callerOf(request).userId, id)))
         throw new AppError('not_found', `No active app password ${id}.`);

@@ -39,12 +39,16 @@ const renameBody = z.object({ name: z.string().trim().min(1).max(200) }).strict(
  */
 export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
-    app.post('/v1/auth/login', { bodyLimit: ctx.config.maxLoginBodyBytes }, async (request) => {
-      const body = parseInput(loginRequestSchema, request.body, 'login');
-      return login(ctx, { ...body, clientAddress: request.ip });
-    });
+    app.post(
+      '/v1/auth/login',
+      { bodyLimit: ctx.config.maxLoginBodyBytes, config: { changesAccounts: true } },
+      async (request) => {
+        const body = parseInput(loginRequestSchema, request.body, 'login');
+        return login(ctx, { ...body, clientAddress: request.ip });
+      },
+    );
 
-    app.post('/v1/auth/logout', async (request, reply) => {
+    app.post('/v1/auth/logout', { config: { changesAccounts: true } }, async (request, reply) => {
       const caller = callerOf(request);
       await revokeDevice(ctx.db, caller.deviceId, ctx.now(), caller.userId);
       return reply.code(204).send();
@@ -52,18 +56,26 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
 
     app.get('/v1/me', async (request) => meView(ctx, callerOf(request)));
 
-    app.patch('/v1/me', { bodyLimit: ctx.config.maxControlBodyBytes }, async (request) => {
-      const caller = callerOf(request);
-      const changes = parseInput(meChanges, request.body, 'body');
-      await setEmail(ctx, caller.userId, changes.email);
-      return meView(ctx, caller);
-    });
+    app.patch(
+      '/v1/me',
+      { bodyLimit: ctx.config.maxControlBodyBytes, config: { changesAccounts: true } },
+      async (request) => {
+        const caller = callerOf(request);
+        const changes = parseInput(meChanges, request.body, 'body');
+        await setEmail(ctx, caller.userId, changes.email);
+        return meView(ctx, caller);
+      },
+    );
 
-    app.post('/v1/me/password', { bodyLimit: ctx.config.maxLoginBodyBytes }, async (request) => {
-      const body = parseInput(passwordChange, request.body, 'body');
-      const signedOut = await changeOwnPassword(ctx, callerOf(request), { ...body, clientAddress: request.ip });
-      return { signedOut };
-    });
+    app.post(
+      '/v1/me/password',
+      { bodyLimit: ctx.config.maxLoginBodyBytes, config: { changesAccounts: true } },
+      async (request) => {
+        const body = parseInput(passwordChange, request.body, 'body');
+        const signedOut = await changeOwnPassword(ctx, callerOf(request), { ...body, clientAddress: request.ip });
+        return { signedOut };
+      },
+    );
 
     app.get('/v1/devices', async (request) => {
       const caller = callerOf(request);
@@ -80,7 +92,7 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
       };
     });
 
-    app.patch('/v1/devices/:id', async (request, reply) => {
+    app.patch('/v1/devices/:id', { config: { changesAccounts: true } }, async (request, reply) => {
       const caller = callerOf(request);
       const { id } = parseInput(deviceParams, request.params, 'path');
       const { name } = parseInput(renameBody, request.body, 'device');
@@ -88,7 +100,7 @@ export function authMeDeviceRoutes(ctx: Context): FastifyPluginAsync {
       return reply.code(204).send();
     });
 
-    app.delete('/v1/devices/:id', async (request, reply) => {
+    app.delete('/v1/devices/:id', { config: { changesAccounts: true } }, async (request, reply) => {
       const caller = callerOf(request);
       const { id } = parseInput(deviceParams, request.params, 'path');
       const revoked = await revokeDevice(ctx.db, id, ctx.now(), caller.userId);

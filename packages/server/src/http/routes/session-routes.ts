@@ -30,6 +30,11 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply)
  * ended session is answered with what happened to it, and sign-out works
  * whatever state the session is in. /v1/sessions signs every session of the
  * caller out.
+ *
+ * Signing out waits until the targets hold the ended session (a restore must
+ * not bring it back); signing in does not: a browser session lost with the
+ * server costs one more sign-in, while waiting would slow the portal exactly
+ * when the targets are in trouble. Device logins and app passwords wait.
  */
 export function sessionRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
@@ -52,7 +57,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsync {
       return session.info;
     });
 
-    app.delete('/v1/session', async (request, reply) => {
+    app.delete('/v1/session', { config: { changesAccounts: true } }, async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
       if (token) {
         const live = await authenticateSession(ctx, token).catch(() => null);
@@ -66,7 +71,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsync {
     });
 
     // Authenticated like any other route (cookie with CSRF token, or a device's bearer token).
-    app.delete('/v1/sessions', async (request, reply) => {
+    app.delete('/v1/sessions', { config: { changesAccounts: true } }, async (request, reply) => {
       const signedOut = await endAllSessions(ctx, callerOf(request).userId);
       if (request.cookies[SESSION_COOKIE]) clearSessionCookie(request, reply);
       return { signedOut };
