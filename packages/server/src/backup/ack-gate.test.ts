@@ -266,6 +266,44 @@ describe('account changes acknowledged once on a backup target', () => {
     expect(state?.devices.find((d) => d.id === deviceId)?.revoked_at).not.toBeNull();
   });
 
+  it('answers a DAV PUT under a name that is not an item id, an import and its undo once their records are there', async () => {
+    const { server, dirs } = await backedUp(1);
+    const alice = await addDavUser(server, 'alice');
+    await server.app.inject({
+      method: 'POST',
+      url: '/v1/collections',
+      headers: alice.auth,
+      payload: { id: 'book', type: 'contacts', name: 'book' },
+    });
+    const dav = davClient(server, alice);
+    const put = await dav('PUT', '/dav/addressbooks/alice/book/My%20Card%20(1).vcf', {
+      body: vcard(randomUUID(), 'Named Contact'),
+    });
+    expect(put.statusCode).toBe(201);
+    expect(put.headers['holdfast-durability']).toBe('target');
+    let state = await newestAccounts(dirs[0] as string);
+    expect(state?.dav_names.map((n) => n.name)).toContain('My Card (1).vcf');
+
+    const imported = await server.app.inject({
+      method: 'POST',
+      url: '/v1/import?name=card.vcf&collection=book',
+      headers: { ...alice.auth, 'content-type': 'text/vcard' },
+      payload: vcard(randomUUID(), 'Imported Contact'),
+    });
+    expect(imported.statusCode).toBe(200);
+    const { importId } = imported.json() as { importId: string };
+    state = await newestAccounts(dirs[0] as string);
+    expect(state?.imports.find((i) => i.id === importId)).toMatchObject({ undone_by: null });
+    const undone = await server.app.inject({
+      method: 'POST',
+      url: `/v1/imports/${importId}/undo`,
+      headers: alice.auth,
+    });
+    expect(undone.statusCode).toBe(200);
+    state = await newestAccounts(dirs[0] as string);
+    expect(state?.imports.find((i) => i.id === importId)?.undone_by).not.toBeNull();
+  });
+
   it('answers a failed login at once, without waiting for the target', async () => {
     const { server, dirs } = await backedUp(1, { 'backup-ack-timeout-ms': '3000' });
     await rename(dirs[0] as string, `${dirs[0]}.away`);

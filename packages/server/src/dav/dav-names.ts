@@ -3,6 +3,7 @@ import { idSchema } from '@holdfast/protocol';
 import type { Context } from '../context.js';
 import { findNamedItemIds, insertDavName, readNamedItemId } from '../store/dav-names.js';
 import { itemIdExists } from '../store/items.js';
+import { noteAccountsChanged, type WriteReceipt } from '../sync/write-receipt.js';
 import { type DavCollection, type DavItem, extensionOf, findItemsById } from './dav-store.js';
 
 /** The id a name addresses without a mapping row: `<id>.<ext>` with a valid id. */
@@ -75,7 +76,7 @@ export async function itemIdForNewName(
   userId: string,
   collection: DavCollection,
   name: string,
-  options: { mapName?: boolean; vacancy?: NameVacancy | undefined } = {},
+  options: { mapName?: boolean; vacancy?: NameVacancy | undefined; receipt?: WriteReceipt | undefined } = {},
 ): Promise<string> {
   // What resolving the name just read need not be read again; a write that races it is caught by the push.
   const known = options.mapName ? undefined : options.vacancy;
@@ -83,6 +84,8 @@ export async function itemIdForNewName(
   if (mapped) return mapped;
   const stem = options.mapName ? null : directId(collection, name);
   if (stem && !(known ? known.stemTaken : await itemIdExists(ctx.db, userId, stem))) return stem;
+  // The row reaches the targets in an account state: the request's answer waits for one.
+  noteAccountsChanged(options.receipt);
   await insertDavName(ctx.db, {
     user_id: userId,
     collection_id: collection.id,

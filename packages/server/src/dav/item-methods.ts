@@ -191,6 +191,7 @@ export async function putItem(
       (await itemIdForNewName(ctx, caller.userId, target.collection, target.name, {
         mapName,
         vacancy: attempt === 0 ? target.vacancy : undefined,
+        receipt: caller.receipt,
       }));
     const { result, hash } = await pushOne(
       ctx,

@@ -59,7 +59,8 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
   });
   // A callback hook: most responses committed nothing and leave at once, without a promise of their own.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.routeOptions.config.changesAccounts === true && reply.statusCode < 400) {
+    const accounts = request.routeOptions.config.changesAccounts === true || request.writeReceipt?.accounts === true;
+    if (accounts && reply.statusCode < 400) {
       settleAccounts(ctx, request, reply, payload).then((settled) => done(null, settled), done);
       return;
     }

@@ -7,6 +7,7 @@ import { findImport, markImportUndone } from '../store/imports.js';
 import type { NewRevision } from '../store/revision-log.js';
 import { type HeadWrite, writeItemHeads } from '../sync/item-heads.js';
 import { readRevisionsBySeq } from '../sync/point-in-time.js';
+import { noteAccountsChanged } from '../sync/write-receipt.js';
 import { writeTransaction } from '../sync/write-transaction.js';
 import type { ImportOwner } from './import.js';
 import { importUndoIncident, type UndoImpact } from './import-ledger.js';
@@ -116,6 +117,7 @@ export async function undoImport(ctx: Context, owner: ImportOwner, importId: str
         }
       }
     }
+    noteAccountsChanged(owner.receipt);
     await markImportUndone(trx, owner.userId, importId, undoId);
     await appendLedgerEntry(
       trx,

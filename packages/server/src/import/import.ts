@@ -10,7 +10,7 @@ import { appendLedgerEntry } from '../ledger/ledger.js';
 import { recordImport } from '../store/imports.js';
 import { readUsage } from '../store/usage.js';
 import { checkWritten } from '../sync/quota.js';
-import type { WriteReceipt } from '../sync/write-receipt.js';
+import { noteAccountsChanged, type WriteReceipt } from '../sync/write-receipt.js';
 import type { Append } from '../sync/write-transaction.js';
 import { writeTransaction } from '../sync/write-transaction.js';
 import { archiveCandidates } from './archive-import.js';
@@ -127,6 +127,7 @@ async function importFrom(
       await checkWritten(ctx, trx, owner.userId, before);
       const items = mergeInOrder(phase1.problems, result.items, phase1.orders);
       const counts = countStatuses(items);
+      noteAccountsChanged(owner.receipt);
       await recordImport(trx, {
         user_id: owner.userId,
         id: importId,

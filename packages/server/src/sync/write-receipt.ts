@@ -11,12 +11,23 @@
  */
 export interface WriteReceipt {
   seq: number;
+  /**
+   * The request changed the account tables besides revisions (a DAV name, an
+   * import record), which reach the targets in account states: it waits for
+   * one of those too (http/durability-hook.ts).
+   */
+  accounts?: boolean;
 }
 
 /** Whose data a write changes, and the receipt of the request making it (none for background work). */
 export interface Writer {
   userId: string;
   receipt?: WriteReceipt | undefined;
+}
+
+/** Notes that the request of `receipt` changed the account tables. */
+export function noteAccountsChanged(receipt: WriteReceipt | undefined): void {
+  if (receipt) receipt.accounts = true;
 }
 
 /** Notes that `seq` committed for `receipt`. */
