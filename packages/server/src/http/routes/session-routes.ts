@@ -31,10 +31,12 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply)
  * whatever state the session is in. /v1/sessions signs every session of the
  * caller out.
  *
- * Signing out waits until the targets hold the ended session (a restore must
- * not bring it back); signing in does not: a browser session lost with the
- * server costs one more sign-in, while waiting would slow the portal exactly
- * when the targets are in trouble. Device logins and app passwords wait.
+ * Signing in and out of one browser does not wait for the backup targets to
+ * hold the session row: a session lost with the server costs one more
+ * sign-in, a signed-out browser has dropped its cookie anyway, and waiting
+ * would slow (or, with backupAckOnTimeout=refuse, fail) the portal exactly
+ * when the targets are in trouble. Signing every session out (a lost
+ * laptop) waits, as device logins, revocations and app passwords do.
  */
 export function sessionRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
@@ -57,7 +59,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsync {
       return session.info;
     });
 
-    app.delete('/v1/session', { config: { changesAccounts: true } }, async (request, reply) => {
+    app.delete('/v1/session', async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
       if (token) {
         const live = await authenticateSession(ctx, token).catch(() => null);
