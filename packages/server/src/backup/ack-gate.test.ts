@@ -63,6 +63,18 @@ async function head(server: TestServer, user: TestUser): Promise<number> {
   return (me.json() as { head: number }).head;
 }
 
+/** A DAV user with an address book `book`, and a DAV client of theirs. */
+async function davUserWithBook(server: TestServer, username = 'alice', book = 'book') {
+  const user = await addDavUser(server, username);
+  await server.app.inject({
+    method: 'POST',
+    url: '/v1/collections',
+    headers: user.auth,
+    payload: { id: book, type: 'contacts', name: book },
+  });
+  return { user, dav: davClient(server, user) };
+}
+
 /** The highest seq of any journal segment stored in the directory repository. */
 async function journalHead(dir: string): Promise<number> {
   const repo = await openTestRepository(dir, defer);
@@ -128,14 +140,7 @@ describe('acknowledgement once on a backup target', () => {
 
   it('answers a DAV PUT only once it is on the target, and says so in a header', async () => {
     const { server, dirs } = await backedUp(1);
-    const alice = await addDavUser(server, 'alice');
-    await server.app.inject({
-      method: 'POST',
-      url: '/v1/collections',
-      headers: alice.auth,
-      payload: { id: 'book', type: 'contacts', name: 'book' },
-    });
-    const dav = davClient(server, alice);
+    const { user: alice, dav } = await davUserWithBook(server);
     const id = randomUUID();
     const put = await dav('PUT', `/dav/addressbooks/alice/book/${id}.vcf`, { body: vcard(id, 'Safe Contact') });
     expect(put.statusCode).toBe(201);
@@ -268,14 +273,7 @@ describe('account changes acknowledged once on a backup target', () => {
 
   it('answers a DAV PUT under a name that is not an item id, an import and its undo once their records are there', async () => {
     const { server, dirs } = await backedUp(1);
-    const alice = await addDavUser(server, 'alice');
-    await server.app.inject({
-      method: 'POST',
-      url: '/v1/collections',
-      headers: alice.auth,
-      payload: { id: 'book', type: 'contacts', name: 'book' },
-    });
-    const dav = davClient(server, alice);
+    const { user: alice, dav } = await davUserWithBook(server);
     const put = await dav('PUT', '/dav/addressbooks/alice/book/My%20Card%20(1).vcf', {
       body: vcard(randomUUID(), 'Named Contact'),
     });
@@ -364,13 +362,7 @@ describe('when no backup target answers in time', () => {
     });
     const alice = await addUser(server, 'alice');
     const notes = await createNotes(server, alice);
-    const bob = await addDavUser(server, 'bob');
-    await server.app.inject({
-      method: 'POST',
-      url: '/v1/collections',
-      headers: bob.auth,
-      payload: { id: 'bobs', type: 'contacts', name: 'bobs' },
-    });
+    const { dav } = await davUserWithBook(server, 'bob', 'bobs');
     await rename(dirs[0] as string, `${dirs[0]}.away`);
 
     const clientChangeId = randomUUID();
@@ -386,7 +378,6 @@ describe('when no backup target answers in time', () => {
     });
     expect(login.statusCode).toBe(503);
     expect((login.json() as { code: string }).code).toBe('backup_unavailable');
-    const dav = davClient(server, bob);
     const card = vcard(randomUUID(), 'Stored Here');
     const put = await dav('PUT', '/dav/addressbooks/bob/bobs/x.vcf', { body: card });
     expect(put.statusCode).toBe(503);
