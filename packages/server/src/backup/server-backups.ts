@@ -1,7 +1,15 @@
 import type { Context } from '../context.js';
-import { accountsPending, attachAckGate, closeAckGate, noteAccountsDurable, noteDurable } from './ack-gate.js';
+import {
+  type AckGate,
+  accountsPending,
+  attachAckGate,
+  closeAckGate,
+  noteAccountsDurable,
+  noteDurable,
+} from './ack-gate.js';
 import { createBackupMetrics } from './backup-metrics.js';
 import { type BackupService, startBackupService } from './backup-service.js';
+import type { BackupServiceDeps } from './target-loop.js';
 import { backupTargetLocations } from './targets.js';
 
 /**
@@ -30,10 +38,7 @@ export function startServerBackups(ctx: Context): BackupService | null {
     now: ctx.now,
     metrics: createBackupMetrics(ctx.metrics.registry),
     onCommit: (listener) => ctx.notifier.subscribeAll(listener),
-    onDurable: (index, seq) => noteDurable(gate, index, seq),
-    accountEpoch: () => gate.accountEpoch,
-    accountsPending: () => accountsPending(gate),
-    onAccountsDurable: (index, epoch) => noteAccountsDurable(gate, index, epoch),
+    ...ackGateDeps(gate),
   });
   gate.onWait = () => service.wake();
   return {
@@ -42,5 +47,17 @@ export function startServerBackups(ctx: Context): BackupService | null {
       closeAckGate(gate);
       await service.stop();
     },
+  };
+}
+
+/** What the shipping loops tell `gate` and read from it: how far each target got, and the account changes waiting. */
+export function ackGateDeps(
+  gate: AckGate,
+): Pick<BackupServiceDeps, 'onDurable' | 'accountEpoch' | 'accountsPending' | 'onAccountsDurable'> {
+  return {
+    onDurable: (index, seq) => noteDurable(gate, index, seq),
+    accountEpoch: () => gate.accountEpoch,
+    accountsPending: () => accountsPending(gate),
+    onAccountsDurable: (index, epoch) => noteAccountsDurable(gate, index, epoch),
   };
 }

@@ -4,9 +4,10 @@ import { addUser, type TestServer, type TestUser } from '@holdfast/test-support/
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
 import { cleanupAfterEach, startBackedUpServer } from '../test-support/backups.js';
-import { attachAckGate, closeAckGate, noteDurable } from './ack-gate.js';
+import { attachAckGate, closeAckGate } from './ack-gate.js';
 import { createBackupMetrics } from './backup-metrics.js';
 import { startBackupService } from './backup-service.js';
+import { ackGateDeps } from './server-backups.js';
 
 const defer = cleanupAfterEach();
 
@@ -71,7 +72,7 @@ async function countedServer() {
     metrics: countingMetrics(counter),
     openTarget: (location) => countingTarget(location, counter),
     onCommit: (listener) => ctx.notifier.subscribeAll(listener),
-    onDurable: (index, seq) => noteDurable(gate, index, seq),
+    ...ackGateDeps(gate),
   });
   gate.onWait = () => service.wake();
   defer(async () => {
