@@ -49,8 +49,10 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
   app.decorateRequest('durability', null);
   app.addHook('onRoute', (route) => {
     const handler = route.handler;
+    // Read once here: `request.routeOptions` builds a new object at every read.
+    const changesAccounts = route.config?.changesAccounts === true;
     route.handler = function receiptHandler(this: FastifyInstance, request, reply) {
-      const receipt: WriteReceipt = { seq: 0 };
+      const receipt: WriteReceipt = changesAccounts ? { seq: 0, accounts: true } : { seq: 0 };
       request.writeReceipt = receipt;
       // A copy: the receipt belongs to this request, whatever else holds the caller the auth hook resolved.
       if (request.caller) request.caller = { ...request.caller, receipt };
@@ -59,8 +61,7 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
   });
   // A callback hook: most responses committed nothing and leave at once, without a promise of their own.
   app.addHook('onSend', (request, reply, payload, done) => {
-    const accounts = request.routeOptions.config.changesAccounts === true || request.writeReceipt?.accounts === true;
-    if (accounts && reply.statusCode < 400) {
+    if (request.writeReceipt?.accounts === true && reply.statusCode < 400) {
       settleAccounts(ctx, request, reply, payload).then((settled) => done(null, settled), done);
       return;
     }
