@@ -61,10 +61,8 @@ export function registerDurabilityHook(app: FastifyInstance, ctx: Context): void
   });
   // A callback hook: most responses committed nothing and leave at once, without a promise of their own.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.writeReceipt?.accounts === true && reply.statusCode < 400) {
-      settleAccounts(ctx, request, reply, payload).then((settled) => done(null, settled), done);
-      return;
-    }
+    if (request.writeReceipt?.accounts === true && reply.statusCode < 400)
+      request.durability = withAccounts(ctx, request);
     if (!request.durability && (request.writeReceipt?.seq ?? 0) === 0 && !isDavWrite(request, reply)) {
       done(null, payload);
       return;
@@ -89,21 +87,11 @@ async function settle(ctx: Context, request: FastifyRequest, reply: FastifyReply
   }
 }
 
-/** Like `settle`, for a route that changed the account tables (and possibly revisions too). */
-async function settleAccounts(
-  ctx: Context,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  payload: unknown,
-): Promise<unknown> {
-  try {
-    const [accounts, revisions] = await Promise.all([awaitAccountDurability(ctx), acknowledge(ctx, request)]);
-    reply.header(DURABILITY_HEADER, accounts === 'target' && revisions === 'target' ? 'target' : 'local');
-    return payload;
-  } catch (error) {
-    if (!(error instanceof AppError)) throw error;
-    return refuse(reply, error);
-  }
+/** What the request committed, and the account change it made, may be acknowledged: how durable both are. */
+function withAccounts(ctx: Context, request: FastifyRequest): Promise<Durability> {
+  return Promise.all([awaitAccountDurability(ctx), acknowledge(ctx, request)]).then(([accounts, revisions]) =>
+    accounts === 'target' && revisions === 'target' ? 'target' : 'local',
+  );
 }
 
 const DAV_WRITES = new Set(['PUT', 'DELETE', 'MKCOL', 'MKCALENDAR', 'PROPPATCH', 'MOVE', 'COPY', 'POST']);
