@@ -147,7 +147,8 @@ async function transferFile(
   if (replaced?.id === file.id) throw sameResource();
   if (replaced && !overwrite) throw exists();
   if (!file.sha256) throw new AppError('not_found', `No ${file.name} here.`);
-  const blob = { sha256: file.sha256, contentType: file.contentType, size: file.size };
+  // The caller's blob already: its stored size is looked up, never taken from the photo's metadata.
+  const blob = { sha256: file.sha256, contentType: file.contentType };
   if (move && !replaced && destination.folder.id === source.folder.id) {
     // A rename: the same item, a new revision with the new file name.
     const result = await putPhoto(ctx, caller, source.folder, destination.name, file, blob);

@@ -79,8 +79,9 @@ export async function withUpload<T>(
  * A photo put through the revision log (metadata read from the blob as for
  * any push). Overwriting keeps the photo's caption unless `content` (a copied
  * or moved photo's) is given; `file` is the head the write is based on, so a
- * concurrent write is a conflict, never lost. The blob is recorded for the
- * caller in the same commit, so it must be stored.
+ * concurrent write is a conflict, never lost. A blob just uploaded (given
+ * with its size) is recorded for the caller in the same commit; any other
+ * must already be the caller's.
  */
 export async function putPhoto(
   ctx: Context,
@@ -88,7 +89,8 @@ export async function putPhoto(
   folder: PhotoFolder,
   name: string,
   file: PhotoFile | null,
-  blob: { sha256: string; contentType: string; size: number },
+  /** With `size`: bytes this request just stored, recorded for the caller in the write's commit. */
+  blob: { sha256: string; contentType: string; size?: number },
   content: Record<string, unknown> | undefined = file?.content,
 ): Promise<PushResult> {
   const clientChangeId = `dav-${randomUUID()}`;
@@ -109,7 +111,7 @@ export async function putPhoto(
     {
       receipts: false,
       collectionTypes: new Map([[folder.id, 'photos']]),
-      uploaded: { sha256: blob.sha256, size: blob.size },
+      ...(blob.size === undefined ? {} : { uploaded: { sha256: blob.sha256, size: blob.size } }),
     },
   );
   const [result] = results;
