@@ -17,7 +17,6 @@ import { decodeJsonText, type Revision, snapshotDataSchema } from './schemas.js'
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._~-]*$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-const CHAIN = /^[0-9a-f]{64}$/;
 /** `z.iso.datetime({ offset: true })`, as zod 4 writes it. */
 const ISO_TIME =
   /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|([+-](?:[01]\d|2[0-3]):[0-5]\d)))$/;
@@ -70,7 +69,7 @@ export function isRevision(value: unknown): value is Revision {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const r = value as Record<string, unknown>;
   for (const key of Object.keys(r)) if (!REVISION_KEYS.has(key)) return false;
-  if (Object.hasOwn(r, 'chain') && !(typeof r.chain === 'string' && CHAIN.test(r.chain))) return false;
+  if (Object.hasOwn(r, 'chain') && !(typeof r.chain === 'string' && SHA256.test(r.chain))) return false;
   return (
     isInt(r.seq, 1) &&
     isId(r.userId) &&

@@ -160,7 +160,7 @@ export function chainHead(view: RepositoryView, generation: string): JournalHead
 }
 
 /** The newest account state of `generation` (by seq, then recorded time), or null. */
-export function newestAccountState(view: RepositoryView, generation: string): string | null {
+export function newestAccountState(view: Pick<RepositoryView, 'accounts'>, generation: string): string | null {
   const own = [...view.accounts]
     .filter(([, info]) => info.generation === generation)
     .map(([object, info]) => ({ object, ...info }))

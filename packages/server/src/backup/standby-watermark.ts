@@ -1,13 +1,7 @@
-import {
-  compareAccountStates,
-  openRepository,
-  type Repository,
-  readAccountState,
-  readJournalSegment,
-  typePrefix,
-} from '@holdfast/backup';
+import { openRepository, type Repository, readAccountState, readJournalSegment, typePrefix } from '@holdfast/backup';
 import { readGeneration } from '../store/meta.js';
 import { accountFingerprint, readAccountTables } from './account-tables.js';
+import { newestAccountState } from './repository-view.js';
 import type { ShipDeps, TargetRuntime } from './target-runtime.js';
 import { backupSecret } from './targets.js';
 
@@ -77,10 +71,6 @@ export async function followAccountEpoch(
     const { seq, createdAt } = state;
     accounts.set(name, { generation: state.generation, seq, createdAt, fingerprint: accountFingerprint(state) });
   }
-  const newest = [...accounts]
-    .filter(([, info]) => info.generation === generation)
-    .map(([object, info]) => ({ object, ...info }))
-    .sort(compareAccountStates)
-    .at(-1);
-  return newest?.fingerprint === wanted ? epoch : null;
+  const newest = newestAccountState({ accounts }, generation);
+  return newest !== null && accounts.get(newest)?.fingerprint === wanted ? epoch : null;
 }

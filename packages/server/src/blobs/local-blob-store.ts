@@ -166,7 +166,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     },
     async stat(sha256) {
       assertSha256(sha256);
-      const size = await fileSize(blobPath(sha256));
+      const size = fileSizeNow(blobPath(sha256));
       return size === null ? null : { size };
     },
     async readDerived(key) {
@@ -291,15 +291,6 @@ function removeTmp(path: string): void {
     unlinkSync(path);
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') throw err;
-  }
-}
-
-async function fileSize(path: string): Promise<number | null> {
-  try {
-    return (await stat(path)).size;
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return null;
-    throw err;
   }
 }
 
