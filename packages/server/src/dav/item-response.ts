@@ -9,12 +9,12 @@
  */
 import type { DavCollection, DavItem } from './dav-store.js';
 import {
+  commonProperties,
   type DataOptions,
   type ItemProperty,
   itemPropertyList,
   type PropRequest,
   principalHref,
-  propertiesOf,
   type Scope,
 } from './properties.js';
 import { clark, element, hrefElement, statusLine } from './xml-write.js';
@@ -29,19 +29,13 @@ interface Plan {
 // By request and scope (the caller's principal is in the plan), then by kind of collection and item.
 const plans = new WeakMap<PropRequest, WeakMap<Scope, Map<string, Plan>>>();
 
-/** The properties every resource has, as the fixed strings they are for this caller. */
-function commonProperties(scope: Scope) {
-  const absent = { kind: 'absent-collection', family: 'addressbooks', id: '', taken: false } as const;
-  return propertiesOf(scope, absent).map((p) => ({ ns: p.ns, name: p.name, value: p.value() as string }));
-}
-
 function makePlan(
   scope: Scope,
   request: PropRequest & { mode: 'prop' },
   collection: DavCollection,
   withContent: boolean,
 ) {
-  const common = commonProperties(scope);
+  const common = commonProperties(scope).map((p) => ({ ns: p.ns, name: p.name, value: p.value() as string }));
   const own = itemPropertyList(collection, withContent);
   const parts: Part[] = [];
   const tags: Plan['tags'] = new Map();

@@ -119,14 +119,20 @@ export interface DataOptions {
   calendarData?: (text: string) => string;
 }
 
+/** The properties every resource has; their values depend only on the caller. */
+export function commonProperties(scope: Scope): Property[] {
+  const principal = principalHref(scope);
+  return [
+    prop(DAV, 'current-user-principal', () => principal),
+    prop(DAV, 'principal-collection-set', () => hrefElement(hrefs.principals()), false),
+  ];
+}
+
 /** The properties of a resource, live and computed. Unknown properties are 404 in the propstat. */
 export function propertiesOf(scope: Scope, target: DavResource, data: DataOptions = {}): Property[] {
   const user = scope.caller.username;
   const principal = principalHref(scope);
-  const common = [
-    prop(DAV, 'current-user-principal', () => principal),
-    prop(DAV, 'principal-collection-set', () => hrefElement(hrefs.principals()), false),
-  ];
+  const common = commonProperties(scope);
   switch (target.kind) {
     case 'root':
     case 'container':
