@@ -5,6 +5,7 @@ import { type ObjectType, objectFailure } from './envelope.js';
 import { keyObjectSchema, sha256Hex } from './keys.js';
 import { isLockName, MARK_PREFIX } from './lock.js';
 import { decodeJson, openStoredObject, parseObjectName } from './object-store.js';
+import { decodeSnapshotRecords } from './record-check.js';
 import { CONFIG_OBJECT, type Repository } from './repository.js';
 import {
   accountStateSchema,
@@ -12,7 +13,6 @@ import {
   decodeJsonText,
   journalSegmentSchema,
   repositoryConfigSchema,
-  snapshotDataSchema,
   snapshotManifestSchema,
   verificationSchema,
 } from './schemas.js';
@@ -150,7 +150,7 @@ function record(type: ObjectType, name: string, payload: Uint8Array, inventory: 
       inventory.snapshots.set(name, decodeJson(name, snapshotManifestSchema, payload));
       return;
     case 'snapshot-data':
-      inventory.dataCounts.set(name, decodeJson(name, snapshotDataSchema, payload).records.length);
+      inventory.dataCounts.set(name, decodeSnapshotRecords(name, payload).length);
       return;
     case 'blob':
       inventory.blobShas.set(name, sha256Hex(decodeBlobPayload(name, payload)));
@@ -201,7 +201,7 @@ async function checkSnapshotData(repo: Repository, inventory: Inventory): Promis
           entry.object,
           await repo.target.getObject(entry.object),
         );
-        for (const item of includedRecords(entry, decodeJson(entry.object, snapshotDataSchema, payload).records)) {
+        for (const item of includedRecords(entry, decodeSnapshotRecords(entry.object, payload))) {
           digests.add(item);
           if (item.blob && manifest.blobs[item.blob.sha256] === undefined) unmapped.add(item.blob.sha256);
         }

@@ -6,6 +6,7 @@ import {
   assertStored,
   listRepositoryObjects,
   loadJson,
+  loadObject,
   openStoredObjectAsync,
   storeJson,
   typePrefix,
@@ -189,8 +190,8 @@ export function readSnapshot(repo: Repository, object: string): Promise<Snapshot
 }
 
 /** Reads, rehashes, decrypts and validates one snapshot data object (every record it holds). */
-export function readSnapshotData(repo: Repository, object: string): Promise<SnapshotData> {
-  return loadJson(repo, 'snapshot-data', snapshotDataSchema, object);
+export async function readSnapshotData(repo: Repository, object: string): Promise<SnapshotData> {
+  return { records: decodeSnapshotRecords(object, await loadObject(repo, 'snapshot-data', object)) };
 }
 
 /**

@@ -9,12 +9,6 @@ import { sha256Schema } from './ids.js';
 export const vcardContentSchema = z.string().min(1).max(1_048_576);
 export const icalendarContentSchema = z.string().min(1).max(4_194_304);
 
-/**
- * A note: a title and a Markdown body. A note written as an iCalendar journal
- * entry (over CalDAV, or imported from an .ics) also carries that calendar
- * object, VJOURNAL and all, as `ical`, so what the journal app wrote beyond
- * title and body (attachments, categories, links) is kept.
- */
 /** The longest note title, in UTF-16 code units as the schema counts. */
 export const NOTE_TITLE_MAX = 1000;
 
@@ -25,6 +19,12 @@ export function cutNoteTitle(title: string): string {
   return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
+/**
+ * A note: a title and a Markdown body. A note written as an iCalendar journal
+ * entry (over CalDAV, or imported from an .ics) also carries that calendar
+ * object, VJOURNAL and all, as `ical`, so what the journal app wrote beyond
+ * title and body (attachments, categories, links) is kept.
+ */
 export const noteContentSchema = z
   .object({
     title: z.string().max(NOTE_TITLE_MAX),

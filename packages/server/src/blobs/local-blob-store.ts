@@ -17,7 +17,7 @@ import { fsyncDir } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
 import { assertDerivedKey, type BlobPutResult, type BlobStore } from './blob-store.js';
 import { createDirSync } from './dir-sync.js';
-import { type ChunkSink, fsyncFd, readFd, tmpFile, writeAll } from './put-file.js';
+import { type ChunkSink, readFd, tmpFile, writeAll } from './put-file.js';
 
 export { type ChunkSink, GATHERED_BLOB_BYTES } from './put-file.js';
 
@@ -58,7 +58,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   if (createdRoot !== undefined) await fsyncDir(dirname(dir));
   await removeStaleFiles(tmpDir, STALE_TMP_MS);
 
-  const syncDir = createDirSync(fsyncDirInTurn);
+  const syncDir = createDirSync();
   // Fan-out directories this store has made durable, so each costs its fsyncs once per process: a top
   // directory (256 of them) its parent's fsync, a leaf (65,536) its top's. A fsync of a directory commits
   // the file system's journal, which on a busy disk is the slowest step of a put.
@@ -215,18 +215,6 @@ function publish(tmp: string, path: string): boolean {
   if (fileSizeNow(path) !== null) return false;
   renameSync(tmp, path);
   return true;
-}
-
-/** A directory's entries made durable (see fsyncDir): only the fsync itself waits in the thread pool. */
-async function fsyncDirInTurn(path: string): Promise<void> {
-  // Windows cannot open a directory for fsync; NTFS journals its entries itself.
-  if (process.platform === 'win32') return;
-  const fd = openSync(path, 'r');
-  try {
-    await fsyncFd(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Runs `step` now, as a promise: what it throws becomes the rejection. */

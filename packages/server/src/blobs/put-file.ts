@@ -1,4 +1,5 @@
-import { closeSync, constants, fsync, openSync, read, write } from 'node:fs';
+import { closeSync, constants, openSync, read, write } from 'node:fs';
+import { fsyncFd } from '@holdfast/node-io';
 
 /*
  * A put's file descriptors, through libuv's thread pool only where the disk is waited for: see
@@ -21,10 +22,6 @@ const DSYNC_FLAGS =
   constants.O_DSYNC === undefined
     ? null
     : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
-
-export function fsyncFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-}
 
 export function readFd(fd: number, buffer: Buffer, offset: number): Promise<number> {
   return new Promise((resolve, reject) =>

@@ -1,4 +1,5 @@
 import { AppError } from '@holdfast/protocol';
+import { fileExtension, MEDIA_TYPES } from '../content/media-types.js';
 import type { Caller, Context } from '../context.js';
 import { listLiveCollectionsOfTypes } from '../store/collections.js';
 import { findPhotoFileRows, listPhotoFileRows, type PhotoFileRow } from '../store/dav-files.js';
@@ -246,22 +247,6 @@ export const fileHrefs = {
     `${FILES_PREFIX}/${encodeSegment(user)}/${encodeSegment(folder.name)}/${encodeSegment(name)}`,
 };
 
-const BY_EXTENSION: Record<string, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  heic: 'image/heic',
-  heif: 'image/heif',
-  tif: 'image/tiff',
-  tiff: 'image/tiff',
-  avif: 'image/avif',
-  dng: 'image/x-adobe-dng',
-  mp4: 'video/mp4',
-  mov: 'video/quicktime',
-};
-
 /**
  * The media type of an uploaded file: the declared one when it is an image or
  * video type, else the one its extension names; null when it is neither.
@@ -269,6 +254,5 @@ const BY_EXTENSION: Record<string, string> = {
 export function mediaTypeOf(name: string, declared: string | undefined): string | null {
   const type = (declared ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (/^(image|video)\/[a-z0-9.+-]{1,100}$/.test(type)) return type;
-  const extension = /\.([A-Za-z0-9]{1,10})$/.exec(name)?.[1]?.toLowerCase();
-  return extension ? (BY_EXTENSION[extension] ?? null) : null;
+  return MEDIA_TYPES.get(fileExtension(name)) ?? null;
 }

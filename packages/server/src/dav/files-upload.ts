@@ -8,10 +8,9 @@ import { pipeline } from 'node:stream/promises';
 import { AppError, type PushResult } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
 import { userBlobSizes } from '../store/blob-index.js';
-import { recordBlobRows } from '../store/journal-apply.js';
+import { recordUpload } from '../sync/blob-upload.js';
 import { pushChanges } from '../sync/push.js';
 import { checkAddition } from '../sync/quota.js';
-import { writeTransaction } from '../sync/write-transaction.js';
 import type { PhotoFile, PhotoFolder } from './files-store.js';
 
 /**
@@ -62,11 +61,7 @@ export async function withUpload<T>(
     const held = (await userBlobSizes(ctx.db, caller.userId, [sha256])).has(sha256);
     if (!held) await checkAddition(ctx, caller.userId, { items: newItem ? 1 : 0, bytes: size });
     const stored = await ctx.blobs.put(sha256, createReadStream(path), { maxBytes });
-    if (record) {
-      // Through the write queue: uploads arriving together share one commit (one fsync) for their records.
-      const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
-      await writeTransaction(ctx, caller, (trx) => recordBlobRows(trx, blobs, ctx.now()));
-    }
+    if (record) await recordUpload(ctx, caller, { sha256, size: stored.size });
     return await use({ sha256, size: stored.size }, path);
   } finally {
     await unlink(path).catch((error: NodeJS.ErrnoException) => {

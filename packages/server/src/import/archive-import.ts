@@ -5,15 +5,15 @@ import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '@holdfast/protocol';
 import type { BundleLimits } from '../bundle/bundle-reader.js';
+import { fileExtension } from '../content/media-types.js';
 import type { BlobSink } from './bundle-import.js';
 import { type FileTree, openFileTree } from './file-tree.js';
 import { storeBytes } from './import-blobs.js';
 import {
   calendarCandidates,
-  extensionOf,
-  IMAGE_TYPES,
   type ImportCandidate,
   type ImportProblem,
+  importedImageType,
   vcardCandidates,
 } from './import-source.js';
 import { inKeepFolder, isKeepCompanion, keepNoteCandidate } from './keep-notes.js';
@@ -37,14 +37,13 @@ export async function* archiveCandidates(sink: BlobSink, path: string, limits: B
   try {
     const paths = new Set(tree.files.map((f) => f.path));
     for (const file of tree.files) {
-      const extension = extensionOf(file.path);
-      const imageType = IMAGE_TYPES[extension];
+      const extension = fileExtension(file.path);
+      const imageType = importedImageType(file.path);
       if (imageType) yield await photoCandidate(sink, tree, file.path, imageType, paths);
       else if (extension === 'vcf' || extension === 'vcard') yield* viaFile(tree, file.path, vcardCandidates);
       else if (extension === 'ics' || extension === 'ical') yield* viaFile(tree, file.path, calendarCandidates);
       else if (extension === 'json' && inKeepFolder(file.path)) {
-        const imageOf = (path: string) => IMAGE_TYPES[extensionOf(path)];
-        const note = await keepNoteCandidate(tree, file.path, paths, imageOf, sink.maxBlobBytes);
+        const note = await keepNoteCandidate(tree, file.path, paths, importedImageType, sink.maxBlobBytes);
         if (note) yield note;
       } else if (isKeepCompanion(file.path, paths)) continue;
       // JSON beside photos is read with them; the rest of Takeout's JSON (albums, print orders) holds no items.

@@ -16,7 +16,7 @@ import type { ManifestCollection, ManifestItem } from '../bundle/manifest.js';
 import { pushTo } from '../bundle/multimap.js';
 import { rebuildCalendarItem } from '../export/export-calendars.js';
 import { parseNote } from '../export/export-notes.js';
-import { recordBlob } from '../store/blob-index.js';
+import { recordBlobRows } from '../store/journal-apply.js';
 import type { Database } from '../store/schema.js';
 import type { CollectionSpec, ImportCandidate, ImportProblem } from './import-source.js';
 
@@ -232,7 +232,8 @@ async function storeBlob(sink: BlobSink | null, bundle: Bundle, path: string, sh
   if (sink === null) return null;
   try {
     const result = await sink.blobs.put(sha, await bundle.open(path), { maxBytes: sink.maxBlobBytes });
-    await recordBlob(sink.db.kysely, sink.userId, sha, result.size, sink.now());
+    const blobs = [{ sha256: sha, size: result.size, owners: [sink.userId] }];
+    await sink.db.kysely.transaction().execute((trx) => recordBlobRows(trx, blobs, sink.now()));
     return null;
   } catch (error) {
     if (error instanceof AppError) return `${path}: ${error.message}`;

@@ -4,34 +4,42 @@ import { AppError, type BlobRef, type CollectionType } from '@holdfast/protocol'
 import { detectUtf16 } from '../bundle/charset.js';
 import { type CalendarItemKind, splitCalendarFile } from '../bundle/icalendar-file.js';
 import { readVcardFile } from '../bundle/vcard-file.js';
+import { fileExtension, MEDIA_TYPES } from '../content/media-types.js';
 import { noteFromJournal } from '../content/vjournal.js';
 import { isPlainZip } from './file-tree.js';
 import { isSmsBackup } from './sms-backup.js';
 
-/** Photo types imported from a folder, a ZIP or on their own, by file extension. */
-export const IMAGE_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  heic: 'image/heic',
-  heif: 'image/heif',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  tif: 'image/tiff',
-  tiff: 'image/tiff',
-};
+/**
+ * Extensions of the photos imported from a folder, a ZIP or on their own:
+ * the still images of MEDIA_TYPES (docs/moving-in.md lists them).
+ */
+const IMPORTED_IMAGES: ReadonlySet<string> = new Set([
+  'jpg',
+  'jpeg',
+  'png',
+  'heic',
+  'heif',
+  'gif',
+  'webp',
+  'tif',
+  'tiff',
+]);
+
+/** The media type of a file imported as a photo, by its extension; undefined for any other file. */
+export function importedImageType(path: string): string | undefined {
+  const extension = fileExtension(path);
+  return IMPORTED_IMAGES.has(extension) ? MEDIA_TYPES.get(extension) : undefined;
+}
 
 /** A Markdown note's file name. */
 export const MARKDOWN = /\.(md|markdown)$/i;
-
-export const extensionOf = (path: string) => /\.([^./]+)$/.exec(path)?.[1]?.toLowerCase() ?? '';
 
 /**
  * A file that is imported on its own as a folder holding just it: a Markdown
  * note or a photo (what a folder or ZIP of them would bring in, one at a time).
  */
 export function isLoneFile(name: string): boolean {
-  return MARKDOWN.test(name) || IMAGE_TYPES[extensionOf(name)] !== undefined;
+  return MARKDOWN.test(name) || importedImageType(name) !== undefined;
 }
 
 /** The collection a bundle item came from, to import it into the same (or a like) collection. */

@@ -1,8 +1,5 @@
-import type { Kysely } from 'kysely';
 import type { BlobStore } from '../blobs/blob-store.js';
-import type { Db } from './database.js';
 import { executor, type Queryable } from './queryable.js';
-import type { Database } from './schema.js';
 
 /** Sizes of the blobs among `sha256s` that this user uploaded; others are invisible to them. */
 export async function userBlobSizes(on: Queryable, userId: string, sha256s: string[]): Promise<Map<string, number>> {
@@ -19,24 +16,6 @@ export async function userBlobSizes(on: Queryable, userId: string, sha256s: stri
     for (const row of rows) out.set(row.sha256, row.size);
   }
   return out;
-}
-
-/** Records that a blob is stored and that this user may read it. Idempotent. */
-export async function recordBlob(db: Db | Kysely<Database>, userId: string, sha256: string, size: number, now: number) {
-  await executor(db)
-    .transaction()
-    .execute(async (trx) => {
-      await trx
-        .insertInto('blobs')
-        .values({ sha256, size, created_at: now })
-        .onConflict((oc) => oc.column('sha256').doNothing())
-        .execute();
-      await trx
-        .insertInto('user_blobs')
-        .values({ user_id: userId, sha256, created_at: now })
-        .onConflict((oc) => oc.columns(['user_id', 'sha256']).doNothing())
-        .execute();
-    });
 }
 
 /** Up to the first 512 KiB of a blob: enough for image headers and EXIF. */

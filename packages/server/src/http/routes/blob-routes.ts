@@ -5,9 +5,8 @@ import { z } from 'zod';
 import { THUMBNAIL_SIZES, THUMBNAIL_TYPE, type ThumbnailSize, thumbnail } from '../../content/thumbnails.js';
 import type { Context } from '../../context.js';
 import { userBlobSizes } from '../../store/blob-index.js';
-import { recordBlobRows } from '../../store/journal-apply.js';
+import { recordUpload } from '../../sync/blob-upload.js';
 import { checkAddition } from '../../sync/quota.js';
-import { writeTransaction } from '../../sync/write-transaction.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -76,10 +75,7 @@ export function blobRoutes(ctx: Context): FastifyPluginAsync {
         request.log.error({ err: (error as Error).message, store: ctx.blobs.kind }, 'blob store failed a put');
         throw new AppError('unavailable', 'The blob store is unavailable; try again later.');
       });
-      // Through the write queue, never a transaction of its own: uploads and pushes arriving together share one
-      // commit (one fsync), where a commit each made every upload wait for the single SQLite connection in turn.
-      const blobs = [{ sha256, size: stored.size, owners: [caller.userId] }];
-      await writeTransaction(ctx, caller, (trx) => recordBlobRows(trx, blobs, ctx.now()));
+      await recordUpload(ctx, caller, { sha256, size: stored.size });
       return reply.code(held ? 200 : 201).send({ sha256, size: stored.size });
     });
 
