@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { mediaTypeOf } from '../dav/files-store.js';
 import { importedImageType, isLoneFile } from '../import/import-source.js';
-import { fileExtension } from './media-types.js';
+import { extensionFor, fileExtension } from './media-types.js';
 
 describe('media types by extension', () => {
   test('an extension is what follows the last dot of the last segment, lower case', () => {
@@ -27,5 +27,14 @@ describe('media types by extension', () => {
       expect(importedImageType(name), name).toBeUndefined();
       expect(mediaTypeOf(name, undefined), name).toBeNull();
     }
+  });
+
+  test('a photo without a name of its own is named with the first extension of its type, also in an export', () => {
+    expect(extensionFor('image/jpeg')).toBe('.jpg');
+    expect(extensionFor('image/tiff')).toBe('.tif');
+    expect(extensionFor('image/avif')).toBe('.avif');
+    expect(extensionFor('image/x-adobe-dng')).toBe('.dng');
+    expect(extensionFor('video/quicktime')).toBe('.mov');
+    expect(extensionFor('application/octet-stream')).toBe('');
   });
 });

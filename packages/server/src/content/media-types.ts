@@ -20,3 +20,11 @@ export const MEDIA_TYPES: ReadonlyMap<string, string> = new Map([
   ['mp4', 'video/mp4'],
   ['mov', 'video/quicktime'],
 ]);
+
+// The first extension listed for a type is the one its files are named with.
+const NAMING_EXTENSIONS = new Map<string, string>();
+for (const [extension, type] of MEDIA_TYPES)
+  if (!NAMING_EXTENSIONS.has(type)) NAMING_EXTENSIONS.set(type, `.${extension}`);
+
+/** The extension, with its dot, of a file of this media type that has no name of its own; '' when unknown. */
+export const extensionFor = (mediaType: string): string => NAMING_EXTENSIONS.get(mediaType) ?? '';

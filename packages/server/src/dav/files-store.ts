@@ -1,5 +1,5 @@
 import { AppError } from '@holdfast/protocol';
-import { fileExtension, MEDIA_TYPES } from '../content/media-types.js';
+import { extensionFor, fileExtension, MEDIA_TYPES } from '../content/media-types.js';
 import type { Caller, Context } from '../context.js';
 import { listLiveCollectionsOfTypes } from '../store/collections.js';
 import { findPhotoFileRows, listPhotoFileRows, type PhotoFileRow } from '../store/dav-files.js';
@@ -88,22 +88,9 @@ function parseJson(text: string | null): Record<string, unknown> {
   }
 }
 
-const EXTENSIONS: Record<string, string> = {
-  'image/jpeg': '.jpg',
-  'image/png': '.png',
-  'image/gif': '.gif',
-  'image/webp': '.webp',
-  'image/heic': '.heic',
-  'image/heif': '.heif',
-  'image/tiff': '.tif',
-  'image/avif': '.avif',
-  'video/mp4': '.mp4',
-  'video/quicktime': '.mov',
-};
-
 const filenameOf = (content: Record<string, unknown>) => (typeof content.filename === 'string' ? content.filename : '');
 const contentTypeOf = (row: PhotoFileRow) => row.blob_content_type ?? 'application/octet-stream';
-const idNameOf = (row: PhotoFileRow) => `${row.id}${EXTENSIONS[contentTypeOf(row)] ?? ''}`;
+const idNameOf = (row: PhotoFileRow) => `${row.id}${extensionFor(contentTypeOf(row))}`;
 
 function toFile(row: PhotoFileRow, name: string, content: Record<string, unknown>): PhotoFile {
   const meta = parseJson(row.meta);
@@ -145,7 +132,8 @@ export async function listFiles(ctx: Context, userId: string, folder: PhotoFolde
 function idsNamed(name: string): string[] {
   const dot = name.lastIndexOf('.');
   const extension = dot > 0 ? name.slice(dot) : '';
-  return Object.values(EXTENSIONS).includes(extension) ? [name, name.slice(0, dot)] : [name];
+  const named = extension !== '' && extensionFor(MEDIA_TYPES.get(extension.slice(1)) ?? '') === extension;
+  return named ? [name, name.slice(0, dot)] : [name];
 }
 
 /**

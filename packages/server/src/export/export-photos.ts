@@ -1,20 +1,9 @@
 import { canonicalJson, photoContentSchema } from '@holdfast/protocol';
 import { safeName } from '../bundle/bundle-writer.js';
 import type { CollectionSummary } from '../bundle/manifest-spool.js';
+import { extensionFor } from '../content/media-types.js';
 import { allItemsAt, type SnapshotCollection } from '../store/account-snapshot.js';
 import type { ExportRun } from './export-run.js';
-
-const EXTENSIONS: Record<string, string> = {
-  'image/jpeg': '.jpg',
-  'image/png': '.png',
-  'image/gif': '.gif',
-  'image/webp': '.webp',
-  'image/heic': '.heic',
-  'image/heif': '.heif',
-  'image/tiff': '.tif',
-  'video/mp4': '.mp4',
-  'video/quicktime': '.mov',
-};
 
 /**
  * `photos/<collection>/<filename>`: the blob's bytes exactly as stored,
@@ -32,7 +21,7 @@ export async function exportPhotos(run: ExportRun, collection: SnapshotCollectio
     const photo = photoContentSchema.parse(JSON.parse(revision.content ?? '{}'));
     const sha256 = revision.blob_sha256 ?? '';
     const contentType = revision.blob_content_type ?? 'application/octet-stream';
-    const fallback = `${item.id}${EXTENSIONS[contentType] ?? ''}`;
+    const fallback = `${item.id}${extensionFor(contentType)}`;
     const path = run.writer.uniquePath(`${folder}/${safeName(photo.filename ?? '', fallback)}`);
     const createdAt = new Date(item.createdAt).toISOString();
     const updatedAt = new Date(revision.created_at).toISOString();
