@@ -61,7 +61,8 @@ export function contactCard(i: number, options: CardOptions = {}): string {
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server).
  */
 export const serverNodeArgs = (
-  process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ?? '--max-semi-space-size=2 --heap-growing-percent=40'
+  process.env.HOLDFAST_BENCH_SERVER_NODE_ARGS ??
+  '--max-semi-space-size=2 --heap-growing-percent=40 --v8-pool-size=1 --no-sparkplug'
 )
   .split(' ')
   .filter(Boolean);

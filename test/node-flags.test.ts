@@ -16,7 +16,7 @@ describe('server node flags', () => {
   const startScript = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start;
   const shebang = read('packages/cli/bin/holdfast.js').split('\n')[0] ?? '';
   const unit = /^ExecStart=(.*)$/m.exec(read('deploy/holdfast.service'))?.[1] ?? '';
-  const bench = /HOLDFAST_BENCH_SERVER_NODE_ARGS \?\? '([^']*)'/.exec(read('bench/support.ts'))?.[1] ?? '';
+  const bench = /HOLDFAST_BENCH_SERVER_NODE_ARGS \?\?\s*'([^']*)'/.exec(read('bench/support.ts'))?.[1] ?? '';
 
   it('are the same for npm start, the holdfast command, the systemd unit and the benches', () => {
     const expected = flagsIn(startScript);

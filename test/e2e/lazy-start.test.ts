@@ -29,6 +29,35 @@ const OPTIONAL = [
   '@holdfast/backup',
 ];
 
+/**
+ * The server's own modules for features an idle server does not use: the operators' API, reports, point-in-time
+ * restore, re-seeding, contact search, app passwords, the account safety page and the Inbox's import code. Their
+ * routes are registered at start and load them with their first request.
+ */
+const DEFERRED = [
+  'admin/admin-access',
+  'admin/incidents',
+  'admin/overview',
+  'admin/reports',
+  'admin/user-admin',
+  'sync/point-in-time',
+  'sync/reseed',
+  'sync/contact-search',
+  'sync/account-safety',
+  'auth/app-passwords',
+  'import/import-source',
+  'import/import-report',
+];
+
+const loadedServerModules = async (log: string) => {
+  const names = new Set<string>();
+  for (const line of (await readFile(log, 'utf8')).split('\n')) {
+    const match = /\/packages\/server\/(?:dist|src)\/(.+)\.[jt]s$/.exec(line);
+    if (match?.[1]) names.add(match[1]);
+  }
+  return names;
+};
+
 const loadedPackages = async (log: string) => {
   const names = new Set<string>();
   for (const line of (await readFile(log, 'utf8')).split('\n')) {
@@ -51,7 +80,9 @@ describe('holdfast serve at start', () => {
   it('loads no optional subsystem until a request uses one', async () => {
     const data = join(dir, 'data');
     const log = join(dir, 'modules.txt');
-    expect((await runCli(['user', 'add', 'alice', '--data', data], { stdin: 'correct horse battery\n' })).code).toBe(0);
+    expect(
+      (await runCli(['user', 'add', 'alice', '--admin', '--data', data], { stdin: 'correct horse battery\n' })).code,
+    ).toBe(0);
     const server = await startServerProcess(['--data', data], {
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${probe}`,
       HOLDFAST_MODULE_LOG: log,
@@ -64,6 +95,9 @@ describe('holdfast serve at start', () => {
       expect(atStart).toContain(sqliteDriverPackage);
       expect(atStart).toContain('@holdfast/server');
       expect(OPTIONAL.filter((name) => atStart.has(name))).toEqual([]);
+      const serverAtStart = await loadedServerModules(log);
+      expect(serverAtStart).toContain('http/app');
+      expect(DEFERRED.filter((name) => serverAtStart.has(name))).toEqual([]);
 
       // A plain DAV request body is read without the XML parser, and answered (a listing of the home, which
       // makes the default address book); the first body that needs the general parser (a comment) loads it.
@@ -115,6 +149,27 @@ describe('holdfast serve at start', () => {
       expect(imported.status).toBe(200);
       expect(((await imported.json()) as { format: string }).format).toBe('sms-backup');
       expect(await loadedPackages(log)).toContain('saxes');
+
+      // Each deferred feature answers its first request, and has loaded its code for it.
+      const token = login.body.token as string;
+      const call = (method: string, path: string, body?: unknown) => api(server.url, method, path, { token, body });
+      expect((await call('GET', '/v1/account/safety')).status).toBe(200);
+      expect((await call('GET', '/v1/contacts/search?q=Lazy')).body.contacts).toHaveLength(1);
+      expect((await call('GET', '/v1/app-passwords')).body.appPasswords).toHaveLength(1);
+      expect((await call('GET', '/v1/summary')).body.collections.length).toBeGreaterThan(0);
+      expect((await call('POST', '/v1/restore/preview', { revision: 1 })).status).toBe(200);
+      expect((await call('POST', '/v1/reports', { text: 'Something looks wrong.' })).status).toBe(201);
+      expect((await call('GET', '/v1/admin/overview')).status).toBe(200);
+      expect((await call('GET', '/v1/admin/users')).body.users).toHaveLength(1);
+      expect((await call('GET', '/v1/admin/incidents')).status).toBe(200);
+      const inbox = await fetch(`${server.url}/dav/files/alice/Inbox/`, {
+        method: 'PROPFIND',
+        headers: { authorization: basic, depth: '1' },
+      });
+      expect(inbox.status).toBe(207);
+      expect(await inbox.text()).toContain('sms-backup.xml');
+      const serverNow = await loadedServerModules(log);
+      expect(DEFERRED.filter((name) => !serverNow.has(name))).toEqual([]);
     } finally {
       await server.stop();
     }

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { formatImportReport, type ImportReport, type ImportReportItem } from '../import/import-report.js';
-import { detectFormat, isLoneFile } from '../import/import-source.js';
+import type { ImportReport, ImportReportItem } from '../import/import-report.js';
 import { listImports } from '../store/imports.js';
 import { usableName } from './files-store.js';
 import { withUpload } from './files-upload.js';
@@ -52,7 +51,11 @@ function storedReport(row: ImportRow): StoredReport {
   }
 }
 
-function reportText(row: ImportRow, stored: StoredReport): string {
+// The import code (its format detection and the bundle readers behind it) loads with the first Inbox that has
+// a report to show or the first file dropped, not when the server starts.
+const importReport = () => import('../import/import-report.js');
+
+async function reportText(row: ImportRow, stored: StoredReport): Promise<string> {
   const report: ImportReport = {
     importId: row.id,
     source: row.source,
@@ -68,7 +71,7 @@ function reportText(row: ImportRow, stored: StoredReport): string {
     collectionsCreated: stored.collectionsCreated ?? [],
     items: stored.rejected ?? [],
   };
-  const lines = formatImportReport(report);
+  const lines = (await importReport()).formatImportReport(report);
   lines.push(
     `At ${new Date(Number(row.created_at)).toISOString()}.${row.undone_by ? ` Undone by ${row.undone_by}.` : ''}`,
   );
@@ -100,7 +103,7 @@ export async function listInbox(ctx: Context, userId: string): Promise<InboxEntr
         sha256: stored.original.sha256,
       });
     }
-    const text = reportText(row, stored);
+    const text = await reportText(row, stored);
     out.push({
       name: reportName,
       size: Buffer.byteLength(text),
@@ -129,6 +132,7 @@ export async function importDropped(
     throw new AppError('forbidden', 'Reports are written by the server; drop the file to import instead.');
   }
   const readable = async (path: string) => {
+    const { detectFormat, isLoneFile } = await import('../import/import-source.js');
     if (!isLoneFile(name) && !(await detectFormat(path, name))) {
       throw new AppError(
         'unsupported_media_type',
@@ -147,7 +151,7 @@ export async function importDropped(
       // The import code loads with the first dropped file, not when the server starts.
       const { importFile } = await import('../import/import.js');
       const report = await importFile(ctx, owner, path, { name, original });
-      return `${formatImportReport(report).join('\n')}\n`;
+      return `${(await importReport()).formatImportReport(report).join('\n')}\n`;
     },
     readable,
   );

@@ -1,11 +1,7 @@
 import { AppError } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { recordAdminAction, requireAdmin } from '../../admin/admin-access.js';
-import { listIncidents } from '../../admin/incidents.js';
-import { type BackupControl, readOverview } from '../../admin/overview.js';
-import { listReports } from '../../admin/reports.js';
-import { listAdminUsers, setDisabledByAdmin } from '../../admin/user-admin.js';
+import type { BackupControl } from '../../admin/overview.js';
 import type { Context } from '../../context.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
@@ -24,6 +20,9 @@ const reportQuery = z
   })
   .strict();
 
+// The operators' code loads with the first admin request, not at start: most servers never see one.
+const access = () => import('../../admin/admin-access.js');
+
 /**
  * /v1/admin/*: the operators' dashboard and actions, for admin accounts
  * only (403 `forbidden` for anyone else, before any work). Every action is
@@ -33,12 +32,18 @@ export function adminRoutes(ctx: Context, backup: () => BackupControl | null): F
   return async (app) => {
     // Routes registered in this plugin only: the hook is encapsulated with them.
     app.addHook('preHandler', async (request) => {
-      await requireAdmin(ctx, callerOf(request));
+      await (await access()).requireAdmin(ctx, callerOf(request));
     });
 
-    app.get('/v1/admin/overview', async () => readOverview(ctx, backup()));
+    app.get('/v1/admin/overview', async () => {
+      const { readOverview } = await import('../../admin/overview.js');
+      return readOverview(ctx, backup());
+    });
 
-    app.get('/v1/admin/users', async () => ({ users: await listAdminUsers(ctx) }));
+    app.get('/v1/admin/users', async () => {
+      const { listAdminUsers } = await import('../../admin/user-admin.js');
+      return { users: await listAdminUsers(ctx) };
+    });
 
     for (const [verb, disabled] of [
       ['disable', true],
@@ -46,6 +51,7 @@ export function adminRoutes(ctx: Context, backup: () => BackupControl | null): F
     ] as const) {
       app.post(`/v1/admin/users/:id/${verb}`, { config: { changesAccounts: true } }, async (request, reply) => {
         const { id } = parseInput(userParams, request.params, 'path');
+        const { setDisabledByAdmin } = await import('../../admin/user-admin.js');
         await setDisabledByAdmin(ctx, callerOf(request), id, disabled);
         return reply.code(204).send();
       });
@@ -53,17 +59,19 @@ export function adminRoutes(ctx: Context, backup: () => BackupControl | null): F
 
     app.get('/v1/admin/incidents', async (request) => {
       const query = parseInput(incidentQuery, request.query, 'query');
+      const { listIncidents } = await import('../../admin/incidents.js');
       return { entries: await listIncidents(ctx, query) };
     });
 
     app.get('/v1/admin/reports', async (request) => {
       const query = parseInput(reportQuery, request.query, 'query');
+      const { listReports } = await import('../../admin/reports.js');
       return { reports: await listReports(ctx, query) };
     });
 
     app.post('/v1/admin/backup', async (request, reply) => {
       const service = runningBackups(backup());
-      await recordAdminAction(ctx, callerOf(request), 'start_backup', 'started a backup run.');
+      await (await access()).recordAdminAction(ctx, callerOf(request), 'start_backup', 'started a backup run.');
       void service
         .runOnce()
         .catch((error) => ctx.log.error({ err: String(error) }, 'backup run started by an admin failed'));
@@ -72,7 +80,7 @@ export function adminRoutes(ctx: Context, backup: () => BackupControl | null): F
 
     app.post('/v1/admin/drill', async (request, reply) => {
       const service = runningBackups(backup());
-      await recordAdminAction(ctx, callerOf(request), 'start_drill', 'started a restore drill.');
+      await (await access()).recordAdminAction(ctx, callerOf(request), 'start_drill', 'started a restore drill.');
       void service
         .drillNow()
         .catch((error) => ctx.log.error({ err: String(error) }, 'restore drill started by an admin failed'));

@@ -2,7 +2,6 @@ import { AppError } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { createAppPassword } from '../../auth/accounts.js';
-import { appPasswordsOf, revokeOwnAppPassword } from '../../auth/app-passwords.js';
 import type { Context } from '../../context.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
@@ -15,10 +14,13 @@ const params = z.object({ id: z.string().min(1).max(64) });
  * clients, the same as `holdfast app-password` (one logic in auth/accounts.ts).
  * The password is in the answer to POST once and stored only hashed.
  */
+// Listing and revoking load with the first use (the portal's settings page), not at start.
+const appPasswords = () => import('../../auth/app-passwords.js');
+
 export function appPasswordRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/app-passwords', async (request) => {
-      const rows = await appPasswordsOf(ctx, callerOf(request).userId);
+      const rows = await (await appPasswords()).appPasswordsOf(ctx, callerOf(request).userId);
       return {
         appPasswords: rows.map((row) => ({
           id: row.id,
@@ -38,7 +40,7 @@ export function appPasswordRoutes(ctx: Context): FastifyPluginAsync {
 
     app.delete('/v1/app-passwords/:id', { config: { changesAccounts: true } }, async (request, reply) => {
       const { id } = parseInput(params, request.params, 'path');
-      if (!(await revokeOwnAppPassword(ctx, callerOf(request).userId, id)))
+      if (!(await (await appPasswords()).revokeOwnAppPassword(ctx, callerOf(request).userId, id)))
         throw new AppError('not_found', `No active app password ${id}.`);
       return reply.code(204).send();
     });

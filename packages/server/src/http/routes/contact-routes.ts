@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { findDuplicates } from '../../content/duplicates.js';
 import type { Context } from '../../context.js';
-import { searchContacts } from '../../sync/contact-search.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -23,6 +22,8 @@ export function contactRoutes(ctx: Context): FastifyPluginAsync {
 
     app.get('/v1/contacts/search', async (request) => {
       const query = parseInput(searchQuery, request.query, 'query');
+      // The contact list's search loads with the portal's first use of it, not at start.
+      const { searchContacts } = await import('../../sync/contact-search.js');
       return searchContacts(ctx, callerOf(request).userId, query);
     });
   };

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { fileReport } from '../../admin/reports.js';
 import type { Context } from '../../context.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
@@ -17,6 +16,8 @@ export function reportRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/reports', async (request, reply) => {
       const body = parseInput(reportBody, request.body, 'report');
+      // Loaded with the first report (it is operators' code), not at start.
+      const { fileReport } = await import('../../admin/reports.js');
       return reply.code(201).send(await fileReport(ctx, callerOf(request), body));
     });
   };

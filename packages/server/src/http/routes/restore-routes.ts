@@ -2,7 +2,7 @@ import { idSchema } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
-import { applyRestore, type PointInTime, previewRestore } from '../../sync/point-in-time.js';
+import type { PointInTime } from '../../sync/point-in-time.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -25,16 +25,19 @@ function toPoint(body: z.output<typeof restoreSchema>): PointInTime {
   };
 }
 
+// Restores are rare: their code loads with the first preview or restore, not at start.
+const pointInTime = () => import('../../sync/point-in-time.js');
+
 /** Point-in-time restore of the caller's own data, previewed first, applied as new revisions. */
 export function restoreRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/restore/preview', async (request) => {
       const body = parseInput(restoreSchema, request.body, 'restore');
-      return previewRestore(ctx, callerOf(request), toPoint(body));
+      return (await pointInTime()).previewRestore(ctx, callerOf(request), toPoint(body));
     });
     app.post('/v1/restore', async (request) => {
       const body = parseInput(restoreSchema, request.body, 'restore');
-      return applyRestore(ctx, callerOf(request), toPoint(body));
+      return (await pointInTime()).applyRestore(ctx, callerOf(request), toPoint(body));
     });
   };
 }

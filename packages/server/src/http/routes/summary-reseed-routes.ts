@@ -3,7 +3,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { toWireLedgerEntry } from '../../ledger/ledger.js';
-import { completeReseed, readSummary, takeInventory } from '../../sync/reseed.js';
 import { callerOf } from '../app.js';
 import { parseInput } from '../validate.js';
 
@@ -17,19 +16,22 @@ const completeSchema = z
   })
   .strict();
 
+// A device re-seeds after the server lost its data: the code loads with the first such request, not at start.
+const reseed = () => import('../../sync/reseed.js');
+
 /** GET /v1/summary and the re-seed exchange (/v1/reseed/inventory, /v1/reseed/complete). */
 export function summaryReseedRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
-    app.get('/v1/summary', async (request) => readSummary(ctx, callerOf(request)));
+    app.get('/v1/summary', async (request) => (await reseed()).readSummary(ctx, callerOf(request)));
 
     app.post('/v1/reseed/inventory', async (request) => {
       const body = parseInput(inventoryRequestSchema, request.body, 'inventory');
-      return takeInventory(ctx, callerOf(request), body);
+      return (await reseed()).takeInventory(ctx, callerOf(request), body);
     });
 
     app.post('/v1/reseed/complete', async (request) => {
       const body = parseInput(completeSchema, request.body, 'reseed report');
-      return toWireLedgerEntry(await completeReseed(ctx, callerOf(request), body));
+      return toWireLedgerEntry(await (await reseed()).completeReseed(ctx, callerOf(request), body));
     });
   };
 }

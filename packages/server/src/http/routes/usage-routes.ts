@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../../context.js';
-import { accountSafety } from '../../sync/account-safety.js';
 import { quotaReport } from '../../sync/quota.js';
 import { callerOf } from '../app.js';
 
@@ -22,6 +21,10 @@ export function usageRoutes(ctx: Context): FastifyPluginAsync {
       };
     });
 
-    app.get('/v1/account/safety', async (request) => accountSafety(ctx, callerOf(request)));
+    // Its code (and the store queries behind it) loads with the first request for it, not at start.
+    app.get('/v1/account/safety', async (request) => {
+      const { accountSafety } = await import('../../sync/account-safety.js');
+      return accountSafety(ctx, callerOf(request));
+    });
   };
 }
