@@ -1,5 +1,5 @@
 import { type ContentComponent, readComponents } from './content-lines.js';
-import { semanticProperty } from './semantic.js';
+import { semanticValue } from './semantic.js';
 
 /** What the contact list shows and searches: read from one vCard. */
 export interface ContactListing {
@@ -44,7 +44,7 @@ export function contactListingOf(card: ContentComponent | undefined): ContactLis
     for (const line of card?.properties ?? []) {
       const name = line.name.toUpperCase();
       if (!LISTED.has(name)) continue;
-      const value = semanticProperty(line).value;
+      const value = semanticValue(line);
       const joined = value.join(';').trim();
       if (name === 'FN') out.fn ||= joined;
       else if (name === 'N') [out.family = '', out.given = ''] = value.map((v) => v.trim());

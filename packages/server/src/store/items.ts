@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
+import { engineOf, insertMany } from './bulk-restore.js';
 import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { RevisionRow } from './revision-log.js';
@@ -162,5 +163,15 @@ export async function upsertItemHeads(trx: Transaction<Database>, rows: Insertab
     await oneItemUpsert(trx, ...ITEM_COLUMNS.map((c) => row[c] ?? null));
     return;
   }
-  for (let i = 0; i < rows.length; i += CHUNK) await itemUpsert(trx, rows.slice(i, i + CHUNK)).execute();
+  // Every column, in one order: each batch size is one statement text, built and prepared once.
+  const full = rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const c of ITEM_COLUMNS) out[c] = row[c] ?? null;
+    return out;
+  });
+  // An existing head keeps its collection and creation time.
+  await insertMany(trx, engineOf(trx), 'items', full, {
+    columns: ['user_id', 'id'],
+    update: ['head_seq', 'deleted', 'content_hash', 'size', 'updated_at'],
+  });
 }

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { engineOf, insertMany } from './bulk-restore.js';
 import { executor, type Queryable } from './queryable.js';
 import type { Database, PushReceiptsTable } from './schema.js';
 
@@ -26,11 +27,17 @@ export async function readPushReceipts(
 
 /** Records results; a receipt already there (a concurrent retry won) is kept. */
 export async function insertPushReceipts(trx: Transaction<Database>, rows: PushReceiptsTable[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await trx
-      .insertInto('push_receipts')
-      .values(rows.slice(i, i + CHUNK))
-      .onConflict((oc) => oc.columns(['user_id', 'client_change_id']).doNothing())
-      .execute();
-  }
+  // Built here, not by the query builder: each batch size is one statement text, prepared once.
+  await insertMany(
+    trx,
+    engineOf(trx),
+    'push_receipts',
+    rows.map((r) => ({
+      user_id: r.user_id,
+      client_change_id: r.client_change_id,
+      result: r.result,
+      created_at: r.created_at,
+    })),
+    { columns: ['user_id', 'client_change_id'] },
+  );
 }
