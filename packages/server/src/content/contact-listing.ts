@@ -71,8 +71,12 @@ export function contactListingOf(card: ContentComponent | undefined): ContactLis
   return { name, nicknames: out.nicknames, phones: out.phones, emails: out.emails, organization };
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Lower case, accents gone, whitespace collapsed: how names and queries are compared. */
 export function searchText(value: string): string {
+  // ASCII is its own NFKD form and holds no combining marks: the common case skips both passes.
+  if (ASCII.test(value)) return value.toLowerCase().replace(/\s+/g, ' ').trim();
   return value.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 

@@ -160,4 +160,16 @@ describe('semanticValue', () => {
     }
     expect(compared).toBeGreaterThan(500);
   });
+
+  test('splits at each unescaped semicolon, with or without escapes in the value', () => {
+    const [card] = readComponents(
+      'BEGIN:VCARD\r\nN:Doe;John;;;\r\nN:;\r\nN:\r\nN:Doe\\;x;J\\,r\\\\;\\nb\\\r\nEND:VCARD\r\n',
+    );
+    expect(card?.properties.map(semanticValue)).toEqual([
+      ['Doe', 'John', '', '', ''],
+      ['', ''],
+      [''],
+      ['Doe;x', 'J,r\\', '\nb\\'],
+    ]);
+  });
 });
