@@ -71,7 +71,8 @@ export function contactListingOf(card: ContentComponent | undefined): ContactLis
   return { name, nicknames: out.nicknames, phones: out.phones, emails: out.emails, organization };
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Printable ASCII, tabs and line breaks: text NFKD leaves as it is. */
+const ASCII = /^[\t\n\r -~]*$/;
 
 /** Lower case, accents gone, whitespace collapsed: how names and queries are compared. */
 export function searchText(value: string): string {
