@@ -1,6 +1,6 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import { engineOf, insertMany } from './bulk-restore.js';
-import { compiledOnce } from './compiled-once.js';
+import { compiledForList, compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { RevisionRow } from './revision-log.js';
 import type { Database, ItemsTable } from './schema.js';
@@ -72,16 +72,18 @@ export async function readItemHeads(
     return out;
   }
   for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await executor(on)
-      .selectFrom('items')
-      .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
-      .where('user_id', '=', userId)
-      .where('id', 'in', unique.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) out.set(row.id, row);
+    for (const row of await itemHeadsIn(on, unique.slice(i, i + CHUNK), userId)) out.set(row.id, row);
   }
   return out;
 }
+
+const itemHeadsIn = compiledForList<ItemHeadRow, [string]>((db, ids, [userId]) =>
+  db
+    .selectFrom('items')
+    .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
+    .where('user_id', '=', userId)
+    .where('id', 'in', ids),
+);
 
 /** The heads of every item (live or deleted) in these collections. */
 export async function itemHeadsOfCollections(
