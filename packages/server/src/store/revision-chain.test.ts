@@ -52,7 +52,7 @@ describe('nextChain', () => {
     const deletion = {
       ...put,
       seq: 8,
-      op: 'delete',
+      op: 'delete' as const,
       content: null,
       content_type: null,
       meta: null,
