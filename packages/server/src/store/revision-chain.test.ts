@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDatabase } from './database.js';
 import { migrateTo, migrateToLatest } from './migrate.js';
-import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
+import { type ChainedFields, GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import { readLogHead } from './revision-log.js';
 
 /** Recomputes the whole chain from the rows and checks every stored value and the head. */
@@ -27,7 +27,7 @@ async function expectChainIntact(db: Db): Promise<number> {
 describe('nextChain', () => {
   it('hashes the previous value and each field as the chain has always defined them', () => {
     // Known answers: a log written by any release must verify under every later one.
-    const put = {
+    const put: ChainedFields = {
       seq: 7,
       user_id: 'u1',
       entity: 'item',
@@ -52,7 +52,7 @@ describe('nextChain', () => {
     const deletion = {
       ...put,
       seq: 8,
-      op: 'delete' as const,
+      op: 'delete',
       content: null,
       content_type: null,
       meta: null,
