@@ -49,7 +49,7 @@ describe('nextChain', () => {
     };
     const first = nextChain(GENESIS_CHAIN, put);
     expect(first).toBe('aeda234fd870284beff0f099cfd7deedf10d1452d1b03820a79a72cbe56c8c5a');
-    const deletion = {
+    const deletion: ChainedFields = {
       ...put,
       seq: 8,
       op: 'delete',
