@@ -1,5 +1,5 @@
 import { type ContentComponent, readComponents } from './content-lines.js';
-import { semanticProperty } from './semantic.js';
+import { semanticValue } from './semantic.js';
 
 /** What the contact list shows and searches: read from one vCard. */
 export interface ContactListing {
@@ -44,7 +44,7 @@ export function contactListingOf(card: ContentComponent | undefined): ContactLis
     for (const line of card?.properties ?? []) {
       const name = line.name.toUpperCase();
       if (!LISTED.has(name)) continue;
-      const value = semanticProperty(line).value;
+      const value = semanticValue(line);
       const joined = value.join(';').trim();
       if (name === 'FN') out.fn ||= joined;
       else if (name === 'N') [out.family = '', out.given = ''] = value.map((v) => v.trim());
@@ -71,8 +71,13 @@ export function contactListingOf(card: ContentComponent | undefined): ContactLis
   return { name, nicknames: out.nicknames, phones: out.phones, emails: out.emails, organization };
 }
 
+/** Printable ASCII, tabs and line breaks: text NFKD leaves as it is. */
+const ASCII = /^[\t\n\r -~]*$/;
+
 /** Lower case, accents gone, whitespace collapsed: how names and queries are compared. */
 export function searchText(value: string): string {
+  // ASCII is its own NFKD form and holds no combining marks: the common case skips both passes.
+  if (ASCII.test(value)) return value.toLowerCase().replace(/\s+/g, ' ').trim();
   return value.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 

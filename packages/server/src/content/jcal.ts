@@ -23,6 +23,8 @@ export interface JcalOptions {
    * instead of failing later without one.
    */
   decode?: ReadonlySet<string>;
+  /** Lines left out of the tree unparsed: the caller knows ical.js reads them without fail and needs no value of them. */
+  skip?: (line: ContentLine) => boolean;
 }
 
 /**
@@ -30,7 +32,10 @@ export interface JcalOptions {
  * its line, and assembles the jCal tree.
  */
 export function toJcal(component: ContentComponent, designSet: DesignSet, options: JcalOptions = {}): JcalComponent {
-  const properties = component.properties.map((line) => parseProperty(line, designSet, options));
+  const skip = options.skip;
+  const properties = (skip ? component.properties.filter((line) => !skip(line)) : component.properties).map((line) =>
+    parseProperty(line, designSet, options),
+  );
   const components = component.components.map((child) => toJcal(child, designSet, options));
   return [component.name.toLowerCase(), properties, components];
 }

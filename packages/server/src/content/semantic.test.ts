@@ -1,6 +1,15 @@
+import { type ContentComponent, readComponents } from '@holdfast/protocol';
+import { corpusFiles } from '@holdfast/test-support/corpus';
 import { describe, expect, test } from 'vitest';
 import { addCounts, calendarFields, contactFields, diffCounts } from '../bundle/field-counts.js';
-import { componentKey, describeProperty, diffProperties, semanticComponents } from './semantic.js';
+import {
+  componentKey,
+  describeProperty,
+  diffProperties,
+  semanticComponents,
+  semanticProperty,
+  semanticValue,
+} from './semantic.js';
 
 const key = (text: string) => semanticComponents(text).map(componentKey);
 
@@ -109,6 +118,58 @@ describe('field counts', () => {
     expect(diffCounts({ tel: 3, email: 1 }, { tel: 2, adr: 1, email: 1 })).toEqual([
       { field: 'adr', expected: 0, actual: 1 },
       { field: 'tel', expected: 3, actual: 2 },
+    ]);
+  });
+});
+
+describe('semanticValue', () => {
+  const lines = (component: ContentComponent): ContentComponent['properties'] => [
+    ...component.properties,
+    ...component.components.flatMap(lines),
+  ];
+  const outcome = (read: () => string[]) => {
+    try {
+      return { value: read() };
+    } catch (error) {
+      return { error: String(error) };
+    }
+  };
+
+  test('gives the value semanticProperty gives, for every line of the corpus and of parameter variants', () => {
+    const texts = [
+      ...corpusFiles('vcard').map((f) => f.text),
+      ...corpusFiles('ical').map((f) => f.text),
+      // ENCODING and CHARSET repeated, bare, quoted and in either order: the first of each counts.
+      'BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;QUOTED-PRINTABLE;CHARSET=UTF-8:caf=C3=A9\r\n' +
+        'NOTE;CHARSET="ISO-8859-1";ENCODING=quoted-printable;ENCODING=B:caf=E9\r\n' +
+        'NOTE;ENCODING=B;ENCODING=QUOTED-PRINTABLE:QUJD\r\nPHOTO;BASE64:QU JD\r\nTEL;CELL;ENCODING=8BIT:1\\;2\r\n' +
+        'NOTE;CHARSET=UTF-8;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:=C3=A9\r\nEND:VCARD\r\n',
+    ];
+    let compared = 0;
+    for (const text of texts) {
+      let components: ContentComponent[];
+      try {
+        components = readComponents(text, { bareNames: true });
+      } catch {
+        continue;
+      }
+      for (const line of components.flatMap(lines)) {
+        expect(outcome(() => semanticValue(line))).toEqual(outcome(() => semanticProperty(line).value));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(500);
+  });
+
+  test('splits at each unescaped semicolon, with or without escapes in the value', () => {
+    const [card] = readComponents(
+      'BEGIN:VCARD\r\nN:Doe;John;;;\r\nN:;\r\nN:\r\nN:Doe\\;x;J\\,r\\\\;\\nb\\\r\nEND:VCARD\r\n',
+    );
+    expect(card?.properties.map(semanticValue)).toEqual([
+      ['Doe', 'John', '', '', ''],
+      ['', ''],
+      [''],
+      ['Doe;x', 'J,r\\', '\nb\\'],
     ]);
   });
 });

@@ -49,16 +49,9 @@ export function semanticProperty(line: ContentLine): SemanticProperty {
         : [name === 'VALUE' ? raw.toUpperCase() : raw];
     params.set(name, [...(params.get(name) ?? []), ...values]);
   }
-  const encoding = (params.get('ENCODING')?.[0] ?? '').toUpperCase();
-  const charset = params.get('CHARSET')?.[0] ?? null;
+  const value = decodedValue(line, params.get('ENCODING')?.[0] ?? '', params.get('CHARSET')?.[0] ?? null);
   params.delete('ENCODING');
   params.delete('CHARSET');
-  let value: string[];
-  // A line break inside a decoded QUOTED-PRINTABLE value is the same line break a 3.0/4.0 `\n` escape writes.
-  if (encoding === 'QUOTED-PRINTABLE')
-    value = splitValue(decodeQuotedPrintableText(line.value, charset).replace(/\r\n|\r/g, '\n'));
-  else if (encoding === 'B' || encoding === 'BASE64') value = [`base64:${canonicalBase64(line.value)}`];
-  else value = splitValue(line.value);
   const type = params.get('TYPE');
   if (type) params.set('TYPE', [...new Set(type.filter((t) => t.length > 0))].sort());
   return {
@@ -72,8 +65,36 @@ export function semanticProperty(line: ContentLine): SemanticProperty {
   };
 }
 
+/**
+ * `semanticProperty(line).value` alone, for readers that want only the value (the contact listing of every
+ * written contact): only ENCODING and CHARSET are read, with no parameter list built and sorted.
+ */
+export function semanticValue(line: ContentLine): string[] {
+  let encoding: string | undefined;
+  let charset: string | undefined;
+  for (const param of line.params) {
+    if (encoding !== undefined && charset !== undefined) break;
+    const raw = unquote(param.value);
+    const name = param.name === null ? bareParamName(raw) : param.name.toUpperCase();
+    if (name === 'ENCODING') encoding ??= raw;
+    else if (name === 'CHARSET') charset ??= raw;
+  }
+  return decodedValue(line, encoding ?? '', charset ?? null);
+}
+
+function decodedValue(line: ContentLine, encodingParam: string, charset: string | null): string[] {
+  const encoding = encodingParam.toUpperCase();
+  // A line break inside a decoded QUOTED-PRINTABLE value is the same line break a 3.0/4.0 `\n` escape writes.
+  if (encoding === 'QUOTED-PRINTABLE')
+    return splitValue(decodeQuotedPrintableText(line.value, charset).replace(/\r\n|\r/g, '\n'));
+  if (encoding === 'B' || encoding === 'BASE64') return [`base64:${canonicalBase64(line.value)}`];
+  return splitValue(line.value);
+}
+
 /** Splits at unescaped `;` and undoes the text escapes (`\\`, `\;`, `\,`, `\:`, `\n`, `\N`) in each part. */
 function splitValue(value: string): string[] {
+  // Most values have no escapes: split directly, without building each part a character at a time.
+  if (!value.includes('\\')) return value.split(';');
   const parts: string[] = [];
   let current = '';
   for (let i = 0; i < value.length; i++) {

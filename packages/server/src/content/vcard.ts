@@ -1,7 +1,13 @@
-import { AppError, loadIcal } from '@holdfast/protocol';
+import { AppError, bareParamName, loadIcal } from '@holdfast/protocol';
 import type ICAL from 'ical.js';
-import { type ContentComponent, ContentLineError, readComponents } from './content-lines.js';
-import { toJcal } from './jcal.js';
+import {
+  type ContentComponent,
+  type ContentLine,
+  ContentLineError,
+  type ContentParam,
+  readComponents,
+} from './content-lines.js';
+import { type DesignSet, toJcal } from './jcal.js';
 import { decodeQuotedPrintable } from './quoted-printable.js';
 
 /** Searchable fields of a contact. `version` is null when the card has no VERSION line. */
@@ -25,20 +31,67 @@ export function readVcard(text: string): VcardMeta {
   return readVcardCard(text).meta;
 }
 
-/** `readVcard`, with the card as read, for what else is derived from it in the same write. */
-export function readVcardCard(text: string): { meta: VcardMeta; card: ContentComponent } {
+/**
+ * `readVcard`, with the card as read, for what else is derived from it in the same write. `parseEveryLine`
+ * asks ical.js about every line, also those it cannot refuse: what the shortcut is tested against.
+ */
+export function readVcardCard(
+  text: string,
+  options: { parseEveryLine?: boolean } = {},
+): { meta: VcardMeta; card: ContentComponent } {
   const card = readSingleCard(text);
   const version = versionOf(card);
   if (version !== null && !VERSIONS.has(version)) {
     throw invalid(`unsupported vCard version '${version}' (2.1, 3.0 and 4.0 are accepted)`);
   }
   const designSet = version === '4.0' ? loadIcal().design.vcard : loadIcal().design.vcard3;
-  const jcal = withLine(() => toJcal(card, designSet));
-  // Property names straight from the jCard: asking the component would build an ICAL.Property for each.
-  const informative = jcal[1].some((p) => !CARD_FRAME.has((p as [string])[0]));
+  const skip = options.parseEveryLine ? undefined : (line: ContentLine) => readsAsPlainText(line, designSet);
+  const jcal = withLine(() => toJcal(card, designSet, skip ? { skip } : {}));
+  // Property names straight from the jCard (and the lines left unparsed): asking the component would build an
+  // ICAL.Property for each.
+  const informative =
+    jcal[1].some((p) => !CARD_FRAME.has((p as [string])[0])) ||
+    (skip !== undefined && card.properties.some((line) => skip(line) && !CARD_FRAME.has(line.name.toLowerCase())));
   const component = new (loadIcal().Component)(jcal);
   if (!informative) throw invalid('an empty contact: the vCard has no properties besides VERSION, UID and PRODID');
   return { meta: { uid: textOf(component, 'uid'), fn: textOf(component, 'fn'), version }, card };
+}
+
+const TOKEN = /^[A-Za-z0-9-]+$/;
+/** Value types whose reader only unescapes (text) or drops backslashes (a vCard 3 phone number). */
+const PLAIN_TYPES = new Set(['text', 'phone-number']);
+
+/**
+ * A TYPE parameter with one plain value (`TYPE=CELL`, or bare `CELL`): ical.js splits it off at its `=` and
+ * reads it as text, which cannot fail, and it does not change how the value is read.
+ */
+function plainType(param: ContentParam): boolean {
+  if (!TOKEN.test(param.value)) return false;
+  return (param.name === null ? bareParamName(param.value) : param.name.toUpperCase()) === 'TYPE';
+}
+
+/**
+ * Whether ical.js reads this line as text (or a value of unknown type) that it cannot refuse, so it need not
+ * be asked: no parameters but plain TYPEs (nothing to misparse), a plain name and group (split by ical.js
+ * exactly as here), a property of the design set typed text or phone number and never typed by its value, or
+ * one the design set does not know. Such a value is only unescaped, which cannot fail. UID and FN are always
+ * parsed: their values are read.
+ */
+function readsAsPlainText(line: ContentLine, designSet: DesignSet): boolean {
+  if (!TOKEN.test(line.name) || (line.group !== null && !TOKEN.test(line.group))) return false;
+  for (const param of line.params) if (!plainType(param)) return false;
+  const name = line.name.toLowerCase();
+  if (name === 'uid' || name === 'fn' || name === 'begin' || name === 'end') return false;
+  const { property, value } = designSet as unknown as {
+    property: Record<string, { defaultType?: string; detectType?: unknown }>;
+    value: Record<string, unknown>;
+  };
+  if (Object.hasOwn(property, name)) {
+    const details = property[name] as { defaultType?: string; detectType?: unknown };
+    return PLAIN_TYPES.has(details.defaultType ?? '') && !('detectType' in details);
+  }
+  // Unknown to the design set: ical.js keeps the text as it is (type "unknown", which has no reader).
+  return !(name in property) && !('unknown' in value);
 }
 
 function readSingleCard(text: string): ContentComponent {

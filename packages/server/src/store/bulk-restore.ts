@@ -33,7 +33,7 @@ export async function writeRestoredRows(db: Db, rows: RestoredRows): Promise<voi
   const now = Date.now();
   await db.kysely.transaction().execute(async (trx) => {
     const insert = (table: keyof Database, values: readonly object[], conflict?: string[]) =>
-      insertMany(trx, db.engine, table, values, conflict);
+      insertMany(trx, db.engine, table, values, conflict ? { columns: conflict } : undefined);
     if (rows.accounts) await insertAccountRows(trx, rows.accounts);
     await insert('users', rows.placeholderUsers);
     await insert('revisions', revisions);
@@ -66,64 +66,113 @@ const MAX_PARAMETERS: Record<Engine, number> = { sqlite: 32_000, postgres: 65_00
 /** Rows per statement at most: preparing a statement costs in proportion to its text, once per connection. */
 const MAX_ROWS = 500;
 
+/** What to do with a row whose key is already there: keep the old row, or overwrite the listed columns. */
+export interface OnConflict {
+  columns: readonly string[];
+  /** Columns set from the new row; none keeps the existing row. */
+  update?: readonly string[];
+}
+
 /**
  * Inserts `rows` (objects with the same keys) into `table` in as few
  * statements as the parameter limit allows. The SQL is built here rather than
- * by the query builder: for a restore of 100,000 rows, compiling each batch
- * costs more than running it, and every full batch reuses one prepared
- * statement (the SQLite connection caches them by text).
+ * by the query builder: compiling each batch costs more than running it (a
+ * restore's 100,000 rows, a push's rows in four tables), and every batch of
+ * one size reuses one statement text, so one prepared statement (the SQLite
+ * connection caches them by text).
  */
 export async function insertMany(
   trx: Transaction<Database>,
   engine: Engine,
   table: keyof Database,
   rows: readonly object[],
-  conflictColumns?: string[],
+  conflict?: OnConflict,
 ): Promise<void> {
   const first = rows[0];
   if (!first) return;
   const columns = Object.keys(first);
   const perStatement = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMETERS[engine] / columns.length)));
-  const quote = (name: string) => `"${name}"`;
-  const head = `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values `;
-  const tail = conflictColumns ? ` on conflict (${conflictColumns.map(quote).join(', ')}) do nothing` : '';
-  const statements = new Map<number, string>();
-  const statementFor = (count: number): string => {
-    let text = statements.get(count);
-    if (text === undefined) {
-      const tuples: string[] = [];
-      for (let row = 0, n = 0; row < count; row++) {
-        const slots: string[] = [];
-        for (let c = 0; c < columns.length; c++) slots.push(engine === 'postgres' ? `$${++n}` : '?');
-        tuples.push(`(${slots.join(', ')})`);
-      }
-      text = head + tuples.join(', ') + tail;
-      statements.set(count, text);
-    }
-    return text;
-  };
+  const shape = statementShape(engine, table, columns, conflict);
   for (let start = 0; start < rows.length; start += perStatement) {
-    const batch = rows.slice(start, start + perStatement);
-    const parameters: unknown[] = [];
-    for (const row of batch) {
-      const values = row as Record<string, unknown>;
-      if (Object.keys(values).length !== columns.length)
-        throw new AppError('internal', `rows for ${table} differ in their columns`);
+    const end = Math.min(rows.length, start + perStatement);
+    const parameters: unknown[] = new Array((end - start) * columns.length);
+    let n = 0;
+    for (let r = start; r < end; r++) {
+      const values = rows[r] as Record<string, unknown>;
+      let keys = 0;
+      for (const key in values) if (Object.hasOwn(values, key)) keys++;
+      if (keys !== columns.length) throw new AppError('internal', `rows for ${table} differ in their columns`);
       for (const column of columns) {
         const value = values[column];
         if (value === undefined) throw new AppError('internal', `a row for ${table} has no ${column}`);
-        parameters.push(value);
+        parameters[n++] = value;
       }
     }
-    await trx.executeQuery(CompiledQuery.raw(statementFor(batch.length), parameters));
+    await trx.executeQuery(CompiledQuery.raw(statementText(shape, end - start), parameters));
   }
 }
 
-/** Which engine a connection or transaction talks to, from how it writes a bound parameter. */
+interface StatementShape {
+  key: string;
+  engine: Engine;
+  width: number;
+  head: string;
+  tail: string;
+}
+
+function statementShape(
+  engine: Engine,
+  table: string,
+  columns: readonly string[],
+  conflict: OnConflict | undefined,
+): StatementShape {
+  const quote = (name: string) => `"${name}"`;
+  const head = `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values `;
+  let tail = '';
+  if (conflict) {
+    const update = conflict.update ?? [];
+    tail =
+      ` on conflict (${conflict.columns.map(quote).join(', ')}) do ` +
+      (update.length === 0
+        ? 'nothing'
+        : `update set ${update.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`);
+  }
+  return { key: `${engine}\u0000${head}${tail}`, engine, width: columns.length, head, tail };
+}
+
+/** Statement texts by shape and row count: a push builds the same few on every request. */
+const texts = new Map<string, string>();
+const MAX_TEXTS = 64;
+
+function statementText(shape: StatementShape, count: number): string {
+  const key = `${shape.key}\u0000${count}`;
+  let text = texts.get(key);
+  if (text !== undefined) return text;
+  const tuples: string[] = [];
+  for (let row = 0, n = 0; row < count; row++) {
+    const slots: string[] = [];
+    for (let c = 0; c < shape.width; c++) slots.push(shape.engine === 'postgres' ? `$${++n}` : '?');
+    tuples.push(`(${slots.join(', ')})`);
+  }
+  text = shape.head + tuples.join(', ') + shape.tail;
+  if (texts.size >= MAX_TEXTS) texts.delete(texts.keys().next().value as string);
+  texts.set(key, text);
+  return text;
+}
+
+const engines = new WeakMap<object, Engine>();
+
+/** Which engine a connection or transaction talks to, from how it writes a bound parameter (once per dialect). */
 export function engineOf(on: Kysely<Database>): Engine {
-  return on.selectFrom('log_head').select('id').where('id', '=', 1).compile().sql.includes('$1')
-    ? 'postgres'
-    : 'sqlite';
+  const adapter = on.getExecutor().adapter;
+  let engine = engines.get(adapter);
+  if (engine === undefined) {
+    engine = on.selectFrom('log_head').select('id').where('id', '=', 1).compile().sql.includes('$1')
+      ? 'postgres'
+      : 'sqlite';
+    engines.set(adapter, engine);
+  }
+  return engine;
 }
 
 /**

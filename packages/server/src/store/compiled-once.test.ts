@@ -1,6 +1,6 @@
 import { engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledOnce } from './compiled-once.js';
+import { compiledForList, compiledOnce } from './compiled-once.js';
 import { inTransaction } from './transactions.js';
 
 describe.each(engines)('queries compiled once on %s', (engine) => {
@@ -36,6 +36,28 @@ describe.each(engines)('queries compiled once on %s', (engine) => {
     expect(await enabledNamed(db, 'co-bob', 0)).toEqual([]);
     expect(await enabledNamed(db, 'co-carol', 2)).toEqual([{ id: 'co-c' }]);
     expect(builds).toBe(1);
+  });
+
+  it('builds a query with a list once per length of list, with each call’s list and values in place', async () => {
+    let builds = 0;
+    const enabledAmong = compiledForList<{ id: string }, [number]>((db, ids, [after]) => {
+      builds++;
+      return db
+        .selectFrom('users')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('disabled', '=', 0)
+        .where('created_at', '>', after)
+        .orderBy('id');
+    });
+    const db = server.ctx.db;
+    expect(await enabledAmong(db, ['co-a', 'co-b'], 0)).toEqual([{ id: 'co-a' }]);
+    expect(await enabledAmong(db, ['co-c', 'co-a'], 0)).toEqual([{ id: 'co-a' }, { id: 'co-c' }]);
+    expect(await enabledAmong(db, ['co-c', 'co-a'], 1)).toEqual([{ id: 'co-c' }]);
+    expect(builds).toBe(1);
+    expect(await enabledAmong(db, ['co-a', 'co-b', 'co-c'], 0)).toEqual([{ id: 'co-a' }, { id: 'co-c' }]);
+    expect(await enabledAmong(db, ['co-b'], 0)).toEqual([]);
+    expect(builds).toBe(3);
   });
 
   it('runs in the caller’s transaction: it sees that transaction’s writes, and they roll back with it', async () => {

@@ -72,3 +72,57 @@ export function compiledOnce<R, P extends unknown[]>(
     return result.rows;
   };
 }
+
+/** Lists of each length compiled and kept, per dialect: a batch's lists come in a few lengths. */
+const LIST_LENGTHS = 32;
+
+/**
+ * `compiledOnce` for a query with one list of values (`id in (…)`): built and
+ * compiled once for each length of list, so a batch of reads does not build
+ * and compile a fresh query for its hundred ids every time.
+ */
+export function compiledForList<R, P extends unknown[]>(
+  build: (db: Kysely<Database>, list: readonly never[], slots: Slots) => Compilable<R>,
+): (on: Queryable, list: readonly unknown[], ...values: P) => Promise<R[]> {
+  const names = Array.from({ length: SLOTS }, (_, i) => `\u0000slot ${i}\u0000`);
+  const slots = names as unknown as Slots;
+  const bySlot = new Map(names.map((s, i) => [s, i]));
+  const cache = new WeakMap<object, Map<number, ListCompiled>>();
+  return async (on, list, ...values) => {
+    const db = executor(on);
+    const adapter = db.getExecutor().adapter;
+    let byLength = cache.get(adapter);
+    if (!byLength) {
+      byLength = new Map();
+      cache.set(adapter, byLength);
+    }
+    let compiled = byLength.get(list.length);
+    if (!compiled) {
+      const items = Array.from({ length: list.length }, (_, i) => `\u0000item ${i}\u0000`);
+      const byItem = new Map(items.map((s, i) => [s, i]));
+      const query = build(db, items as unknown as never[], slots).compile();
+      const sources = query.parameters.map((p): ListSource => {
+        if (typeof p !== 'string') return { value: p };
+        const slot = bySlot.get(p);
+        if (slot !== undefined) return { slot };
+        const item = byItem.get(p);
+        return item === undefined ? { value: p } : { item };
+      });
+      compiled = { query, sources };
+      if (byLength.size >= LIST_LENGTHS) byLength.delete(byLength.keys().next().value as number);
+      byLength.set(list.length, compiled);
+    }
+    const parameters = compiled.sources.map((s) =>
+      'slot' in s ? values[s.slot] : 'item' in s ? list[s.item] : s.value,
+    );
+    const result = await db.executeQuery<R>({ ...compiled.query, parameters });
+    return result.rows;
+  };
+}
+
+type ListSource = { slot: number } | { item: number } | { value: unknown };
+
+interface ListCompiled {
+  query: CompiledQuery;
+  sources: ListSource[];
+}

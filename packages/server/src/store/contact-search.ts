@@ -1,4 +1,5 @@
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { engineOf, insertMany } from './bulk-restore.js';
 import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { ContactSearchTable, Database } from './schema.js';
@@ -64,8 +65,16 @@ export async function upsertContactRows(
     await oneContactUpsert(trx, ...CONTACT_COLUMNS.map((c) => row[c] ?? null));
     return;
   }
-  // 13 columns a row: pages stay under SQLite's limit on bound parameters.
-  for (let i = 0; i < rows.length; i += 200) await contactUpsert(trx, rows.slice(i, i + 200)).execute();
+  // Every column, in one order: each batch size is one statement text, built and prepared once.
+  const full = rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const c of CONTACT_COLUMNS) out[c] = row[c] ?? null;
+    return out;
+  });
+  await insertMany(trx, engineOf(trx), 'contact_search', full, {
+    columns: ['user_id', 'item_id'],
+    update: CONTACT_COLUMNS.filter((c) => c !== 'user_id' && c !== 'item_id'),
+  });
 }
 
 /** Removes the rows of items that are no longer live contacts. */

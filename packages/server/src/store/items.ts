@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import { compiledOnce } from './compiled-once.js';
+import { engineOf, insertMany } from './bulk-restore.js';
+import { compiledForList, compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { RevisionRow } from './revision-log.js';
 import type { Database, ItemsTable } from './schema.js';
@@ -71,16 +72,18 @@ export async function readItemHeads(
     return out;
   }
   for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await executor(on)
-      .selectFrom('items')
-      .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
-      .where('user_id', '=', userId)
-      .where('id', 'in', unique.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) out.set(row.id, row);
+    for (const row of await itemHeadsIn(on, unique.slice(i, i + CHUNK), userId)) out.set(row.id, row);
   }
   return out;
 }
+
+const itemHeadsIn = compiledForList<ItemHeadRow, [string]>((db, ids, [userId]) =>
+  db
+    .selectFrom('items')
+    .select(['id', 'collection_id', 'head_seq', 'deleted', 'content_hash'])
+    .where('user_id', '=', userId)
+    .where('id', 'in', ids),
+);
 
 /** The heads of every item (live or deleted) in these collections. */
 export async function itemHeadsOfCollections(
@@ -162,5 +165,15 @@ export async function upsertItemHeads(trx: Transaction<Database>, rows: Insertab
     await oneItemUpsert(trx, ...ITEM_COLUMNS.map((c) => row[c] ?? null));
     return;
   }
-  for (let i = 0; i < rows.length; i += CHUNK) await itemUpsert(trx, rows.slice(i, i + CHUNK)).execute();
+  // Every column, in one order: each batch size is one statement text, built and prepared once.
+  const full = rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const c of ITEM_COLUMNS) out[c] = row[c] ?? null;
+    return out;
+  });
+  // An existing head keeps its collection and creation time.
+  await insertMany(trx, engineOf(trx), 'items', full, {
+    columns: ['user_id', 'id'],
+    update: ['head_seq', 'deleted', 'content_hash', 'size', 'updated_at'],
+  });
 }

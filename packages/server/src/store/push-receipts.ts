@@ -1,5 +1,7 @@
 import type { Transaction } from 'kysely';
-import { executor, type Queryable } from './queryable.js';
+import { engineOf, insertMany } from './bulk-restore.js';
+import { compiledForList } from './compiled-once.js';
+import type { Queryable } from './queryable.js';
 import type { Database, PushReceiptsTable } from './schema.js';
 
 const CHUNK = 400;
@@ -13,24 +15,33 @@ export async function readPushReceipts(
   const ids = [...new Set(clientChangeIds)];
   const out = new Map<string, string>();
   for (let i = 0; i < ids.length; i += CHUNK) {
-    const rows = await executor(on)
-      .selectFrom('push_receipts')
-      .select(['client_change_id', 'result'])
-      .where('user_id', '=', userId)
-      .where('client_change_id', 'in', ids.slice(i, i + CHUNK))
-      .execute();
-    for (const row of rows) out.set(row.client_change_id, row.result);
+    for (const row of await receiptsIn(on, ids.slice(i, i + CHUNK), userId)) out.set(row.client_change_id, row.result);
   }
   return out;
 }
 
+// Every push reads its receipts twice (before and inside its write): compiled once per number of ids.
+const receiptsIn = compiledForList<{ client_change_id: string; result: string }, [string]>((db, ids, [userId]) =>
+  db
+    .selectFrom('push_receipts')
+    .select(['client_change_id', 'result'])
+    .where('user_id', '=', userId)
+    .where('client_change_id', 'in', ids),
+);
+
 /** Records results; a receipt already there (a concurrent retry won) is kept. */
 export async function insertPushReceipts(trx: Transaction<Database>, rows: PushReceiptsTable[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await trx
-      .insertInto('push_receipts')
-      .values(rows.slice(i, i + CHUNK))
-      .onConflict((oc) => oc.columns(['user_id', 'client_change_id']).doNothing())
-      .execute();
-  }
+  // Built here, not by the query builder: each batch size is one statement text, prepared once.
+  await insertMany(
+    trx,
+    engineOf(trx),
+    'push_receipts',
+    rows.map((r) => ({
+      user_id: r.user_id,
+      client_change_id: r.client_change_id,
+      result: r.result,
+      created_at: r.created_at,
+    })),
+    { columns: ['user_id', 'client_change_id'] },
+  );
 }

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDatabase } from './database.js';
 import { migrateTo, migrateToLatest } from './migrate.js';
-import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
+import { type ChainedFields, GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import { readLogHead } from './revision-log.js';
 
 /** Recomputes the whole chain from the rows and checks every stored value and the head. */
@@ -23,6 +23,47 @@ async function expectChainIntact(db: Db): Promise<number> {
   expect(await readLogHead(db)).toEqual({ seq: rows.at(-1)?.seq ?? 0, chain });
   return rows.length;
 }
+
+describe('nextChain', () => {
+  it('hashes the previous value and each field as the chain has always defined them', () => {
+    // Known answers: a log written by any release must verify under every later one.
+    const put: ChainedFields = {
+      seq: 7,
+      user_id: 'u1',
+      entity: 'item',
+      op: 'put',
+      collection_id: 'c1',
+      item_id: 'i1',
+      device_id: null,
+      origin: 'client',
+      content_type: 'text/vcard',
+      content: 'BEGIN:VCARD\r\nFN:Zoë 😀 \ud800x\r\nEND:VCARD\r\n',
+      blob_sha256: null,
+      blob_content_type: null,
+      meta: '{"uid":null}',
+      content_hash: 'ab'.repeat(32),
+      size: 42,
+      base_seq: null,
+      client_change_id: 'x',
+      created_at: 1765000000123,
+    };
+    const first = nextChain(GENESIS_CHAIN, put);
+    expect(first).toBe('aeda234fd870284beff0f099cfd7deedf10d1452d1b03820a79a72cbe56c8c5a');
+    const deletion: ChainedFields = {
+      ...put,
+      seq: 8,
+      op: 'delete',
+      content: null,
+      content_type: null,
+      meta: null,
+      content_hash: null,
+      size: 0,
+      base_seq: 7,
+      item_id: '',
+    };
+    expect(nextChain(first, deletion)).toBe('d0caf696519b4a177974ff90affa364da82f71d03fbe8f89d290d487c07c8408');
+  });
+});
 
 describe.each(engines)('revision chain on %s', (engine) => {
   let server: TestServer;

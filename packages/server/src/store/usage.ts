@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { compiledOnce } from './compiled-once.js';
+import { compiledForList, compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 
 /** What one user's account holds: live items, and bytes of item content plus blobs. */
@@ -39,6 +39,10 @@ const liveItem = compiledOnce<{ id: string }, [string, string]>((db, [userId, id
   db.selectFrom('items').select('id').where('user_id', '=', userId).where('deleted', '=', 0).where('id', '=', id),
 );
 
+const liveItemsIn = compiledForList<{ id: string }, [string]>((db, ids, [userId]) =>
+  db.selectFrom('items').select('id').where('user_id', '=', userId).where('deleted', '=', 0).where('id', 'in', ids),
+);
+
 export async function newItemIds(on: Queryable, userId: string, itemIds: string[]): Promise<Set<string>> {
   const unique = [...new Set(itemIds)];
   if (unique.length === 1) {
@@ -47,13 +51,7 @@ export async function newItemIds(on: Queryable, userId: string, itemIds: string[
   }
   const live = new Set<string>();
   for (let i = 0; i < unique.length; i += 500) {
-    const rows = await executor(on)
-      .selectFrom('items')
-      .select('id')
-      .where('user_id', '=', userId)
-      .where('deleted', '=', 0)
-      .where('id', 'in', unique.slice(i, i + 500))
-      .execute();
+    const rows = await liveItemsIn(on, unique.slice(i, i + 500), userId);
     for (const row of rows) live.add(row.id);
   }
   return new Set(unique.filter((id) => !live.has(id)));
