@@ -109,15 +109,16 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
 async function dispatch(ctx: Context, caller: Caller, request: FastifyRequest, reply: FastifyReply) {
   const path = request.url;
   const method = request.method;
-  const scope = createScope(ctx, caller);
   reply.header('dav', DAV_HEADER);
   switch (method) {
     case 'PROPFIND': {
       const target = await resolveTarget(ctx, caller, path);
+      const scope = createScope(ctx, caller);
       return sendMultistatus(reply, await propfind(scope, target, xmlBody(request), depthOf(request)));
     }
     case 'REPORT': {
       const target = await resolveTarget(ctx, caller, path);
+      const scope = createScope(ctx, caller);
       const body = xmlBody(request);
       if (body?.ns === CALDAV && body.name === 'free-busy-query') {
         return reply

@@ -8,11 +8,13 @@ type LevelCheck = { isLevelEnabled?: (level: string) => boolean };
 interface Lazy {
   parent: FastifyBaseLogger;
   bindings: Bindings;
+  /** Bindings a child added (the caller's ids), merged only when the logger is made. */
+  more: Bindings | null;
   made: FastifyBaseLogger | null;
 }
 
 function make(self: Lazy): FastifyBaseLogger {
-  self.made ??= self.parent.child(self.bindings);
+  self.made ??= self.parent.child(self.more ? { ...self.bindings, ...self.more } : self.bindings);
   return self.made;
 }
 
@@ -52,7 +54,7 @@ const methods = {
   child(this: Lazy, more: Bindings, moreOptions?: object): FastifyBaseLogger {
     return this.made || (moreOptions && Object.keys(moreOptions).length > 0)
       ? make(this).child(more, moreOptions)
-      : lazyChild(this.parent, { ...this.bindings, ...more });
+      : lazy(this.parent, this.bindings, this.more ? { ...this.more, ...more } : more);
   },
   bindings(this: Lazy): Bindings {
     return (make(this) as unknown as { bindings(): Bindings }).bindings();
@@ -69,9 +71,14 @@ const methods = {
 export function lazyChild(parent: FastifyBaseLogger, bindings: Bindings, options?: object): FastifyBaseLogger {
   // Options (a route's own level or serializers) change what is enabled: such a child is made at once.
   if (options && Object.keys(options).length > 0) return parent.child(bindings, options);
+  return lazy(parent, bindings, null);
+}
+
+function lazy(parent: FastifyBaseLogger, bindings: Bindings, more: Bindings | null): FastifyBaseLogger {
   const self: Lazy = Object.create(methods);
   self.parent = parent;
   self.bindings = bindings;
+  self.more = more;
   self.made = null;
   return self as unknown as FastifyBaseLogger;
 }
