@@ -91,7 +91,8 @@ export function hrefOf(target: DavResource, user: string): string {
 /** Decoded path segments under /dav, or null if the path is not under /dav. Accepts absolute URLs (hrefs). */
 export function davSegments(pathOrUrl: string): string[] | null {
   let path = pathOrUrl;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+  // A request's own URL starts with '/': only hrefs from bodies may be absolute.
+  if (!path.startsWith('/') && /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
     try {
       path = new URL(path).pathname;
     } catch {
@@ -103,11 +104,14 @@ export function davSegments(pathOrUrl: string): string[] | null {
   const raw = path.slice(DAV_PREFIX.length).split('/').filter(Boolean);
   const out: string[] = [];
   for (const segment of raw) {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      return null;
+    // Without a '%' there is nothing to decode (most names, and every collection id).
+    let decoded = segment;
+    if (segment.includes('%')) {
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        return null;
+      }
     }
     if (decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\0')) return null;
     out.push(decoded);

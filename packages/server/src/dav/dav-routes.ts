@@ -47,12 +47,17 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
     const authenticate = createDavAuthenticator(ctx);
     // Credentials are checked before the body is read: a client that cannot authenticate gets its 401
     // with the body unread (and the connection closed), never megabytes buffered first.
-    app.addHook('onRequest', async (request) => {
-      const path = request.url.split('?')[0] ?? '';
-      if (request.method === 'OPTIONS' || !(path === DAV_PREFIX || path.startsWith(`${DAV_PREFIX}/`))) return;
-      const caller = await authenticate(request.headers.authorization, request.ip);
-      request.caller = caller;
-      request.log = request.log.child({ userId: caller.userId, deviceId: caller.deviceId });
+    // A callback hook: the authenticator's promise is the only one a request waits on here.
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.method === 'OPTIONS' || !isDavPath(request.url)) {
+        done();
+        return;
+      }
+      authenticate(request.headers.authorization, request.ip).then((caller) => {
+        request.caller = caller;
+        request.log = request.log.child({ userId: caller.userId, deviceId: caller.deviceId });
+        done();
+      }, done);
     });
     // After a loss, reads wait until what was lost is back: a listing without it reads as deletions. Checked
     // once the (small, authenticated) body is read, so the connection stays open and the client reads its 503.
@@ -104,15 +109,16 @@ export function davRoutes(ctx: Context): FastifyPluginAsync {
 async function dispatch(ctx: Context, caller: Caller, request: FastifyRequest, reply: FastifyReply) {
   const path = request.url;
   const method = request.method;
-  const scope = createScope(ctx, caller);
   reply.header('dav', DAV_HEADER);
   switch (method) {
     case 'PROPFIND': {
       const target = await resolveTarget(ctx, caller, path);
+      const scope = createScope(ctx, caller);
       return sendMultistatus(reply, await propfind(scope, target, xmlBody(request), depthOf(request)));
     }
     case 'REPORT': {
       const target = await resolveTarget(ctx, caller, path);
+      const scope = createScope(ctx, caller);
       const body = xmlBody(request);
       if (body?.ns === CALDAV && body.name === 'free-busy-query') {
         return reply
@@ -152,6 +158,14 @@ async function dispatch(ctx: Context, caller: Caller, request: FastifyRequest, r
     default:
       throw new AppError('method_not_allowed', `${method} is not supported.`, { allow: ALLOW_ALL });
   }
+}
+
+/** Whether the URL's path is /dav or below it (the query, if any, is not part of the path). */
+function isDavPath(url: string): boolean {
+  if (!url.startsWith(DAV_PREFIX)) return false;
+  const next = url.charCodeAt(DAV_PREFIX.length);
+  // Past the end (NaN), '/' or '?'.
+  return Number.isNaN(next) || next === 0x2f || next === 0x3f;
 }
 
 function notAllowed(target: DavResource): AppError {

@@ -20,14 +20,13 @@ export function mayBeHeld(method: string): boolean {
   return HELD.has(method);
 }
 
-/** Answers the request with 503 when its account is held; returns whether it did. */
+/** Answers with 503 when the caller's account is held; returns whether it did. For methods that {@link mayBeHeld}. */
 export async function answerIfHeld(
   ctx: Context,
   caller: Caller,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<boolean> {
-  if (!HELD.has(request.method)) return false;
   const hold = await recoveryHoldOf(ctx.db, caller.userId);
   if (!hold) return false;
   request.log.info({ reason: hold.reason }, 'dav request held: the server is recovering lost data');

@@ -120,11 +120,10 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     return sendProblem(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
   });
 
-  // Before the auth hook: it parses the Cookie header that hook reads.
-  await app.register(fastifyCookie);
-  app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (PUBLIC_ROUTES.has(path) || !path.startsWith('/v1/')) return;
+  // Cookies are read by the API only (the portal's session), so they are parsed below for /v1 paths
+  // instead of on every request; setting one (session-routes.ts) works on any route.
+  await app.register(fastifyCookie, { hook: false });
+  const authenticateApi = async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization ?? '';
     const session = request.cookies[SESSION_COOKIE];
     if (header === '' && session) {
@@ -143,6 +142,21 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     if (!match?.[1]) throw new AppError('unauthorized', 'Send the device token as "Authorization: Bearer <token>".');
     request.caller = await authenticate(ctx, match[1]);
     request.log = request.log.child({ userId: request.caller.userId, deviceId: request.caller.deviceId });
+  };
+  // A callback hook: requests outside the API (DAV, the portal's files) pass without a promise of their own.
+  app.addHook('onRequest', (request, _reply, done) => {
+    // A URL starts with /v1/ exactly when its path does.
+    if (!request.url.startsWith('/v1/')) {
+      done();
+      return;
+    }
+    const cookie = request.headers.cookie;
+    request.cookies = cookie ? app.parseCookie(cookie) : {};
+    if (PUBLIC_ROUTES.has(request.url.split('?')[0] ?? '')) {
+      done();
+      return;
+    }
+    authenticateApi(request).then(() => done(), done);
   });
   // Two headers instead of @fastify/helmet, whose other defaults (CSP, HSTS, frame rules) are for HTML pages.
   // These two hooks run for every request and wait for nothing: callback hooks, so no promise per request.

@@ -129,4 +129,35 @@ describe('hardening', () => {
     await expect.poll(() => logs.some((l) => l.msg === 'client aborted the request'), { timeout: 5000 }).toBe(true);
     expect(logs.filter((l) => l.level >= 50)).toEqual([]);
   });
+
+  it('keeps the connection of a request without a body open when it is answered at once', async () => {
+    server = await startListeningServer();
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
+    const answers = (count: number) => (received.match(/^HTTP\/1\.1 /gm) ?? []).length >= count;
+    // Both are answered without waiting for anything: before Node has marked the request complete.
+    socket.write('OPTIONS /dav/ HTTP/1.1\r\nhost: x\r\n\r\n');
+    await expect.poll(() => answers(1)).toBe(true);
+    socket.write('GET /.well-known/carddav HTTP/1.1\r\nhost: x\r\n\r\n');
+    await expect.poll(() => answers(2)).toBe(true);
+    socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    await expect.poll(() => answers(3)).toBe(true);
+    const heads = received.split(/(?=HTTP\/1\.1 \d{3} )/).map((response) => response.split('\r\n\r\n')[0]);
+    expect(heads.map((head) => head?.split('\r\n')[0])).toEqual([
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 301 Moved Permanently',
+      'HTTP/1.1 200 OK',
+    ]);
+    for (const head of heads) expect(head).toContain('\r\nConnection: keep-alive');
+    expect(closed).toBe(false);
+    socket.destroy();
+  });
 });

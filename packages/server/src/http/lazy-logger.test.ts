@@ -54,4 +54,19 @@ describe('lazyChild', () => {
     request.debug('route debug');
     expect(lines.map((line) => [line.reqId, line.msg])).toEqual([['req-3', 'route debug']]);
   });
+
+  it('keeps the bindings of every child in a chain, in order', () => {
+    const { log, lines, children } = capture('info');
+    const request = lazyChild(log, { reqId: 'req-4' }).child({ userId: 'u4' }).child({ deviceId: 'd4' });
+    request.info('chained');
+    expect(children()).toBe(1);
+    expect(Object.keys(lines[0] ?? {}).filter((key) => ['reqId', 'userId', 'deviceId'].includes(key))).toEqual([
+      'reqId',
+      'userId',
+      'deviceId',
+    ]);
+    expect(lines.map((line) => [line.reqId, line.userId, line.deviceId, line.msg])).toEqual([
+      ['req-4', 'u4', 'd4', 'chained'],
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import type { ServerOptions, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
@@ -52,19 +52,30 @@ export function largeBodies(app: FastifyInstance, config: Config): void {
     const declared = Number(request.headers['content-length'] ?? Number.NaN);
     return Number.isFinite(declared) && declared <= config.maxControlBodyBytes;
   };
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.raw.complete) return payload;
-    if (drainable(request)) request.raw.resume();
-    else reply.removeHeader('connection');
-    return payload;
+  // A request without a body has nothing unread, even when it is answered at once, before Node has
+  // marked it complete (that happens right after its headers are handled).
+  const unread = (request: FastifyRequest) => {
+    if (request.raw.complete) return false;
+    const { 'content-length': length, 'transfer-encoding': encoding } = request.headers;
+    return encoding !== undefined || (length !== undefined && length !== '0');
+  };
+  // Callback hooks: they run for every request and wait for nothing, so no promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (unread(request)) {
+      if (drainable(request)) request.raw.resume();
+      else reply.removeHeader('connection');
+    }
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request) => {
-    if (request.raw.complete || drainable(request)) return;
-    const socket = request.raw.socket;
-    socket.end();
-    request.raw.resume();
-    const timer = setTimeout(() => socket.destroy(), config.lingerMs).unref();
-    socket.once('close', () => clearTimeout(timer));
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (unread(request) && !drainable(request)) {
+      const socket = request.raw.socket;
+      socket.end();
+      request.raw.resume();
+      const timer = setTimeout(() => socket.destroy(), config.lingerMs).unref();
+      socket.once('close', () => clearTimeout(timer));
+    }
+    done();
   });
 }
 
@@ -77,9 +88,8 @@ export function guardConnections(app: FastifyInstance, config: Config): void {
   // Idle means waiting on the client. A socket whose request has fully arrived and is still being
   // answered (a long REPORT, an event stream) is the server's own work, bounded by its own budgets.
   const answering = new WeakMap<Socket, ServerResponse>();
-  app.addHook('onRequest', async (request, reply) => {
-    answering.set(request.raw.socket, reply.raw);
-  });
+  // Node's own event rather than a Fastify hook: no hook step per request.
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => answering.set(req.socket, res));
   server.on('timeout', (socket: Socket) => {
     const res = answering.get(socket);
     const req = res?.req;
