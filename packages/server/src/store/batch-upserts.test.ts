@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { openScratchDatabase } from '@holdfast/test-support/scratch-database';
 import { afterEach, describe, expect, it } from 'vitest';
 import { searchContactRows, upsertContactRows } from './contact-search.js';
-import { type Db, openDatabase } from './database.js';
+import type { Db } from './database.js';
 import { readItemHeads, upsertItemHeads } from './items.js';
 import { migrateToLatest } from './migrate.js';
 import { insertPushReceipts, readPushReceipts } from './push-receipts.js';
@@ -15,17 +12,8 @@ afterEach(async () => {
 });
 
 async function database(engine: 'sqlite' | 'postgres'): Promise<Db> {
-  let db: Db;
-  if (engine === 'sqlite') {
-    const dir = await mkdtemp(join(tmpdir(), 'holdfast-upserts-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    db = openDatabase(join(dir, 'holdfast.db'));
-  } else {
-    const pg = await createTestDatabase();
-    cleanups.push(pg.drop);
-    db = openDatabase(pg.url);
-  }
-  cleanups.push(() => db.close());
+  const { db, dispose } = await openScratchDatabase(engine);
+  cleanups.push(dispose);
   await migrateToLatest(db);
   await db.kysely
     .insertInto('users')

@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { openScratchDatabase } from '@holdfast/test-support/scratch-database';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeRestoredRows } from './bulk-restore.js';
-import { type Db, openDatabase } from './database.js';
+import type { Db } from './database.js';
 import { migrateToLatest } from './migrate.js';
 import { GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import type { RevisionRow } from './revision-log.js';
@@ -15,17 +12,8 @@ afterEach(async () => {
 });
 
 async function emptyDatabase(engine: 'sqlite' | 'postgres'): Promise<Db> {
-  let db: Db;
-  if (engine === 'sqlite') {
-    const dir = await mkdtemp(join(tmpdir(), 'holdfast-bulk-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    db = openDatabase(join(dir, 'holdfast.db'));
-  } else {
-    const pg = await createTestDatabase();
-    cleanups.push(pg.drop);
-    db = openDatabase(pg.url);
-  }
-  cleanups.push(() => db.close());
+  const { db, dispose } = await openScratchDatabase(engine);
+  cleanups.push(dispose);
   await migrateToLatest(db);
   return db;
 }

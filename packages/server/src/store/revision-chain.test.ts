@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeCursor, encodeCursor } from '@holdfast/protocol';
 import { addUser, engines, startTestServer, type TestServer, type TestUser } from '@holdfast/test-support/harness';
-import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { openScratchDatabase } from '@holdfast/test-support/scratch-database';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, openDatabase } from './database.js';
+import type { Db } from './database.js';
 import { migrateTo, migrateToLatest } from './migrate.js';
 import { type ChainedFields, GENESIS_CHAIN, nextChain } from './revision-chain.js';
 import { readLogHead } from './revision-log.js';
@@ -136,21 +133,12 @@ describe.each(engines)('revision chain on %s', (engine) => {
 
 describe.each(engines)('migration 0005 on %s', (engine) => {
   let db: Db;
-  let cleanup: () => Promise<void>;
+  let dispose: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    if (engine === 'postgres') {
-      const pg = await createTestDatabase();
-      db = openDatabase(pg.url);
-      cleanup = pg.drop;
-    } else {
-      const dir = await mkdtemp(join(tmpdir(), 'holdfast-chain-'));
-      db = openDatabase(join(dir, 'holdfast.db'));
-      cleanup = () => rm(dir, { recursive: true, force: true });
-    }
+    ({ db, dispose } = await openScratchDatabase(engine));
   });
   afterAll(async () => {
-    await db?.close();
-    await cleanup?.();
+    await dispose?.();
   });
 
   it('backfills the chain of a log written before it and keeps the log immutable', async () => {
