@@ -73,6 +73,15 @@ export interface OnConflict {
   update?: readonly string[];
 }
 
+/** Rows with every one of `columns`, in that order, absent ones null: insertMany's shape for rows whose optional columns vary. */
+export function withEveryColumn<T extends object>(rows: readonly T[], columns: readonly (keyof T)[]): object[] {
+  return rows.map((row) => {
+    const out: Record<PropertyKey, unknown> = {};
+    for (const c of columns) out[c] = row[c] ?? null;
+    return out;
+  });
+}
+
 /**
  * Inserts `rows` (objects with the same keys) into `table` in as few
  * statements as the parameter limit allows. The SQL is built here rather than

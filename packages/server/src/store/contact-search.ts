@@ -1,5 +1,5 @@
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import { engineOf, insertMany } from './bulk-restore.js';
+import { engineOf, insertMany, withEveryColumn } from './bulk-restore.js';
 import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { ContactSearchTable, Database } from './schema.js';
@@ -66,11 +66,7 @@ export async function upsertContactRows(
     return;
   }
   // Every column, in one order: each batch size is one statement text, built and prepared once.
-  const full = rows.map((row) => {
-    const out: Record<string, unknown> = {};
-    for (const c of CONTACT_COLUMNS) out[c] = row[c] ?? null;
-    return out;
-  });
+  const full = withEveryColumn(rows, CONTACT_COLUMNS);
   await insertMany(trx, engineOf(trx), 'contact_search', full, {
     columns: ['user_id', 'item_id'],
     update: CONTACT_COLUMNS.filter((c) => c !== 'user_id' && c !== 'item_id'),

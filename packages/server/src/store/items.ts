@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import { engineOf, insertMany } from './bulk-restore.js';
+import { engineOf, insertMany, withEveryColumn } from './bulk-restore.js';
 import { compiledForList, compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { RevisionRow } from './revision-log.js';
@@ -166,11 +166,7 @@ export async function upsertItemHeads(trx: Transaction<Database>, rows: Insertab
     return;
   }
   // Every column, in one order: each batch size is one statement text, built and prepared once.
-  const full = rows.map((row) => {
-    const out: Record<string, unknown> = {};
-    for (const c of ITEM_COLUMNS) out[c] = row[c] ?? null;
-    return out;
-  });
+  const full = withEveryColumn(rows, ITEM_COLUMNS);
   // An existing head keeps its collection and creation time.
   await insertMany(trx, engineOf(trx), 'items', full, {
     columns: ['user_id', 'id'],
