@@ -1,10 +1,11 @@
 import { AppError } from '@holdfast/protocol';
-import { createTestRepository, put, sha256 } from '@holdfast/test-support/backup-fixtures';
+import { createTestRepository, put, putCollection, sha256 } from '@holdfast/test-support/backup-fixtures';
 import { createHarness, type TargetHarness, targetKinds } from '@holdfast/test-support/backup-targets';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeBlob } from './blob.js';
 import { listJournalSegments, readJournalChain, readJournalSegment, writeJournalSegment } from './journal.js';
 import type { Repository } from './repository.js';
+import type { Revision } from './schemas.js';
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(
@@ -121,6 +122,39 @@ describe.each(targetKinds)('journal segments on a %s target', (kind) => {
       writeJournalSegment(repo, { generation: 'g1', prev: null, revisions: [{ ...put(1, 'a', 'x'), op: 'delete' }] }),
     );
     expect(deleteWithContent.code).toBe('invalid_request');
+  });
+
+  it('refuses what the segment schema refuses in any field, and stores nothing for it', async () => {
+    const bad: Partial<Revision>[] = [
+      { userId: 'not an id' },
+      { at: 'yesterday' },
+      { size: -1 },
+      { chain: 'short' },
+      { blob: { sha256: 'x', contentType: 'image/png' } },
+      { extra: 1 } as Partial<Revision>,
+    ];
+    for (const fields of bad) {
+      const error = await rejection(
+        writeJournalSegment(repo, { generation: 'g1', prev: null, revisions: [put(1, 'a', 'x', fields)] }),
+      );
+      expect(error.code).toBe('invalid_request');
+    }
+    const badGeneration = await rejection(
+      writeJournalSegment(repo, { generation: '', prev: null, revisions: [put(1, 'a', 'x')] }),
+    );
+    expect(badGeneration.code).toBe('invalid_request');
+    expect(await listJournalSegments(repo)).toEqual([]);
+  });
+
+  it('reads back every field of the revisions it wrote, chain included', async () => {
+    const revisions = [
+      put(1, 'a', 'A', { chain: 'c'.repeat(64), meta: '{"k":1}' }),
+      putCollection(2, 'notes'),
+      { ...put(3, 'a', 'x'), op: 'delete' as const, content: null, contentType: null, hash: null, size: 0 },
+    ];
+    const stored = await writeJournalSegment(repo, { generation: 'g1', prev: null, revisions });
+    expect(stored.segment.revisions).toEqual(revisions);
+    expect(await readJournalSegment(repo, stored.object)).toEqual(stored.segment);
   });
 
   it('refuses a segment whose blobs are not stored, and maps the ones that are', async () => {

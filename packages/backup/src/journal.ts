@@ -1,7 +1,15 @@
 import { AppError } from '@holdfast/protocol';
-import { assertStored, listRepositoryObjects, loadJson, storeJson, typePrefix } from './object-store.js';
+import { assertStored, listRepositoryObjects, loadJson, storeJson, storeObject, typePrefix } from './object-store.js';
+import { isRevision } from './record-check.js';
 import type { Repository } from './repository.js';
-import { type BlobMap, type JournalSegment, journalSegmentSchema, type Revision, referencedBlobs } from './schemas.js';
+import {
+  type BlobMap,
+  blobMapSchema,
+  type JournalSegment,
+  journalSegmentSchema,
+  type Revision,
+  referencedBlobs,
+} from './schemas.js';
 
 /** The end of an existing chain: a segment's object name and the last seq it covers. */
 export interface JournalHead {
@@ -78,7 +86,7 @@ export async function writeJournalSegment(repo: Repository, input: JournalSegmen
   }
   if (input.prev) await assertPrevious(repo, input.prev);
   await assertStored(repo, Object.values(blobs), 'journal segment');
-  const { name, value } = await storeJson(repo, 'journal', journalSegmentSchema, {
+  const segment: JournalSegment = {
     generation: input.generation,
     fromSeq,
     toSeq,
@@ -86,9 +94,34 @@ export async function writeJournalSegment(repo: Repository, input: JournalSegmen
     createdAt: repo.clock().toISOString(),
     revisions: [...input.revisions],
     blobs,
-  });
+  };
+  const checked = checkedSegment(segment);
+  const { name, value } = checked
+    ? { name: await storeObject(repo, 'journal', Buffer.from(JSON.stringify(checked), 'utf8')), value: checked }
+    : await storeJson(repo, 'journal', journalSegmentSchema, segment);
   lastWritten.set(repo, { object: name, toSeq: value.toSeq });
   return { object: name, segment: value };
+}
+
+/**
+ * `segment` as `journalSegmentSchema` returns it, checked without running the
+ * schema on every revision (a segment is written for every acknowledged
+ * write, and the schema library costs several times more than the plain
+ * checks of record-check.ts). Null when a check refuses anything: the caller
+ * then runs the schema, whose error names what is wrong, so nothing the
+ * schema refuses is ever stored.
+ */
+function checkedSegment(segment: JournalSegment): JournalSegment | null {
+  let last = segment.fromSeq - 1;
+  for (const revision of segment.revisions) {
+    if (!isRevision(revision) || revision.seq <= last || revision.seq > segment.toSeq) return null;
+    last = revision.seq;
+  }
+  // The few other fields go through the schema itself. `blobs` maps exactly the referenced blobs by construction.
+  const shell = journalSegmentSchema.safeParse({ ...segment, revisions: [], blobs: {} });
+  const blobs = blobMapSchema.safeParse(segment.blobs);
+  if (!shell.success || !blobs.success) return null;
+  return { ...shell.data, revisions: segment.revisions, blobs: blobs.data };
 }
 
 /** Reads, rehashes, decrypts and validates one journal segment. */
