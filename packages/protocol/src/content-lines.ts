@@ -50,7 +50,6 @@ export interface ReadOptions {
   bareNames?: boolean;
 }
 
-const NAME = /^(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)/;
 const BARE_NAME = /^(?:[A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+\s*$/;
 /** Far above anything real (a handful per property, a nesting depth of 3), low enough to bound parser work. */
 const MAX_PARAMS = 128;
@@ -66,14 +65,6 @@ export function bareParamName(token: string): 'ENCODING' | 'TYPE' {
 interface RawLine {
   line: number;
   text: string;
-}
-
-interface PendingLine {
-  line: number;
-  /** Pieces joined once at the end: repeated string slicing would be quadratic on large values. */
-  parts: string[];
-  /** Whether the value is QUOTED-PRINTABLE, once the head (up to ':') has been seen. */
-  quotedPrintable?: boolean;
 }
 
 /** Folds a content line at 75 octets without cutting a UTF-8 character (RFC 5545 §3.1, RFC 6350 §3.2). */
@@ -99,43 +90,74 @@ export function foldLine(line: string, eol = '\r\n'): string {
 
 /** Splits into logical lines: undoes folding and QUOTED-PRINTABLE soft line breaks. */
 export function unfoldLines(text: string): RawLine[] {
-  const physical = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  const out: PendingLine[] = [];
-  let current: PendingLine | undefined;
-  for (const [index, row] of physical.entries()) {
-    if (current && endsWithSoftBreak(current)) {
+  // One scan by character code: this runs for every pushed card, and a regex split plus per-line bookkeeping
+  // objects made most of what reading a card allocated.
+  const out: RawLine[] = [];
+  let current: RawLine | undefined;
+  /** The current line's pieces once it has more than one, joined when it ends: repeated concatenation would be quadratic on large values. */
+  let parts: string[] | null = null;
+  /** Whether the current line's value is QUOTED-PRINTABLE, once its head (up to ':') has been seen. */
+  let quotedPrintable: boolean | undefined;
+  const end = text.length;
+  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (let line = 1; ; line++) {
+    let stop = pos;
+    for (let code = text.charCodeAt(stop); stop < end && code !== 0x0a && code !== 0x0d; )
+      code = text.charCodeAt(++stop);
+    let softBreak = false;
+    if (current && endsWithEquals(parts === null ? current.text : (parts[parts.length - 1] as string))) {
+      if (quotedPrintable === undefined) {
+        const decision = quotedPrintableHead(parts ?? [current.text]);
+        softBreak = (decision & QP) !== 0;
+        if ((decision & DECIDED) !== 0) quotedPrintable = softBreak;
+      } else {
+        softBreak = quotedPrintable;
+      }
+    }
+    if (current && softBreak) {
       // QP soft break: the '=' and the line end are not part of the value.
-      const last = current.parts.length - 1;
-      current.parts[last] = (current.parts[last] as string).slice(0, -1);
-      current.parts.push(row);
-    } else if (current && (row.startsWith(' ') || row.startsWith('\t'))) {
-      current.parts.push(row.slice(1));
-    } else if (row.length > 0) {
-      current = { line: index + 1, parts: [row] };
+      if (parts === null) parts = [current.text];
+      const last = parts.length - 1;
+      parts[last] = (parts[last] as string).slice(0, -1);
+      parts.push(text.slice(pos, stop));
+    } else if (current && stop > pos && (text.charCodeAt(pos) === 0x20 || text.charCodeAt(pos) === 0x09)) {
+      if (parts === null) parts = [current.text];
+      parts.push(text.slice(pos + 1, stop));
+    } else if (stop > pos) {
+      if (current && parts !== null) current.text = parts.join('');
+      current = { line, text: text.slice(pos, stop) };
       out.push(current);
+      parts = null;
+      quotedPrintable = undefined;
     }
     // Empty lines (the blank line closing a 2.1 base64 value, the CR of a CR CR LF) carry nothing.
+    if (stop >= end) break;
+    pos = stop + (text.charCodeAt(stop) === 0x0d && text.charCodeAt(stop + 1) === 0x0a ? 2 : 1);
   }
-  return out.map((pending) => ({ line: pending.line, text: pending.parts.join('') }));
+  if (current && parts !== null) current.text = parts.join('');
+  return out;
+}
+
+function endsWithEquals(piece: string): boolean {
+  return piece.charCodeAt(piece.length - 1) === 0x3d;
+}
+
+const QP = 1;
+const DECIDED = 2;
+
+/**
+ * Whether a line's head (its pieces so far) says QUOTED-PRINTABLE (QP), and whether that is final (DECIDED):
+ * it is once the head is complete (or too long to matter); a folded head may still gain parameters.
+ */
+function quotedPrintableHead(parts: string[]): number {
+  const prefix = headPrefix(parts);
+  const head = splitHead(prefix);
+  const qp = head?.params.some(isQuotedPrintable) ? QP : 0;
+  return head === null || head.colon !== -1 || head.problem || prefix.length >= HEAD_LIMIT ? qp | DECIDED : qp;
 }
 
 /** Longer than any real QUOTED-PRINTABLE property head; bounds the work on hostile input. */
 const HEAD_LIMIT = 4096;
-
-function endsWithSoftBreak(pending: PendingLine): boolean {
-  if (!pending.parts.at(-1)?.endsWith('=')) return false;
-  if (pending.quotedPrintable === undefined) {
-    const prefix = headPrefix(pending.parts);
-    const head = splitHead(prefix);
-    const qp = head?.params.some(isQuotedPrintable) ?? false;
-    // Decide for good once the head is complete (or too long to matter); a folded head may still gain parameters.
-    if (head === null || head.colon !== -1 || head.problem || prefix.length >= HEAD_LIMIT) {
-      pending.quotedPrintable = qp;
-    }
-    return qp;
-  }
-  return pending.quotedPrintable;
-}
 
 function headPrefix(parts: string[]): string {
   let prefix = '';
@@ -168,10 +190,18 @@ interface Head {
  * null when the line does not even start with a name.
  */
 function splitHead(text: string): Head | null {
-  const match = NAME.exec(text);
-  if (!match) return null;
-  const head: Head = { group: match[1] ?? null, name: match[2] ?? '', params: [], colon: -1 };
-  let pos = match[0].length;
+  // `[group.]name` by character code rather than a regex match, which allocates a match array per line.
+  const first = nameEnd(text, 0);
+  if (first === 0) return null;
+  const second = text.charCodeAt(first) === 0x2e ? nameEnd(text, first + 1) : first + 1;
+  const grouped = second > first + 1;
+  const head: Head = {
+    group: grouped ? text.slice(0, first) : null,
+    name: grouped ? text.slice(first + 1, second) : text.slice(0, first),
+    params: [],
+    colon: -1,
+  };
+  let pos = grouped ? second : first;
   while (pos < text.length) {
     const ch = text[pos];
     if (ch === ':') {
@@ -182,17 +212,16 @@ function splitHead(text: string): Head | null {
       head.problem = `expected ':' or ';' after ${describeName(head)}, found '${ch}'`;
       return head;
     }
-    const param = readParam(text, pos + 1);
-    if (typeof param === 'string') {
-      head.problem = `${describeName(head)}: ${param}`;
+    const end = readParam(text, pos + 1, head.params);
+    if (typeof end === 'string') {
+      head.problem = `${describeName(head)}: ${end}`;
       return head;
     }
-    if (param.value.length > 0 || param.name !== null) head.params.push({ name: param.name, value: param.value });
     if (head.params.length > MAX_PARAMS) {
       head.problem = `${describeName(head)} has more than ${MAX_PARAMS} parameters`;
       return head;
     }
-    pos = param.end;
+    pos = end;
   }
   return head;
 }
@@ -201,15 +230,42 @@ function describeName(head: Head): string {
   return head.group ? `${head.group}.${head.name}` : head.name;
 }
 
-/** Reads one parameter starting at `start`; returns an error string for malformed ones. */
-function readParam(text: string, start: number): { name: string | null; value: string; end: number } | string {
+/** The end of the run of name characters (`[A-Za-z0-9_-]`) starting at `start`. */
+function nameEnd(text: string, start: number): number {
+  let pos = start;
+  for (;;) {
+    const code = text.charCodeAt(pos);
+    // '-' '0'-'9' 'A'-'Z' '_' 'a'-'z'
+    if (
+      code === 0x2d ||
+      (code >= 0x30 && code <= 0x39) ||
+      (code >= 0x41 && code <= 0x5a) ||
+      code === 0x5f ||
+      (code >= 0x61 && code <= 0x7a)
+    ) {
+      pos++;
+    } else {
+      return pos;
+    }
+  }
+}
+
+/**
+ * Reads one parameter starting at `start` into `params` (an empty bare one is dropped); returns where it ends,
+ * or an error string for a malformed one.
+ */
+function readParam(text: string, start: number, params: ContentParam[]): number | string {
   let pos = start;
   while (pos < text.length && !';:='.includes(text[pos] as string)) {
     if (text[pos] === '"') return `a quote inside parameter name '${text.slice(start, pos + 1)}'`;
     pos++;
   }
   const token = text.slice(start, pos);
-  if (text[pos] !== '=') return { name: null, value: token.trim(), end: pos };
+  if (text[pos] !== '=') {
+    const value = token.trim();
+    if (value.length > 0) params.push({ name: null, value });
+    return pos;
+  }
   if (token.trim().length === 0) return `a parameter with no name ('=${text.slice(pos + 1, pos + 20)}')`;
   pos++;
   const valueStart = pos;
@@ -222,7 +278,8 @@ function readParam(text: string, start: number): { name: string | null; value: s
       pos++;
     }
   }
-  return { name: token, value: text.slice(valueStart, pos), end: pos };
+  params.push({ name: token, value: text.slice(valueStart, pos) });
+  return pos;
 }
 
 /** Parses one logical line into name, parameters and value. */
