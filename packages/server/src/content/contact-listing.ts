@@ -1,3 +1,4 @@
+import type { FieldCounts } from '../bundle/field-counts.js';
 import { type ContentComponent, readComponents } from './content-lines.js';
 import { semanticValue } from './semantic.js';
 
@@ -9,6 +10,8 @@ export interface ContactListing {
   phones: string[];
   emails: string[];
   organization: string | null;
+  /** The card's field counts (bundle/field-counts.ts), when the write that read the card counted them. */
+  fields?: FieldCounts;
 }
 
 const LISTED = new Set(['FN', 'N', 'NICKNAME', 'TEL', 'EMAIL', 'ORG']);
