@@ -57,9 +57,21 @@ const MAX_DEPTH = 16;
 /** The bare vCard 2.1 parameters that are ENCODING values; every other bare parameter is a TYPE. */
 export const ENCODING_TOKENS: ReadonlySet<string> = new Set(['QUOTED-PRINTABLE', 'BASE64', 'B', '8BIT', '7BIT']);
 
+/**
+ * `text.toUpperCase()`, without making a new string when there is nothing to change: names and tokens are
+ * almost always upper-case already, and each line of every written card asks for several.
+ */
+export function upperCase(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code >= 0x61 && code <= 0x7a) || code > 0x7f) return text.toUpperCase();
+  }
+  return text;
+}
+
 /** The name a bare vCard 2.1 parameter (`TEL;WORK;QUOTED-PRINTABLE:`) stands for. */
 export function bareParamName(token: string): 'ENCODING' | 'TYPE' {
-  return ENCODING_TOKENS.has(token.toUpperCase()) ? 'ENCODING' : 'TYPE';
+  return ENCODING_TOKENS.has(upperCase(token)) ? 'ENCODING' : 'TYPE';
 }
 
 interface RawLine {
@@ -313,10 +325,10 @@ export function readComponents(text: string, options: ReadOptions = {}): Content
   const stack: ContentComponent[] = [];
   for (const raw of unfoldLines(text)) {
     const line = parseContentLine(raw, options);
-    const keyword = line.group === null ? line.name.toUpperCase() : '';
+    const keyword = line.group === null ? upperCase(line.name) : '';
     const current = stack.at(-1);
     if (keyword === 'BEGIN') {
-      const name = line.value.trim().toUpperCase();
+      const name = upperCase(line.value.trim());
       if (!name) throw new ContentLineError(line.line, 'BEGIN without a component name');
       if (stack.length >= MAX_DEPTH)
         throw new ContentLineError(line.line, `components nested more than ${MAX_DEPTH} deep`);
@@ -324,7 +336,7 @@ export function readComponents(text: string, options: ReadOptions = {}): Content
       (current ? current.components : top).push(component);
       stack.push(component);
     } else if (keyword === 'END') {
-      const name = line.value.trim().toUpperCase();
+      const name = upperCase(line.value.trim());
       if (!current) throw new ContentLineError(line.line, `END:${name} without a matching BEGIN`);
       if (name !== current.name) {
         throw new ContentLineError(

@@ -1,4 +1,4 @@
-import { type ContentComponent, unfoldLines } from '../content/content-lines.js';
+import { type ContentComponent, unfoldLines, upperCase } from '../content/content-lines.js';
 
 /** Counts of fields by name; zero counts are left out. */
 export type FieldCounts = Record<string, number>;
@@ -89,7 +89,7 @@ function countComponent(counts: FieldCounts, component: ContentComponent): void 
   for (const line of component.properties) {
     while (next < nested.length && (nested[next] as ContentComponent).line < line.line)
       countComponent(counts, nested[next++] as ContentComponent);
-    countContactLine(counts, line.name.toUpperCase());
+    countContactLine(counts, upperCase(line.name));
   }
   while (next < nested.length) countComponent(counts, nested[next++] as ContentComponent);
 }

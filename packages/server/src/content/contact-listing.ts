@@ -1,5 +1,5 @@
 import type { FieldCounts } from '../bundle/field-counts.js';
-import { type ContentComponent, readComponents } from './content-lines.js';
+import { type ContentComponent, readComponents, upperCase } from './content-lines.js';
 import { semanticValue } from './semantic.js';
 
 /** What the contact list shows and searches: read from one vCard. */
@@ -45,7 +45,7 @@ export function contactListingOf(card: ContentComponent | undefined): ContactLis
   let organization: string | null = null;
   try {
     for (const line of card?.properties ?? []) {
-      const name = line.name.toUpperCase();
+      const name = upperCase(line.name);
       if (!LISTED.has(name)) continue;
       const value = semanticValue(line);
       const joined = value.join(';').trim();

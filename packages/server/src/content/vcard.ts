@@ -6,6 +6,7 @@ import {
   ContentLineError,
   type ContentParam,
   readComponents,
+  upperCase,
 } from './content-lines.js';
 import { type DesignSet, toJcal } from './jcal.js';
 import { decodeQuotedPrintable } from './quoted-printable.js';
@@ -67,7 +68,7 @@ const PLAIN_TYPES = new Set(['text', 'phone-number']);
  */
 function plainType(param: ContentParam): boolean {
   if (!TOKEN.test(param.value)) return false;
-  return (param.name === null ? bareParamName(param.value) : param.name.toUpperCase()) === 'TYPE';
+  return (param.name === null ? bareParamName(param.value) : upperCase(param.name)) === 'TYPE';
 }
 
 /**
@@ -110,7 +111,7 @@ function readSingleCard(text: string): ContentComponent {
 }
 
 function versionOf(card: ContentComponent): string | null {
-  const line = card.properties.find((p) => p.group === null && p.name.toUpperCase() === 'VERSION');
+  const line = card.properties.find((p) => p.group === null && upperCase(p.name) === 'VERSION');
   return line ? line.value.trim() : null;
 }
 
