@@ -224,7 +224,7 @@ function splitHead(text: string): Head | null {
       head.problem = `expected ':' or ';' after ${describeName(head)}, found '${ch}'`;
       return head;
     }
-    const end = readParam(text, pos + 1, head.params);
+    const end = readParam(text, pos + 1, head);
     if (typeof end === 'string') {
       head.problem = `${describeName(head)}: ${end}`;
       return head;
@@ -262,11 +262,17 @@ function nameEnd(text: string, start: number): number {
   }
 }
 
+/** The first parameter makes a list of one: pushing onto an empty list would give it room for 17. */
+function addParam(head: Head, param: ContentParam): void {
+  if (head.params.length === 0) head.params = [param];
+  else head.params.push(param);
+}
+
 /**
- * Reads one parameter starting at `start` into `params` (an empty bare one is dropped); returns where it ends,
+ * Reads one parameter starting at `start` into the head (an empty bare one is dropped); returns where it ends,
  * or an error string for a malformed one.
  */
-function readParam(text: string, start: number, params: ContentParam[]): number | string {
+function readParam(text: string, start: number, head: Head): number | string {
   let pos = start;
   while (pos < text.length && !';:='.includes(text[pos] as string)) {
     if (text[pos] === '"') return `a quote inside parameter name '${text.slice(start, pos + 1)}'`;
@@ -275,7 +281,7 @@ function readParam(text: string, start: number, params: ContentParam[]): number 
   const token = text.slice(start, pos);
   if (text[pos] !== '=') {
     const value = token.trim();
-    if (value.length > 0) params.push({ name: null, value });
+    if (value.length > 0) addParam(head, { name: null, value });
     return pos;
   }
   if (token.trim().length === 0) return `a parameter with no name ('=${text.slice(pos + 1, pos + 20)}')`;
@@ -290,7 +296,7 @@ function readParam(text: string, start: number, params: ContentParam[]): number 
       pos++;
     }
   }
-  params.push({ name: token, value: text.slice(valueStart, pos) });
+  addParam(head, { name: token, value: text.slice(valueStart, pos) });
   return pos;
 }
 
