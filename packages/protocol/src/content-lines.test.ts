@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   ContentLineError,
@@ -6,6 +7,7 @@ import {
   parseContentLine,
   readComponents,
   unfoldLines,
+  upperCase,
 } from './content-lines.js';
 
 describe('foldLine', () => {
@@ -153,5 +155,18 @@ describe('readComponents', () => {
     [`${'BEGIN:X\n'.repeat(17)}${'END:X\n'.repeat(17)}`, /line 17: components nested more than 16 deep/],
   ])('rejects broken structure %#', (text, message) => {
     expect(() => readComponents(text)).toThrow(message);
+  });
+});
+
+describe('upperCase', () => {
+  test('is toUpperCase, on any text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        expect(upperCase(text)).toBe(text.toUpperCase());
+      }),
+      { numRuns: 2000 },
+    );
+    expect(upperCase('straße')).toBe('STRASSE');
+    expect(upperCase('TEL')).toBe('TEL');
   });
 });

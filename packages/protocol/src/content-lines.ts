@@ -50,7 +50,6 @@ export interface ReadOptions {
   bareNames?: boolean;
 }
 
-const NAME = /^(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)/;
 const BARE_NAME = /^(?:[A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+\s*$/;
 /** Far above anything real (a handful per property, a nesting depth of 3), low enough to bound parser work. */
 const MAX_PARAMS = 128;
@@ -58,22 +57,26 @@ const MAX_DEPTH = 16;
 /** The bare vCard 2.1 parameters that are ENCODING values; every other bare parameter is a TYPE. */
 export const ENCODING_TOKENS: ReadonlySet<string> = new Set(['QUOTED-PRINTABLE', 'BASE64', 'B', '8BIT', '7BIT']);
 
+/**
+ * `text.toUpperCase()`, without making a new string when there is nothing to change: names and tokens are
+ * almost always upper-case already, and each line of every written card asks for several.
+ */
+export function upperCase(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code >= 0x61 && code <= 0x7a) || code > 0x7f) return text.toUpperCase();
+  }
+  return text;
+}
+
 /** The name a bare vCard 2.1 parameter (`TEL;WORK;QUOTED-PRINTABLE:`) stands for. */
 export function bareParamName(token: string): 'ENCODING' | 'TYPE' {
-  return ENCODING_TOKENS.has(token.toUpperCase()) ? 'ENCODING' : 'TYPE';
+  return ENCODING_TOKENS.has(upperCase(token)) ? 'ENCODING' : 'TYPE';
 }
 
 interface RawLine {
   line: number;
   text: string;
-}
-
-interface PendingLine {
-  line: number;
-  /** Pieces joined once at the end: repeated string slicing would be quadratic on large values. */
-  parts: string[];
-  /** Whether the value is QUOTED-PRINTABLE, once the head (up to ':') has been seen. */
-  quotedPrintable?: boolean;
 }
 
 /** Folds a content line at 75 octets without cutting a UTF-8 character (RFC 5545 §3.1, RFC 6350 §3.2). */
@@ -99,43 +102,74 @@ export function foldLine(line: string, eol = '\r\n'): string {
 
 /** Splits into logical lines: undoes folding and QUOTED-PRINTABLE soft line breaks. */
 export function unfoldLines(text: string): RawLine[] {
-  const physical = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  const out: PendingLine[] = [];
-  let current: PendingLine | undefined;
-  for (const [index, row] of physical.entries()) {
-    if (current && endsWithSoftBreak(current)) {
+  // One scan by character code: this runs for every pushed card, and a regex split plus per-line bookkeeping
+  // objects made most of what reading a card allocated.
+  const out: RawLine[] = [];
+  let current: RawLine | undefined;
+  /** The current line's pieces once it has more than one, joined when it ends: repeated concatenation would be quadratic on large values. */
+  let parts: string[] | null = null;
+  /** Whether the current line's value is QUOTED-PRINTABLE, once its head (up to ':') has been seen. */
+  let quotedPrintable: boolean | undefined;
+  const end = text.length;
+  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (let line = 1; ; line++) {
+    let stop = pos;
+    for (let code = text.charCodeAt(stop); stop < end && code !== 0x0a && code !== 0x0d; )
+      code = text.charCodeAt(++stop);
+    let softBreak = false;
+    if (current && endsWithEquals(parts === null ? current.text : (parts[parts.length - 1] as string))) {
+      if (quotedPrintable === undefined) {
+        const decision = quotedPrintableHead(parts ?? [current.text]);
+        softBreak = (decision & QP) !== 0;
+        if ((decision & DECIDED) !== 0) quotedPrintable = softBreak;
+      } else {
+        softBreak = quotedPrintable;
+      }
+    }
+    if (current && softBreak) {
       // QP soft break: the '=' and the line end are not part of the value.
-      const last = current.parts.length - 1;
-      current.parts[last] = (current.parts[last] as string).slice(0, -1);
-      current.parts.push(row);
-    } else if (current && (row.startsWith(' ') || row.startsWith('\t'))) {
-      current.parts.push(row.slice(1));
-    } else if (row.length > 0) {
-      current = { line: index + 1, parts: [row] };
+      if (parts === null) parts = [current.text];
+      const last = parts.length - 1;
+      parts[last] = (parts[last] as string).slice(0, -1);
+      parts.push(text.slice(pos, stop));
+    } else if (current && stop > pos && (text.charCodeAt(pos) === 0x20 || text.charCodeAt(pos) === 0x09)) {
+      if (parts === null) parts = [current.text];
+      parts.push(text.slice(pos + 1, stop));
+    } else if (stop > pos) {
+      if (current && parts !== null) current.text = parts.join('');
+      current = { line, text: text.slice(pos, stop) };
       out.push(current);
+      parts = null;
+      quotedPrintable = undefined;
     }
     // Empty lines (the blank line closing a 2.1 base64 value, the CR of a CR CR LF) carry nothing.
+    if (stop >= end) break;
+    pos = stop + (text.charCodeAt(stop) === 0x0d && text.charCodeAt(stop + 1) === 0x0a ? 2 : 1);
   }
-  return out.map((pending) => ({ line: pending.line, text: pending.parts.join('') }));
+  if (current && parts !== null) current.text = parts.join('');
+  return out;
+}
+
+function endsWithEquals(piece: string): boolean {
+  return piece.charCodeAt(piece.length - 1) === 0x3d;
+}
+
+const QP = 1;
+const DECIDED = 2;
+
+/**
+ * Whether a line's head (its pieces so far) says QUOTED-PRINTABLE (QP), and whether that is final (DECIDED):
+ * it is once the head is complete (or too long to matter); a folded head may still gain parameters.
+ */
+function quotedPrintableHead(parts: string[]): number {
+  const prefix = headPrefix(parts);
+  const head = splitHead(prefix);
+  const qp = head?.params.some(isQuotedPrintable) ? QP : 0;
+  return head === null || head.colon !== -1 || head.problem || prefix.length >= HEAD_LIMIT ? qp | DECIDED : qp;
 }
 
 /** Longer than any real QUOTED-PRINTABLE property head; bounds the work on hostile input. */
 const HEAD_LIMIT = 4096;
-
-function endsWithSoftBreak(pending: PendingLine): boolean {
-  if (!pending.parts.at(-1)?.endsWith('=')) return false;
-  if (pending.quotedPrintable === undefined) {
-    const prefix = headPrefix(pending.parts);
-    const head = splitHead(prefix);
-    const qp = head?.params.some(isQuotedPrintable) ?? false;
-    // Decide for good once the head is complete (or too long to matter); a folded head may still gain parameters.
-    if (head === null || head.colon !== -1 || head.problem || prefix.length >= HEAD_LIMIT) {
-      pending.quotedPrintable = qp;
-    }
-    return qp;
-  }
-  return pending.quotedPrintable;
-}
 
 function headPrefix(parts: string[]): string {
   let prefix = '';
@@ -168,10 +202,18 @@ interface Head {
  * null when the line does not even start with a name.
  */
 function splitHead(text: string): Head | null {
-  const match = NAME.exec(text);
-  if (!match) return null;
-  const head: Head = { group: match[1] ?? null, name: match[2] ?? '', params: [], colon: -1 };
-  let pos = match[0].length;
+  // `[group.]name` by character code rather than a regex match, which allocates a match array per line.
+  const first = nameEnd(text, 0);
+  if (first === 0) return null;
+  const second = text.charCodeAt(first) === 0x2e ? nameEnd(text, first + 1) : first + 1;
+  const grouped = second > first + 1;
+  const head: Head = {
+    group: grouped ? text.slice(0, first) : null,
+    name: grouped ? text.slice(first + 1, second) : text.slice(0, first),
+    params: [],
+    colon: -1,
+  };
+  let pos = grouped ? second : first;
   while (pos < text.length) {
     const ch = text[pos];
     if (ch === ':') {
@@ -182,17 +224,16 @@ function splitHead(text: string): Head | null {
       head.problem = `expected ':' or ';' after ${describeName(head)}, found '${ch}'`;
       return head;
     }
-    const param = readParam(text, pos + 1);
-    if (typeof param === 'string') {
-      head.problem = `${describeName(head)}: ${param}`;
+    const end = readParam(text, pos + 1, head);
+    if (typeof end === 'string') {
+      head.problem = `${describeName(head)}: ${end}`;
       return head;
     }
-    if (param.value.length > 0 || param.name !== null) head.params.push({ name: param.name, value: param.value });
     if (head.params.length > MAX_PARAMS) {
       head.problem = `${describeName(head)} has more than ${MAX_PARAMS} parameters`;
       return head;
     }
-    pos = param.end;
+    pos = end;
   }
   return head;
 }
@@ -201,15 +242,48 @@ function describeName(head: Head): string {
   return head.group ? `${head.group}.${head.name}` : head.name;
 }
 
-/** Reads one parameter starting at `start`; returns an error string for malformed ones. */
-function readParam(text: string, start: number): { name: string | null; value: string; end: number } | string {
+/** The end of the run of name characters (`[A-Za-z0-9_-]`) starting at `start`. */
+function nameEnd(text: string, start: number): number {
+  let pos = start;
+  for (;;) {
+    const code = text.charCodeAt(pos);
+    // '-' '0'-'9' 'A'-'Z' '_' 'a'-'z'
+    if (
+      code === 0x2d ||
+      (code >= 0x30 && code <= 0x39) ||
+      (code >= 0x41 && code <= 0x5a) ||
+      code === 0x5f ||
+      (code >= 0x61 && code <= 0x7a)
+    ) {
+      pos++;
+    } else {
+      return pos;
+    }
+  }
+}
+
+/** The first parameter makes a list of one: pushing onto an empty list would give it room for 17. */
+function addParam(head: Head, param: ContentParam): void {
+  if (head.params.length === 0) head.params = [param];
+  else head.params.push(param);
+}
+
+/**
+ * Reads one parameter starting at `start` into the head (an empty bare one is dropped); returns where it ends,
+ * or an error string for a malformed one.
+ */
+function readParam(text: string, start: number, head: Head): number | string {
   let pos = start;
   while (pos < text.length && !';:='.includes(text[pos] as string)) {
     if (text[pos] === '"') return `a quote inside parameter name '${text.slice(start, pos + 1)}'`;
     pos++;
   }
   const token = text.slice(start, pos);
-  if (text[pos] !== '=') return { name: null, value: token.trim(), end: pos };
+  if (text[pos] !== '=') {
+    const value = token.trim();
+    if (value.length > 0) addParam(head, { name: null, value });
+    return pos;
+  }
   if (token.trim().length === 0) return `a parameter with no name ('=${text.slice(pos + 1, pos + 20)}')`;
   pos++;
   const valueStart = pos;
@@ -222,7 +296,8 @@ function readParam(text: string, start: number): { name: string | null; value: s
       pos++;
     }
   }
-  return { name: token, value: text.slice(valueStart, pos), end: pos };
+  addParam(head, { name: token, value: text.slice(valueStart, pos) });
+  return pos;
 }
 
 /** Parses one logical line into name, parameters and value. */
@@ -256,10 +331,10 @@ export function readComponents(text: string, options: ReadOptions = {}): Content
   const stack: ContentComponent[] = [];
   for (const raw of unfoldLines(text)) {
     const line = parseContentLine(raw, options);
-    const keyword = line.group === null ? line.name.toUpperCase() : '';
+    const keyword = line.group === null ? upperCase(line.name) : '';
     const current = stack.at(-1);
     if (keyword === 'BEGIN') {
-      const name = line.value.trim().toUpperCase();
+      const name = upperCase(line.value.trim());
       if (!name) throw new ContentLineError(line.line, 'BEGIN without a component name');
       if (stack.length >= MAX_DEPTH)
         throw new ContentLineError(line.line, `components nested more than ${MAX_DEPTH} deep`);
@@ -267,7 +342,7 @@ export function readComponents(text: string, options: ReadOptions = {}): Content
       (current ? current.components : top).push(component);
       stack.push(component);
     } else if (keyword === 'END') {
-      const name = line.value.trim().toUpperCase();
+      const name = upperCase(line.value.trim());
       if (!current) throw new ContentLineError(line.line, `END:${name} without a matching BEGIN`);
       if (name !== current.name) {
         throw new ContentLineError(

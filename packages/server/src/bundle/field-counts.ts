@@ -1,4 +1,4 @@
-import { unfoldLines } from '../content/content-lines.js';
+import { type ContentComponent, unfoldLines, upperCase } from '../content/content-lines.js';
 
 /** Counts of fields by name; zero counts are left out. */
 export type FieldCounts = Record<string, number>;
@@ -66,14 +66,40 @@ function names(text: string): string[] {
  */
 export function contactFields(text: string): FieldCounts {
   const counts: FieldCounts = {};
-  for (const name of names(text)) {
-    if (name === 'BEGIN' || name === 'END' || name === '') continue;
-    add(counts, 'properties');
-    const field = CONTACT_FIELDS[name] ?? (LEGACY_IM.has(name) ? 'impp' : undefined);
-    if (field) add(counts, field);
-  }
+  for (const name of names(text)) countContactLine(counts, name);
   if (counts.tel) counts.withTel = 1;
   return counts;
+}
+
+/**
+ * `contactFields` of a card the write has already read (readComponents with bare names, one card and nothing
+ * outside it): the same counts, keys in the same order, without splitting the text again.
+ */
+export function contactFieldsOf(card: ContentComponent): FieldCounts {
+  const counts: FieldCounts = {};
+  countComponent(counts, card);
+  if (counts.tel) counts.withTel = 1;
+  return counts;
+}
+
+/** Counts a component's properties and its nested components' in line order, as a pass over the text would. */
+function countComponent(counts: FieldCounts, component: ContentComponent): void {
+  const nested = component.components;
+  let next = 0;
+  for (const line of component.properties) {
+    while (next < nested.length && (nested[next] as ContentComponent).line < line.line)
+      countComponent(counts, nested[next++] as ContentComponent);
+    countContactLine(counts, upperCase(line.name));
+  }
+  while (next < nested.length) countComponent(counts, nested[next++] as ContentComponent);
+}
+
+function countContactLine(counts: FieldCounts, name: string): void {
+  // A grouped BEGIN or END is a property to the reader; the count, like the text's frame, leaves it out.
+  if (name === 'BEGIN' || name === 'END' || name === '') return;
+  add(counts, 'properties');
+  const field = CONTACT_FIELDS[name] ?? (LEGACY_IM.has(name) ? 'impp' : undefined);
+  if (field) add(counts, field);
 }
 
 const SCHEDULED = new Set(['VEVENT', 'VTODO']);

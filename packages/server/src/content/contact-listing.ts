@@ -1,4 +1,5 @@
-import { type ContentComponent, readComponents } from './content-lines.js';
+import type { FieldCounts } from '../bundle/field-counts.js';
+import { type ContentComponent, readComponents, upperCase } from './content-lines.js';
 import { semanticValue } from './semantic.js';
 
 /** What the contact list shows and searches: read from one vCard. */
@@ -9,6 +10,8 @@ export interface ContactListing {
   phones: string[];
   emails: string[];
   organization: string | null;
+  /** The card's field counts (bundle/field-counts.ts), when the write that read the card counted them. */
+  fields?: FieldCounts;
 }
 
 const LISTED = new Set(['FN', 'N', 'NICKNAME', 'TEL', 'EMAIL', 'ORG']);
@@ -42,7 +45,7 @@ export function contactListingOf(card: ContentComponent | undefined): ContactLis
   let organization: string | null = null;
   try {
     for (const line of card?.properties ?? []) {
-      const name = line.name.toUpperCase();
+      const name = upperCase(line.name);
       if (!LISTED.has(name)) continue;
       const value = semanticValue(line);
       const joined = value.join(';').trim();

@@ -13,4 +13,5 @@ export {
   readComponents,
   unfoldLines,
   unquote,
+  upperCase,
 } from '@holdfast/protocol';

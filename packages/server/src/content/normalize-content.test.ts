@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, type BlobRef, type CollectionType, collectionTypes } from '@holdfast/protocol';
 import { describe, expect, test } from 'vitest';
+import { contactFields } from '../bundle/field-counts.js';
 import { contactListing } from './contact-listing.js';
 import { decodeContent, normalizeContent } from './normalize-content.js';
 
@@ -58,7 +59,7 @@ describe('normalizeContent: vCard and iCalendar', () => {
       meta: { uid: 'c1', fn: 'Zoë Ü', version: '4.0' },
       hash: expect.stringMatching(/^[0-9a-f]{64}$/),
       size: Buffer.byteLength(VCARD, 'utf8'),
-      listing: contactListing(VCARD),
+      listing: { ...contactListing(VCARD), fields: contactFields(VCARD) },
     });
     expect(result.size).toBe(VCARD.length + 2);
   });

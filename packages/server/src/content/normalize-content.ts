@@ -13,6 +13,7 @@ import {
   vcardContentSchema,
 } from '@holdfast/protocol';
 import type { z } from 'zod';
+import { contactFieldsOf } from '../bundle/field-counts.js';
 import { type ContactListing, contactListingOf } from './contact-listing.js';
 import { readICalendar } from './icalendar.js';
 import { readVcardCard } from './vcard.js';
@@ -79,7 +80,9 @@ function normalizeByType(
     case 'contacts': {
       const text = checkText(content, vcardContentSchema, 'contacts', 'a vCard');
       const { meta, card } = readVcardCard(text);
-      return { contentType: 'text/vcard', text, meta: { ...meta }, listing: contactListingOf(card) };
+      // Counted from the card as read: the contact index would otherwise split the text again.
+      const listing = { ...contactListingOf(card), fields: contactFieldsOf(card) };
+      return { contentType: 'text/vcard', text, meta: { ...meta }, listing };
     }
     case 'calendar':
     case 'tasks': {

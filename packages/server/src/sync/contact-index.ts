@@ -69,9 +69,9 @@ export async function indexContactHeads(
 
 /** The row's fields made from one vCard (and its listing, when the write already read it). */
 function contactRow(text: string, listing?: ContactListing) {
-  let fields = {};
+  let fields = listing?.fields ?? {};
   try {
-    fields = contactFields(text);
+    if (!listing?.fields) fields = contactFields(text);
   } catch {
     // Counted as having no fields: the card is still listed by what could be read.
   }
