@@ -337,4 +337,35 @@ describe.each(engines)('sync API on %s', (engine) => {
     // Strictly increasing: no head is repeated or arrives after a newer one.
     expect(heads.every((head, i) => i === 0 || head > (heads[i - 1] as number))).toBe(true);
   });
+
+  it('takes a message with an attachment only once its blob is uploaded', async () => {
+    const messages = await collection('messages', 'attachments');
+    const bytes = Buffer.from(`a picture no one has uploaded: ${randomUUID()}`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const message = {
+      thread: 'mum',
+      sender: '+15550100',
+      recipients: ['+15550199'],
+      body: 'A picture',
+      sentAt: '2026-11-01T10:00:00Z',
+      attachments: [{ sha256, contentType: 'image/png', filename: 'a.png' }],
+    };
+    const early = await inject('POST', '/v1/push', { changes: [put(messages, 'attached-1', message)] });
+    expect(early.statusCode).toBe(200);
+    expect(early.json().results[0]).toMatchObject({
+      status: 'rejected',
+      code: 'not_found',
+      message: `Attachment blobs not uploaded: ${sha256}.`,
+    });
+    const upload = await server.app.inject({
+      method: 'PUT',
+      url: `/v1/blobs/${sha256}`,
+      headers: { ...alice.auth, 'content-type': 'application/octet-stream' },
+      payload: bytes,
+    });
+    expect(upload.statusCode).toBeLessThan(300);
+    const later = await inject('POST', '/v1/push', { changes: [put(messages, 'attached-1', message)] });
+    expect(later.statusCode).toBe(200);
+    expect(later.json().results[0]).toMatchObject({ status: 'applied' });
+  });
 });

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import type { WriteStream } from 'node:fs';
-import { AppError, messageContentSchema } from '@holdfast/protocol';
+import { AppError } from '@holdfast/protocol';
 import { type BlobInfo, normalizeContent, readPhotoMeta } from '../content/index.js';
 import type { Context } from '../context.js';
 import { createSlicer } from '../slices.js';
 import { readBlobHead, userBlobSizes } from '../store/blob-index.js';
+import { missingAttachments } from '../sync/message-attachments.js';
 import type { ImportReportItem, PreparedItem } from './import-report.js';
 import type { ImportCandidate, ImportProblem } from './import-source.js';
 
@@ -78,7 +79,10 @@ async function prepare(
     if (size === undefined) throw new AppError('not_found', `blob ${part.blob.sha256} is not stored`);
     blobInfo = { size, photoMeta: await readPhotoMeta(await readBlobHead(ctx.blobs, part.blob.sha256), size) };
   }
-  if (part.type === 'messages') await checkAttachments(ctx, userId, part.content);
+  if (part.type === 'messages') {
+    const missing = await missingAttachments(ctx.db.kysely, userId, part.content);
+    if (missing.length > 0) throw new AppError('not_found', `attachments not in the bundle: ${missing.join(', ')}`);
+  }
   const normalized = normalizeContent(part.type, part.content, part.blob, blobInfo);
   return {
     source: part.source,
@@ -93,16 +97,4 @@ async function prepare(
     ...(part.blob ? { blob: part.blob } : {}),
     ...(part.encoding && part.encoding !== 'utf-8' ? { encoding: part.encoding } : {}),
   };
-}
-
-async function checkAttachments(ctx: Pick<Context, 'db'>, userId: string, content: unknown): Promise<void> {
-  // Most messages have none: nothing to look up, and normalizeContent validates the whole message anyway.
-  const attachments = (content as { attachments?: unknown } | null)?.attachments;
-  if (Array.isArray(attachments) && attachments.length === 0) return;
-  const parsed = messageContentSchema.safeParse(content);
-  if (!parsed.success) return; // normalizeContent names the problem.
-  const wanted = parsed.data.attachments.map((a) => a.sha256);
-  const have = await userBlobSizes(ctx.db.kysely, userId, wanted);
-  const missing = wanted.filter((sha) => !have.has(sha));
-  if (missing.length > 0) throw new AppError('not_found', `attachments not in the bundle: ${missing.join(', ')}`);
 }

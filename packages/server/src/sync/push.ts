@@ -3,7 +3,6 @@ import {
   type BlobRef,
   type CollectionType,
   type ItemHead,
-  messageContentSchema,
   type PushChange,
   type PushResult,
 } from '@holdfast/protocol';
@@ -21,6 +20,7 @@ import { type NewRevision, readRevisionsBySeq } from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import { type HeadWrite, writeItemHeads } from './item-heads.js';
 import { checkMassDelete, recordConfirmedMassDelete } from './mass-change.js';
+import { missingAttachments } from './message-attachments.js';
 import { checkNewItems } from './quota.js';
 import { reseedContent } from './reseed-merge.js';
 import { writeTransaction } from './write-transaction.js';
@@ -170,7 +170,10 @@ async function prepare(
   }
   if (change.content === undefined) throw new AppError('invalid_content', 'A put needs content.');
   const blobInfo = change.blob ? await photoBlobInfo(ctx, caller, change.blob, type, uploaded) : undefined;
-  if (type === 'messages') await checkAttachments(ctx, caller, change.content);
+  if (type === 'messages') {
+    const missing = await missingAttachments(ctx.db, caller.userId, change.content);
+    if (missing.length > 0) throw new AppError('not_found', `Attachment blobs not uploaded: ${missing.join(', ')}.`);
+  }
   return { change, type, normalized: normalizeContent(type, change.content, change.blob, blobInfo), blobInfo };
 }
 
@@ -189,16 +192,6 @@ async function photoBlobInfo(
   if (size === undefined) throw new AppError('not_found', `Blob ${blob.sha256} has not been uploaded.`);
   const head = await readBlobHead(ctx.blobs, blob.sha256);
   return { size, photoMeta: await readPhotoMeta(head, size) };
-}
-
-async function checkAttachments(ctx: Context, caller: Caller, content: unknown): Promise<void> {
-  const parsed = messageContentSchema.safeParse(content);
-  if (!parsed.success) return; // normalizeContent reports the schema error precisely.
-  const wanted = parsed.data.attachments.map((a) => a.sha256);
-  if (wanted.length === 0) return;
-  const have = await userBlobSizes(ctx.db, caller.userId, wanted);
-  const missing = wanted.filter((sha) => !have.has(sha));
-  if (missing.length > 0) throw new AppError('not_found', `Attachment blobs not uploaded: ${missing.join(', ')}.`);
 }
 
 function rejection(change: PushChange, error: unknown): PushResult {
