@@ -1,33 +1,14 @@
 /**
- * The content-line reader as it was before it scanned by character code (a regex split, a regex for names, one
- * list of pieces per line), kept here only to check that the reader in use gives exactly its lines, its
- * components and its errors.
+ * The parts of the content-line reader that changed when it began to scan by character code (a regex split of
+ * lines, a regex for names, one list of pieces per line), kept as they were only to check that the reader in use
+ * gives exactly their lines, components and errors. Everything else is the reader's own.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { ContentComponent, ContentLine, ContentParam, ReadOptions } from './content-lines.js';
+import type { ContentParam, Head, RawLine } from './content-lines.js';
 import * as reader from './content-lines.js';
 
-/** A problem in the text, located at a physical line. */
-class ContentLineError extends Error {
-  override readonly name = 'ContentLineError';
-  constructor(
-    readonly line: number,
-    message: string,
-  ) {
-    super(`line ${line}: ${message}`);
-  }
-}
-
 const NAME = /^(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)/;
-const BARE_NAME = /^(?:[A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+\s*$/;
-/** Far above anything real (a handful per property, a nesting depth of 3), low enough to bound parser work. */
-const MAX_PARAMS = 128;
-const MAX_DEPTH = 16;
-interface RawLine {
-  line: number;
-  text: string;
-}
 
 interface PendingLine {
   line: number;
@@ -59,48 +40,19 @@ function unfoldLines(text: string): RawLine[] {
   return out.map((pending) => ({ line: pending.line, text: pending.parts.join('') }));
 }
 
-/** Longer than any real QUOTED-PRINTABLE property head; bounds the work on hostile input. */
-const HEAD_LIMIT = 4096;
-
 function endsWithSoftBreak(pending: PendingLine): boolean {
   if (!pending.parts.at(-1)?.endsWith('=')) return false;
   if (pending.quotedPrintable === undefined) {
-    const prefix = headPrefix(pending.parts);
+    const prefix = reader.headPrefix(pending.parts);
     const head = splitHead(prefix);
-    const qp = head?.params.some(isQuotedPrintable) ?? false;
+    const qp = head?.params.some(reader.isQuotedPrintable) ?? false;
     // Decide for good once the head is complete (or too long to matter); a folded head may still gain parameters.
-    if (head === null || head.colon !== -1 || head.problem || prefix.length >= HEAD_LIMIT) {
+    if (head === null || head.colon !== -1 || head.problem || prefix.length >= reader.HEAD_LIMIT) {
       pending.quotedPrintable = qp;
     }
     return qp;
   }
   return pending.quotedPrintable;
-}
-
-function headPrefix(parts: string[]): string {
-  let prefix = '';
-  for (const part of parts) {
-    prefix += part;
-    if (prefix.length >= HEAD_LIMIT) return prefix.slice(0, HEAD_LIMIT);
-  }
-  return prefix;
-}
-
-/** True if the parameter says the value is QUOTED-PRINTABLE (2.1 `ENCODING=` or bare token). */
-function isQuotedPrintable(param: ContentParam): boolean {
-  const value = unquote(param.value).toUpperCase();
-  if (param.name === null) return value === 'QUOTED-PRINTABLE';
-  return param.name.toUpperCase() === 'ENCODING' && value === 'QUOTED-PRINTABLE';
-}
-
-interface Head {
-  group: string | null;
-  name: string;
-  params: ContentParam[];
-  /** Index of the ':' that starts the value, or -1 when the line ends first. */
-  colon: number;
-  /** Set when the head is malformed. */
-  problem?: string;
 }
 
 /**
@@ -119,17 +71,17 @@ function splitHead(text: string): Head | null {
       return head;
     }
     if (ch !== ';') {
-      head.problem = `expected ':' or ';' after ${describeName(head)}, found '${ch}'`;
+      head.problem = `expected ':' or ';' after ${reader.describeName(head)}, found '${ch}'`;
       return head;
     }
     const param = readParam(text, pos + 1);
     if (typeof param === 'string') {
-      head.problem = `${describeName(head)}: ${param}`;
+      head.problem = `${reader.describeName(head)}: ${param}`;
       return head;
     }
     if (param.value.length > 0 || param.name !== null) head.params.push({ name: param.name, value: param.value });
-    if (head.params.length > MAX_PARAMS) {
-      head.problem = `${describeName(head)} has more than ${MAX_PARAMS} parameters`;
+    if (head.params.length > reader.MAX_PARAMS) {
+      head.problem = `${reader.describeName(head)} has more than ${reader.MAX_PARAMS} parameters`;
       return head;
     }
     pos = param.end;
@@ -137,12 +89,8 @@ function splitHead(text: string): Head | null {
   return head;
 }
 
-function describeName(head: Head): string {
-  return head.group ? `${head.group}.${head.name}` : head.name;
-}
-
 /** Reads one parameter starting at `start`; returns an error string for malformed ones. */
-function readParam(text: string, start: number): { name: string | null; value: string; end: number } | string {
+function readParam(text: string, start: number): (ContentParam & { end: number }) | string {
   let pos = start;
   while (pos < text.length && !';:='.includes(text[pos] as string)) {
     if (text[pos] === '"') return `a quote inside parameter name '${text.slice(start, pos + 1)}'`;
@@ -165,78 +113,9 @@ function readParam(text: string, start: number): { name: string | null; value: s
   return { name: token, value: text.slice(valueStart, pos), end: pos };
 }
 
-/** Parses one logical line into name, parameters and value. */
-function parseContentLine(raw: RawLine, options: ReadOptions = {}): ContentLine {
-  const head = splitHead(raw.text);
-  if (head === null) throw new ContentLineError(raw.line, `not a content line: '${preview(raw.text)}'`);
-  if (head.problem) throw new ContentLineError(raw.line, head.problem);
-  if (head.colon === -1) {
-    if (options.bareNames && BARE_NAME.test(raw.text)) {
-      return { line: raw.line, group: head.group, name: head.name, params: [], value: '' };
-    }
-    const swallowed = head.params.find((p) => p.name !== null && p.value.startsWith('"') && p.value.includes(':'));
-    const hint = swallowed ? ` (the ':' is inside the quoted ${swallowed.name} parameter)` : '';
-    throw new ContentLineError(
-      raw.line,
-      `${describeName(head)} has no ':' before its value${hint}: '${preview(raw.text)}'`,
-    );
-  }
-  return {
-    line: raw.line,
-    group: head.group,
-    name: head.name,
-    params: head.params,
-    value: raw.text.slice(head.colon + 1),
-  };
-}
-
-/** Reads the whole text into top-level components, checking BEGIN/END nesting. */
-function readComponents(text: string, options: ReadOptions = {}): ContentComponent[] {
-  const top: ContentComponent[] = [];
-  const stack: ContentComponent[] = [];
-  for (const raw of unfoldLines(text)) {
-    const line = parseContentLine(raw, options);
-    const keyword = line.group === null ? line.name.toUpperCase() : '';
-    const current = stack.at(-1);
-    if (keyword === 'BEGIN') {
-      const name = line.value.trim().toUpperCase();
-      if (!name) throw new ContentLineError(line.line, 'BEGIN without a component name');
-      if (stack.length >= MAX_DEPTH)
-        throw new ContentLineError(line.line, `components nested more than ${MAX_DEPTH} deep`);
-      const component: ContentComponent = { name, line: line.line, properties: [], components: [] };
-      (current ? current.components : top).push(component);
-      stack.push(component);
-    } else if (keyword === 'END') {
-      const name = line.value.trim().toUpperCase();
-      if (!current) throw new ContentLineError(line.line, `END:${name} without a matching BEGIN`);
-      if (name !== current.name) {
-        throw new ContentLineError(
-          line.line,
-          `END:${name} does not close BEGIN:${current.name} (line ${current.line})`,
-        );
-      }
-      stack.pop();
-    } else if (current) {
-      current.properties.push(line);
-    } else {
-      const where = top.length === 0 ? 'before the first BEGIN' : `after END:${top.at(-1)?.name}`;
-      throw new ContentLineError(line.line, `${line.name} is outside any component (${where})`);
-    }
-  }
-  const open = stack.at(-1);
-  if (open) throw new ContentLineError(open.line, `BEGIN:${open.name} is never closed (no END:${open.name})`);
-  return top;
-}
-
-/** The parameter's value without surrounding double quotes. */
-function unquote(value: string): string {
-  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
-}
-
-/** A short, single-line excerpt of input for error messages. */
-function preview(text: string, max = 60): string {
-  const flat = text.replace(/[\r\n\t]/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+/** The old reader: its own lines and heads, the reader's parsing of a head and nesting of lines. */
+function readComponents(text: string, options: reader.ReadOptions): reader.ContentComponent[] {
+  return reader.nestComponents(unfoldLines(text), (raw) => reader.lineFromHead(raw, splitHead(raw.text), options));
 }
 
 /** What a read gives: the components, or the line and message of the error. */

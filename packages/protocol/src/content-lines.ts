@@ -52,7 +52,7 @@ export interface ReadOptions {
 
 const BARE_NAME = /^(?:[A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+\s*$/;
 /** Far above anything real (a handful per property, a nesting depth of 3), low enough to bound parser work. */
-const MAX_PARAMS = 128;
+export const MAX_PARAMS = 128;
 const MAX_DEPTH = 16;
 /** The bare vCard 2.1 parameters that are ENCODING values; every other bare parameter is a TYPE. */
 export const ENCODING_TOKENS: ReadonlySet<string> = new Set(['QUOTED-PRINTABLE', 'BASE64', 'B', '8BIT', '7BIT']);
@@ -74,7 +74,7 @@ export function bareParamName(token: string): 'ENCODING' | 'TYPE' {
   return ENCODING_TOKENS.has(upperCase(token)) ? 'ENCODING' : 'TYPE';
 }
 
-interface RawLine {
+export interface RawLine {
   line: number;
   text: string;
 }
@@ -169,9 +169,9 @@ function quotedPrintableHead(parts: string[]): number {
 }
 
 /** Longer than any real QUOTED-PRINTABLE property head; bounds the work on hostile input. */
-const HEAD_LIMIT = 4096;
+export const HEAD_LIMIT = 4096;
 
-function headPrefix(parts: string[]): string {
+export function headPrefix(parts: string[]): string {
   let prefix = '';
   for (const part of parts) {
     prefix += part;
@@ -187,7 +187,7 @@ export function isQuotedPrintable(param: ContentParam): boolean {
   return param.name.toUpperCase() === 'ENCODING' && value === 'QUOTED-PRINTABLE';
 }
 
-interface Head {
+export interface Head {
   group: string | null;
   name: string;
   params: ContentParam[];
@@ -238,7 +238,7 @@ function splitHead(text: string): Head | null {
   return head;
 }
 
-function describeName(head: Head): string {
+export function describeName(head: Head): string {
   return head.group ? `${head.group}.${head.name}` : head.name;
 }
 
@@ -302,7 +302,11 @@ function readParam(text: string, start: number, head: Head): number | string {
 
 /** Parses one logical line into name, parameters and value. */
 export function parseContentLine(raw: RawLine, options: ReadOptions = {}): ContentLine {
-  const head = splitHead(raw.text);
+  return lineFromHead(raw, splitHead(raw.text), options);
+}
+
+/** The line its head (null: not even a name) makes, or the error it has. */
+export function lineFromHead(raw: RawLine, head: Head | null, options: ReadOptions): ContentLine {
   if (head === null) throw new ContentLineError(raw.line, `not a content line: '${preview(raw.text)}'`);
   if (head.problem) throw new ContentLineError(raw.line, head.problem);
   if (head.colon === -1) {
@@ -327,10 +331,15 @@ export function parseContentLine(raw: RawLine, options: ReadOptions = {}): Conte
 
 /** Reads the whole text into top-level components, checking BEGIN/END nesting. */
 export function readComponents(text: string, options: ReadOptions = {}): ContentComponent[] {
+  return nestComponents(unfoldLines(text), (raw) => parseContentLine(raw, options));
+}
+
+/** Parses logical lines in order into top-level components, checking BEGIN/END nesting as it goes. */
+export function nestComponents(lines: RawLine[], parse: (raw: RawLine) => ContentLine): ContentComponent[] {
   const top: ContentComponent[] = [];
   const stack: ContentComponent[] = [];
-  for (const raw of unfoldLines(text)) {
-    const line = parseContentLine(raw, options);
+  for (const raw of lines) {
+    const line = parse(raw);
     const keyword = line.group === null ? upperCase(line.name) : '';
     const current = stack.at(-1);
     if (keyword === 'BEGIN') {
