@@ -121,7 +121,8 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   });
 
   // Cookies are read by the API only (the portal's session), so they are parsed below for /v1 paths
-  // instead of on every request; setting one (session-routes.ts) works on any route.
+  // instead of on every request; setting one (session-routes.ts) works on any route. So `request.cookies`,
+  // typed as always present, is null outside /v1: elsewhere read `request.headers.cookie` (app.parseCookie).
   await app.register(fastifyCookie, { hook: false });
   const authenticateApi = async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization ?? '';
