@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { BackupControl } from '../../admin/overview.js';
 import type { Context } from '../../context.js';
 import { callerOf } from '../app.js';
+import { lazyModule } from '../lazy-module.js';
 import { parseInput } from '../validate.js';
 
 const userParams = z.object({ id: z.string().min(1).max(128) });
@@ -20,8 +21,11 @@ const reportQuery = z
   })
   .strict();
 
-// The operators' code loads with the first admin request, not at start: most servers never see one.
-const access = () => import('../../admin/admin-access.js');
+const access = lazyModule(() => import('../../admin/admin-access.js'));
+const overview = lazyModule(() => import('../../admin/overview.js'));
+const userAdmin = lazyModule(() => import('../../admin/user-admin.js'));
+const incidents = lazyModule(() => import('../../admin/incidents.js'));
+const reports = lazyModule(() => import('../../admin/reports.js'));
 
 /**
  * /v1/admin/*: the operators' dashboard and actions, for admin accounts
@@ -36,12 +40,12 @@ export function adminRoutes(ctx: Context, backup: () => BackupControl | null): F
     });
 
     app.get('/v1/admin/overview', async () => {
-      const { readOverview } = await import('../../admin/overview.js');
+      const { readOverview } = await overview();
       return readOverview(ctx, backup());
     });
 
     app.get('/v1/admin/users', async () => {
-      const { listAdminUsers } = await import('../../admin/user-admin.js');
+      const { listAdminUsers } = await userAdmin();
       return { users: await listAdminUsers(ctx) };
     });
 
@@ -51,7 +55,7 @@ export function adminRoutes(ctx: Context, backup: () => BackupControl | null): F
     ] as const) {
       app.post(`/v1/admin/users/:id/${verb}`, { config: { changesAccounts: true } }, async (request, reply) => {
         const { id } = parseInput(userParams, request.params, 'path');
-        const { setDisabledByAdmin } = await import('../../admin/user-admin.js');
+        const { setDisabledByAdmin } = await userAdmin();
         await setDisabledByAdmin(ctx, callerOf(request), id, disabled);
         return reply.code(204).send();
       });
@@ -59,13 +63,13 @@ export function adminRoutes(ctx: Context, backup: () => BackupControl | null): F
 
     app.get('/v1/admin/incidents', async (request) => {
       const query = parseInput(incidentQuery, request.query, 'query');
-      const { listIncidents } = await import('../../admin/incidents.js');
+      const { listIncidents } = await incidents();
       return { entries: await listIncidents(ctx, query) };
     });
 
     app.get('/v1/admin/reports', async (request) => {
       const query = parseInput(reportQuery, request.query, 'query');
-      const { listReports } = await import('../../admin/reports.js');
+      const { listReports } = await reports();
       return { reports: await listReports(ctx, query) };
     });
 

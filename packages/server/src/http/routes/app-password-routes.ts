@@ -4,19 +4,19 @@ import { z } from 'zod';
 import { createAppPassword } from '../../auth/accounts.js';
 import type { Context } from '../../context.js';
 import { callerOf } from '../app.js';
+import { lazyModule } from '../lazy-module.js';
 import { parseInput } from '../validate.js';
 
 const createBody = z.object({ label: z.string().trim().min(1).max(100) }).strict();
 const params = z.object({ id: z.string().min(1).max(64) });
+
+const appPasswords = lazyModule(() => import('../../auth/app-passwords.js'));
 
 /**
  * /v1/app-passwords: the caller's own app passwords for CardDAV/CalDAV
  * clients, the same as `holdfast app-password` (one logic in auth/accounts.ts).
  * The password is in the answer to POST once and stored only hashed.
  */
-// Listing and revoking load with the first use (the portal's settings page), not at start.
-const appPasswords = () => import('../../auth/app-passwords.js');
-
 export function appPasswordRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.get('/v1/app-passwords', async (request) => {

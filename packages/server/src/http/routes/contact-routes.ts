@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { findDuplicates } from '../../content/duplicates.js';
 import type { Context } from '../../context.js';
 import { callerOf } from '../app.js';
+import { lazyModule } from '../lazy-module.js';
 import { parseInput } from '../validate.js';
 
 const searchQuery = z
@@ -13,6 +14,8 @@ const searchQuery = z
   })
   .strict();
 
+const contactSearch = lazyModule(() => import('../../sync/contact-search.js'));
+
 /** GET /v1/contacts/duplicates (suggestions only) and /v1/contacts/search (the contact list, from its index). */
 export function contactRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
@@ -22,8 +25,7 @@ export function contactRoutes(ctx: Context): FastifyPluginAsync {
 
     app.get('/v1/contacts/search', async (request) => {
       const query = parseInput(searchQuery, request.query, 'query');
-      // The contact list's search loads with the portal's first use of it, not at start.
-      const { searchContacts } = await import('../../sync/contact-search.js');
+      const { searchContacts } = await contactSearch();
       return searchContacts(ctx, callerOf(request).userId, query);
     });
   };

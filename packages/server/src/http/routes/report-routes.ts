@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { callerOf } from '../app.js';
+import { lazyModule } from '../lazy-module.js';
 import { parseInput } from '../validate.js';
 
 const reportBody = z
@@ -11,13 +12,14 @@ const reportBody = z
   })
   .strict();
 
+const reports = lazyModule(() => import('../../admin/reports.js'));
+
 /** POST /v1/reports: any user tells the operators about a problem; it lands on the user's own ledger. */
 export function reportRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
     app.post('/v1/reports', async (request, reply) => {
       const body = parseInput(reportBody, request.body, 'report');
-      // Loaded with the first report (it is operators' code), not at start.
-      const { fileReport } = await import('../../admin/reports.js');
+      const { fileReport } = await reports();
       return reply.code(201).send(await fileReport(ctx, callerOf(request), body));
     });
   };

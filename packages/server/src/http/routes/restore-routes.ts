@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Context } from '../../context.js';
 import type { PointInTime } from '../../sync/point-in-time.js';
 import { callerOf } from '../app.js';
+import { lazyModule } from '../lazy-module.js';
 import { parseInput } from '../validate.js';
 
 const restoreSchema = z
@@ -25,8 +26,7 @@ function toPoint(body: z.output<typeof restoreSchema>): PointInTime {
   };
 }
 
-// Restores are rare: their code loads with the first preview or restore, not at start.
-const pointInTime = () => import('../../sync/point-in-time.js');
+const pointInTime = lazyModule(() => import('../../sync/point-in-time.js'));
 
 /** Point-in-time restore of the caller's own data, previewed first, applied as new revisions. */
 export function restoreRoutes(ctx: Context): FastifyPluginAsync {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Context } from '../../context.js';
 import { toWireLedgerEntry } from '../../ledger/ledger.js';
 import { callerOf } from '../app.js';
+import { lazyModule } from '../lazy-module.js';
 import { parseInput } from '../validate.js';
 
 const completeSchema = z
@@ -16,8 +17,7 @@ const completeSchema = z
   })
   .strict();
 
-// A device re-seeds after the server lost its data: the code loads with the first such request, not at start.
-const reseed = () => import('../../sync/reseed.js');
+const reseed = lazyModule(() => import('../../sync/reseed.js'));
 
 /** GET /v1/summary and the re-seed exchange (/v1/reseed/inventory, /v1/reseed/complete). */
 export function summaryReseedRoutes(ctx: Context): FastifyPluginAsync {

@@ -2,6 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Context } from '../../context.js';
 import { quotaReport } from '../../sync/quota.js';
 import { callerOf } from '../app.js';
+import { lazyModule } from '../lazy-module.js';
+
+const safety = lazyModule(() => import('../../sync/account-safety.js'));
 
 /**
  * GET /v1/account/usage: what the caller's account holds against its quotas;
@@ -21,9 +24,8 @@ export function usageRoutes(ctx: Context): FastifyPluginAsync {
       };
     });
 
-    // Its code (and the store queries behind it) loads with the first request for it, not at start.
     app.get('/v1/account/safety', async (request) => {
-      const { accountSafety } = await import('../../sync/account-safety.js');
+      const { accountSafety } = await safety();
       return accountSafety(ctx, callerOf(request));
     });
   };
