@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { decodeCursor, encodeCursor } from '@holdfast/protocol';
+import { uploadBlob } from '@holdfast/test-support/blob-upload';
 import { tinyPng } from '@holdfast/test-support/fixtures';
 import {
   addUser,
@@ -243,13 +244,7 @@ describe.each(engines)('sync API on %s', (engine) => {
   it('stores photos as blobs with metadata read from the image', async () => {
     const c = await collection('photos');
     const png = tinyPng();
-    const sha = createHash('sha256').update(png).digest('hex');
-    const upload = await server.app.inject({
-      method: 'PUT',
-      url: `/v1/blobs/${sha}`,
-      headers: { ...alice.auth, 'content-type': 'image/png' },
-      payload: png,
-    });
+    const { sha256: sha, response: upload } = await uploadBlob(server, alice, png, { contentType: 'image/png' });
     expect(upload.statusCode).toBe(201);
     const change = {
       clientChangeId: randomUUID(),
@@ -273,12 +268,7 @@ describe.each(engines)('sync API on %s', (engine) => {
   it('rejects a blob whose bytes do not match its name and keeps nothing', async () => {
     const body = Buffer.from('these are not the bytes you named');
     const wrong = createHash('sha256').update('something else').digest('hex');
-    const response = await server.app.inject({
-      method: 'PUT',
-      url: `/v1/blobs/${wrong}`,
-      headers: { ...alice.auth, 'content-type': 'application/octet-stream' },
-      payload: body,
-    });
+    const { response } = await uploadBlob(server, alice, body, { sha256: wrong });
     expect(response.statusCode).toBe(400);
     expect(response.json().code).toBe('hash_mismatch');
     expect((await inject('GET', `/v1/blobs/${wrong}`)).statusCode).toBe(404);
@@ -357,12 +347,7 @@ describe.each(engines)('sync API on %s', (engine) => {
       code: 'not_found',
       message: `Attachment blobs not uploaded: ${sha256}.`,
     });
-    const upload = await server.app.inject({
-      method: 'PUT',
-      url: `/v1/blobs/${sha256}`,
-      headers: { ...alice.auth, 'content-type': 'application/octet-stream' },
-      payload: bytes,
-    });
+    const { response: upload } = await uploadBlob(server, alice, bytes);
     expect(upload.statusCode).toBeLessThan(300);
     const later = await inject('POST', '/v1/push', { changes: [put(messages, 'attached-1', message)] });
     expect(later.statusCode).toBe(200);

@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { uploadBlob } from '@holdfast/test-support/blob-upload';
 import { addUser, engines, startTestServer, type TestServer, type TestUser } from '@holdfast/test-support/harness';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const corpusImage = (name: string) =>
   readFile(new URL(`../../../../test/fixtures/corpus/images/${name}`, import.meta.url));
-const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe.each(engines)('GET /v1/blobs/:sha256/thumbnail on %s', (engine) => {
   let server: TestServer;
@@ -15,13 +14,7 @@ describe.each(engines)('GET /v1/blobs/:sha256/thumbnail on %s', (engine) => {
   let bob: TestUser;
 
   const upload = async (bytes: Buffer, user: TestUser = alice) => {
-    const sha256 = sha256Of(bytes);
-    const response = await server.app.inject({
-      method: 'PUT',
-      url: `/v1/blobs/${sha256}`,
-      headers: { ...user.auth, 'content-type': 'application/octet-stream' },
-      payload: bytes,
-    });
+    const { sha256, response } = await uploadBlob(server, user, bytes);
     expect([200, 201]).toContain(response.statusCode);
     return sha256;
   };
@@ -127,13 +120,7 @@ describe.each(engines)('GET /v1/blobs/:sha256/thumbnail on %s', (engine) => {
     try {
       const carol = await addUser(limited, `carol-thumb-${engine}`);
       const put = async (bytes: Buffer) => {
-        const sha256 = sha256Of(bytes);
-        const response = await limited.app.inject({
-          method: 'PUT',
-          url: `/v1/blobs/${sha256}`,
-          headers: { ...carol.auth, 'content-type': 'image/png' },
-          payload: bytes,
-        });
+        const { sha256, response } = await uploadBlob(limited, carol, bytes, { contentType: 'image/png' });
         expect(response.statusCode).toBe(201);
         return sha256;
       };
