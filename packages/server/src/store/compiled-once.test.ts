@@ -1,6 +1,8 @@
 import { engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compiledForList, compiledOnce } from './compiled-once.js';
+import type { Database } from './schema.js';
 import { inTransaction } from './transactions.js';
 
 describe.each(engines)('queries compiled once on %s', (engine) => {
@@ -18,17 +20,20 @@ describe.each(engines)('queries compiled once on %s', (engine) => {
   });
   afterAll(async () => server?.close());
 
+  /** Enabled users created after `after`, as each test's builder starts its query; counts the builds. */
+  let builds = 0;
+  const enabledAfter = (db: Kysely<Database>, after: number) => {
+    builds++;
+    return db.selectFrom('users').select('id').where('disabled', '=', 0).where('created_at', '>', after);
+  };
+  beforeEach(() => {
+    builds = 0;
+  });
+
   it('builds once, then runs with each call’s own values, keeping the constants the builder wrote', async () => {
-    let builds = 0;
-    const enabledNamed = compiledOnce<{ id: string }, [string, number]>((db, [username, after]) => {
-      builds++;
-      return db
-        .selectFrom('users')
-        .select('id')
-        .where('username', '=', username)
-        .where('disabled', '=', 0)
-        .where('created_at', '>', after);
-    });
+    const enabledNamed = compiledOnce<{ id: string }, [string, number]>((db, [username, after]) =>
+      enabledAfter(db, after).where('username', '=', username),
+    );
     const db = server.ctx.db;
     expect(await enabledNamed(db, 'co-alice', 0)).toEqual([{ id: 'co-a' }]);
     expect(await enabledNamed(db, 'co-alice', 1)).toEqual([]);
@@ -39,17 +44,9 @@ describe.each(engines)('queries compiled once on %s', (engine) => {
   });
 
   it('builds a query with a list once per length of list, with each call’s list and values in place', async () => {
-    let builds = 0;
-    const enabledAmong = compiledForList<{ id: string }, [number]>((db, ids, [after]) => {
-      builds++;
-      return db
-        .selectFrom('users')
-        .select('id')
-        .where('id', 'in', ids)
-        .where('disabled', '=', 0)
-        .where('created_at', '>', after)
-        .orderBy('id');
-    });
+    const enabledAmong = compiledForList<{ id: string }, [number]>((db, ids, [after]) =>
+      enabledAfter(db, after).where('id', 'in', ids).orderBy('id'),
+    );
     const db = server.ctx.db;
     expect(await enabledAmong(db, ['co-a', 'co-b'], 0)).toEqual([{ id: 'co-a' }]);
     expect(await enabledAmong(db, ['co-c', 'co-a'], 0)).toEqual([{ id: 'co-a' }, { id: 'co-c' }]);
