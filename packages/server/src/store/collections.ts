@@ -1,4 +1,4 @@
-import type { Selectable, Transaction, Updateable } from 'kysely';
+import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { CollectionsTable, Database } from './schema.js';
@@ -6,6 +6,11 @@ import type { CollectionsTable, Database } from './schema.js';
 export type CollectionRow = Selectable<CollectionsTable>;
 
 const CHUNK = 400;
+
+/** A user's live collections, where every query of live collections below starts. */
+function live(db: Kysely<Database>, userId: string) {
+  return db.selectFrom('collections').where('user_id', '=', userId).where('deleted', '=', 0);
+}
 
 /** A user's collections, oldest first; deleted ones only when asked for. */
 export async function listCollectionRows(
@@ -33,13 +38,7 @@ export async function readLiveCollection(
   userId: string,
   id: string,
 ): Promise<CollectionRow | undefined> {
-  return executor(on)
-    .selectFrom('collections')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('id', '=', id)
-    .where('deleted', '=', 0)
-    .executeTakeFirst();
+  return live(executor(on), userId).selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** The type of a collection that exists (live or deleted). */
@@ -55,12 +54,7 @@ export async function readCollectionType(on: Queryable, userId: string, id: stri
 
 /** The types of the live collections among `ids`. */
 const liveCollectionTypeOne = compiledOnce<{ id: string; type: string }, [string, string]>((db, [userId, id]) =>
-  db
-    .selectFrom('collections')
-    .select(['id', 'type'])
-    .where('user_id', '=', userId)
-    .where('deleted', '=', 0)
-    .where('id', '=', id),
+  live(db, userId).select(['id', 'type']).where('id', '=', id),
 );
 
 export async function liveCollectionTypes(on: Queryable, userId: string, ids: string[]): Promise<Map<string, string>> {
@@ -71,11 +65,8 @@ export async function liveCollectionTypes(on: Queryable, userId: string, ids: st
     return out;
   }
   for (let i = 0; i < unique.length; i += CHUNK) {
-    const rows = await executor(on)
-      .selectFrom('collections')
+    const rows = await live(executor(on), userId)
       .select(['id', 'type'])
-      .where('user_id', '=', userId)
-      .where('deleted', '=', 0)
       .where('id', 'in', unique.slice(i, i + CHUNK))
       .execute();
     for (const row of rows) out.set(row.id, row.type);
@@ -127,13 +118,7 @@ export async function collectionsInScope(on: Queryable, userId: string, ids?: st
 
 /** Live collections with their item count and digest, in id order. */
 export async function liveCollectionSummaries(on: Queryable, userId: string) {
-  return executor(on)
-    .selectFrom('collections')
-    .select(['id', 'type', 'item_count', 'digest'])
-    .where('user_id', '=', userId)
-    .where('deleted', '=', 0)
-    .orderBy('id')
-    .execute();
+  return live(executor(on), userId).select(['id', 'type', 'item_count', 'digest']).orderBy('id').execute();
 }
 
 export async function insertCollection(trx: Transaction<Database>, row: CollectionRow): Promise<void> {
@@ -153,14 +138,7 @@ export async function updateCollectionRow(
 const liveCollectionSummaryOne = compiledOnce<
   { id: string; type: string; item_count: number; digest: string },
   [string, string]
->((db, [userId, id]) =>
-  db
-    .selectFrom('collections')
-    .select(['id', 'type', 'item_count', 'digest'])
-    .where('user_id', '=', userId)
-    .where('deleted', '=', 0)
-    .where('id', '=', id),
-);
+>((db, [userId, id]) => live(db, userId).select(['id', 'type', 'item_count', 'digest']).where('id', '=', id));
 
 /**
  * `liveCollectionTypes` of one collection, with its summary as it is now: a
@@ -224,11 +202,8 @@ export async function readCollectionForDav(on: Queryable, userId: string, id: st
 
 /** Live collections of these types, oldest first, with the fields DAV shows. */
 export async function listLiveCollectionsOfTypes(on: Queryable, userId: string, types: string[]) {
-  return executor(on)
-    .selectFrom('collections')
+  return live(executor(on), userId)
     .select(['id', 'type', 'name', 'description', 'color'])
-    .where('user_id', '=', userId)
-    .where('deleted', '=', 0)
     .where('type', 'in', types)
     .orderBy('created_at')
     .orderBy('id')
