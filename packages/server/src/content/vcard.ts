@@ -52,7 +52,7 @@ export function readVcardCard(
   // ICAL.Property for each.
   const informative =
     jcal[1].some((p) => !CARD_FRAME.has((p as [string])[0])) ||
-    (skip !== undefined && card.properties.some((line) => skip(line) && !CARD_FRAME.has(lowerName(line.name))));
+    (skip !== undefined && card.properties.some((line) => skip(line) && !CARD_FRAME.has(line.name.toLowerCase())));
   const component = new (loadIcal().Component)(jcal);
   if (!informative) throw invalid('an empty contact: the vCard has no properties besides VERSION, UID and PRODID');
   return { meta: { uid: textOf(component, 'uid'), fn: textOf(component, 'fn'), version }, card };
@@ -81,7 +81,7 @@ function plainType(param: ContentParam): boolean {
 function readsAsPlainText(line: ContentLine, designSet: DesignSet): boolean {
   if (!TOKEN.test(line.name) || (line.group !== null && !TOKEN.test(line.group))) return false;
   for (const param of line.params) if (!plainType(param)) return false;
-  const name = lowerName(line.name);
+  const name = line.name.toLowerCase();
   if (name === 'uid' || name === 'fn' || name === 'begin' || name === 'end') return false;
   const { property, value } = designSet as unknown as {
     property: Record<string, { defaultType?: string; detectType?: unknown }>;
@@ -93,20 +93,6 @@ function readsAsPlainText(line: ContentLine, designSet: DesignSet): boolean {
   }
   // Unknown to the design set: ical.js keeps the text as it is (type "unknown", which has no reader).
   return !(name in property) && !('unknown' in value);
-}
-
-/** Lower-case property names seen so far: the few names cards use, asked for twice per line of every card. */
-const LOWER_NAMES = new Map<string, string>();
-const LOWER_NAMES_MAX = 512;
-
-function lowerName(name: string): string {
-  let lower = LOWER_NAMES.get(name);
-  if (lower === undefined) {
-    lower = name.toLowerCase();
-    // Bounded: text from anyone can hold any number of made-up names.
-    if (LOWER_NAMES.size < LOWER_NAMES_MAX) LOWER_NAMES.set(name, lower);
-  }
-  return lower;
 }
 
 function readSingleCard(text: string): ContentComponent {

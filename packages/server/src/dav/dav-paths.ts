@@ -1,6 +1,6 @@
-import { AppError, idSchema } from '@holdfast/protocol';
+import { AppError } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { findItemsByName, type NameVacancy } from './dav-names.js';
+import { findItemsByName, isId, type NameVacancy } from './dav-names.js';
 import { type DavCollection, type DavItem, type DavType, findCollection } from './dav-store.js';
 
 /**
@@ -144,7 +144,7 @@ export async function resolveTarget(
   }
   const family: Family = first;
   if (id === undefined) return { kind: 'home', family };
-  const found = idSchema.safeParse(id).success ? await findCollection(ctx, caller.userId, id) : undefined;
+  const found = isId(id) ? await findCollection(ctx, caller.userId, id) : undefined;
   const typeFits = found !== undefined && FAMILY_TYPES[family].includes(found.type);
   if (found && !found.deleted && typeFits) {
     const { deleted: _deleted, ...collection } = found;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { RevisionsTable } from './schema.js';
 
 /**
@@ -41,27 +41,36 @@ export const CHAINED_FIELDS = [
   'created_at',
 ] as const satisfies readonly (keyof ChainedFields)[];
 
-const NULL = Buffer.from([0]);
-
-/** The chain value of `revision`, following the chain value `previous` (hex). */
+/**
+ * The chain value of `revision`, following the chain value `previous` (hex): SHA-256 over the previous value's
+ * 32 bytes, then for each field in order a 0 byte when it is absent, else a 1 byte, its UTF-8 length (4 bytes,
+ * big-endian) and its UTF-8 text. The bytes are laid out in one buffer and hashed at once: a dozen small
+ * updates cost more than the hashing itself.
+ */
 export function nextChain(previous: string, revision: ChainedFields): string {
-  const hash = createHash('sha256');
-  hash.update(Buffer.from(previous, 'hex'));
-  // update() copies what it is given, so one header serves every field (an import chains 100,000 in a row).
-  const header = Buffer.alloc(5);
-  header[0] = 1;
+  const texts: (string | null)[] = [];
+  let length = Buffer.byteLength(previous, 'hex');
   for (const field of CHAINED_FIELDS) {
     const value = revision[field];
-    if (value === null || value === undefined) {
-      hash.update(NULL);
+    const text =
+      value === null || value === undefined ? null : typeof value === 'string' ? value : String(Number(value));
+    texts.push(text);
+    length += text === null ? 1 : 5 + Buffer.byteLength(text, 'utf8');
+  }
+  const bytes = Buffer.allocUnsafe(length);
+  let at = bytes.write(previous, 0, 'hex');
+  for (const text of texts) {
+    if (text === null) {
+      bytes[at++] = 0;
       continue;
     }
-    const text = typeof value === 'string' ? value : String(Number(value));
-    header.writeUInt32BE(Buffer.byteLength(text, 'utf8'), 1);
-    hash.update(header);
-    hash.update(text, 'utf8');
+    bytes[at] = 1;
+    at += 5;
+    const written = bytes.write(text, at, 'utf8');
+    bytes.writeUInt32BE(written, at - 4);
+    at += written;
   }
-  return hash.digest('hex');
+  return hash('sha256', bytes.subarray(0, at), 'hex');
 }
 
 /** The prefix of a chain value that cursors and tokens carry. */
