@@ -3,6 +3,11 @@
  * Xandikos (both from Debian), each on 127.0.0.1 with temporary storage.
  * For N = 1,000 and 10,000 realistic vCards, on a fresh server each time:
  *
+ * - warm-up: up to HOLDFAST_BENCH_WARMUP_PUTS cards (default 1,000) into an
+ *   address book of their own, 8 in flight, for at most
+ *   HOLDFAST_BENCH_WARMUP_SECONDS (default 10), the same for every server; the
+ *   server's CPU time per PUT over it is printed as "cold" (a fresh process:
+ *   Holdfast's code is still being compiled, about twice the steady cost);
  * - PUT N cards one at a time, then N more (into a second address book) with
  *   8 requests in flight (cards/s), and the server's CPU time per PUT over both
  *   (user + system, from /proc: steadier than rates on a shared machine);
@@ -16,7 +21,7 @@
  *   for byte;
  * - server RSS (VmRSS) once started (before any request) and at the end.
  *
- * Targets for Holdfast (2 cores): PUT >= 1,500 cards/s durable, full sync of
+ * Targets for Holdfast (2 cores): PUT c=8 >= 1,500 cards/s durable, <= 0.7 ms CPU per PUT, full sync of
  * 10,000 cards < 1 s, incremental sync after 10 edits < 5 ms server time.
  *
  * Run: `npm run build && node --import tsx bench/dav.ts`.
@@ -45,6 +50,8 @@ const python = '/usr/bin/python3';
 const quick = process.env.HOLDFAST_BENCH_QUICK === '1';
 const sizes = quick ? [1000] : [1000, 10_000];
 const phaseBudgetMs = Number(process.env.HOLDFAST_BENCH_PHASE_SECONDS ?? 120) * 1000;
+const warmupPuts = Number(process.env.HOLDFAST_BENCH_WARMUP_PUTS ?? 1000);
+const warmupBudgetMs = Number(process.env.HOLDFAST_BENCH_WARMUP_SECONDS ?? 10) * 1000;
 const requestTimeoutMs = 60_000;
 // The whole run is bounded: past this, servers are stopped and the script fails.
 const runBudgetMs = (quick ? 10 : 45) * 60_000;
@@ -427,6 +434,9 @@ interface Row {
   put8: number;
   put8Partial: boolean;
   cpuPerPutMs: number;
+  /** CPU per PUT over the warm-up, on a fresh process. */
+  coldCpuPerPutMs: number;
+  warmupPuts: number;
   stored: number;
   fullSyncS: number;
   fullSyncCards: number;
@@ -493,9 +503,16 @@ async function benchOne(t: Target, n: number): Promise<Row> {
       return { name: `${uid}.vcf`, body: vcard(uid, from + k) };
     });
 
-  // Warm-up (connection, credential cache, JIT), not counted.
-  const warm = make(10_000_000).slice(0, 20);
-  for (const card of warm) await expectStatus(t, 'PUT', `${parBook}${card.name}`, [201, 204], card.body);
+  // Warm-up (connections, credential cache, compiled code), counted apart: a server that has run for a while
+  // is past it, and its cost is printed as the cold figure rather than mixed into the steady one.
+  const warmBook = `${t.home}bench-warm/`;
+  await expectStatus(t, 'MKCOL', warmBook, [201], MKCOL);
+  const warm = make(10_000_000).slice(0, warmupPuts);
+  const coldBefore = await cpuSeconds(t.pid);
+  const warmed = await pool(warm, 8, performance.now() + warmupBudgetMs, async (card) => {
+    await expectStatus(t, 'PUT', `${warmBook}${card.name}`, [201, 204], card.body);
+  });
+  const coldCpuPerPutMs = warmed ? (((await cpuSeconds(t.pid)) - coldBefore) * 1000) / warmed : Number.NaN;
 
   const cpuBefore = await cpuSeconds(t.pid);
   const seq = await putCards(t, seqBook, make(0), 1);
@@ -566,6 +583,8 @@ async function benchOne(t: Target, n: number): Promise<Row> {
     put8: par.rate,
     put8Partial: par.partial,
     cpuPerPutMs,
+    coldCpuPerPutMs,
+    warmupPuts: warmed,
     stored: seq.stored.length,
     fullSyncS,
     fullSyncCards,
@@ -589,6 +608,7 @@ function table(rows: Row[]) {
     'PUT c=1 /s',
     'PUT c=8 /s',
     'CPU/PUT ms',
+    'cold CPU/PUT ms (PUTs)',
     'full sync s',
     'sync init ms',
     'sync no-op ms',
@@ -602,6 +622,7 @@ function table(rows: Row[]) {
     `${r.put1.toFixed(0)}${r.put1Partial ? '*' : ''}`,
     `${r.put8.toFixed(0)}${r.put8Partial ? '*' : ''}`,
     r.cpuPerPutMs.toFixed(2),
+    `${r.coldCpuPerPutMs.toFixed(2)} (${r.warmupPuts})`,
     `${r.fullSyncS.toFixed(3)}${r.fullSyncCards !== r.n ? ` (${r.fullSyncCards})` : ''}`,
     ms(r.syncInitial),
     ms(r.syncNoop),
@@ -653,7 +674,8 @@ try {
         rows.push(row);
         console.log(
           `  ${name} N=${n}: PUT ${row.put1.toFixed(0)}/${row.put8.toFixed(0)} cards/s ` +
-            `(${row.cpuPerPutMs.toFixed(2)} ms CPU each), full sync ` +
+            `(${row.cpuPerPutMs.toFixed(2)} ms CPU each; ${row.coldCpuPerPutMs.toFixed(2)} ms over ` +
+            `${row.warmupPuts} warm-up PUTs), full sync ` +
             `${row.fullSyncS.toFixed(3)} s, sync ${ms(row.syncInitial)} / ${ms(row.syncNoop)} / ${ms(row.syncEdits)} ms`,
         );
       } catch (error) {
@@ -676,7 +698,7 @@ console.log(
     '"srv" = Holdfast server time from /metrics.',
 );
 console.log(
-  'Holdfast targets: PUT >= 1,500 cards/s durable | full sync of 10,000 cards < 1 s | ' +
+  'Holdfast targets: PUT c=8 >= 1,500 cards/s durable | CPU per PUT <= 0.7 ms | full sync of 10,000 cards < 1 s | ' +
     'sync after 10 edits < 5 ms server time',
 );
 for (const r of rows.filter((x) => x.server.startsWith('holdfast-target'))) {
@@ -687,9 +709,10 @@ for (const r of rows.filter((x) => x.server.startsWith('holdfast-target'))) {
   );
 }
 for (const r of rows.filter((x) => x.server === 'holdfast')) {
-  const put = Math.max(r.put1, r.put8);
   const checks = [
-    `PUT ${put.toFixed(0)}/s ${put >= 1500 ? 'meets' : 'misses'} 1,500`,
+    `PUT c=8 ${r.put8.toFixed(0)}/s ${r.put8 >= 1500 ? 'meets' : 'misses'} 1,500`,
+    `CPU per PUT ${r.cpuPerPutMs.toFixed(2)} ms ${r.cpuPerPutMs <= 0.7 ? 'meets' : 'misses'} 0.7 ms ` +
+      `(cold ${r.coldCpuPerPutMs.toFixed(2)})`,
     r.n === 10_000 ? `full sync ${r.fullSyncS.toFixed(3)} s ${r.fullSyncS < 1 ? 'meets' : 'misses'} 1 s` : undefined,
     r.syncEdits.serverMs === undefined
       ? undefined
