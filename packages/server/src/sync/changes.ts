@@ -1,9 +1,9 @@
 import { AppError, type ChangesResponse, decodeCursor, encodeCursor } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { readGeneration } from '../store/meta.js';
+import { readGenerationAndHead } from '../store/meta.js';
 import type { Queryable } from '../store/queryable.js';
 import { chainPrefix } from '../store/revision-chain.js';
-import { type LogHead, readChainAt, readLogHead, readUserRevisions } from '../store/revision-log.js';
+import { type LogHead, readChainAt, readUserRevisions } from '../store/revision-log.js';
 import { toWireRevision } from './wire.js';
 
 /**
@@ -19,10 +19,9 @@ export async function readChanges(
   cursor: string | undefined,
   limit: number,
 ): Promise<ChangesResponse> {
-  const generation = await readGeneration(ctx.db);
   // Read the head before the rows: every revision at or below it is committed.
-  const head = await readLogHead(ctx.db);
-  const after = cursor ? await checkCursor(ctx.db, cursor, generation, head.seq) : 0;
+  const { generation, head } = await readGenerationAndHead(ctx.db);
+  const after = cursor ? await checkCursor(ctx.db, cursor, generation, head) : 0;
   const rows = await readUserRevisions(ctx.db, caller.userId, after, head.seq, limit);
   const hasMore = rows.length === limit;
   const lastRow = rows[rows.length - 1];
@@ -40,8 +39,12 @@ export function cursorAt(generation: string, at: LogHead): string {
   return encodeCursor({ generation, seq: at.seq, chain: chainPrefix(at.chain) });
 }
 
-/** The sequence number a cursor stands for, after checking it still names a position in this log. */
-export async function checkCursor(on: Queryable, cursor: string, generation: string, head: number): Promise<number> {
+/**
+ * The sequence number a cursor stands for, after checking it still names a position in this log. `at` is the head
+ * just read with `generation`.
+ */
+export async function checkCursor(on: Queryable, cursor: string, generation: string, at: LogHead): Promise<number> {
+  const head = at.seq;
   const position = decodeCursor(cursor);
   if (position.generation !== generation) {
     throw new AppError('generation_changed', 'This server was restored or replaced since the cursor was issued.', {
@@ -57,7 +60,7 @@ export async function checkCursor(on: Queryable, cursor: string, generation: str
       cursorSeq: position.seq,
     });
   }
-  if (position.chain !== undefined && !(await chainMatches(on, position.seq, position.chain))) {
+  if (position.chain !== undefined && !(await chainMatches(on, position.seq, position.chain, at))) {
     throw new AppError(
       'cursor_diverged',
       'The server holds other revisions at this cursor than when it was issued: it was rolled back and has been written to since.',
@@ -67,16 +70,15 @@ export async function checkCursor(on: Queryable, cursor: string, generation: str
   return position.seq;
 }
 
-/** True when the log's chain value at `seq` starts with `prefix`. */
-export async function chainMatches(on: Queryable, seq: number, prefix: string): Promise<boolean> {
-  const chain = await readChainAt(on, seq);
+/** True when the log's chain value at `seq` starts with `prefix`; `head`, if the caller just read it. */
+export async function chainMatches(on: Queryable, seq: number, prefix: string, head?: LogHead): Promise<boolean> {
+  const chain = await readChainAt(on, seq, head);
   // A log migrated from before the chain has a value everywhere; a missing one means a gap, which a cursor never names.
   return chain !== undefined && chainPrefix(chain) === prefix;
 }
 
 /** The cursor for "now", returned after pushes so a device need not re-pull its own writes blindly. */
 export async function currentCursor(ctx: Context): Promise<{ cursor: string; generation: string; head: number }> {
-  const generation = await readGeneration(ctx.db);
-  const head = await readLogHead(ctx.db);
+  const { generation, head } = await readGenerationAndHead(ctx.db);
   return { cursor: cursorAt(generation, head), generation, head: head.seq };
 }
