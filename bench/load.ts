@@ -52,16 +52,7 @@ import {
 import { startS3, type TestS3 } from '@holdfast/test-support/s3rver';
 import { countMissing } from './load-check.js';
 import { describeWindow, probe } from './load-probes.js';
-import {
-  type Acknowledged,
-  closePools,
-  drive,
-  type LoadUser,
-  listen,
-  measured,
-  percentile,
-  type Stats,
-} from './load-traffic.js';
+import { type Acknowledged, drive, type LoadUser, listen, measured, percentile, type Stats } from './load-traffic.js';
 import { run, serve, startPostgres } from './support.js';
 
 const SECONDS = Number(process.env.HOLDFAST_BENCH_SECONDS ?? 20);
@@ -290,7 +281,6 @@ async function runCase(name: string) {
     }
     const elapsed = (performance.now() - start) / 1000;
     const after = await probe(urls, pids);
-    await closePools();
     stop.abort();
     await Promise.all(listeners.map((l) => l.closed));
 
