@@ -6,7 +6,6 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { Client } from 'undici';
 import { contactCard } from './support.js';
 
 /** One user's handles, created before the load starts. */
@@ -76,13 +75,10 @@ function kind(stats: Stats, name: string): KindStats {
 }
 
 /**
- * Each device keeps one keep-alive connection for its requests (it makes one at a time), as a phone would.
- * undici rather than fetch or node:http: the generator shares the machine with the server, and fetch costs
- * several times the CPU per request, node:http about twice.
+ * Keep-alive connections for the devices' requests, as many as there are requests in flight. node:http rather
+ * than fetch: the generator shares the machine with the server, and fetch costs several times the CPU per request.
  */
-function connect(url: string): Client {
-  return new Client(url, { pipelining: 1 });
-}
+const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: 1024 });
 /** Event streams on their own connections, so they never hold a slot the requests need. */
 const streamAgent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
 
@@ -97,20 +93,20 @@ interface Init {
   body?: string | Buffer;
 }
 
-/** One request on a device's connection; resolves with the whole answer. */
-async function send(connection: Client, path: string, init: Init): Promise<Answer> {
-  const response = await connection.request({
-    path,
-    method: init.method ?? 'GET',
-    headers: init.headers,
-    body: init.body,
-    // Keep the connection for the next request even after a body undici does not expect (a REPORT's), as
-    // DAV clients do.
-    reset: false,
+/** One request over the shared keep-alive agent; resolves with the whole answer. */
+function send(url: string, init: Init): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...init.headers };
+    if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
+    const req = request(url, { method: init.method ?? 'GET', headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
   });
-  const chunks: Buffer[] = [];
-  for await (const chunk of response.body) chunks.push(chunk as Buffer);
-  return { status: response.statusCode, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks) };
 }
 
 /**
@@ -125,11 +121,11 @@ function entryFor(stats: Stats, name: string, start: number): KindStats {
 }
 
 /** Runs one request, timing it to the end of its body; a non-2xx answer or a failure counts as an error. */
-async function timed(stats: Stats, name: string, connection: Client, path: string, init: Init): Promise<Answer | null> {
+async function timed(stats: Stats, name: string, url: string, init: Init): Promise<Answer | null> {
   const start = performance.now();
   const entry = entryFor(stats, name, start);
   try {
-    const answer = await send(connection, path, init);
+    const answer = await send(url, init);
     entry.latencies.push(performance.now() - start);
     entry.starts.push(start);
     if (answer.status >= 300) {
@@ -224,11 +220,10 @@ export async function drive(
   let cursor = '';
   let syncToken = '';
   const total = MIX.reduce((sum, [, weight]) => sum + weight, 0);
-  const connection = connect(url);
 
   const push = async (name: string, changes: Record<string, unknown>[]) => {
     const entry = entryFor(stats, name, performance.now());
-    const response = await timed(stats, name, connection, '/v1/push', {
+    const response = await timed(stats, name, `${url}/v1/push`, {
       method: 'POST',
       headers: { ...bearer, 'content-type': 'application/json' },
       body: JSON.stringify({ changes }),
@@ -246,96 +241,85 @@ export async function drive(
     }
   };
 
-  try {
-    while (performance.now() < deadline) {
-      const step = pickStep(Math.random() * total);
-      if (step === 'push') {
-        // Five notes per push; about a third edit a note this device wrote before.
-        const known = [...heads.keys()];
-        const changes = Array.from({ length: 5 }, () => {
-          const edit = known.length > 0 && Math.random() < 0.3;
-          const itemId = edit ? (known[Math.floor(Math.random() * known.length)] as string) : randomUUID();
-          return {
-            clientChangeId: randomUUID(),
-            collectionId: user.notes,
-            itemId,
-            op: 'put',
-            baseRevision: edit ? (heads.get(itemId) ?? null) : null,
-            content: { title: `Note ${itemId.slice(0, 8)}`, body: `${'lorem ipsum '.repeat(40)}${Date.now()}` },
-          };
-        });
-        // Two edits of one item in one push would conflict with each other: keep the first.
-        const seen = new Set<string>();
-        await push(
-          'push',
-          changes.filter((c) => !seen.has(c.itemId) && seen.add(c.itemId)),
-        );
-      } else if (step === 'pull') {
-        const response = await timed(
-          stats,
-          'pull',
-          connection,
-          `/v1/changes?limit=200${cursor ? `&cursor=${cursor}` : ''}`,
-          {
-            headers: bearer,
-          },
-        );
-        if (response) cursor = (JSON.parse(response.body.toString()) as { cursor: string }).cursor;
-      } else if (step === 'dav-sync') {
-        const book = `/dav/addressbooks/${user.username}/${user.contacts}/`;
-        await timed(stats, 'dav-propfind', connection, book, {
-          method: 'PROPFIND',
-          headers: { ...basic, depth: '0', 'content-type': 'application/xml' },
-          body: PROPFIND,
-        });
-        const report = await timed(stats, 'dav-report', connection, book, {
-          method: 'REPORT',
-          headers: { ...basic, depth: '1', 'content-type': 'application/xml' },
-          body: syncReport(syncToken),
-        });
-        if (report) syncToken = /<(?:\w+:)?sync-token>([^<]*)</.exec(report.body.toString())?.[1] ?? syncToken;
-      } else if (step === 'dav-put') {
-        const name = `${randomUUID()}.vcf`;
-        const n = 1_000_000 + cardNumber++;
-        const response = await timed(
-          stats,
-          'dav-put',
-          connection,
-          `/dav/addressbooks/${user.username}/${user.contacts}/${name}`,
-          {
-            method: 'PUT',
-            headers: { ...basic, 'content-type': 'text/vcard; charset=utf-8', 'if-none-match': '*' },
-            body: contactCard(n),
-          },
-        );
-        if (response && (response.status === 201 || response.status === 204))
-          acked.davPuts.push({ collectionId: user.contacts, name });
-      } else {
-        const bytes = randomBytes(BLOB_BYTES);
-        const sha = createHash('sha256').update(bytes).digest('hex');
-        const response = await timed(stats, 'blob-upload', connection, `/v1/blobs/${sha}`, {
+  while (performance.now() < deadline) {
+    const step = pickStep(Math.random() * total);
+    if (step === 'push') {
+      // Five notes per push; about a third edit a note this device wrote before.
+      const known = [...heads.keys()];
+      const changes = Array.from({ length: 5 }, () => {
+        const edit = known.length > 0 && Math.random() < 0.3;
+        const itemId = edit ? (known[Math.floor(Math.random() * known.length)] as string) : randomUUID();
+        return {
+          clientChangeId: randomUUID(),
+          collectionId: user.notes,
+          itemId,
+          op: 'put',
+          baseRevision: edit ? (heads.get(itemId) ?? null) : null,
+          content: { title: `Note ${itemId.slice(0, 8)}`, body: `${'lorem ipsum '.repeat(40)}${Date.now()}` },
+        };
+      });
+      // Two edits of one item in one push would conflict with each other: keep the first.
+      const seen = new Set<string>();
+      await push(
+        'push',
+        changes.filter((c) => !seen.has(c.itemId) && seen.add(c.itemId)),
+      );
+    } else if (step === 'pull') {
+      const response = await timed(stats, 'pull', `${url}/v1/changes?limit=200${cursor ? `&cursor=${cursor}` : ''}`, {
+        headers: bearer,
+      });
+      if (response) cursor = (JSON.parse(response.body.toString()) as { cursor: string }).cursor;
+    } else if (step === 'dav-sync') {
+      const book = `${url}/dav/addressbooks/${user.username}/${user.contacts}/`;
+      await timed(stats, 'dav-propfind', book, {
+        method: 'PROPFIND',
+        headers: { ...basic, depth: '0', 'content-type': 'application/xml' },
+        body: PROPFIND,
+      });
+      const report = await timed(stats, 'dav-report', book, {
+        method: 'REPORT',
+        headers: { ...basic, depth: '1', 'content-type': 'application/xml' },
+        body: syncReport(syncToken),
+      });
+      if (report) syncToken = /<(?:\w+:)?sync-token>([^<]*)</.exec(report.body.toString())?.[1] ?? syncToken;
+    } else if (step === 'dav-put') {
+      const name = `${randomUUID()}.vcf`;
+      const n = 1_000_000 + cardNumber++;
+      const response = await timed(
+        stats,
+        'dav-put',
+        `${url}/dav/addressbooks/${user.username}/${user.contacts}/${name}`,
+        {
           method: 'PUT',
-          headers: { ...bearer, 'content-type': 'application/octet-stream' },
-          body: bytes,
-        });
-        if (!response || (response.status !== 200 && response.status !== 201)) continue;
-        acked.blobs.push(sha);
-        // A blob nobody refers to may be collected; a photo refers to it.
-        await push('push-photo', [
-          {
-            clientChangeId: randomUUID(),
-            collectionId: user.photos,
-            itemId: randomUUID(),
-            op: 'put',
-            baseRevision: null,
-            content: { filename: `${sha.slice(0, 12)}.jpg` },
-            blob: { sha256: sha, contentType: 'application/octet-stream' },
-          },
-        ]);
-      }
+          headers: { ...basic, 'content-type': 'text/vcard; charset=utf-8', 'if-none-match': '*' },
+          body: contactCard(n),
+        },
+      );
+      if (response && (response.status === 201 || response.status === 204))
+        acked.davPuts.push({ collectionId: user.contacts, name });
+    } else {
+      const bytes = randomBytes(BLOB_BYTES);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      const response = await timed(stats, 'blob-upload', `${url}/v1/blobs/${sha}`, {
+        method: 'PUT',
+        headers: { ...bearer, 'content-type': 'application/octet-stream' },
+        body: bytes,
+      });
+      if (!response || (response.status !== 200 && response.status !== 201)) continue;
+      acked.blobs.push(sha);
+      // A blob nobody refers to may be collected; a photo refers to it.
+      await push('push-photo', [
+        {
+          clientChangeId: randomUUID(),
+          collectionId: user.photos,
+          itemId: randomUUID(),
+          op: 'put',
+          baseRevision: null,
+          content: { filename: `${sha.slice(0, 12)}.jpg` },
+          blob: { sha256: sha, contentType: 'application/octet-stream' },
+        },
+      ]);
     }
-  } finally {
-    await connection.close();
   }
 }
 
