@@ -3,7 +3,7 @@ import type { Caller, Context } from '../context.js';
 import { readGenerationAndHead } from '../store/meta.js';
 import type { Queryable } from '../store/queryable.js';
 import { chainPrefix } from '../store/revision-chain.js';
-import { type LogHead, readChainAt, readUserRevisions } from '../store/revision-log.js';
+import { type LogHead, type RevisionRow, readChainAt, readUserRevisions } from '../store/revision-log.js';
 import { toWireRevision } from './wire.js';
 
 /**
@@ -19,6 +19,36 @@ export async function readChanges(
   cursor: string | undefined,
   limit: number,
 ): Promise<ChangesResponse> {
+  const page = await readPage(ctx, caller, cursor, limit);
+  return {
+    changes: page.rows.map(toWireRevision),
+    cursor: page.cursor,
+    hasMore: page.hasMore,
+    generation: page.generation,
+  };
+}
+
+/**
+ * The page `readChanges` gives, with `backupWatermark()` (read after the page), as the JSON text of the answer.
+ * Content and meta are stored as JSON text and go out as they are: parsing each revision's content only to
+ * write it out again was most of the work of a pull.
+ */
+export async function readChangesJson(
+  ctx: Context,
+  caller: Caller,
+  cursor: string | undefined,
+  limit: number,
+  backupWatermark: () => number | null,
+): Promise<string> {
+  const page = await readPage(ctx, caller, cursor, limit);
+  return (
+    `{"changes":[${page.rows.map(wireRevisionJson).join(',')}],"cursor":${JSON.stringify(page.cursor)},` +
+    `"hasMore":${page.hasMore},"generation":${JSON.stringify(page.generation)},` +
+    `"backupWatermark":${JSON.stringify(backupWatermark())}}`
+  );
+}
+
+async function readPage(ctx: Context, caller: Caller, cursor: string | undefined, limit: number) {
   // Read the head before the rows: every revision at or below it is committed.
   const { generation, head } = await readGenerationAndHead(ctx.db);
   const after = cursor ? await checkCursor(ctx.db, cursor, generation, head) : 0;
@@ -26,12 +56,25 @@ export async function readChanges(
   const hasMore = rows.length === limit;
   const lastRow = rows[rows.length - 1];
   const last: LogHead = hasMore && lastRow ? { seq: lastRow.seq, chain: lastRow.chain } : head;
-  return {
-    changes: rows.map(toWireRevision),
-    cursor: cursorAt(generation, last),
-    hasMore,
-    generation,
-  };
+  return { rows, cursor: cursorAt(generation, last), hasMore, generation };
+}
+
+const json = JSON.stringify;
+
+/** `toWireRevision(row)` as JSON text, with the stored JSON of content and meta spliced in unparsed. */
+export function wireRevisionJson(row: RevisionRow): string {
+  const text = row.content_type === 'text/vcard' || row.content_type === 'text/calendar';
+  const content = row.content === null ? 'null' : text ? json(row.content) : row.content;
+  const blob = row.blob_sha256
+    ? `{"sha256":${json(row.blob_sha256)},"contentType":${json(row.blob_content_type ?? 'application/octet-stream')}}`
+    : 'null';
+  return (
+    `{"revision":${row.seq},"entity":${json(row.entity)},"op":${json(row.op)},` +
+    `"collectionId":${json(row.collection_id)},"itemId":${json(row.item_id)},"deviceId":${json(row.device_id)},` +
+    `"origin":${json(row.origin)},"contentType":${json(row.content_type)},"content":${content},"blob":${blob},` +
+    `"meta":${row.meta ? row.meta : 'null'},"hash":${json(row.content_hash)},"size":${row.size},` +
+    `"at":${json(new Date(row.created_at).toISOString())}}`
+  );
 }
 
 /** The cursor for a position in the log, in the current format. */
