@@ -1,5 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, linkSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -51,31 +61,23 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   const syncDir = createDirSync();
   // Fan-out directories this store has made durable, so each costs its fsyncs once per process: a top
   // directory (256 of them) its parent's fsync, a leaf (65,536) its top's. A fsync of a directory commits
-  // the file system's journal, which on a busy disk is the slowest step of a put. Made through the thread
-  // pool, while the body arrives: creating a directory waits for the journal too, and the event loop should
-  // not (a put needs only `made` before its link, and `durable` before its answer).
-  const fanOutDirs = new Map<string, FanOutDir>();
+  // the file system's journal, which on a busy disk is the slowest step of a put.
+  const fanOutDirs = new Map<string, Promise<void>>();
   // Fsync the parent even when the directory already existed: a racing put may
   // have created it and not yet made its entry durable.
-  const durableDir = (path: string, parent: string): FanOutDir => {
-    let entry = fanOutDirs.get(path);
-    if (!entry) {
-      const made = mkdir(path, { recursive: true, mode: PRIVATE_DIR }).then(() => {});
-      entry = { made, durable: made.then(() => syncDir(parent)) };
-      entry.made.catch(() => {});
-      entry.durable.catch(() => fanOutDirs.delete(path));
-      fanOutDirs.set(path, entry);
+  const durableDir = (path: string, parent: string): Promise<void> => {
+    let ready = fanOutDirs.get(path);
+    if (!ready) {
+      ready = promised(() => mkdirSync(path, { recursive: true, mode: PRIVATE_DIR })).then(() => syncDir(parent));
+      ready.catch(() => fanOutDirs.delete(path));
+      fanOutDirs.set(path, ready);
     }
-    return entry;
+    return ready;
   };
-  const ensureFanOutDir = (sha256: string): FanOutDir => {
+  const ensureFanOutDir = (sha256: string): Promise<void> => {
     const top = join(dir, sha256.slice(0, 2));
-    const both = [durableDir(top, dir), durableDir(join(top, sha256.slice(2, 4)), top)];
-    const made = Promise.all(both.map((d) => d.made)).then(() => {});
-    const durable = Promise.all(both.map((d) => d.durable)).then(() => {});
-    made.catch(() => {});
-    durable.catch(() => {});
-    return { made, durable };
+    const both = Promise.all([durableDir(top, dir), durableDir(join(top, sha256.slice(2, 4)), top)]);
+    return both.then(() => {});
   };
   const blobPath = (sha256: string) => join(dir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
 
@@ -84,8 +86,7 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
    * server each trip waits behind everything else the loop has to do: a put that took ten of them queued
    * far longer than any request answered from the database. So only what waits for the disk (writes and
    * fsyncs) goes through the pool; looking a name up, opening, closing, linking and unlinking are calls
-   * the kernel answers from its caches, made in place (a new fan-out directory, whose creation waits for the
-   * journal, is made in the pool while the body arrives). A new blob costs one synchronous write (a larger one:
+   * the kernel answers from its caches, made in place. A new blob costs one synchronous write (a larger one:
    * a write per body chunk and the file's fsync) and then one wait for its directory's fsync (shared with
    * concurrent puts), alongside any of its fan-out directories' still running.
    */
@@ -99,14 +100,15 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
     if (fileSizeNow(path) !== null) {
       const size = await consumeVerified(body, sha256, options);
       // A racing put may have linked the file but not yet made its directory entries durable.
-      await Promise.all([ensureFanOutDir(sha256).durable, syncDir(dirname(path))]);
+      await Promise.all([ensureFanOutDir(sha256), syncDir(dirname(path))]);
       return { sha256, size, created: false };
     }
 
     const tmp = join(tmpDir, `${sha256}.${randomUUID()}.tmp`);
     const file = tmpFile(tmp);
-    // Made and durable while the body arrives.
+    // Made now (in place) and durable while the body arrives.
     const fanOut = ensureFanOutDir(sha256);
+    fanOut.catch(() => {});
     let published = false;
     try {
       let size: number;
@@ -116,15 +118,20 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
       } finally {
         file.close();
       }
-      // A fan-out directory that could not be made is the cause worth reporting.
-      await fanOut.made;
-      const created = publish(tmp, path);
+      let created: boolean;
+      try {
+        created = publish(tmp, path);
+      } catch (error) {
+        // A fan-out directory that could not be made is the cause worth reporting.
+        await fanOut;
+        throw error;
+      }
       published = true;
       removeTmp(tmp);
       // The bytes were durable before the name appeared, so a crash leaves the whole blob or none; the names
       // (the blob's, and the fan-out directories' if a slow fsync of theirs is still running) are made durable
       // together, in one wait instead of two in a row, and nothing is answered before all are.
-      await Promise.all([fanOut.durable, syncDir(dirname(path))]);
+      await Promise.all([fanOut, syncDir(dirname(path))]);
       return { sha256, size, created };
     } finally {
       if (!published) removeTmp(tmp);
@@ -189,12 +196,6 @@ export async function createLocalBlobStore(dir: string): Promise<BlobStore> {
   };
 }
 
-/** A fan-out directory: `made` once it exists, `durable` once its entry in its parent is on disk. */
-interface FanOutDir {
-  made: Promise<void>;
-  durable: Promise<void>;
-}
-
 /**
  * Moves a verified tmp file to its final path without ever replacing a
  * stored blob. Returns false if the blob was already there.
@@ -214,6 +215,11 @@ function publish(tmp: string, path: string): boolean {
   if (fileSizeNow(path) !== null) return false;
   renameSync(tmp, path);
   return true;
+}
+
+/** Runs `step` now, as a promise: what it throws becomes the rejection. */
+async function promised(step: () => unknown): Promise<void> {
+  step();
 }
 
 /** Throws AppError('invalid_request') unless `sha256` is 64 lowercase hex digits. */
