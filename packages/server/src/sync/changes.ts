@@ -30,8 +30,8 @@ export async function readChanges(
 
 /**
  * The page `readChanges` gives, with `backupWatermark()` (read after the page), as the JSON text of the answer.
- * Content and meta are stored as JSON text and go out as they are: parsing each revision's content only to
- * write it out again was most of the work of a pull.
+ * Content and meta are stored as JSON text and go out as they are, instead of being parsed only to be written
+ * out again: work that grew with every byte of the page.
  */
 export async function readChangesJson(
   ctx: Context,
