@@ -1,18 +1,23 @@
 import type { BlobStore } from '../blobs/blob-store.js';
-import { executor, type Queryable } from './queryable.js';
+import { compiledForList } from './compiled-once.js';
+import type { Queryable } from './queryable.js';
+
+// Every blob upload and every push of a photo asks: compiled once per length of list.
+const heldBlobSizes = compiledForList<{ sha256: string; size: number }, [string]>((db, list, [userId]) =>
+  db
+    .selectFrom('user_blobs')
+    .innerJoin('blobs', 'blobs.sha256', 'user_blobs.sha256')
+    .select(['blobs.sha256 as sha256', 'blobs.size as size'])
+    .where('user_blobs.user_id', '=', userId)
+    .where('user_blobs.sha256', 'in', list),
+);
 
 /** Sizes of the blobs among `sha256s` that this user uploaded; others are invisible to them. */
 export async function userBlobSizes(on: Queryable, userId: string, sha256s: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const unique = [...new Set(sha256s)];
   for (let i = 0; i < unique.length; i += 400) {
-    const rows = await executor(on)
-      .selectFrom('user_blobs')
-      .innerJoin('blobs', 'blobs.sha256', 'user_blobs.sha256')
-      .select(['blobs.sha256 as sha256', 'blobs.size as size'])
-      .where('user_blobs.user_id', '=', userId)
-      .where('user_blobs.sha256', 'in', unique.slice(i, i + 400))
-      .execute();
+    const rows = await heldBlobSizes(on, unique.slice(i, i + 400), userId);
     for (const row of rows) out.set(row.sha256, row.size);
   }
   return out;

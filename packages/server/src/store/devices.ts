@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
 import type { Database, DevicesTable } from './schema.js';
 
@@ -8,19 +9,34 @@ export async function insertDevice(db: Kysely<Database>, row: Insertable<Devices
   await db.insertInto('devices').values(row).execute();
 }
 
+// Every API request resolves its token, and every event a stream delivers checks its device: compiled once.
+const liveDeviceByTokenHash = compiledOnce<DeviceRow & { username: string; user_disabled: number }, [string]>(
+  (db, [tokenHash]) =>
+    db
+      .selectFrom('devices')
+      .innerJoin('users', 'users.id', 'devices.user_id')
+      .selectAll('devices')
+      .select(['users.username as username', 'users.disabled as user_disabled'])
+      .where('devices.token_hash', '=', tokenHash)
+      .where('devices.revoked_at', 'is', null),
+);
+const liveDeviceId = compiledOnce<{ id: string }, [string]>((db, [deviceId]) =>
+  db
+    .selectFrom('devices')
+    .innerJoin('users', 'users.id', 'devices.user_id')
+    .select('devices.id')
+    .where('devices.id', '=', deviceId)
+    .where('devices.revoked_at', 'is', null)
+    .where('users.disabled', '=', 0),
+);
+
 /** The live (not revoked) device whose token hashes to `tokenHash`, with its user. */
 export async function findDeviceByTokenHash(
   db: Kysely<Database>,
   tokenHash: string,
 ): Promise<(DeviceRow & { username: string; user_disabled: number }) | undefined> {
-  return db
-    .selectFrom('devices')
-    .innerJoin('users', 'users.id', 'devices.user_id')
-    .selectAll('devices')
-    .select(['users.username as username', 'users.disabled as user_disabled'])
-    .where('devices.token_hash', '=', tokenHash)
-    .where('devices.revoked_at', 'is', null)
-    .executeTakeFirst();
+  const [row] = await liveDeviceByTokenHash(db, tokenHash);
+  return row;
 }
 
 /**
@@ -97,13 +113,5 @@ export async function touchDevice(db: Kysely<Database>, deviceId: string, now: n
 
 /** True while the device is not revoked and its user is not disabled. */
 export async function isDeviceLive(on: Queryable, deviceId: string): Promise<boolean> {
-  const row = await executor(on)
-    .selectFrom('devices')
-    .innerJoin('users', 'users.id', 'devices.user_id')
-    .select('devices.id')
-    .where('devices.id', '=', deviceId)
-    .where('devices.revoked_at', 'is', null)
-    .where('users.disabled', '=', 0)
-    .executeTakeFirst();
-  return row !== undefined;
+  return (await liveDeviceId(on, deviceId)).length > 0;
 }

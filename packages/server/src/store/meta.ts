@@ -1,15 +1,40 @@
 import type { Transaction } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import { executor, type Queryable } from './queryable.js';
+import type { LogHead } from './revision-log.js';
 import type { Database } from './schema.js';
+
+// Every push, pull and event stream reads these: compiled once.
+const generationRow = compiledOnce<{ value: string }, []>((db) =>
+  db.selectFrom('meta').select('value').where('key', '=', 'generation'),
+);
+const generationAndHeadRow = compiledOnce<{ generation: string | null; last_seq: number; last_chain: string }, []>(
+  (db) =>
+    db
+      .selectFrom('log_head')
+      .select((eb) => [
+        eb.selectFrom('meta').select('value').where('key', '=', 'generation').as('generation'),
+        'last_seq',
+        'last_chain',
+      ])
+      .where('id', '=', 1),
+);
 
 /** The lineage id of this database; a restore or replacement starts a new one. */
 export async function readGeneration(on: Queryable): Promise<string> {
-  const row = await executor(on)
-    .selectFrom('meta')
-    .select('value')
-    .where('key', '=', 'generation')
-    .executeTakeFirstOrThrow();
+  const [row] = await generationRow(on);
+  if (!row) throw new Error('The database has no generation.');
   return row.value;
+}
+
+/**
+ * The generation and the committed head (with its chain value), in one statement: one snapshot, where two reads
+ * could straddle a restore.
+ */
+export async function readGenerationAndHead(on: Queryable): Promise<{ generation: string; head: LogHead }> {
+  const [row] = await generationAndHeadRow(on);
+  if (!row || row.generation === null) throw new Error('The database has no generation or log head.');
+  return { generation: row.generation, head: { seq: Number(row.last_seq), chain: row.last_chain } };
 }
 
 export async function readMeta(on: Queryable, key: string): Promise<string | undefined> {

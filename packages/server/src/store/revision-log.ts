@@ -110,13 +110,29 @@ export async function advanceLogHead(trx: Transaction<Database>, last: LogHead):
   await advanceHead(trx, last.seq, last.chain);
 }
 
+// Every pull, push and event stream reads the head, and a pull its page: compiled once.
+const headRow = compiledOnce<{ last_seq: number; last_chain: string }, []>((db) =>
+  db.selectFrom('log_head').select(['last_seq', 'last_chain']).where('id', '=', 1),
+);
+const chainAtOrBelow = compiledOnce<{ chain: string }, [number]>((db, [seq]) =>
+  db.selectFrom('revisions').select('chain').where('seq', '<=', seq).orderBy('seq', 'desc').limit(1),
+);
+const userRevisionsPage = compiledOnce<RevisionRow, [string, number, number, number]>(
+  (db, [userId, afterSeq, uptoSeq, limit]) =>
+    db
+      .selectFrom('revisions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('seq', '>', afterSeq)
+      .where('seq', '<=', uptoSeq)
+      .orderBy('seq')
+      .limit(limit),
+);
+
 /** The committed head with its chain value, read together. */
 export async function readLogHead(on: Queryable): Promise<LogHead> {
-  const row = await executor(on)
-    .selectFrom('log_head')
-    .select(['last_seq', 'last_chain'])
-    .where('id', '=', 1)
-    .executeTakeFirstOrThrow();
+  const [row] = await headRow(on);
+  if (!row) throw new Error('The log head row is missing.');
   return { seq: Number(row.last_seq), chain: row.last_chain };
 }
 
@@ -124,29 +140,19 @@ export async function readLogHead(on: Queryable): Promise<LogHead> {
  * The log's chain value at `seq`: that of the last revision at or below it
  * (a log restored from a snapshot has gaps: there the value is the one the
  * head had when it stood at `seq`); undefined when `seq` is past the head.
+ * `head`, when the caller has just read it, saves reading it again.
  */
-export async function readChainAt(on: Queryable, seq: number): Promise<string | undefined> {
-  const head = await readLogHead(on);
-  if (seq > head.seq) return undefined;
-  if (seq === head.seq) return head.chain;
-  const row = await executor(on)
-    .selectFrom('revisions')
-    .select('chain')
-    .where('seq', '<=', seq)
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+export async function readChainAt(on: Queryable, seq: number, head?: LogHead): Promise<string | undefined> {
+  const at = head ?? (await readLogHead(on));
+  if (seq > at.seq) return undefined;
+  if (seq === at.seq) return at.chain;
+  const [row] = await chainAtOrBelow(on, seq);
   return row?.chain ?? GENESIS_CHAIN;
 }
 
 /** The last sequence number handed out (committed). */
 export async function readHead(on: Queryable): Promise<number> {
-  const row = await executor(on)
-    .selectFrom('log_head')
-    .select('last_seq')
-    .where('id', '=', 1)
-    .executeTakeFirstOrThrow();
-  return row.last_seq;
+  return (await readLogHead(on)).seq;
 }
 
 /** A user's revisions after `afterSeq`, up to `uptoSeq`, in sequence order. */
@@ -157,15 +163,7 @@ export async function readUserRevisions(
   uptoSeq: number,
   limit: number,
 ): Promise<RevisionRow[]> {
-  return executor(on)
-    .selectFrom('revisions')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('seq', '>', afterSeq)
-    .where('seq', '<=', uptoSeq)
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
+  return userRevisionsPage(on, userId, afterSeq, uptoSeq, limit);
 }
 
 /** Every revision of one item, oldest first. */

@@ -2,8 +2,7 @@ import { AppError } from '@holdfast/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Caller, Context } from '../../context.js';
 import { isDeviceLive } from '../../store/devices.js';
-import { readGeneration } from '../../store/meta.js';
-import { readHead } from '../../store/revision-log.js';
+import { readGenerationAndHead } from '../../store/meta.js';
 import { callerOf } from '../app.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -39,8 +38,8 @@ export function eventRoutes(ctx: Context): FastifyPluginAsync {
           retryAfter: RETRY_AFTER_SECONDS,
         });
       }
-      const generation = await readGeneration(ctx.db);
-      const head = await readHead(ctx.db);
+      const { generation, head: at } = await readGenerationAndHead(ctx.db);
+      const head = at.seq;
       // Counted from here on, with no await before the stream's close handlers are in place.
       adjust(perDevice, caller.deviceId, 1);
       adjust(perUser, caller.userId, 1);
@@ -85,7 +84,7 @@ export function eventRoutes(ctx: Context): FastifyPluginAsync {
           let sent = 0;
           while (newest > sent && !stopped && (await checkLive())) {
             sent = newest;
-            send('change', { head: sent });
+            res.write(`event: change\ndata: {"head":${sent}}\n\n`);
           }
         } finally {
           delivering = false;

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { backupWatermark } from '../../backup/ack-gate.js';
 import type { Context } from '../../context.js';
 import { readGeneration } from '../../store/meta.js';
-import { readChanges } from '../../sync/changes.js';
+import { readChangesJson } from '../../sync/changes.js';
 import { push } from '../../sync/push.js';
 import { callerOf } from '../app.js';
 import { acknowledge } from '../durability-hook.js';
@@ -30,10 +30,10 @@ export function pushChangesRoutes(ctx: Context): FastifyPluginAsync {
       return { results, generation, durability };
     });
 
-    app.get('/v1/changes', async (request) => {
+    app.get('/v1/changes', async (request, reply) => {
       const query = parseInput(changesQuerySchema, request.query, 'query');
-      const page = await readChanges(ctx, callerOf(request), query.cursor, query.limit);
-      return { ...page, backupWatermark: backupWatermark(ctx) };
+      const page = await readChangesJson(ctx, callerOf(request), query.cursor, query.limit, () => backupWatermark(ctx));
+      return reply.type('application/json; charset=utf-8').send(page);
     });
   };
 }
