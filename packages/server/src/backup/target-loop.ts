@@ -1,9 +1,10 @@
 import type { Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
 import { recordIncident } from '../ledger/ledger.js';
-import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
+import { readFirstRevisionTimeAfter } from '../store/revision-log.js';
 import type { BackupMetrics } from './backup-metrics.js';
 import { saveSegmentCache } from './repository-view.js';
+import { createHandoff } from './revision-handoff.js';
 import { maybeDrill } from './scheduled-drill.js';
 import { type Follower, followAccountEpoch, followShippedSeq } from './standby-watermark.js';
 import {
@@ -11,6 +12,7 @@ import {
   connect,
   disconnect,
   PruneInProgress,
+  readShippingHead,
   type ShipDeps,
   ShippedElsewhere,
   shipJournal,
@@ -86,6 +88,7 @@ export function newTargetLoop(index: number, location: string, target: Target): 
     location,
     target,
     connection: null,
+    handoff: createHandoff(),
     lagAlerted: false,
     running: null,
     timer: null,
@@ -161,7 +164,7 @@ async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
 
 async function snapshotIfBehind(deps: BackupServiceDeps, loop: TargetLoop): Promise<void> {
   const connection = loop.connection as Connection;
-  const head = await readHead(deps.db.kysely);
+  const head = await readShippingHead(deps.db);
   if (head <= connection.lastSnapshotSeq) return;
   const result = await snapshotNow(deps, connection);
   deps.log.info(
@@ -267,7 +270,7 @@ async function failed(deps: BackupServiceDeps, loop: TargetLoop, error: unknown)
 
 async function measureLag(deps: BackupServiceDeps, loop: TargetLoop): Promise<void> {
   try {
-    const head = await readHead(deps.db.kysely);
+    const head = await readShippingHead(deps.db);
     const shipped = Math.max(loop.connection?.shippedSeq ?? loop.health.shippedSeq, 0);
     const lag = Math.max(0, head - shipped);
     let seconds = 0;
