@@ -231,6 +231,8 @@ export interface ShipResult {
   blobs: number;
   blobBytes: number;
   shippedSeq: number;
+  /** The log head the pass read last, when it found nothing after it: the target was caught up then. */
+  caughtUpAt: number | null;
 }
 
 /**
@@ -247,7 +249,14 @@ export async function shipJournal(
   /** Called just before each read of the head: every commit made before then is shipped by this pass. */
   beforeHeadRead: () => void = () => {},
 ): Promise<ShipResult> {
-  const result: ShipResult = { segments: 0, revisions: 0, blobs: 0, blobBytes: 0, shippedSeq: connection.shippedSeq };
+  const result: ShipResult = {
+    segments: 0,
+    revisions: 0,
+    blobs: 0,
+    blobBytes: 0,
+    shippedSeq: connection.shippedSeq,
+    caughtUpAt: null,
+  };
   await stepBackForPrune(connection);
   if (connection.shippedSeq < 0) {
     await snapshotNow(deps, connection);
@@ -261,7 +270,10 @@ export async function shipJournal(
     if (accountsDue(deps, connection)) await shipAccountState(deps, connection);
     beforeHeadRead();
     const head = await readShippingHead(deps.db);
-    if (head <= connection.shippedSeq) break;
+    if (head <= connection.shippedSeq) {
+      result.caughtUpAt = head;
+      break;
+    }
     const rows = await takeRevisions(
       connection.handoff,
       deps.db.kysely,
