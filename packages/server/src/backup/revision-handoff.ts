@@ -56,8 +56,9 @@ function dropRows(handoff: RevisionHandoff, count: number): void {
 /**
  * The committed revisions after `afterSeq` up to `uptoSeq`, at most `limit`,
  * in seq order, as `readRevisionRange` returns them: from the hand-off when it
- * holds all of them, from the database otherwise. Rows up to `afterSeq` are
- * forgotten (the target holds them).
+ * holds all of them, from the database otherwise. Rows taken, and rows up to
+ * `afterSeq` (the target holds them), are forgotten: a segment that fails to
+ * land is built again from the database.
  */
 export async function takeRevisions(
   handoff: RevisionHandoff | undefined,
@@ -73,7 +74,10 @@ export async function takeRevisions(
     const end = Math.min(uptoSeq, afterSeq + limit);
     if (start && start.seq === afterSeq + 1 && (handoff.rows.at(-1)?.seq ?? 0) >= end) {
       handoff.taken += 1;
-      return handoff.rows.slice(0, end - afterSeq);
+      // Let go of them at once: rows kept past the next collection of the young generation cost a full one.
+      const taken = handoff.rows.slice(0, end - afterSeq);
+      dropRows(handoff, taken.length);
+      return taken;
     }
     handoff.read += 1;
   }
