@@ -100,8 +100,9 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
   let outcomes: Outcome[];
   let first = 0;
   let last = 0;
-  // The rows of the writes that keep theirs: a write rolled back to its savepoint takes its rows back.
-  const rows: RevisionRow[] = [];
+  // The rows of the writes that keep theirs (a write rolled back to its savepoint takes its rows back), for
+  // shipping; without it they are not kept past their insert.
+  const rows: RevisionRow[] | null = ctx.commits.onCommitted ? [] : null;
   try {
     ({ outcomes, first, last } = await inTransaction(ctx.db, async (trx) => {
       const head = await lockLogHead(trx, ctx.db.engine);
@@ -109,13 +110,13 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
       const append: Append = async (revisions) => {
         const appended = await appendRevisions(trx, end, revisions);
         end = appended.head;
-        for (const row of appended.rows) rows.push(row);
+        if (rows) for (const row of appended.rows) rows.push(row);
         return appended.seqs;
       };
       const results: Outcome[] = [];
       for (const waiting of group) {
         const before = end;
-        const kept = rows.length;
+        const kept = rows?.length ?? 0;
         if (group.length === 1) {
           results.push({ ok: true, value: await waiting.work(trx, append), last: end.seq > before.seq ? end.seq : 0 });
           continue;
@@ -132,7 +133,7 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
             throw error;
           });
           end = before;
-          rows.length = kept;
+          if (rows) rows.length = kept;
           results.push({ ok: false, value: error, last: 0 });
         }
       }
@@ -150,7 +151,7 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
     return;
   }
   if (last > first) {
-    if (rows.length > 0) ctx.commits.onCommitted?.(rows);
+    if (rows && rows.length > 0) ctx.commits.onCommitted?.(rows);
     ctx.highWaterMark.note(last);
     ctx.metrics.logHead.set(last);
     for (const [userId, userLast] of lastPerUser(group, outcomes)) ctx.notifier.publishLocal(userId, userLast);
