@@ -1,4 +1,5 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
+import { brotliCompressSync, constants } from 'node:zlib';
 import { createTestRepository, sha256 } from '@holdfast/test-support/backup-fixtures';
 import { directoryHarness, type TargetHarness } from '@holdfast/test-support/backup-targets';
 import fc from 'fast-check';
@@ -180,5 +181,27 @@ describe('object codec', () => {
     const wrongKey = () => openEnvelope(createSecretKey(randomBytes(32)), 'journal', stored, 'journal/x');
     expect(wrongKey).toThrow(/authentication failed/);
     expect(() => openEnvelope(key, 'snapshot', stored, 'snapshots/x')).toThrow(/expected 4/);
+  });
+});
+
+describe('brotli quality', () => {
+  const key = createSecretKey(randomBytes(32));
+  const payload = Buffer.from(
+    Array.from(
+      { length: 200 },
+      (_, i) => `BEGIN:VCARD\r\nFN:Person ${i}\r\nNOTE:met at ${i % 7}\r\nEND:VCARD\r\n`,
+    ).join(''),
+  );
+  const compressedLength = (quality: number) =>
+    brotliCompressSync(payload, { params: { [constants.BROTLI_PARAM_QUALITY]: quality } }).byteLength;
+
+  it('is 1 for journal segments, which writes wait for, and 3 for every other object; readers need not know it', async () => {
+    expect(compressedLength(1)).not.toBe(compressedLength(3));
+    const journal = await sealEnvelope(key, 'journal', payload);
+    const data = await sealEnvelope(key, 'snapshot-data', payload);
+    expect(journal.byteLength).toBe(28 + compressedLength(1) + 16);
+    expect(data.byteLength).toBe(28 + compressedLength(3) + 16);
+    expect(Buffer.from(openEnvelope(key, 'journal', journal, 'j'))).toEqual(payload);
+    expect(Buffer.from(openEnvelope(key, 'snapshot-data', data, 'd'))).toEqual(payload);
   });
 });

@@ -95,7 +95,7 @@ export async function sealEnvelope(
   compression: Compression = 'brotli',
 ): Promise<Uint8Array> {
   checkPayloadSize(payload);
-  const compressed = compression === 'none' ? null : await compress(compression, payload);
+  const compressed = compression === 'none' ? null : await compress(compression, payload, brotliQuality(type));
   return encrypt(key, type, payload, compressed, compression);
 }
 
@@ -245,6 +245,19 @@ function compressionName(code: number): Compression | null {
 const BROTLI_QUALITY = 3;
 
 /**
+ * Journal segments use quality 1: acknowledged writes wait for them, and on a
+ * segment of 100 contacts it compresses in a third of the time of quality 3
+ * for about 7 % more bytes. Snapshots replace them in time, so the bytes are
+ * kept for less long. A reader does not need to know the quality.
+ */
+const JOURNAL_BROTLI_QUALITY = 1;
+
+/** The brotli quality objects of `type` are written with. */
+export function brotliQuality(type: ObjectType): number {
+  return type === 'journal' ? JOURNAL_BROTLI_QUALITY : BROTLI_QUALITY;
+}
+
+/**
  * Payloads up to this size are compressed on the calling thread: under a
  * millisecond of work, less than a round trip through a busy thread pool,
  * which a journal segment that writes are waiting for cannot afford.
@@ -254,11 +267,15 @@ const SYNC_COMPRESS_MAX_BYTES = 128 * 1024;
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 
-async function compress(method: Exclude<Compression, 'none'>, payload: Uint8Array): Promise<Uint8Array> {
+async function compress(
+  method: Exclude<Compression, 'none'>,
+  payload: Uint8Array,
+  quality: number,
+): Promise<Uint8Array> {
   if (method === 'gzip') return gzipAsync(payload, { level: 6 });
   const options = {
     params: {
-      [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
+      [constants.BROTLI_PARAM_QUALITY]: quality,
       [constants.BROTLI_PARAM_SIZE_HINT]: payload.byteLength,
     },
   };

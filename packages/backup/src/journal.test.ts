@@ -27,6 +27,21 @@ describe.each(targetKinds)('journal segments on a %s target', (kind) => {
     await harness.cleanup();
   });
 
+  it('stores a segment under 4 KiB uncompressed and a larger one compressed; both read back', async () => {
+    const small = await writeJournalSegment(repo, { generation: 'g1', prev: null, revisions: [put(1, 'a', 'A')] });
+    const text = Array.from({ length: 100 }, (_, i) => `line ${i % 10} of a note that repeats`).join('\n');
+    const large = await writeJournalSegment(repo, {
+      generation: 'g1',
+      prev: { object: small.object, toSeq: 1 },
+      revisions: [put(2, 'b', text), put(3, 'c', text)],
+    });
+    // Byte 6 of the envelope: the compression (0 none, 2 brotli).
+    expect((await harness.target.getObject(small.object))[6]).toBe(0);
+    expect((await harness.target.getObject(large.object))[6]).toBe(2);
+    expect((await readJournalSegment(repo, small.object)).revisions).toEqual([put(1, 'a', 'A')]);
+    expect((await readJournalSegment(repo, large.object)).revisions.map((r) => r.content)).toEqual([text, text]);
+  });
+
   it('round-trips a chain of segments and reads it back oldest first', async () => {
     const first = await writeJournalSegment(repo, {
       generation: 'g1',

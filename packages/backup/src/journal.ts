@@ -97,10 +97,22 @@ export async function writeJournalSegment(repo: Repository, input: JournalSegmen
   };
   const checked = checkedSegment(segment);
   const { name, value } = checked
-    ? { name: await storeObject(repo, 'journal', Buffer.from(JSON.stringify(checked), 'utf8')), value: checked }
+    ? { name: await storeSegment(repo, Buffer.from(JSON.stringify(checked), 'utf8')), value: checked }
     : await storeJson(repo, 'journal', journalSegmentSchema, segment);
   lastWritten.set(repo, { object: name, toSeq: value.toSeq });
   return { object: name, segment: value };
+}
+
+/**
+ * Segments smaller than this are stored uncompressed: a segment of one or a
+ * few revisions (a DAV PUT, a small push) saves a few hundred bytes by
+ * compression, and compressing it and decompressing it again for the
+ * round-trip check cost more than the rest of encoding it.
+ */
+export const JOURNAL_COMPRESS_MIN_BYTES = 4096;
+
+function storeSegment(repo: Repository, payload: Buffer): Promise<string> {
+  return storeObject(repo, 'journal', payload, payload.byteLength < JOURNAL_COMPRESS_MIN_BYTES ? 'none' : 'brotli');
 }
 
 /**

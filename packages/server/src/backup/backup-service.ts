@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { RevisionRow } from '../store/revision-log.js';
+import { offerRows } from './revision-handoff.js';
 import { drillNow } from './scheduled-drill.js';
 import {
   type BackupServiceDeps,
@@ -33,6 +35,8 @@ export interface BackupService {
    * notification arrives (with PostgreSQL it comes back through the database).
    */
   wake(): void;
+  /** Rows a commit of this process just made durable: shipping takes them instead of reading them back. */
+  handOff(rows: readonly RevisionRow[]): void;
   stop(): Promise<void>;
 }
 
@@ -94,6 +98,9 @@ export function createBackupService(deps: BackupServiceDeps): BackupService {
     health: () => state.loops.map((loop) => ({ ...loop.health })),
     wake: () => {
       if (state.started) wake(state);
+    },
+    handOff: (rows) => {
+      for (const loop of state.loops) if (loop.handoff && !loop.health.standby) offerRows(loop.handoff, rows);
     },
     stop: () => stop(state),
   };

@@ -41,9 +41,11 @@ export function startServerBackups(ctx: Context): BackupService | null {
     ...ackGateDeps(gate),
   });
   gate.onWait = () => service.wake();
+  ctx.commits.onCommitted = (rows) => service.handOff(rows);
   return {
     ...service,
     stop: async () => {
+      ctx.commits.onCommitted = null;
       closeAckGate(gate);
       await service.stop();
     },

@@ -1,9 +1,10 @@
 import type { Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
 import { recordIncident } from '../ledger/ledger.js';
-import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
+import { readFirstRevisionTimeAfter } from '../store/revision-log.js';
 import type { BackupMetrics } from './backup-metrics.js';
 import { saveSegmentCache } from './repository-view.js';
+import { createHandoff } from './revision-handoff.js';
 import { maybeDrill } from './scheduled-drill.js';
 import { type Follower, followAccountEpoch, followShippedSeq } from './standby-watermark.js';
 import {
@@ -11,6 +12,7 @@ import {
   connect,
   disconnect,
   PruneInProgress,
+  readShippingHead,
   type ShipDeps,
   ShippedElsewhere,
   shipJournal,
@@ -86,6 +88,7 @@ export function newTargetLoop(index: number, location: string, target: Target): 
     location,
     target,
     connection: null,
+    handoff: createHandoff(),
     lagAlerted: false,
     running: null,
     timer: null,
@@ -128,6 +131,7 @@ export function runPass(scope: LoopScope, loop: TargetLoop): Promise<void> {
 async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
   const { deps } = scope;
   const started = deps.now();
+  let caughtUp: number | null = null;
   try {
     loop.connection ??= await connect(deps, loop);
     const connection = loop.connection;
@@ -135,7 +139,7 @@ async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
     durable(connection.shippedSeq);
     // A wake signalled before the head is read is a commit that read sees, so this pass ships it.
     let covered = loop.wakesCovered;
-    await shipJournal(deps, connection, durable, () => {
+    const shipped = await shipJournal(deps, connection, durable, () => {
       covered = loop.wakes;
     });
     loop.wakesCovered = covered;
@@ -150,18 +154,19 @@ async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
     }
     await maybeDrill(scope, loop, connection);
     await measureTarget(deps, loop, connection);
+    caughtUp = shipped.caughtUpAt;
   } catch (error) {
     if (error instanceof PruneInProgress) await stepBack(deps, loop);
     else if (error instanceof ShippedElsewhere) await standBy(deps, loop, error);
     else await failed(deps, loop, error);
   }
   // The server that ships measures and alerts on the lag; a standby's own position says nothing.
-  if (!loop.health.standby) await measureLag(deps, loop);
+  if (!loop.health.standby) await measureLag(deps, loop, caughtUp);
 }
 
 async function snapshotIfBehind(deps: BackupServiceDeps, loop: TargetLoop): Promise<void> {
   const connection = loop.connection as Connection;
-  const head = await readHead(deps.db.kysely);
+  const head = await readShippingHead(deps.db);
   if (head <= connection.lastSnapshotSeq) return;
   const result = await snapshotNow(deps, connection);
   deps.log.info(
@@ -265,9 +270,10 @@ async function failed(deps: BackupServiceDeps, loop: TargetLoop, error: unknown)
   ).catch((ledgerError) => deps.log.error({ err: String(ledgerError) }, 'could not record backup_failed'));
 }
 
-async function measureLag(deps: BackupServiceDeps, loop: TargetLoop): Promise<void> {
+/** Measures and reports the lag; `caughtUp` is a head the pass just found shipped (no need to read it again). */
+async function measureLag(deps: BackupServiceDeps, loop: TargetLoop, caughtUp: number | null): Promise<void> {
   try {
-    const head = await readHead(deps.db.kysely);
+    const head = caughtUp ?? (await readShippingHead(deps.db));
     const shipped = Math.max(loop.connection?.shippedSeq ?? loop.health.shippedSeq, 0);
     const lag = Math.max(0, head - shipped);
     let seconds = 0;

@@ -15,9 +15,9 @@ import {
 import { AppError } from '@holdfast/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config.js';
+import { compiledOnce } from '../store/compiled-once.js';
 import type { Db } from '../store/database.js';
 import { readGeneration, readLineageMeta } from '../store/meta.js';
-import { readHead, readRevisionRange } from '../store/revision-log.js';
 import { accountFingerprint, readAccountTables } from './account-tables.js';
 import { ensureBlobs } from './blob-copy.js';
 import {
@@ -32,9 +32,22 @@ import {
   saveSegmentCache,
   scanRepository,
 } from './repository-view.js';
+import { type RevisionHandoff, takeRevisions } from './revision-handoff.js';
 import { toBackupRevision } from './revision-records.js';
 import { readLayout, type SnapshotLayout, type SnapshotResult, takeSnapshot } from './snapshot-builder.js';
 import { backupSecret, lockHolder } from './targets.js';
+
+// Read before every segment and after every pass: compiled once, as the write path's own statements are.
+const logHead = compiledOnce<{ last_seq: number }, []>((db) =>
+  db.selectFrom('log_head').select('last_seq').where('id', '=', 1),
+);
+
+/** The last seq committed (`readHead`), without building the query each time. */
+export async function readShippingHead(db: Db): Promise<number> {
+  const [row] = await logHead(db.kysely);
+  if (!row) throw new Error('The log head row is missing.');
+  return row.last_seq;
+}
 
 /** Thrown when a prune holds the target: the writer releases its lock and tries again later. */
 export class PruneInProgress extends Error {
@@ -62,6 +75,8 @@ export interface TargetRuntime {
   location: string;
   target: Target;
   connection: Connection | null;
+  /** The revisions this process's writes handed over, so shipping need not read them back (revision-handoff.ts). */
+  handoff?: RevisionHandoff;
 }
 
 /** An open repository and what this process knows about it. */
@@ -88,6 +103,7 @@ export interface Connection {
   accountsEpoch: number;
   /** When shipping last looked for a prune lock (wall clock; 0: look before the next write). */
   pruneCheckedAt: number;
+  handoff?: RevisionHandoff | undefined;
 }
 
 /**
@@ -158,6 +174,7 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
       accountsEpoch: 0,
       // Just looked, above; and the lock taken since would have failed beside a prune's.
       pruneCheckedAt: Date.now(),
+      handoff: runtime.handoff,
       accounts: accounts
         ? { object: accounts, fingerprint: accountFingerprint(await readAccountState(repo, accounts)) }
         : null,
@@ -214,6 +231,8 @@ export interface ShipResult {
   blobs: number;
   blobBytes: number;
   shippedSeq: number;
+  /** The log head the pass read last, when it found nothing after it: the target was caught up then. */
+  caughtUpAt: number | null;
 }
 
 /**
@@ -230,7 +249,14 @@ export async function shipJournal(
   /** Called just before each read of the head: every commit made before then is shipped by this pass. */
   beforeHeadRead: () => void = () => {},
 ): Promise<ShipResult> {
-  const result: ShipResult = { segments: 0, revisions: 0, blobs: 0, blobBytes: 0, shippedSeq: connection.shippedSeq };
+  const result: ShipResult = {
+    segments: 0,
+    revisions: 0,
+    blobs: 0,
+    blobBytes: 0,
+    shippedSeq: connection.shippedSeq,
+    caughtUpAt: null,
+  };
   await stepBackForPrune(connection);
   if (connection.shippedSeq < 0) {
     await snapshotNow(deps, connection);
@@ -243,9 +269,18 @@ export async function shipJournal(
     // A pass can run as long as writes keep coming; new logins and app passwords must not wait for its end.
     if (accountsDue(deps, connection)) await shipAccountState(deps, connection);
     beforeHeadRead();
-    const head = await readHead(deps.db.kysely);
-    if (head <= connection.shippedSeq) break;
-    const rows = await readRevisionRange(deps.db.kysely, connection.shippedSeq, head, SEGMENT_REVISIONS);
+    const head = await readShippingHead(deps.db);
+    if (head <= connection.shippedSeq) {
+      result.caughtUpAt = head;
+      break;
+    }
+    const rows = await takeRevisions(
+      connection.handoff,
+      deps.db.kysely,
+      connection.shippedSeq,
+      head,
+      SEGMENT_REVISIONS,
+    );
     const revisions = rows.map(toBackupRevision);
     const toSeq = rows.length < SEGMENT_REVISIONS ? head : (revisions.at(-1)?.seq ?? head);
     const shas = revisions.flatMap((r) => (r.blob ? [r.blob.sha256] : []));
@@ -297,7 +332,7 @@ export async function shipAccountState(deps: ShipDeps, connection: Connection): 
   // Before the tables: every account change counted by then is committed, so the tables read next hold it.
   const epoch = deps.accountEpoch?.() ?? 0;
   // Read first: the tables are at least as new as this seq, which is the state's place in the log.
-  const head = await readHead(deps.db.kysely);
+  const head = await readShippingHead(deps.db);
   const tables = await readAccountTables(deps.db);
   const fingerprint = accountFingerprint(tables);
   if (connection.accounts?.fingerprint === fingerprint) {

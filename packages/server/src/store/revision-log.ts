@@ -57,15 +57,16 @@ const oneRevisionInsert = compiledOnce<never, unknown[]>((db, slots) =>
  * Appends revisions after `head` (the value from `lockLogHead`, or the head
  * returned by the last append since) in the same transaction, chaining each
  * to the one before; returns their sequence numbers in order and the new
- * head. The caller records the new head with `advanceLogHead` before
+ * head, and the rows as written (shipping takes them without reading them
+ * back). The caller records the new head with `advanceLogHead` before
  * committing.
  */
 export async function appendRevisions(
   trx: Transaction<Database>,
   head: LogHead,
   revisions: NewRevision[],
-): Promise<{ seqs: number[]; head: LogHead }> {
-  if (revisions.length === 0) return { seqs: [], head };
+): Promise<{ seqs: number[]; head: LogHead; rows: RevisionRow[] }> {
+  if (revisions.length === 0) return { seqs: [], head, rows: [] };
   const seqs = revisions.map((_, i) => head.seq + i + 1);
   let chain = head.chain;
   const rows = revisions.map((r, i) => {
@@ -98,11 +99,11 @@ export async function appendRevisions(
   if (rows.length === 1) {
     const row = rows[0] as RevisionRow;
     await oneRevisionInsert(trx, ...REVISION_COLUMNS.map((c) => row[c]));
-    return { seqs, head: { seq: seqs[0] as number, chain } };
+    return { seqs, head: { seq: seqs[0] as number, chain }, rows };
   }
   // Prepared multi-row inserts: building each statement with the query builder costs more than running it.
   await insertMany(trx, engineOf(trx), 'revisions', rows);
-  return { seqs, head: { seq: seqs[seqs.length - 1] as number, chain } };
+  return { seqs, head: { seq: seqs[seqs.length - 1] as number, chain }, rows };
 }
 
 /** Records the last revision appended in this transaction, which still holds the log lock. */

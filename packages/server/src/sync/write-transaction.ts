@@ -1,6 +1,12 @@
 import type { Transaction } from 'kysely';
 import type { Context } from '../context.js';
-import { advanceLogHead, appendRevisions, lockLogHead, type NewRevision } from '../store/revision-log.js';
+import {
+  advanceLogHead,
+  appendRevisions,
+  lockLogHead,
+  type NewRevision,
+  type RevisionRow,
+} from '../store/revision-log.js';
 import type { Database } from '../store/schema.js';
 import {
   beginSavepoint,
@@ -42,10 +48,12 @@ const MAX_GROUP = 64;
 export interface CommitQueue {
   waiting: Waiting[];
   busy: boolean;
+  /** Given the rows of every commit, in seq order, before its writers are answered (backup shipping takes them). */
+  onCommitted: ((rows: readonly RevisionRow[]) => void) | null;
 }
 
 export function createCommitQueue(): CommitQueue {
-  return { waiting: [], busy: false };
+  return { waiting: [], busy: false, onCommitted: null };
 }
 
 /**
@@ -92,6 +100,9 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
   let outcomes: Outcome[];
   let first = 0;
   let last = 0;
+  // The rows of the writes that keep theirs (a write rolled back to its savepoint takes its rows back), for
+  // shipping; without it they are not kept past their insert.
+  const rows: RevisionRow[] | null = ctx.commits.onCommitted ? [] : null;
   try {
     ({ outcomes, first, last } = await inTransaction(ctx.db, async (trx) => {
       const head = await lockLogHead(trx, ctx.db.engine);
@@ -99,11 +110,13 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
       const append: Append = async (revisions) => {
         const appended = await appendRevisions(trx, end, revisions);
         end = appended.head;
+        if (rows) for (const row of appended.rows) rows.push(row);
         return appended.seqs;
       };
       const results: Outcome[] = [];
       for (const waiting of group) {
         const before = end;
+        const kept = rows?.length ?? 0;
         if (group.length === 1) {
           results.push({ ok: true, value: await waiting.work(trx, append), last: end.seq > before.seq ? end.seq : 0 });
           continue;
@@ -120,6 +133,7 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
             throw error;
           });
           end = before;
+          if (rows) rows.length = kept;
           results.push({ ok: false, value: error, last: 0 });
         }
       }
@@ -137,6 +151,7 @@ async function commitGroup(ctx: Context, group: Waiting[]): Promise<void> {
     return;
   }
   if (last > first) {
+    if (rows && rows.length > 0) ctx.commits.onCommitted?.(rows);
     ctx.highWaterMark.note(last);
     ctx.metrics.logHead.set(last);
     for (const [userId, userLast] of lastPerUser(group, outcomes)) ctx.notifier.publishLocal(userId, userLast);
