@@ -434,6 +434,9 @@ interface Row {
   put8: number;
   put8Partial: boolean;
   cpuPerPutMs: number;
+  /** The same, over the phase with one PUT at a time and over the phase with 8 in flight. */
+  cpuPerPut1Ms: number;
+  cpuPerPut8Ms: number;
   /** CPU per PUT over the warm-up, on a fresh process. */
   coldCpuPerPutMs: number;
   warmupPuts: number;
@@ -516,8 +519,12 @@ async function benchOne(t: Target, n: number): Promise<Row> {
 
   const cpuBefore = await cpuSeconds(t.pid);
   const seq = await putCards(t, seqBook, make(0), 1);
+  const cpuBetween = await cpuSeconds(t.pid);
   const par = await putCards(t, parBook, make(n), 8);
-  const cpuPerPutMs = (((await cpuSeconds(t.pid)) - cpuBefore) * 1000) / (seq.stored.length + par.stored.length);
+  const cpuAfter = await cpuSeconds(t.pid);
+  const cpuPerPutMs = ((cpuAfter - cpuBefore) * 1000) / (seq.stored.length + par.stored.length);
+  const cpuPerPut1Ms = ((cpuBetween - cpuBefore) * 1000) / seq.stored.length;
+  const cpuPerPut8Ms = ((cpuAfter - cpuBetween) * 1000) / par.stored.length;
   const bodies = new Map(seq.stored.map((c) => [c.name, c.body]));
 
   // Full sync, as a phone does on first contact: list, then multiget in batches of 100.
@@ -583,6 +590,8 @@ async function benchOne(t: Target, n: number): Promise<Row> {
     put8: par.rate,
     put8Partial: par.partial,
     cpuPerPutMs,
+    cpuPerPut1Ms,
+    cpuPerPut8Ms,
     coldCpuPerPutMs,
     warmupPuts: warmed,
     stored: seq.stored.length,
@@ -674,7 +683,8 @@ try {
         rows.push(row);
         console.log(
           `  ${name} N=${n}: PUT ${row.put1.toFixed(0)}/${row.put8.toFixed(0)} cards/s ` +
-            `(${row.cpuPerPutMs.toFixed(2)} ms CPU each; ${row.coldCpuPerPutMs.toFixed(2)} ms over ` +
+            `(${row.cpuPerPutMs.toFixed(2)} ms CPU each: ${row.cpuPerPut1Ms.toFixed(2)} at c=1, ` +
+            `${row.cpuPerPut8Ms.toFixed(2)} at c=8; ${row.coldCpuPerPutMs.toFixed(2)} ms over ` +
             `${row.warmupPuts} warm-up PUTs), full sync ` +
             `${row.fullSyncS.toFixed(3)} s, sync ${ms(row.syncInitial)} / ${ms(row.syncNoop)} / ${ms(row.syncEdits)} ms`,
         );
