@@ -3,9 +3,9 @@
  * Xandikos (both from Debian), each on 127.0.0.1 with temporary storage.
  * For N = 1,000 and 10,000 realistic vCards, on a fresh server each time:
  *
- * - warm-up: up to HOLDFAST_BENCH_WARMUP_PUTS cards (default 1,000) into an
+ * - warm-up: up to HOLDFAST_BENCH_WARMUP_PUTS cards (default 3,000) into an
  *   address book of their own, 8 in flight, for at most
- *   HOLDFAST_BENCH_WARMUP_SECONDS (default 10), the same for every server; the
+ *   HOLDFAST_BENCH_WARMUP_SECONDS (default 15), the same for every server; the
  *   server's CPU time per PUT over it is printed as "cold" (a fresh process:
  *   Holdfast's code is still being compiled, about twice the steady cost);
  * - PUT N cards one at a time, then N more (into a second address book) with
@@ -50,8 +50,8 @@ const python = '/usr/bin/python3';
 const quick = process.env.HOLDFAST_BENCH_QUICK === '1';
 const sizes = quick ? [1000] : [1000, 10_000];
 const phaseBudgetMs = Number(process.env.HOLDFAST_BENCH_PHASE_SECONDS ?? 120) * 1000;
-const warmupPuts = Number(process.env.HOLDFAST_BENCH_WARMUP_PUTS ?? 1000);
-const warmupBudgetMs = Number(process.env.HOLDFAST_BENCH_WARMUP_SECONDS ?? 10) * 1000;
+const warmupPuts = Number(process.env.HOLDFAST_BENCH_WARMUP_PUTS ?? 3000);
+const warmupBudgetMs = Number(process.env.HOLDFAST_BENCH_WARMUP_SECONDS ?? 15) * 1000;
 const requestTimeoutMs = 60_000;
 // The whole run is bounded: past this, servers are stopped and the script fails.
 const runBudgetMs = (quick ? 10 : 45) * 60_000;
@@ -500,8 +500,8 @@ async function benchOne(t: Target, n: number): Promise<Row> {
   const parBook = `${t.home}bench-par/`;
   await expectStatus(t, 'MKCOL', seqBook, [201], MKCOL);
   await expectStatus(t, 'MKCOL', parBook, [201], MKCOL);
-  const make = (from: number) =>
-    Array.from({ length: n }, (_, k) => {
+  const make = (from: number, count = n) =>
+    Array.from({ length: count }, (_, k) => {
       const uid = randomUUID();
       return { name: `${uid}.vcf`, body: vcard(uid, from + k) };
     });
@@ -510,7 +510,7 @@ async function benchOne(t: Target, n: number): Promise<Row> {
   // is past it, and its cost is printed as the cold figure rather than mixed into the steady one.
   const warmBook = `${t.home}bench-warm/`;
   await expectStatus(t, 'MKCOL', warmBook, [201], MKCOL);
-  const warm = make(10_000_000).slice(0, warmupPuts);
+  const warm = make(10_000_000, warmupPuts);
   const coldBefore = await cpuSeconds(t.pid);
   const warmed = await pool(warm, 8, performance.now() + warmupBudgetMs, async (card) => {
     await expectStatus(t, 'PUT', `${warmBook}${card.name}`, [201, 204], card.body);
