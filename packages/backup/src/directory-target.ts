@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, type Dirent, linkSync, openSync, unlinkSync, write } from 'node:fs';
+import { closeSync, constants, type Dirent, linkSync, open as openCallback, unlinkSync, write } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fsyncDir, fsyncFd } from '@holdfast/node-io';
@@ -50,10 +50,10 @@ export class DirectoryTarget implements Target {
    * Written for the common case, a new object in an existing directory, with
    * as few trips through the thread pool as durability allows (acknowledged
    * writes wait for each one, behind everything else a busy server queues
-   * there): the temporary file is written durably in one trip (O_DSYNC), and
-   * the directory fsynced in another. Opening, linking and unlinking are
-   * answered from the kernel's caches and run in place. A name that already
-   * exists is found by `link` itself.
+   * there): the temporary file is created in one trip, written durably in
+   * another (O_DSYNC), and the directory fsynced in a third. Linking and
+   * unlinking are answered from the kernel's caches and run in place. A name
+   * that already exists is found by `link` itself.
    */
   async putObject(name: string, bytes: Uint8Array): Promise<void> {
     assertObjectName(name, this.description);
@@ -269,7 +269,7 @@ const DSYNC_FLAGS =
  * thread pool where a write and a fsync take two.
  */
 async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const fd = openSync(path, DSYNC_FLAGS ?? 'wx', 0o600);
+  const fd = await openFd(path, DSYNC_FLAGS ?? 'wx');
   try {
     let written = 0;
     while (written < bytes.byteLength) written += await writeFd(fd, bytes, written);
@@ -277,6 +277,17 @@ async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Opens in the thread pool: creating a file can wait for the file system's
+ * journal (while another file's fsync commits it), which must not stall the
+ * event loop.
+ */
+function openFd(path: string, flags: number | string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    openCallback(path, flags, 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
 }
 
 function writeFd(fd: number, bytes: Uint8Array, offset: number): Promise<number> {
