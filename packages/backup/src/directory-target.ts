@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, type Dirent, linkSync, open as openCallback, unlinkSync, write } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, statfs, unlink } from 'node:fs/promises';
+import { closeSync, constants, type Dirent, open as openCallback, write } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fsyncDir, fsyncFd } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
@@ -50,10 +50,11 @@ export class DirectoryTarget implements Target {
    * Written for the common case, a new object in an existing directory, with
    * as few trips through the thread pool as durability allows (acknowledged
    * writes wait for each one, behind everything else a busy server queues
-   * there): the temporary file is created in one trip, written durably in
-   * another (O_DSYNC), and the directory fsynced in a third. Linking and
-   * unlinking are answered from the kernel's caches and run in place. A name
-   * that already exists is found by `link` itself.
+   * there): the temporary file is created, written durably in one write
+   * (O_DSYNC), linked, unlinked, and the directory fsynced. Calls that change
+   * a directory stay off the event loop: on ext4 they can wait for the file
+   * system's journal while another file's fsync commits it. A name that
+   * already exists is found by `link` itself.
    */
   async putObject(name: string, bytes: Uint8Array): Promise<void> {
     assertObjectName(name, this.description);
@@ -68,7 +69,7 @@ export class DirectoryTarget implements Target {
           await fsyncFile(path);
         }
       } finally {
-        unlinkQuietly(tmp);
+        await unlink(tmp).catch(() => {});
       }
       await fsyncDir(dir);
     } catch (error) {
@@ -157,7 +158,7 @@ export class DirectoryTarget implements Target {
    */
   async #publish(name: string, tmp: string, path: string, bytes: Uint8Array): Promise<boolean> {
     try {
-      linkSync(tmp, path);
+      await link(tmp, path);
       return true;
     } catch (error) {
       const code = errorCode(error);
@@ -294,14 +295,6 @@ function writeFd(fd: number, bytes: Uint8Array, offset: number): Promise<number>
   return new Promise((resolve, reject) =>
     write(fd, bytes, offset, bytes.byteLength - offset, offset, (err, n) => (err ? reject(err) : resolve(n))),
   );
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone (renamed into place); a hidden file left behind is never listed as an object.
-  }
 }
 
 async function fsyncFile(path: string): Promise<void> {
