@@ -1,7 +1,7 @@
 import type { Target } from '@holdfast/backup';
 import type { Logger } from 'pino';
 import { recordIncident } from '../ledger/ledger.js';
-import { readFirstRevisionTimeAfter } from '../store/revision-log.js';
+import { readFirstRevisionTimeAfter, readHead } from '../store/revision-log.js';
 import type { BackupMetrics } from './backup-metrics.js';
 import { saveSegmentCache } from './repository-view.js';
 import { createHandoff } from './revision-handoff.js';
@@ -12,7 +12,6 @@ import {
   connect,
   disconnect,
   PruneInProgress,
-  readShippingHead,
   type ShipDeps,
   ShippedElsewhere,
   shipJournal,
@@ -166,7 +165,7 @@ async function pass(scope: LoopScope, loop: TargetLoop): Promise<void> {
 
 async function snapshotIfBehind(deps: BackupServiceDeps, loop: TargetLoop): Promise<void> {
   const connection = loop.connection as Connection;
-  const head = await readShippingHead(deps.db);
+  const head = await readHead(deps.db.kysely);
   if (head <= connection.lastSnapshotSeq) return;
   const result = await snapshotNow(deps, connection);
   deps.log.info(
@@ -273,7 +272,7 @@ async function failed(deps: BackupServiceDeps, loop: TargetLoop, error: unknown)
 /** Measures and reports the lag; `caughtUp` is a head the pass just found shipped (no need to read it again). */
 async function measureLag(deps: BackupServiceDeps, loop: TargetLoop, caughtUp: number | null): Promise<void> {
   try {
-    const head = caughtUp ?? (await readShippingHead(deps.db));
+    const head = caughtUp ?? (await readHead(deps.db.kysely));
     const shipped = Math.max(loop.connection?.shippedSeq ?? loop.health.shippedSeq, 0);
     const lag = Math.max(0, head - shipped);
     let seconds = 0;

@@ -15,9 +15,9 @@ import {
 import { AppError } from '@holdfast/protocol';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Config } from '../config.js';
-import { compiledOnce } from '../store/compiled-once.js';
 import type { Db } from '../store/database.js';
 import { readGeneration, readLineageMeta } from '../store/meta.js';
+import { readHead } from '../store/revision-log.js';
 import { accountFingerprint, readAccountTables } from './account-tables.js';
 import { ensureBlobs } from './blob-copy.js';
 import {
@@ -36,18 +36,6 @@ import { type RevisionHandoff, takeRevisions } from './revision-handoff.js';
 import { toBackupRevision } from './revision-records.js';
 import { readLayout, type SnapshotLayout, type SnapshotResult, takeSnapshot } from './snapshot-builder.js';
 import { backupSecret, lockHolder } from './targets.js';
-
-// Read before every segment and after every pass: compiled once, as the write path's own statements are.
-const logHead = compiledOnce<{ last_seq: number }, []>((db) =>
-  db.selectFrom('log_head').select('last_seq').where('id', '=', 1),
-);
-
-/** The last seq committed (`readHead`), without building the query each time. */
-export async function readShippingHead(db: Db): Promise<number> {
-  const [row] = await logHead(db.kysely);
-  if (!row) throw new Error('The log head row is missing.');
-  return row.last_seq;
-}
 
 /** Thrown when a prune holds the target: the writer releases its lock and tries again later. */
 export class PruneInProgress extends Error {
@@ -269,7 +257,7 @@ export async function shipJournal(
     // A pass can run as long as writes keep coming; new logins and app passwords must not wait for its end.
     if (accountsDue(deps, connection)) await shipAccountState(deps, connection);
     beforeHeadRead();
-    const head = await readShippingHead(deps.db);
+    const head = await readHead(deps.db.kysely);
     if (head <= connection.shippedSeq) {
       result.caughtUpAt = head;
       break;
@@ -332,7 +320,7 @@ export async function shipAccountState(deps: ShipDeps, connection: Connection): 
   // Before the tables: every account change counted by then is committed, so the tables read next hold it.
   const epoch = deps.accountEpoch?.() ?? 0;
   // Read first: the tables are at least as new as this seq, which is the state's place in the log.
-  const head = await readShippingHead(deps.db);
+  const head = await readHead(deps.db.kysely);
   const tables = await readAccountTables(deps.db);
   const fingerprint = accountFingerprint(tables);
   if (connection.accounts?.fingerprint === fingerprint) {
