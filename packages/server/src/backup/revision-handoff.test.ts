@@ -6,6 +6,7 @@ import { type RevisionRow, readHead, readRevisionRange } from '../store/revision
 import { push } from '../sync/push.js';
 import { writeTransaction } from '../sync/write-transaction.js';
 import { cleanupAfterEach, openTestRepository, startBackedUpServer } from '../test-support/backups.js';
+import { deleteRevision } from '../test-support/revisions.js';
 import { createHandoff, offerRows } from './revision-handoff.js';
 import { toBackupRevision } from './revision-records.js';
 import { connect, disconnect, shipJournal } from './target-runtime.js';
@@ -49,27 +50,7 @@ describe.each(engines)('revisions handed from writes to shipping on %s', (engine
     const { server, caller, change, handed } = await setUp(engine);
     const before = await readHead(server.ctx.db.kysely);
     const failing = writeTransaction(server.ctx, caller, async (_trx, append) => {
-      await append([
-        {
-          user_id: caller.userId,
-          entity: 'item',
-          op: 'delete',
-          collection_id: change(0).collectionId,
-          item_id: 'never-committed',
-          device_id: caller.deviceId,
-          origin: 'client',
-          content_type: null,
-          content: null,
-          blob_sha256: null,
-          blob_content_type: null,
-          meta: null,
-          content_hash: null,
-          size: 0,
-          base_seq: null,
-          client_change_id: null,
-          created_at: 0,
-        },
-      ]);
+      await append([deleteRevision(caller, change(0).collectionId, 'never-committed')]);
       throw new Error('this write fails after appending');
     });
     const settled = await Promise.allSettled([

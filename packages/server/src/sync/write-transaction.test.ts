@@ -2,6 +2,7 @@ import { addUser, engines, startTestServer, type TestServer, vcard } from '@hold
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../context.js';
 import { readHead, readUserRevisions } from '../store/revision-log.js';
+import { deleteRevision } from '../test-support/revisions.js';
 import { push } from './push.js';
 import { writeTransaction } from './write-transaction.js';
 
@@ -48,27 +49,7 @@ describe.each(engines)('group commit on %s', (engine) => {
   it('rolls back a failing write alone, leaving the writes grouped with it committed and the log gap-free', async () => {
     const before = await readHead(server.ctx.db.kysely);
     const failing = writeTransaction(server.ctx, caller, async (trx, append) => {
-      await append([
-        {
-          user_id: caller.userId,
-          entity: 'item',
-          op: 'delete',
-          collection_id: collectionId,
-          item_id: 'never-committed',
-          device_id: caller.deviceId,
-          origin: 'client',
-          content_type: null,
-          content: null,
-          blob_sha256: null,
-          blob_content_type: null,
-          meta: null,
-          content_hash: null,
-          size: 0,
-          base_seq: null,
-          client_change_id: null,
-          created_at: 0,
-        },
-      ]);
+      await append([deleteRevision(caller, collectionId, 'never-committed')]);
       await trx.updateTable('collections').set({ name: 'renamed by the failing write' }).execute();
       throw new Error('this write fails after appending');
     });
