@@ -1,3 +1,4 @@
+import { isId } from '@holdfast/protocol';
 import { decodeJson } from './object-store.js';
 import { decodeJsonText, type Revision, snapshotDataSchema } from './schemas.js';
 
@@ -15,7 +16,6 @@ import { decodeJsonText, type Revision, snapshotDataSchema } from './schemas.js'
  * the schema refuses is ever let through.
  */
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9._~-]*$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 /** `z.iso.datetime({ offset: true })`, as zod 4 writes it. */
 const ISO_TIME =
@@ -44,8 +44,6 @@ const REVISION_KEYS = new Set([
   'chain',
 ]);
 
-const isId = (value: unknown): boolean =>
-  typeof value === 'string' && value.length >= 1 && value.length <= 128 && ID.test(value);
 const isText = (value: unknown, max: number, min = 0): boolean =>
   typeof value === 'string' && value.length >= min && value.length <= max;
 const isNullableText = (value: unknown, max: number, min = 0): boolean => value === null || isText(value, max, min);

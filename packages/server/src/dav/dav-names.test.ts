@@ -1,6 +1,5 @@
-import { idSchema } from '@holdfast/protocol';
+import { idSchema, isId } from '@holdfast/protocol';
 import { describe, expect, it } from 'vitest';
-import { isId } from './dav-names.js';
 
 describe('isId', () => {
   it('accepts exactly what idSchema accepts', () => {

@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { isId } from '@holdfast/protocol';
 import type { Context } from '../context.js';
 import { findNamedItemIds, insertDavName, readNamedItemId } from '../store/dav-names.js';
 import { itemIdExists } from '../store/items.js';
 import { noteAccountsChanged, type WriteReceipt } from '../sync/write-receipt.js';
 import { type DavCollection, type DavItem, extensionOf, findItemsById } from './dav-store.js';
-
-const ID = /^[A-Za-z0-9][A-Za-z0-9._~-]*$/;
-
-/**
- * Whether `text` is a valid item or collection id (what `idSchema` accepts), without the schema library:
- * every DAV request checks one or two names, and only the answer is needed, never the schema's issues.
- */
-export function isId(text: string): boolean {
-  return text.length >= 1 && text.length <= 128 && ID.test(text);
-}
 
 /** The id a name addresses without a mapping row: `<id>.<ext>` with a valid id. */
 function directId(collection: DavCollection, name: string): string | null {

@@ -1,6 +1,6 @@
-import { AppError } from '@holdfast/protocol';
+import { AppError, isId } from '@holdfast/protocol';
 import type { Caller, Context } from '../context.js';
-import { findItemsByName, isId, type NameVacancy } from './dav-names.js';
+import { findItemsByName, type NameVacancy } from './dav-names.js';
 import { type DavCollection, type DavItem, type DavType, findCollection } from './dav-store.js';
 
 /**
