@@ -84,7 +84,7 @@ export function eventRoutes(ctx: Context): FastifyPluginAsync {
           let sent = 0;
           while (newest > sent && !stopped && (await checkLive())) {
             sent = newest;
-            res.write(`event: change\ndata: {"head":${sent}}\n\n`);
+            send('change', { head: sent });
           }
         } finally {
           delivering = false;
