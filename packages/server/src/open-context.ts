@@ -156,7 +156,7 @@ async function openStore(config: Config, options: OpenOptions, log: Logger): Pro
       create,
       sqliteCacheMib: config.sqliteCacheMib,
       onConnectionError: (error) =>
-        log.warn({ err: error.message }, 'an idle database connection failed; the pool replaces it'),
+        log.warn({ err: error.message }, 'a database connection failed; the pool replaces it'),
     });
   } catch (error) {
     throw new AppError('unavailable', `cannot open ${location}: ${(error as Error).message}`);

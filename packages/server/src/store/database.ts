@@ -35,9 +35,9 @@ export function isPostgresLocation(location: string): boolean {
  * Opens `postgres://…` URLs on PostgreSQL and anything else as a SQLite file
  * path. Only the open module (open-context.ts) calls this for a deployment's
  * database; it decides whether to create and whether to migrate. Pooled
- * PostgreSQL connections that break while idle go to `onConnectionError`
- * (the pool replaces them; without a listener the process would crash on the
- * unhandled error event).
+ * PostgreSQL connections that break go to `onConnectionError`, whether idle
+ * or lent out (the pool replaces them; without a listener the process would
+ * crash on the unhandled error event).
  */
 export function openDatabase(location: string, options: OpenDatabaseOptions = {}): Db {
   if (isPostgresLocation(location)) return openPostgres(location, options.onConnectionError ?? (() => {}));
@@ -174,7 +174,13 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void): D
         : parsers.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
   const pool = new Pool({ connectionString: url, max: 10, types });
-  pool.on('error', onConnectionError);
+  // A connection reports its own end as an `error` event. The pool listens only while the connection is idle;
+  // one lent out (a transaction between statements, or a statement in flight when PostgreSQL restarts) has no
+  // listener then, and an unheard error event ends the process. So each connection gets one for its whole life:
+  // the statement that was using it fails with its own error, and the pool drops it when it comes back.
+  pool.on('connect', (client) => client.on('error', onConnectionError));
+  // The pool re-emits an idle connection's error, which the connection's own listener has already reported.
+  pool.on('error', () => {});
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     engine: 'postgres',

@@ -1,0 +1,64 @@
+import { createTestDatabase } from '@holdfast/test-support/postgres';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Db, openDatabase } from './database.js';
+import { inTransaction } from './transactions.js';
+
+/**
+ * PostgreSQL ends every connection when it stops or restarts. A connection
+ * the pool has lent out (a transaction between two statements, a query in
+ * flight) then reports an `error` event of its own; with nothing listening,
+ * that event ends the whole server process (postgres-outage e2e test).
+ */
+describe('a lent-out PostgreSQL connection that the server ends', () => {
+  let database: { url: string; drop: () => Promise<void> };
+  let db: Db;
+  const reported: Error[] = [];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = openDatabase(database.url, { create: true, onConnectionError: (error) => reported.push(error) });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await database?.drop();
+  });
+
+  const terminate = async (pid: number) => {
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    } finally {
+      await admin.end();
+    }
+  };
+
+  it('fails the transaction that held it and leaves the process and the pool working', async () => {
+    const failed = await inTransaction(db, async (trx) => {
+      const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx);
+      await terminate(rows[0]!.pid);
+      // Between two statements: the connection is lent out and idle when its end arrives.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sql`SELECT 1`.execute(trx);
+    }).catch((error: unknown) => error as Error);
+    expect(failed).toBeInstanceOf(Error);
+    expect(reported.length).toBeGreaterThan(0);
+    // The broken connection left the pool; the next statement gets a working one.
+    const { rows } = await sql<{ one: number }>`SELECT 1 AS one`.execute(db.kysely);
+    expect(rows).toEqual([{ one: 1 }]);
+  });
+
+  it('fails a statement in flight when its connection ends, and nothing else', async () => {
+    const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db.kysely);
+    const pid = rows[0]!.pid;
+    // The pool lends the same idle connection again; the sleep keeps it busy while it is ended.
+    const slow = sql`SELECT pg_sleep(5)`.execute(db.kysely).catch((error: unknown) => error as Error);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await terminate(pid);
+    expect(await slow).toBeInstanceOf(Error);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const again = await sql<{ one: number }>`SELECT 1 AS one`.execute(db.kysely);
+    expect(again.rows).toEqual([{ one: 1 }]);
+  });
+});
