@@ -130,7 +130,34 @@ describe('live events across a PostgreSQL outage', () => {
 
     // An outage long enough for reconnect attempts to be refused, not only a dropped connection.
     await postgres.command('stop');
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const stoppedAt = Date.now();
+    // While it is down, a write is refused as retryable, on the JSON API and on DAV alike, and the server stays up.
+    const refused = await fetch(`${a.url}/v1/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenA}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        changes: [
+          {
+            clientChangeId: 'during',
+            collectionId,
+            itemId: 'during',
+            op: 'put',
+            baseRevision: null,
+            content: card('during'),
+          },
+        ],
+      }),
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toMatchObject({ code: 'unavailable', details: { reason: 'database_unavailable' } });
+    const davRefused = await fetch(`${b.url}/dav/addressbooks/ann/`, {
+      method: 'PROPFIND',
+      headers: { authorization: `Basic ${Buffer.from('ann:ann-password-1').toString('base64')}`, depth: '1' },
+    });
+    expect(davRefused.status).toBe(503);
+    expect(davRefused.headers.get('retry-after')).toBe('5');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 4000 - (Date.now() - stoppedAt))));
     await postgres.command('start');
 
     // Once a server listens again it wakes its streams, so each client re-reads from its cursor.
@@ -142,6 +169,8 @@ describe('live events across a PostgreSQL outage', () => {
     // LISTEN is back on both: a push through either server reaches the clients of both.
     const viaB = await push(b.url, tokenB, 'after-b');
     const viaA = await push(a.url, tokenA, 'after-a');
+    // The write refused during the outage is taken when sent again.
+    await push(a.url, tokenA, 'during');
     for (const stream of [onA, onB]) {
       await stream.until((text) => text.includes(`"head":${viaB}`), 'the push through B after the outage');
       await stream.until((text) => text.includes(`"head":${viaA}`), 'the push through A after the outage');

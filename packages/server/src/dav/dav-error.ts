@@ -21,9 +21,7 @@ export const BASIC_CHALLENGE = 'Basic realm="Holdfast", charset="UTF-8"';
 /** DAV clients get XML errors, never problem+json: many show the body's text to the user. */
 export function sendDavError(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.code === 'unauthorized') reply.header('www-authenticate', BASIC_CHALLENGE);
-  if (error.code === 'rate_limited' && typeof error.details?.retryAfter === 'number') {
-    reply.header('retry-after', String(error.details.retryAfter));
-  }
+  if (typeof error.details?.retryAfter === 'number') reply.header('retry-after', String(error.details.retryAfter));
   if (error.code === 'method_not_allowed' && typeof error.details?.allow === 'string') {
     reply.header('allow', error.details.allow);
   }

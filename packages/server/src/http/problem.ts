@@ -23,6 +23,49 @@ export function isDiskFull(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Error codes that mean the database cannot be reached or is restarting: the driver could not connect
+ * (Node's socket codes), PostgreSQL ended the session (57P01-57P03, administrator or crash shutdown, still
+ * starting) or reported a connection exception (class 08), or SQLite stayed locked past `busy_timeout`.
+ */
+const DATABASE_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'SQLITE_BUSY',
+]);
+
+/** node-postgres's messages (pg/lib/client.js) for a connection that ended, or a statement sent on one. */
+const PG_CONNECTION_LOST = /^(Connection terminated|Client has encountered a connection error and is not queryable)/;
+
+/** How long a client is asked to wait before retrying a request the database could not take. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** Whether `error` (or what it wraps) says the database is unreachable or restarting, not that the request is bad. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (
+    let e = error as { code?: unknown; cause?: unknown; message?: unknown } | null, depth = 0;
+    e && depth < 4;
+    depth++
+  ) {
+    if (typeof e.code === 'string' && DATABASE_UNAVAILABLE_CODES.has(e.code)) return true;
+    // node-postgres reports a connection that ended under it, and a statement sent on one, by message only.
+    if (typeof e.message === 'string' && PG_CONNECTION_LOST.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /** Turns anything thrown into an AppError; unknown errors become `internal` and are logged by the caller. */
 export function toAppError(error: unknown): { error: AppError; unexpected: boolean } {
   if (error instanceof AppError) return { error, unexpected: false };
@@ -33,6 +76,17 @@ export function toAppError(error: unknown): { error: AppError; unexpected: boole
         'unavailable',
         "The server's data disk is full: this write was not stored. Retry once space is freed on the server.",
         { reason: 'disk_full' },
+      ),
+      unexpected: true,
+    };
+  }
+  if (isDatabaseUnavailable(error)) {
+    // A 503 with Retry-After: clients keep what they sent and try again; the transaction never committed.
+    return {
+      error: new AppError(
+        'unavailable',
+        'The database is not reachable right now: this request was not carried out. Retry shortly.',
+        { reason: 'database_unavailable', retryAfter: DATABASE_RETRY_AFTER_SECONDS },
       ),
       unexpected: true,
     };
@@ -52,9 +106,7 @@ export function toAppError(error: unknown): { error: AppError; unexpected: boole
 /** Every error leaves as application/problem+json with a stable code: never HTML, never a redirect. */
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
   const problem = error.toProblem();
-  if (error.code === 'rate_limited' && typeof error.details?.retryAfter === 'number') {
-    reply.header('retry-after', String(error.details.retryAfter));
-  }
+  if (typeof error.details?.retryAfter === 'number') reply.header('retry-after', String(error.details.retryAfter));
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="holdfast"');
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
@@ -72,6 +124,8 @@ export function isClientAbort(error: unknown, request: FastifyRequest): boolean 
 export function logUnexpected(request: FastifyRequest, error: unknown): void {
   if (isClientAbort(error, request)) {
     request.log.info({ err: (error as Error)?.message }, 'client aborted the request');
+  } else if (isDatabaseUnavailable(error)) {
+    request.log.warn({ err: (error as Error)?.message }, 'the database is unavailable: request answered 503');
   } else if (isDiskFull(error)) {
     request.log.error(
       { err: (error as Error)?.message },

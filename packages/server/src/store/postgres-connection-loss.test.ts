@@ -2,6 +2,7 @@ import { createTestDatabase } from '@holdfast/test-support/postgres';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toAppError } from '../http/problem.js';
 import { type Db, openDatabase } from './database.js';
 import { inTransaction } from './transactions.js';
 
@@ -43,6 +44,12 @@ describe('a lent-out PostgreSQL connection that the server ends', () => {
       await sql`SELECT 1`.execute(trx);
     }).catch((error: unknown) => error as Error);
     expect(failed).toBeInstanceOf(Error);
+    // Answered as retryable, never as a server fault or a bad request.
+    expect(toAppError(failed).error).toMatchObject({
+      code: 'unavailable',
+      status: 503,
+      details: { reason: 'database_unavailable', retryAfter: 5 },
+    });
     expect(reported.length).toBeGreaterThan(0);
     // The broken connection left the pool; the next statement gets a working one.
     const { rows } = await sql<{ one: number }>`SELECT 1 AS one`.execute(db.kysely);
@@ -56,9 +63,25 @@ describe('a lent-out PostgreSQL connection that the server ends', () => {
     const slow = sql`SELECT pg_sleep(5)`.execute(db.kysely).catch((error: unknown) => error as Error);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await terminate(pid);
-    expect(await slow).toBeInstanceOf(Error);
+    const ended = await slow;
+    expect(ended).toBeInstanceOf(Error);
+    expect(toAppError(ended).error).toMatchObject({ code: 'unavailable', details: { reason: 'database_unavailable' } });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const again = await sql<{ one: number }>`SELECT 1 AS one`.execute(db.kysely);
     expect(again.rows).toEqual([{ one: 1 }]);
+  });
+
+  it('answers a database that refuses connections as unavailable', async () => {
+    const closed = openDatabase('postgres://holdfast@127.0.0.1:1/none', { create: false });
+    try {
+      const refused = await sql`SELECT 1`.execute(closed.kysely).catch((error: unknown) => error as Error);
+      expect(refused).toBeInstanceOf(Error);
+      expect(toAppError(refused).error).toMatchObject({
+        code: 'unavailable',
+        details: { reason: 'database_unavailable' },
+      });
+    } finally {
+      await closed.close();
+    }
   });
 });
