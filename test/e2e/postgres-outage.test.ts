@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { api, runCli, type ServerProcess, startServerProcess } from '@holdfast/test-support/processes';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -174,6 +175,122 @@ describe('live events across a PostgreSQL outage', () => {
     for (const stream of [onA, onB]) {
       await stream.until((text) => text.includes(`"head":${viaB}`), 'the push through B after the outage');
       await stream.until((text) => text.includes(`"head":${viaA}`), 'the push through A after the outage');
+    }
+  }, 180_000);
+
+  it('pushes through two servers while PostgreSQL restarts: refused as retryable, each applied once when retried', async () => {
+    const postgres = await startOwnPostgres();
+    cleanups.push(postgres.close);
+    const dirs = [await mkdtemp(join(tmpdir(), 'holdfast-la-')), await mkdtemp(join(tmpdir(), 'holdfast-lb-'))];
+    for (const dir of dirs) cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const argsFor = (dir: string) => ['--data', dir, '--database', postgres.url];
+    expect((await runCli(['user', 'add', 'bo', ...argsFor(dirs[0]!)], { stdin: 'bo-password-1\n' })).code).toBe(0);
+    const servers: ServerProcess[] = [];
+    for (const dir of dirs) servers.push(await startServerProcess(argsFor(dir)));
+    for (const server of servers) cleanups.push(() => server.stop());
+    const login = async (url: string) =>
+      (await api(url, 'POST', '/v1/auth/login', { body: { username: 'bo', password: 'bo-password-1' } })).body
+        .token as string;
+    const devices: { url: string; token: string }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const url = servers[i % 2]!.url;
+      devices.push({ url, token: await login(url) });
+    }
+    const collectionId = (
+      await api(devices[0]!.url, 'POST', '/v1/collections', {
+        token: devices[0]!.token,
+        body: { type: 'contacts', name: 'c' },
+      })
+    ).body.id;
+
+    // Each device pushes batches of three new cards, one batch at a time, as the SDK does: a batch answered
+    // 503 is sent again with the same clientChangeIds until it is acknowledged; any other answer, or a
+    // server that stops answering, fails the drill.
+    let loading = true;
+    let refused = 0;
+    const acknowledged = new Map<string, number>();
+    const unexpected: string[] = [];
+    const device = async ({ url, token }: { url: string; token: string }, index: number) => {
+      for (let batch = 0; loading || batch === 0; batch++) {
+        const ids = [0, 1, 2].map((k) => `d${index}-${batch}-${k}`);
+        const body = JSON.stringify({
+          changes: ids.map((id) => ({
+            clientChangeId: id,
+            collectionId,
+            itemId: id,
+            op: 'put',
+            baseRevision: null,
+            content: card(id),
+          })),
+        });
+        for (const deadline = Date.now() + 60_000; ; ) {
+          const response = await fetch(`${url}/v1/push`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body,
+          }).catch((error: Error) => error);
+          if (response instanceof Error) {
+            unexpected.push(`${ids[0]}: ${response.message}`);
+            return;
+          }
+          if (response.status === 200) {
+            const { results } = (await response.json()) as { results: { clientChangeId: string; revision: number }[] };
+            for (const result of results) acknowledged.set(result.clientChangeId, result.revision);
+            break;
+          }
+          const text = await response.text();
+          if (response.status !== 503 || response.headers.get('retry-after') === null) {
+            unexpected.push(`${ids[0]}: ${response.status} ${text}`);
+            return;
+          }
+          refused++;
+          if (Date.now() > deadline) {
+            unexpected.push(`${ids[0]}: still refused after 60 s`);
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    };
+    const load = devices.map((d, i) => device(d, i));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const beforeStop = acknowledged.size;
+    await postgres.command('stop');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await postgres.command('start');
+    // Load continues until every device has had writes acknowledged after the restart.
+    const afterStart = acknowledged.size;
+    for (const deadline = Date.now() + 60_000; acknowledged.size < afterStart + 40 && unexpected.length === 0; ) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    loading = false;
+    await Promise.all(load);
+
+    expect(unexpected).toEqual([]);
+    expect(beforeStop).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
+    for (const server of servers) expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+    // In the database: every acknowledged change exactly once, at the revision it was acknowledged with,
+    // and a log without gaps.
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ client_change_id: string; seq: string; n: string }>(
+        `SELECT client_change_id, min(seq) AS seq, count(*) AS n FROM revisions
+          WHERE client_change_id IS NOT NULL AND entity = 'item' GROUP BY client_change_id`,
+      );
+      const stored = new Map(rows.map((r) => [r.client_change_id, { seq: Number(r.seq), n: Number(r.n) }]));
+      expect([...stored.values()].filter((r) => r.n !== 1)).toEqual([]);
+      for (const [id, revision] of acknowledged) expect(stored.get(id)?.seq, id).toBe(revision);
+      const span = await client.query<{ lo: string; hi: string; n: string }>(
+        'SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM revisions',
+      );
+      const { lo, hi, n } = span.rows[0]!;
+      expect(Number(hi) - Number(lo) + 1).toBe(Number(n));
+    } finally {
+      await client.end();
     }
   }, 180_000);
 });
