@@ -40,6 +40,11 @@ describe('a transaction SQLite already rolled back by itself', () => {
       const wrapped = new Error('write failed', { cause: Object.assign(new Error('full'), { code }) });
       expect(toAppError(wrapped).error.toProblem()).toMatchObject({ status: 503, code: 'unavailable' });
     }
-    expect(toAppError(Object.assign(new Error('other'), { code: 'SQLITE_BUSY' })).error.code).toBe('internal');
+    expect(toAppError(Object.assign(new Error('other'), { code: 'SQLITE_CONSTRAINT' })).error.code).toBe('internal');
+    // Locked past busy_timeout (another process holding the write lock): retryable too, for another reason.
+    expect(toAppError(Object.assign(new Error('locked'), { code: 'SQLITE_BUSY' })).error).toMatchObject({
+      code: 'unavailable',
+      details: { reason: 'database_unavailable' },
+    });
   });
 });
