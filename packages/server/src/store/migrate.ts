@@ -11,6 +11,7 @@ import * as m0007 from './migrations/0007-admin-role.js';
 import * as m0008 from './migrations/0008-web-sessions.js';
 import * as m0009 from './migrations/0009-notifications.js';
 import * as m0010 from './migrations/0010-contact-search.js';
+import * as m0011 from './migrations/0011-items-collection-index.js';
 
 /** Forward-only migrations, in order. The last one's index is the schema version. */
 const migrationList = [
@@ -24,6 +25,7 @@ const migrationList = [
   ['0008-web-sessions', m0008],
   ['0009-notifications', m0009],
   ['0010-contact-search', m0010],
+  ['0011-items-collection-index', m0011],
 ] as const;
 
 export const CODE_SCHEMA_VERSION = migrationList.length;
