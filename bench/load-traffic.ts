@@ -2,10 +2,13 @@
  * The simulated devices of bench/load: each one loops over a weighted mix of
  * pushes, pulls, DAV syncs, DAV PUTs and blob uploads until the deadline,
  * with an event stream open beside, and records every request's latency and
- * every write the server acknowledged.
+ * every write the server acknowledged. Pushes carry ids made as the device
+ * SDK makes them (time-ordered, `orderedId`); DAV PUTs carry random names, as
+ * phones and desktop apps choose them.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { orderedId } from '@holdfast/protocol';
 import { contactCard } from './support.js';
 
 /** One user's handles, created before the load starts. */
@@ -248,9 +251,9 @@ export async function drive(
       const known = [...heads.keys()];
       const changes = Array.from({ length: 5 }, () => {
         const edit = known.length > 0 && Math.random() < 0.3;
-        const itemId = edit ? (known[Math.floor(Math.random() * known.length)] as string) : randomUUID();
+        const itemId = edit ? (known[Math.floor(Math.random() * known.length)] as string) : orderedId();
         return {
-          clientChangeId: randomUUID(),
+          clientChangeId: orderedId(),
           collectionId: user.notes,
           itemId,
           op: 'put',
@@ -310,9 +313,9 @@ export async function drive(
       // A blob nobody refers to may be collected; a photo refers to it.
       await push('push-photo', [
         {
-          clientChangeId: randomUUID(),
+          clientChangeId: orderedId(),
           collectionId: user.photos,
-          itemId: randomUUID(),
+          itemId: orderedId(),
           op: 'put',
           baseRevision: null,
           content: { filename: `${sha.slice(0, 12)}.jpg` },

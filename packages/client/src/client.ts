@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { BlobRef, LoginResponse } from '@holdfast/protocol';
+import { createHash } from 'node:crypto';
+import { type BlobRef, type LoginResponse, orderedId } from '@holdfast/protocol';
 import type { ClientEvents } from './client-events.js';
 import { type ClientOptions, type ClientStatus, resolveSettings, type SyncOptions } from './client-options.js';
 import { asHoldfastError, HoldfastError } from './errors.js';
@@ -150,7 +150,7 @@ export class HoldfastClient {
   }
 
   #edit<T>(fn: (env: edits.EditEnv) => T, items: string[] = [], collections: string[] = []): T {
-    const env: edits.EditEnv = { now: this.#now, newId: randomUUID };
+    const env: edits.EditEnv = { now: this.#now, newId: orderedId };
     const result = fn(env);
     this.#events.emit('changed', { source: 'local', collections, items });
     return result;
@@ -158,7 +158,7 @@ export class HoldfastClient {
 
   /** Creates a collection locally; it reaches the server on the next sync. */
   createCollection(input: edits.NewCollection): CollectionRecord {
-    const env: edits.EditEnv = { now: this.#now, newId: randomUUID };
+    const env: edits.EditEnv = { now: this.#now, newId: orderedId };
     const record = this.#store.transaction((tx) => edits.createCollection(tx, env, input));
     this.#events.emit('changed', { source: 'local', collections: [record.id], items: [] });
     return record;
@@ -194,7 +194,7 @@ export class HoldfastClient {
    * notes, a message object, or `{filename?, caption?}` plus `blob` for photos.
    */
   createItem(collectionId: string, content: unknown, options: { id?: string; blob?: BlobRef | null } = {}): ItemRecord {
-    const itemId = options.id ?? randomUUID();
+    const itemId = options.id ?? orderedId();
     if (this.getItem(itemId)) throw new HoldfastError('conflict', `Item ${itemId} already exists.`);
     return this.#putItem(collectionId, itemId, content, options.blob);
   }
@@ -268,7 +268,7 @@ export class HoldfastClient {
     this.#store.transaction((tx) => {
       const entry = tx.listOutbox({ status: 'rejected' }).find((e) => e.seq === seq);
       if (!entry) throw new HoldfastError('not_found', `No refused change ${seq}.`);
-      tx.updateOutbox({ ...entry, status: 'pending', error: null, attempts: 0, clientChangeId: randomUUID() });
+      tx.updateOutbox({ ...entry, status: 'pending', error: null, attempts: 0, clientChangeId: orderedId() });
       if (entry.entity === 'item') {
         const item = tx.getItem(entry.itemId);
         if (item) tx.putItem({ ...item, dirty: true });
@@ -329,7 +329,7 @@ export class HoldfastClient {
       events: this.#events,
       settings: this.#settings,
       now: this.#now,
-      newId: randomUUID,
+      newId: orderedId,
       signal,
       result: emptyResult(),
       itemsTotal,

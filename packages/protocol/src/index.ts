@@ -9,5 +9,6 @@ export * from './errors.js';
 export * from './ical-module.js';
 export * from './ids.js';
 export * from './merge/index.js';
+export * from './ordered-ids.js';
 export * from './summary.js';
 export * from './sync.js';

@@ -1,3 +1,4 @@
+import { orderedId } from '@holdfast/protocol';
 import type { Transaction } from 'kysely';
 import { createSlicer } from '../slices.js';
 import { itemStates } from '../store/import-lookups.js';
@@ -8,7 +9,6 @@ import type { Append } from '../sync/write-transaction.js';
 import { type CreatedCollection, createDestinationResolver } from './import-destinations.js';
 import { type CollectionIndex, type IndexedItem, loadIndex } from './import-index.js';
 import type { ImportReportItem, PreparedItem } from './import-report.js';
-import { orderedId } from './ordered-ids.js';
 
 const CHUNK = 500;
 

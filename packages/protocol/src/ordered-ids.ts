@@ -7,11 +7,14 @@ const pool = Buffer.alloc(16 * 256);
 let used = pool.length;
 
 /**
- * A new item id for an import: a UUID of version 7 (RFC 9562), its first 48
- * bits the time in milliseconds and the next 12 a counter, the rest random.
- * Ids made one after another sort one after another, so the 100,000 items of
- * a backup go at the end of the id indexes instead of all over them: far
- * fewer pages touched and rewritten in the import's transaction.
+ * A new id for an item, a collection or a change, made where it is created (a
+ * device, an import): a UUID of version 7 (RFC 9562), its first 48 bits the
+ * time in milliseconds and the next 12 a counter, the rest random. Ids made
+ * one after another sort one after another, so the server's indexes keyed by
+ * them (items, revisions by item, push receipts) take new rows at their end
+ * instead of all over them: the 100,000 items of an imported backup, or a
+ * device's push of new notes, touch and rewrite far fewer pages. The id shows
+ * when it was made, which its own revision records anyway.
  */
 export function orderedId(): string {
   let ms = Date.now();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { orderedId } from './ordered-ids.js';
 
-describe('ordered import ids', () => {
+describe('ordered ids', () => {
   test('are version 7 UUIDs that sort in the order they were made, even thousands in one millisecond', () => {
     const ids = Array.from({ length: 10_000 }, () => orderedId());
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
