@@ -59,6 +59,31 @@ async function startOwnPostgres(): Promise<{
   };
 }
 
+/** A PostgreSQL cluster of the test's own, a user, and two servers on it, each with a data directory of its own. */
+async function twoServersOnOwnPostgres(
+  cleanups: (() => Promise<unknown>)[],
+  username: string,
+  password: string,
+): Promise<{
+  postgres: Awaited<ReturnType<typeof startOwnPostgres>>;
+  servers: [ServerProcess, ServerProcess];
+  login: (url: string) => Promise<string>;
+}> {
+  const postgres = await startOwnPostgres();
+  cleanups.push(postgres.close);
+  const dirs = [await mkdtemp(join(tmpdir(), 'holdfast-oa-')), await mkdtemp(join(tmpdir(), 'holdfast-ob-'))];
+  for (const dir of dirs) cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const argsFor = (dir: string) => ['--data', dir, '--database', postgres.url];
+  const added = await runCli(['user', 'add', username, ...argsFor(dirs[0]!)], { stdin: `${password}\n` });
+  expect(added.code).toBe(0);
+  const servers: ServerProcess[] = [];
+  for (const dir of dirs) servers.push(await startServerProcess(argsFor(dir)));
+  for (const server of servers) cleanups.push(() => server.stop());
+  const login = async (url: string) =>
+    (await api(url, 'POST', '/v1/auth/login', { body: { username, password } })).body.token as string;
+  return { postgres, servers: servers as [ServerProcess, ServerProcess], login };
+}
+
 describe('live events across a PostgreSQL outage', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
@@ -66,20 +91,8 @@ describe('live events across a PostgreSQL outage', () => {
   });
 
   it('come back after PostgreSQL restarts, on both servers, with nothing missed', async () => {
-    const postgres = await startOwnPostgres();
-    cleanups.push(postgres.close);
-    const dirs = [await mkdtemp(join(tmpdir(), 'holdfast-oa-')), await mkdtemp(join(tmpdir(), 'holdfast-ob-'))];
-    for (const dir of dirs) cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const argsFor = (dir: string) => ['--data', dir, '--database', postgres.url];
-    const added = await runCli(['user', 'add', 'ann', ...argsFor(dirs[0]!)], { stdin: 'ann-password-1\n' });
-    expect(added.code).toBe(0);
-    const servers: ServerProcess[] = [];
-    for (const dir of dirs) servers.push(await startServerProcess(argsFor(dir)));
-    for (const server of servers) cleanups.push(() => server.stop());
-    const [a, b] = servers as [ServerProcess, ServerProcess];
-    const login = async (url: string) =>
-      (await api(url, 'POST', '/v1/auth/login', { body: { username: 'ann', password: 'ann-password-1' } })).body
-        .token as string;
+    const { postgres, servers, login } = await twoServersOnOwnPostgres(cleanups, 'ann', 'ann-password-1');
+    const [a, b] = servers;
     const tokenA = await login(a.url);
     const tokenB = await login(b.url);
     const collectionId = (
@@ -179,21 +192,10 @@ describe('live events across a PostgreSQL outage', () => {
   }, 180_000);
 
   it('pushes through two servers while PostgreSQL restarts: refused as retryable, each applied once when retried', async () => {
-    const postgres = await startOwnPostgres();
-    cleanups.push(postgres.close);
-    const dirs = [await mkdtemp(join(tmpdir(), 'holdfast-la-')), await mkdtemp(join(tmpdir(), 'holdfast-lb-'))];
-    for (const dir of dirs) cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const argsFor = (dir: string) => ['--data', dir, '--database', postgres.url];
-    expect((await runCli(['user', 'add', 'bo', ...argsFor(dirs[0]!)], { stdin: 'bo-password-1\n' })).code).toBe(0);
-    const servers: ServerProcess[] = [];
-    for (const dir of dirs) servers.push(await startServerProcess(argsFor(dir)));
-    for (const server of servers) cleanups.push(() => server.stop());
-    const login = async (url: string) =>
-      (await api(url, 'POST', '/v1/auth/login', { body: { username: 'bo', password: 'bo-password-1' } })).body
-        .token as string;
+    const { postgres, servers, login } = await twoServersOnOwnPostgres(cleanups, 'bo', 'bo-password-1');
     const devices: { url: string; token: string }[] = [];
     for (let i = 0; i < 4; i++) {
-      const url = servers[i % 2]!.url;
+      const url = servers[i % 2 === 0 ? 0 : 1].url;
       devices.push({ url, token: await login(url) });
     }
     const collectionId = (
