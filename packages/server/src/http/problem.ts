@@ -1,5 +1,6 @@
 import { AppError, type ErrorCode } from '@holdfast/protocol';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../store/database.js';
 
 const fastifyStatusCodes: Record<number, ErrorCode> = {
   400: 'invalid_request',
@@ -23,48 +24,8 @@ export function isDiskFull(error: unknown): boolean {
   return false;
 }
 
-/**
- * Error codes that mean the database cannot be reached or is restarting: the driver could not connect
- * (Node's socket codes), PostgreSQL ended the session (57P01-57P03, administrator or crash shutdown, still
- * starting) or reported a connection exception (class 08), or SQLite stayed locked past `busy_timeout`.
- */
-const DATABASE_UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  '57P01',
-  '57P02',
-  '57P03',
-  '08000',
-  '08001',
-  '08003',
-  '08004',
-  '08006',
-  'SQLITE_BUSY',
-]);
-
-/** node-postgres's messages (pg/lib/client.js) for a connection that ended, or a statement sent on one. */
-const PG_CONNECTION_LOST = /^(Connection terminated|Client has encountered a connection error and is not queryable)/;
-
 /** How long a client is asked to wait before retrying a request the database could not take. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
-
-/** Whether `error` (or what it wraps) says the database is unreachable or restarting, not that the request is bad. */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  for (
-    let e = error as { code?: unknown; cause?: unknown; message?: unknown } | null, depth = 0;
-    e && depth < 4;
-    depth++
-  ) {
-    if (typeof e.code === 'string' && DATABASE_UNAVAILABLE_CODES.has(e.code)) return true;
-    // node-postgres reports a connection that ended under it, and a statement sent on one, by message only.
-    if (typeof e.message === 'string' && PG_CONNECTION_LOST.test(e.message)) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}
 
 /** Turns anything thrown into an AppError; unknown errors become `internal` and are logged by the caller. */
 export function toAppError(error: unknown): { error: AppError; unexpected: boolean } {

@@ -181,13 +181,67 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void): D
   pool.on('connect', (client) => client.on('error', onConnectionError));
   // The pool re-emits an idle connection's error, which the connection's own listener has already reported.
   pool.on('error', () => {});
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A connection the pool cannot make (PostgreSQL down, refusing, unreachable) fails the statement waiting for it
+  // with the socket's error; marked here, so it is told apart from the same error of another service (S3, mail).
+  const dialectPool = {
+    connect: () =>
+      pool.connect().catch((error: unknown) => {
+        throw markUnreachable(error);
+      }),
+    end: () => pool.end(),
+  };
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: dialectPool }) });
   return {
     engine: 'postgres',
     kysely,
     describe: redactUrl(url),
     close: () => kysely.destroy(),
   };
+}
+
+const UNREACHABLE = Symbol('database unreachable');
+
+function markUnreachable(error: unknown): unknown {
+  if (error && typeof error === 'object') Object.defineProperty(error, UNREACHABLE, { value: true });
+  return error;
+}
+
+/**
+ * Error codes that mean the database ended the session or cannot take it, not that the statement was wrong:
+ * PostgreSQL's administrator or crash shutdown and "still starting" (57P01-57P03), its connection exceptions
+ * (class 08), and SQLite locked by another process past `busy_timeout`.
+ */
+const UNAVAILABLE_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'SQLITE_BUSY',
+]);
+
+/** node-postgres's messages (pg/lib/client.js) for a connection that ended, or a statement sent on one. */
+const PG_CONNECTION_LOST = /^(Connection terminated|Client has encountered a connection error and is not queryable)/;
+
+/**
+ * Whether `error` (or what it wraps) says the database is unreachable, restarting or locked: the request may
+ * succeed if sent again, and nothing it asked for was written.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (
+    let e = error as { code?: unknown; cause?: unknown; message?: unknown } | null, depth = 0;
+    e && depth < 4;
+    depth++
+  ) {
+    if (typeof e === 'object' && UNREACHABLE in e) return true;
+    if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+    if (typeof e.message === 'string' && PG_CONNECTION_LOST.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 /** Hides the password in a connection URL. */

@@ -80,6 +80,9 @@ describe('a lent-out PostgreSQL connection that the server ends', () => {
         code: 'unavailable',
         details: { reason: 'database_unavailable' },
       });
+      // The same socket error from another service (an S3 store, a mail server) is not the database's.
+      const elsewhere = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
+      expect(toAppError(elsewhere).error.details?.reason).not.toBe('database_unavailable');
     } finally {
       await closed.close();
     }
