@@ -100,3 +100,20 @@ export class AppError extends Error {
     return problem;
   }
 }
+
+/** A thrown value as far as `anyCause` reads it: any of these may be missing. */
+export interface CauseLink {
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+}
+
+/** Whether `test` holds for `error` or for one of the errors it wraps (`cause`), up to four deep. */
+export function anyCause(error: unknown, test: (link: CauseLink & object) => boolean): boolean {
+  let e = error;
+  for (let depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    if (test(e as CauseLink & object)) return true;
+    e = (e as CauseLink).cause;
+  }
+  return false;
+}

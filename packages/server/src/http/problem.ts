@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '@holdfast/protocol';
+import { AppError, anyCause, type ErrorCode } from '@holdfast/protocol';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../store/database.js';
 
@@ -17,11 +17,7 @@ const DISK_FULL_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT', '53100']);
 
 /** Whether `error` (or what it wraps) says the server's disk is full. */
 export function isDiskFull(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | null, depth = 0; e && depth < 4; depth++) {
-    if (typeof e.code === 'string' && DISK_FULL_CODES.has(e.code)) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
+  return anyCause(error, (e) => typeof e.code === 'string' && DISK_FULL_CODES.has(e.code));
 }
 
 /** How long a client is asked to wait before retrying a request the database could not take. */

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SqliteDatabase } from '@holdfast/node-io';
+import { anyCause } from '@holdfast/protocol';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteStatement, sql } from 'kysely';
 import type pg from 'pg';
@@ -231,17 +232,13 @@ const PG_CONNECTION_LOST = /^(Connection terminated|Client has encountered a con
  * succeed if sent again, and nothing it asked for was written.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (
-    let e = error as { code?: unknown; cause?: unknown; message?: unknown } | null, depth = 0;
-    e && depth < 4;
-    depth++
-  ) {
-    if (typeof e === 'object' && UNREACHABLE in e) return true;
-    if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
-    if (typeof e.message === 'string' && PG_CONNECTION_LOST.test(e.message)) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
+  return anyCause(
+    error,
+    (e) =>
+      UNREACHABLE in e ||
+      (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) ||
+      (typeof e.message === 'string' && PG_CONNECTION_LOST.test(e.message)),
+  );
 }
 
 /** Hides the password in a connection URL. */
