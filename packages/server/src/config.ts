@@ -106,6 +106,11 @@ export const configFields = {
     description:
       'After answering a request whose body was not read (a refused login or upload), how long the server discards what the client still sends before closing, in milliseconds; lets the client read the answer.',
   }),
+  lingerMaxBytes: field({
+    schema: int(0, 1024 * 1024 * 1024).default(1024 * 1024),
+    description:
+      'The most the server discards of a refused body during `lingerMs` before closing the connection at once, in bytes; bounds the reading a client that keeps sending can cause.',
+  }),
   maxConnections: field({
     schema: int(1, 1_000_000).default(4096),
     description: 'Open connections the server accepts in total; further ones are closed at once.',

@@ -63,7 +63,18 @@ export function largeBodies(app: FastifyInstance, config: Config): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     if (unread(request)) {
       if (drainable(request)) request.raw.resume();
-      else reply.removeHeader('connection');
+      else {
+        reply.removeHeader('connection');
+        // Discarding still means reading: a client that keeps sending at full speed would have the server read and
+        // throw away hundreds of megabytes in the linger, so the connection is cut after `lingerMaxBytes`. Counted
+        // here, before the answer is written: a body still unread when the answer is done is set by Node to be
+        // discarded out of sight, without the data events that count it.
+        let discarded = 0;
+        request.raw.on('data', (chunk: Buffer) => {
+          discarded += chunk.length;
+          if (discarded > config.lingerMaxBytes && reply.raw.writableFinished) request.raw.socket.destroy();
+        });
+      }
     }
     done(null, payload);
   });
@@ -71,7 +82,6 @@ export function largeBodies(app: FastifyInstance, config: Config): void {
     if (unread(request) && !drainable(request)) {
       const socket = request.raw.socket;
       socket.end();
-      request.raw.resume();
       const timer = setTimeout(() => socket.destroy(), config.lingerMs).unref();
       socket.once('close', () => clearTimeout(timer));
     }
