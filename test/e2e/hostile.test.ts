@@ -253,6 +253,57 @@ describe('hostile clients cannot exhaust or freeze the server', () => {
     expect(readMb, `the server read ${readMb.toFixed(0)} MB`).toBeLessThan(outcomes.length * 1.5);
   }, 30_000);
 
+  it('stops reading a refused body it will not use, yet leaves a client that reads late its answer', async () => {
+    const readBefore = bytesRead();
+    // A client that sends its body before it reads anything, as many HTTP libraries do: its sends stall once the
+    // server stops reading, and only then does it look for the answer.
+    const outcome = await new Promise<{ response: string; sent: number }>((resolve) => {
+      const socket: Socket = connect({ host: url.hostname, port: Number(url.port) });
+      let response = '';
+      let sent = 0;
+      let closed = false;
+      let reading = false;
+      const done = () => {
+        if (closed && reading) resolve({ response, sent });
+      };
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        closed = true;
+        done();
+      });
+      socket.on('connect', async () => {
+        socket.write(
+          `POST /v1/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${1024 * 1024 * 1024}\r\n\r\n`,
+        );
+        const chunk = Buffer.alloc(256 * 1024, 0x61);
+        const stopAt = performance.now() + 600;
+        while (performance.now() < stopAt && !socket.destroyed) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) {
+            await new Promise((next) => {
+              socket.once('drain', next);
+              setTimeout(next, 100);
+            });
+          }
+        }
+        socket.on('data', (data: Buffer) => {
+          response += data.toString('latin1');
+        });
+        reading = true;
+        done();
+      });
+    });
+    // A reset instead of the stop would have reached the client first and taken the unread answer with it.
+    expect(status(outcome.response)).toBe(413);
+    // What it managed to send is what the kernel's buffers held besides what the server read: the server read
+    // about `lingerMaxBytes` (1 MiB) of it, not everything the client could push in 600 ms.
+    const readMb = (bytesRead() - readBefore) / 1024 / 1024;
+    expect(
+      readMb,
+      `the server read ${readMb.toFixed(1)} MB of ${(outcome.sent / 1024 / 1024).toFixed(0)} MB sent`,
+    ).toBeLessThan(2);
+  }, 15_000);
+
   it('closes stalled bodies, slow headers and idle connections', async () => {
     const outcomes = await underAttack(() =>
       Promise.all([

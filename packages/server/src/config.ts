@@ -109,7 +109,7 @@ export const configFields = {
   lingerMaxBytes: field({
     schema: int(0, 1024 * 1024 * 1024).default(1024 * 1024),
     description:
-      'The most the server discards of a refused body during `lingerMs` before closing the connection at once, in bytes; bounds the reading a client that keeps sending can cause.',
+      'The most the server reads and discards of a refused body during `lingerMs`, in bytes; beyond it the server stops reading (the connection still closes after `lingerMs`), which bounds the reading a client that keeps sending can cause.',
   }),
   maxConnections: field({
     schema: int(1, 1_000_000).default(4096),

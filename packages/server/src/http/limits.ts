@@ -66,13 +66,15 @@ export function largeBodies(app: FastifyInstance, config: Config): void {
       else {
         reply.removeHeader('connection');
         // Discarding still means reading: a client that keeps sending at full speed would have the server read and
-        // throw away hundreds of megabytes in the linger, so the connection is cut after `lingerMaxBytes`. Counted
-        // here, before the answer is written: a body still unread when the answer is done is set by Node to be
-        // discarded out of sight, without the data events that count it.
+        // throw away hundreds of megabytes in the linger, so reading stops after `lingerMaxBytes`. The connection is
+        // not cut there: a reset that arrives before the client has read the answer discards the answer with it
+        // (Linux drops what a socket has not yet read when a reset comes), so the client keeps the rest of the
+        // linger to read it while its sends wait on flow control. Counted here, before the answer is written: a body
+        // still unread when the answer is done is set by Node to be discarded out of sight, without data events.
         let discarded = 0;
         request.raw.on('data', (chunk: Buffer) => {
           discarded += chunk.length;
-          if (discarded > config.lingerMaxBytes && reply.raw.writableFinished) request.raw.socket.destroy();
+          if (discarded > config.lingerMaxBytes) request.raw.pause();
         });
       }
     }
