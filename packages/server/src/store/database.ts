@@ -185,10 +185,12 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void): D
   // A connection the pool cannot make (PostgreSQL down, refusing, unreachable) fails the statement waiting for it
   // with the socket's error; marked here, so it is told apart from the same error of another service (S3, mail).
   const dialectPool = {
-    connect: () =>
-      pool.connect().catch((error: unknown) => {
+    connect: async () => {
+      const client = await pool.connect().catch((error: unknown) => {
         throw markUnreachable(error);
-      }),
+      });
+      return markingSocketErrors(client);
+    },
     end: () => pool.end(),
   };
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: dialectPool }) });
@@ -201,6 +203,28 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void): D
 }
 
 const UNREACHABLE = Symbol('database unreachable');
+const MARKS_SOCKET_ERRORS = Symbol('marks socket errors');
+
+/**
+ * A pooled connection whose statements, when they fail with an error of the socket itself (`read ECONNRESET`,
+ * `write EPIPE`: PostgreSQL or the network went away while a statement was in flight, or before the pool saw an
+ * idle connection's end), fail marked unreachable, as a connection that cannot be made is. PostgreSQL's own
+ * answers carry its codes and are left as they are. Each connection is wrapped once, when first lent out.
+ */
+function markingSocketErrors(client: pg.PoolClient): pg.PoolClient {
+  if (MARKS_SOCKET_ERRORS in client) return client;
+  const query = client.query as (...args: unknown[]) => unknown;
+  const marking = function (this: pg.PoolClient, ...args: unknown[]): unknown {
+    const result = query.apply(this, args);
+    if (!(result instanceof Promise)) return result;
+    return result.catch((error: unknown) => {
+      throw error && typeof error === 'object' && 'syscall' in error ? markUnreachable(error) : error;
+    });
+  };
+  Object.defineProperty(client, 'query', { value: marking, writable: true, configurable: true });
+  Object.defineProperty(client, MARKS_SOCKET_ERRORS, { value: true });
+  return client;
+}
 
 function markUnreachable(error: unknown): unknown {
   if (error && typeof error === 'object') Object.defineProperty(error, UNREACHABLE, { value: true });

@@ -1,3 +1,4 @@
+import { connect as connectTcp, createServer, type Socket } from 'node:net';
 import { createTestDatabase } from '@holdfast/test-support/postgres';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -69,6 +70,45 @@ describe('a lent-out PostgreSQL connection that the server ends', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const again = await sql<{ one: number }>`SELECT 1 AS one`.execute(db.kysely);
     expect(again.rows).toEqual([{ one: 1 }]);
+  });
+
+  it('answers a connection whose socket fails mid-transaction as unavailable', async () => {
+    // A TCP relay in front of PostgreSQL, so the test can reset the connection's socket the way a network failure
+    // or a dying server does: the driver then fails the statement with the socket's own error (ECONNRESET, EPIPE),
+    // not with a PostgreSQL error code.
+    const target = new URL(database.url);
+    const relayed: Socket[] = [];
+    const relay = createServer((client) => {
+      const upstream = connectTcp(Number(target.port || 5432), target.hostname);
+      relayed.push(client);
+      client.on('error', () => {});
+      upstream.on('error', () => client.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const address = relay.address() as { port: number };
+    const viaRelay = new URL(database.url);
+    viaRelay.hostname = '127.0.0.1';
+    viaRelay.port = String(address.port);
+    const relayedDb = openDatabase(viaRelay.toString(), { create: false, onConnectionError: () => {} });
+    try {
+      // A statement outside a transaction (a push reads its receipts before it writes), in flight when the
+      // socket fails: it hears the socket's own error. (In a transaction the failed ROLLBACK's error replaces it.)
+      await sql`SELECT 1`.execute(relayedDb.kysely);
+      setTimeout(() => {
+        for (const socket of relayed) socket.resetAndDestroy();
+      }, 200);
+      const failed = await sql`SELECT pg_sleep(2)`.execute(relayedDb.kysely).catch((error: unknown) => error as Error);
+      expect(failed).toBeInstanceOf(Error);
+      expect(toAppError(failed).error).toMatchObject({
+        code: 'unavailable',
+        status: 503,
+        details: { reason: 'database_unavailable' },
+      });
+    } finally {
+      await relayedDb.close().catch(() => {});
+      relay.close();
+    }
   });
 
   it('answers a database that refuses connections as unavailable', async () => {
