@@ -179,18 +179,19 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void): D
   // one lent out (a transaction between statements, or a statement in flight when PostgreSQL restarts) has no
   // listener then, and an unheard error event ends the process. So each connection gets one for its whole life:
   // the statement that was using it fails with its own error, and the pool drops it when it comes back.
-  pool.on('connect', (client) => client.on('error', onConnectionError));
+  pool.on('connect', (client) => {
+    client.on('error', onConnectionError);
+    markSocketErrors(client);
+  });
   // The pool re-emits an idle connection's error, which the connection's own listener has already reported.
   pool.on('error', () => {});
   // A connection the pool cannot make (PostgreSQL down, refusing, unreachable) fails the statement waiting for it
   // with the socket's error; marked here, so it is told apart from the same error of another service (S3, mail).
   const dialectPool = {
-    connect: async () => {
-      const client = await pool.connect().catch((error: unknown) => {
+    connect: () =>
+      pool.connect().catch((error: unknown) => {
         throw markUnreachable(error);
-      });
-      return markingSocketErrors(client);
-    },
+      }),
     end: () => pool.end(),
   };
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: dialectPool }) });
@@ -203,16 +204,13 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void): D
 }
 
 const UNREACHABLE = Symbol('database unreachable');
-const MARKS_SOCKET_ERRORS = Symbol('marks socket errors');
-
 /**
- * A pooled connection whose statements, when they fail with an error of the socket itself (`read ECONNRESET`,
+ * Marks unreachable every statement of `client` that fails with an error of the socket itself (`read ECONNRESET`,
  * `write EPIPE`: PostgreSQL or the network went away while a statement was in flight, or before the pool saw an
- * idle connection's end), fail marked unreachable, as a connection that cannot be made is. PostgreSQL's own
- * answers carry its codes and are left as they are. Each connection is wrapped once, when first lent out.
+ * idle connection's end), as a connection that cannot be made is. PostgreSQL's own answers carry its codes and
+ * are left as they are. Done once per connection, when the pool makes it.
  */
-function markingSocketErrors(client: pg.PoolClient): pg.PoolClient {
-  if (MARKS_SOCKET_ERRORS in client) return client;
+function markSocketErrors(client: pg.PoolClient): void {
   const query = client.query as (...args: unknown[]) => unknown;
   const marking = function (this: pg.PoolClient, ...args: unknown[]): unknown {
     const result = query.apply(this, args);
@@ -222,8 +220,6 @@ function markingSocketErrors(client: pg.PoolClient): pg.PoolClient {
     });
   };
   Object.defineProperty(client, 'query', { value: marking, writable: true, configurable: true });
-  Object.defineProperty(client, MARKS_SOCKET_ERRORS, { value: true });
-  return client;
 }
 
 function markUnreachable(error: unknown): unknown {

@@ -72,7 +72,7 @@ describe('a lent-out PostgreSQL connection that the server ends', () => {
     expect(again.rows).toEqual([{ one: 1 }]);
   });
 
-  it('answers a connection whose socket fails mid-transaction as unavailable', async () => {
+  it('answers a statement whose socket fails while it runs as unavailable', async () => {
     // A TCP relay in front of PostgreSQL, so the test can reset the connection's socket the way a network failure
     // or a dying server does: the driver then fails the statement with the socket's own error (ECONNRESET, EPIPE),
     // not with a PostgreSQL error code.
@@ -82,6 +82,7 @@ describe('a lent-out PostgreSQL connection that the server ends', () => {
       const upstream = connectTcp(Number(target.port || 5432), target.hostname);
       relayed.push(client);
       client.on('error', () => {});
+      client.on('close', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
       client.pipe(upstream).pipe(client);
     });
