@@ -22,7 +22,9 @@
  * - server RSS (VmRSS) once started (before any request) and at the end.
  *
  * Targets for Holdfast (2 cores): PUT c=8 >= 1,500 cards/s durable, <= 0.7 ms CPU per PUT, full sync of
- * 10,000 cards < 1 s, incremental sync after 10 edits < 5 ms server time.
+ * 1,000 cards <= 100 ms and of 10,000 < 1 s, incremental sync after 10 edits < 5 ms server time, RSS <= 60 MiB
+ * at start and <= 100 MiB after 10,000 cards. Beside the RSS it prints the floor under it: bench/memory-floor.mjs,
+ * a process with only the libraries every request needs, measured the same way, as installed and bundled.
  *
  * Run: `npm run build && node --import tsx bench/dav.ts`.
  * Holdfast runs three ways: `holdfast` without a backup target (acknowledged once durable on the server),
@@ -37,9 +39,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AckTarget, ackLabel, prepareAckTarget } from './ack-targets.js';
 import { bin, cpuSeconds, rssMb, serverNodeArgs } from './support.js';
@@ -205,6 +208,58 @@ function output(child: ChildProcess): () => string {
     out = (out + d).slice(-4000);
   });
   return () => out;
+}
+
+/** RSS (MiB) of bench/memory-floor.mjs once it listens, with the server's Node flags: as installed, and bundled. */
+async function memoryFloor(): Promise<{ installed: number; bundled: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'holdfast-bench-floor-'));
+  const { build } = await import('esbuild');
+  const require = createRequire(import.meta.url);
+  try {
+    const bundle = join(dir, 'floor.mjs');
+    await build({
+      entryPoints: [join(root, 'bench/memory-floor.mjs')],
+      outfile: bundle,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'error',
+      // Fastify's dependencies are CommonJS: in an ES module bundle their require() of node built-ins needs one.
+      banner: {
+        js: "import { createRequire as floorRequire } from 'node:module'; const require = floorRequire(import.meta.url);",
+      },
+    });
+    const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');
+    const rss = async (file: string, env: Record<string, string>) => {
+      const child = start(process.execPath, [...serverNodeArgs, file], {
+        HOLDFAST_FLOOR_DB: join(dir, 'floor.db'),
+        ...env,
+      });
+      const log = output(child);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`the floor did not start in 30 s: ${log()}`)), 30_000);
+          child.stdout?.on('data', () => {
+            if (!/listening on /.test(log())) return;
+            clearTimeout(timer);
+            resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`the floor exited ${code}: ${log()}`)));
+        });
+        return await rssMb(child.pid as number);
+      } finally {
+        await stopChild(child);
+      }
+    };
+    return {
+      installed: await rss(join(root, 'bench/memory-floor.mjs'), {}),
+      bundled: await rss(bundle, { HOLDFAST_FLOOR_SQLITE_ADDON: addon }),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function runCli(args: string[], stdin = ''): Promise<string> {
@@ -668,6 +723,8 @@ console.log(
     `PUT phases capped at ${phaseBudgetMs / 1000} s`,
 );
 const rows: Row[] = [];
+// Measured first, on a machine not yet busy with the servers' runs, as each server's RSS at start is.
+const floor = serverNames.some((name) => name.startsWith('holdfast')) ? await memoryFloor() : undefined;
 try {
   for (const n of sizes) {
     for (const name of serverNames) {
@@ -708,8 +765,8 @@ console.log(
     '"srv" = Holdfast server time from /metrics.',
 );
 console.log(
-  'Holdfast targets: PUT c=8 >= 1,500 cards/s durable | CPU per PUT <= 0.7 ms | full sync of 10,000 cards < 1 s | ' +
-    'sync after 10 edits < 5 ms server time',
+  'Holdfast targets: PUT c=8 >= 1,500 cards/s durable | CPU per PUT <= 0.7 ms | full sync of 1,000 cards <= 0.1 s, ' +
+    'of 10,000 < 1 s | sync after 10 edits < 5 ms server time | RSS <= 60 MiB at start, <= 100 MiB after 10,000 cards',
 );
 for (const r of rows.filter((x) => x.server.startsWith('holdfast-target'))) {
   const check = r.server === 'holdfast-target-dir' ? ` ${r.put8 >= 1000 ? 'meets' : 'misses'} 1,000/s` : '';
@@ -724,9 +781,21 @@ for (const r of rows.filter((x) => x.server === 'holdfast')) {
     `CPU per PUT ${r.cpuPerPutMs.toFixed(2)} ms ${r.cpuPerPutMs <= 0.7 ? 'meets' : 'misses'} 0.7 ms ` +
       `(cold ${r.coldCpuPerPutMs.toFixed(2)})`,
     r.n === 10_000 ? `full sync ${r.fullSyncS.toFixed(3)} s ${r.fullSyncS < 1 ? 'meets' : 'misses'} 1 s` : undefined,
+    r.n === 1000 ? `full sync ${r.fullSyncS.toFixed(3)} s ${r.fullSyncS <= 0.1 ? 'meets' : 'misses'} 0.1 s` : undefined,
+    `RSS at start ${r.rssStartMb.toFixed(0)} MiB ${r.rssStartMb <= 60 ? 'meets' : 'misses'} 60 MiB`,
+    r.n === 10_000
+      ? `RSS at the end ${r.rssMb.toFixed(0)} MiB ${r.rssMb <= 100 ? 'meets' : 'misses'} 100 MiB`
+      : undefined,
     r.syncEdits.serverMs === undefined
       ? undefined
       : `sync after 10 edits ${r.syncEdits.serverMs.toFixed(1)} ms server ${r.syncEdits.serverMs < 5 ? 'meets' : 'misses'} 5 ms`,
   ].filter(Boolean);
   console.log(`  holdfast N=${r.n.toLocaleString('en-US')}: ${checks.join('; ')}`);
 }
+if (floor)
+  console.log(
+    `RSS floor (bench/memory-floor.mjs: node with the server's flags, only Fastify and pino, Kysely on better-sqlite3 ` +
+      `and zod, one route, nothing of Holdfast): ${floor.installed.toFixed(0)} MiB as installed, ` +
+      `${floor.bundled.toFixed(0)} MiB bundled and minified` +
+      (Math.min(floor.installed, floor.bundled) > 60 ? '; the idle target of 60 MiB is below both' : ''),
+  );
