@@ -433,17 +433,17 @@ async function startXandikos(): Promise<Target> {
 
 const servers: Record<string, { installed: () => boolean; install: string; start: () => Promise<Target> }> = {
   holdfast: {
-    installed: () => existsSync(join(root, 'packages/cli/dist/main.js')),
+    installed: () => existsSync(join(root, 'packages/cli/dist/bundle/main.js')),
     install: 'npm run build',
     start: () => startHoldfast('none'),
   },
   'holdfast-target-dir': {
-    installed: () => existsSync(join(root, 'packages/cli/dist/main.js')),
+    installed: () => existsSync(join(root, 'packages/cli/dist/bundle/main.js')),
     install: 'npm run build',
     start: () => startHoldfast('directory'),
   },
   'holdfast-target-s3': {
-    installed: () => existsSync(join(root, 'packages/cli/dist/main.js')),
+    installed: () => existsSync(join(root, 'packages/cli/dist/bundle/main.js')),
     install: 'npm run build',
     start: () => startHoldfast('s3'),
   },

@@ -6,6 +6,11 @@ const cliEntry = `${root}packages/cli/src/main.ts`;
 /** Runs the CLI from source, exactly as `holdfast` would run the built files. */
 const tsx = pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href;
 const nodeArgs = ['--conditions=source', '--import', tsx, cliEntry];
+/** The `holdfast` command as `npm run build` leaves it and users run it: bin/holdfast.js and its bundle. */
+export const builtCommand = `${root}packages/cli/bin/holdfast.js`;
+/** Where the CLI runs from: the sources (the default), or the build (`builtCommand`). */
+export type From = 'source' | 'build';
+const argsFrom = (from: From = 'source') => (from === 'build' ? [builtCommand] : nodeArgs);
 
 export interface CliResult {
   code: number | null;
@@ -16,9 +21,9 @@ export interface CliResult {
 /** Runs `holdfast ARGS` to completion. */
 export function runCli(
   args: string[],
-  options: { stdin?: string; env?: Record<string, string> } = {},
+  options: { stdin?: string; env?: Record<string, string>; from?: From } = {},
 ): Promise<CliResult> {
-  return runProgram(process.execPath, [...nodeArgs, ...args], {
+  return runProgram(process.execPath, [...argsFrom(options.from), ...args], {
     stdin: options.stdin,
     env: { HOLDFAST_LOG_LEVEL: 'warn', ...options.env },
   });
@@ -65,9 +70,10 @@ export function startServerProcess(
   args: string[],
   env: Record<string, string> = {},
   cwd = root,
+  from: From = 'source',
 ): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, 'serve', '--port', '0', ...args], {
+    const child = spawn(process.execPath, [...argsFrom(from), 'serve', '--port', '0', ...args], {
       cwd,
       env: { ...process.env, HOLDFAST_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

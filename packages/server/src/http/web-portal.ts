@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
@@ -14,13 +15,18 @@ const NOT_PORTAL = /^\/(v1|dav|\.well-known|healthz|readyz|metrics)(\/|$)/;
 const HASHED_ASSETS = /^\/assets\//;
 
 /**
- * The built portal: installed beside the server package, in the checkout
- * (packages/server/{src,dist}/http -> packages/web/dist) and in the release
- * (node_modules/@holdfast/server/dist/http -> node_modules/@holdfast/web/dist).
+ * The built portal: the dist/ folder of the @holdfast/web package, found the way Node finds any package, so that
+ * it is found from the server's sources, from its build and from the `holdfast` command's bundle, in the checkout
+ * (node_modules/@holdfast/web is the workspace's packages/web) and in the release (where the package travels
+ * inside the tarball). Beside the server package when it cannot be resolved.
  */
 export function webDirectory(config: Context['config']): string {
   if (config.webDir !== '') return resolve(config.webDir);
-  return fileURLToPath(new URL('../../../web/dist', import.meta.url));
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@holdfast/web/package.json')), 'dist');
+  } catch {
+    return fileURLToPath(new URL('../../../web/dist', import.meta.url));
+  }
 }
 
 /**
