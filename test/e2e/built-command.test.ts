@@ -58,6 +58,23 @@ describe('the built holdfast command', () => {
       '\r\n',
     );
     try {
+      // As from the sources (lazy-start.test.ts), the libraries left outside the bundle load with their first use.
+      const atStart = await readFile(modules, 'utf8');
+      const eager = [
+        'sharp',
+        'exifr',
+        'nodemailer',
+        'pg',
+        '@aws-sdk',
+        'yauzl',
+        'yazl',
+        'saxes',
+        'ajv',
+        'fast-xml-parser',
+      ];
+      expect(eager.filter((name) => atStart.includes(`node_modules/${name}`))).toEqual([]);
+      expect(atStart).not.toMatch(/node_modules\/ical\.js\//);
+
       const portal = await fetch(`${server.url}/contacts`);
       expect(portal.status).toBe(200);
       expect(portal.headers.get('content-security-policy')).toContain("script-src 'self'");
