@@ -94,7 +94,13 @@ it('installs from holdfast-<version>.tgz into an empty folder and serves /health
     const portal = await fetch(`${url}/contacts`);
     expect(portal.status).toBe(200);
     expect(portal.headers.get('content-security-policy')).toContain("script-src 'self'");
-    expect(await portal.text()).toMatch(/<div id="root">/);
+    const page = await portal.text();
+    expect(page).toMatch(/<div id="root">/);
+    // React's production build, whatever NODE_ENV the packing ran under (this test runs under vitest's `test`).
+    const script = /<script type="module" crossorigin src="([^"]+)"/.exec(page)?.[1] ?? '';
+    const code = await (await fetch(`${url}${script}`)).text();
+    expect(code).toContain('Minified React error');
+    expect(code).not.toContain('unique "key" prop');
   } finally {
     if (server.pid && server.exitCode === null) process.kill(-server.pid, 'SIGTERM');
     await exited;
