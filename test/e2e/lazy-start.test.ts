@@ -5,29 +5,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sqliteDriverPackage } from '@holdfast/node-io';
 import { api, runCli, startServerProcess } from '@holdfast/test-support/processes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPTIONAL_LIBRARIES as OPTIONAL } from './optional-libraries.js';
 
 const probe = pathToFileURL(fileURLToPath(new URL('./module-log.mjs', import.meta.url))).href;
 const smsBackup = fileURLToPath(new URL('../fixtures/moving-in/sms-backup.xml', import.meta.url));
-
-/**
- * Libraries a server loads only once something uses them: thumbnails, photo metadata, mail, PostgreSQL, S3,
- * import and export archives, JSON Schema compilers (no route declares a schema), the DAV XML parser, and the
- * backup package (no target is configured), and ical.js until a vCard or iCalendar text is read. Each costs memory from start on if a static import slips back in.
- */
-const OPTIONAL = [
-  'sharp',
-  'exifr',
-  'nodemailer',
-  'pg',
-  '@aws-sdk',
-  'yauzl',
-  'yazl',
-  'saxes',
-  'ajv',
-  'fast-xml-parser',
-  'ical.js',
-  '@holdfast/backup',
-];
 
 /**
  * The server's own modules for features an idle server does not use: the operators' API, reports, point-in-time
