@@ -210,6 +210,20 @@ function output(child: ChildProcess): () => string {
   return () => out;
 }
 
+/** The URL a Node server started as `child` prints ("listening on http://…") once it listens; rejects after 30 s. */
+function untilListening(child: ChildProcess, log: () => string, name: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 30 s: ${log()}`)), 30_000);
+    child.stdout?.on('data', () => {
+      const match = /listening on (http:\/\/\S+)/.exec(log());
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}: ${log()}`)));
+  });
+}
+
 /** RSS (MiB) of bench/memory-floor.mjs once it listens, with the server's Node flags: as installed, and bundled. */
 async function memoryFloor(): Promise<{ installed: number; bundled: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'holdfast-bench-floor-'));
@@ -239,15 +253,7 @@ async function memoryFloor(): Promise<{ installed: number; bundled: number }> {
       });
       const log = output(child);
       try {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`the floor did not start in 30 s: ${log()}`)), 30_000);
-          child.stdout?.on('data', () => {
-            if (!/listening on /.test(log())) return;
-            clearTimeout(timer);
-            resolve();
-          });
-          child.once('exit', (code) => reject(new Error(`the floor exited ${code}: ${log()}`)));
-        });
+        await untilListening(child, log, 'the floor');
         return await rssMb(child.pid as number);
       } finally {
         await stopChild(child);
@@ -325,18 +331,7 @@ async function startHoldfast(ack: AckTarget): Promise<Target> {
       },
     );
     const log = output(child);
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`holdfast did not start in 30 s: ${log()}`)), 30_000);
-      const check = () => {
-        const match = /listening on (http:\/\/\S+)/.exec(log());
-        if (match?.[1]) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      };
-      child.stdout?.on('data', check);
-      child.once('exit', (code) => reject(new Error(`holdfast exited ${code}: ${log()}`)));
-    });
+    const url = await untilListening(child, log, 'holdfast');
     const reportTime = async () => {
       const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
       let sum = 0;

@@ -68,11 +68,12 @@ const installed = (from, name) => {
     const candidate = join(dir, 'node_modules', name);
     if (existsSync(candidate)) {
       const { version } = JSON.parse(readFileSync(join(candidate, 'package.json'), 'utf8'));
-      return `${version} (${realpathSync(candidate)})`;
+      return { version, path: realpathSync(candidate) };
     }
     if (dirname(dir) === dir) return undefined;
   }
 };
+const at = (where) => (where ? `${where.version} (${where.path})` : 'not found');
 const workspace = here('../');
 const wrong = [];
 for (const user of ['server', 'node-io', 'protocol', 'backup']) {
@@ -84,8 +85,8 @@ for (const user of ['server', 'node-io', 'protocol', 'backup']) {
     if (!outside) continue;
     const wanted = installed(join(workspace, user), name);
     const found = installed(outdir, name);
-    if (found?.split(' ')[0] !== wanted?.split(' ')[0])
-      wrong.push(`${name}: ${found ?? 'not found'} from the bundle, ${wanted} from ${user}`);
+    if (found?.version !== wanted?.version)
+      wrong.push(`${name}: ${at(found)} from the bundle, ${at(wanted)} from ${user}`);
   }
 }
 if (wrong.length > 0) {
