@@ -5,6 +5,7 @@ import { directoryHarness } from '@holdfast/test-support/backup-targets';
 import { describeTargetContract, failureOf } from '@holdfast/test-support/target-contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryTarget, fsFailure } from './directory-target.js';
+import { stopFileWriterThread } from './file-writer-thread.js';
 
 describeTargetContract('DirectoryTarget', directoryHarness);
 
@@ -33,6 +34,31 @@ describe('DirectoryTarget', () => {
     expect(await failureOf(unmounted.putObject('config', Buffer.from('x')))).toBe('unavailable');
     expect(await failureOf(unmounted.listObjects(''))).toBe('unavailable');
     await expect(stat(join(base, 'not-mounted'))).rejects.toThrow();
+  });
+
+  it('keeps storing when its writer thread is lost, and then uses a new one', async () => {
+    await target.putObject('journal/a', Buffer.from('a'));
+    // Posted to the thread, which is then stopped, whether or not it got as far as writing.
+    const during = target.putObject('journal/b', Buffer.from('b'));
+    await stopFileWriterThread();
+    await during;
+    await target.putObject('journal/c', Buffer.from('c'));
+    expect(await target.listObjects('journal/')).toEqual(['journal/a', 'journal/b', 'journal/c']);
+    expect(Buffer.from(await target.getObject('journal/b')).toString()).toBe('b');
+    expect(await readdir(join(root, 'journal'))).toEqual(['a', 'b', 'c']);
+  });
+
+  it('answers a name that exists with other bytes as write-once, and leaves no temporary file', async () => {
+    await target.putObject('journal/a', Buffer.from('first'));
+    expect(await failureOf(target.putObject('journal/a', Buffer.from('other')))).toBe('write_once');
+    await target.putObject('journal/a', Buffer.from('first'));
+    expect(await readdir(join(root, 'journal'))).toEqual(['a']);
+  });
+
+  it('sorts a file-system error met on the writer thread into its kind', async () => {
+    // A file where the object's directory should be: the thread's open fails with ENOTDIR, not "missing".
+    await writeFile(join(root, 'journal'), 'not a directory');
+    expect(await failureOf(target.putObject('journal/a', Buffer.from('a')))).toBe('unavailable');
   });
 
   it('hides temporary and stray files from listings', async () => {

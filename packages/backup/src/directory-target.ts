@@ -4,6 +4,7 @@ import { link, mkdir, open, readdir, readFile, rename, stat, statfs, unlink } fr
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fsyncDir, fsyncFd } from '@holdfast/node-io';
 import { AppError } from '@holdfast/protocol';
+import { createFileOnThread, failedStep } from './file-writer-thread.js';
 import {
   assertListPrefix,
   assertObjectName,
@@ -13,6 +14,14 @@ import {
   type TargetFailure,
   targetError,
 } from './target.js';
+
+/**
+ * Objects up to this size are created on the writer thread (file-writer-thread.ts):
+ * journal segments, account states, most snapshot objects. Larger ones (photos)
+ * take the thread pool, so a long copy never holds a segment, and with it an
+ * acknowledgement, behind it.
+ */
+const THREAD_MAX_BYTES = 1024 * 1024;
 
 /** Error codes from the file system that mean "no room left". */
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
@@ -47,21 +56,22 @@ export class DirectoryTarget implements Target {
   }
 
   /**
-   * Written for the common case, a new object in an existing directory, with
-   * as few trips through the thread pool as durability allows (acknowledged
-   * writes wait for each one, behind everything else a busy server queues
-   * there): the temporary file is created, written durably in one write
-   * (O_DSYNC), linked, unlinked, and the directory fsynced. Calls that change
-   * a directory stay off the event loop: on ext4 they can wait for the file
-   * system's journal while another file's fsync commits it. A name that
-   * already exists is found by `link` itself.
+   * The common case, a new object of up to a MiB in an existing directory,
+   * is one trip to the writer thread (file-writer-thread.ts): the temporary
+   * file is created, written durably in one write (O_DSYNC), linked,
+   * unlinked, and the directory fsynced, none of it on the event loop (on
+   * ext4 a call that changes a directory can wait for the file system's
+   * journal while another file's fsync commits it). Everything else takes the
+   * same steps through the thread pool, creating missing directories; a name
+   * that already exists is found by `link` itself.
    */
   async putObject(name: string, bytes: Uint8Array): Promise<void> {
     assertObjectName(name, this.description);
     const path = this.#path(name);
     try {
       const dir = dirname(path);
-      const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+      if (bytes.byteLength <= THREAD_MAX_BYTES && (await this.#createOnThread(dir, path, bytes))) return;
+      const tmp = temporaryName(path);
       try {
         await this.#writeTemporary(dir, tmp, bytes);
         if (!(await this.#publish(name, tmp, path, bytes))) {
@@ -138,6 +148,31 @@ export class DirectoryTarget implements Target {
 
   #path(name: string): string {
     return join(this.#root, ...name.split('/'));
+  }
+
+  /**
+   * The common case in one trip to the writer thread. False when the general
+   * path must handle it: the directory is missing (the first object of a
+   * fan-out directory, or the root is gone), the name exists, the file system
+   * has no hard links, or the thread was lost.
+   */
+  async #createOnThread(dir: string, path: string, bytes: Uint8Array): Promise<boolean> {
+    const tmp = temporaryName(path);
+    try {
+      await createFileOnThread(dir, tmp, path, bytes);
+      return true;
+    } catch (error) {
+      const step = failedStep(error);
+      const code = errorCode(error) ?? '';
+      if (step === 'thread') {
+        // The thread stopped mid-sequence and may have left its temporary file.
+        await unlink(tmp).catch(() => {});
+        return false;
+      }
+      if (step === 'open' && code === 'ENOENT') return false;
+      if (step === 'link' && (code === 'EEXIST' || NO_LINK_CODES.has(code))) return false;
+      throw error;
+    }
   }
 
   /** Writes and fsyncs the temporary file, creating the object's directory when it is the first object there. */
@@ -256,6 +291,11 @@ export class DirectoryTarget implements Target {
       cause: error,
     });
   }
+}
+
+/** A hidden name beside `path`, unique to this write. */
+function temporaryName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** Open flags of a temporary file; without O_DSYNC (some platforms) the write is followed by a fsync. */
