@@ -44,11 +44,14 @@ parentPort.on('message', ({ id, dir, tmp, path, bytes }) => {
     fs.unlinkSync(tmp);
     created = false;
     step = 'fsync';
-    const dirFd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
+    // As fsyncDir: Windows cannot open a directory for fsync, and NTFS journals its entries itself.
+    if (process.platform !== 'win32') {
+      const dirFd = fs.openSync(dir, 'r');
+      try {
+        fs.fsyncSync(dirFd);
+      } finally {
+        fs.closeSync(dirFd);
+      }
     }
     parentPort.postMessage({ id });
   } catch (error) {
