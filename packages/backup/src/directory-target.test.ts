@@ -40,9 +40,11 @@ describe('DirectoryTarget', () => {
     await target.putObject('journal/a', Buffer.from('a'));
     // Posted to the thread, which is then stopped, whether or not it got as far as writing.
     const during = target.putObject('journal/b', Buffer.from('b'));
-    await stopFileWriterThread();
-    await during;
-    await target.putObject('journal/c', Buffer.from('c'));
+    const stopping = stopFileWriterThread();
+    // Goes to a new thread while the old one is still stopping.
+    const after = target.putObject('journal/c', Buffer.from('c'));
+    await stopping;
+    await Promise.all([during, after]);
     expect(await target.listObjects('journal/')).toEqual(['journal/a', 'journal/b', 'journal/c']);
     expect(Buffer.from(await target.getObject('journal/b')).toString()).toBe('b');
     expect(await readdir(join(root, 'journal'))).toEqual(['a', 'b', 'c']);

@@ -65,7 +65,7 @@ parentPort.on('message', ({ id, dir, tmp, path, bytes }) => {
 /** The step of the sequence that failed. */
 export type FileWriteStep = 'open' | 'write' | 'link' | 'unlink' | 'fsync' | 'thread';
 
-/** A failed step, with the file system's error code (as Node's own errors carry it); the temporary file is gone. */
+/** A failed step, with the file system's error code (as Node's own errors carry it). */
 export interface FileWriteFailure extends Error {
   step: FileWriteStep;
   code: string | undefined;
@@ -93,11 +93,16 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-let worker: Worker | null = null;
-const pending = new Map<number, Pending>();
+/** The running thread and the writes it has not answered yet. */
+interface WriterThread {
+  thread: Worker;
+  pending: Map<number, Pending>;
+}
+
+let current: WriterThread | null = null;
 let nextId = 0;
 
-function start(): Worker {
+function start(): WriterThread {
   // A few MiB of heap are plenty: the thread holds one message at a time, its
   // bytes outside the heap. A thread that runs out anyway is lost, and its
   // writes take the thread pool.
@@ -105,6 +110,8 @@ function start(): Worker {
     eval: true,
     resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, stackSizeMb: 1 },
   });
+  const writer: WriterThread = { thread, pending: new Map() };
+  const { pending } = writer;
   thread.on('message', (reply: Reply) => {
     const waiting = pending.get(reply.id);
     pending.delete(reply.id);
@@ -114,8 +121,9 @@ function start(): Worker {
     if (reply.step) waiting.reject(writeFailure(reply.step, reply.code, reply.message ?? 'write failed'));
     else waiting.resolve();
   });
+  // Only this thread's writes fail with it; a thread started since has its own.
   const lost = (error: Error) => {
-    if (worker === thread) worker = null;
+    if (current === writer) current = null;
     for (const [id, waiting] of pending) {
       pending.delete(id);
       waiting.reject(writeFailure('thread', undefined, `file writer thread stopped: ${error.message}`));
@@ -123,19 +131,21 @@ function start(): Worker {
   };
   thread.on('error', lost);
   thread.on('exit', (code) => lost(new Error(`exit code ${code}`)));
-  return thread;
+  return writer;
 }
 
 /**
  * Creates `tmp` with `bytes` durably, links it to `path` (failing if `path`
  * exists), removes `tmp` and fsyncs `dir`, all on the writer thread. Rejects
- * with a {@link FileWriteFailure} naming the step; by then `tmp` is removed.
+ * with a {@link FileWriteFailure} naming the step. After a failed step the
+ * thread has removed `tmp`; after the thread itself was lost (`thread`),
+ * `tmp` may remain and is the caller's to remove.
  */
 export function createFileOnThread(dir: string, tmp: string, path: string, bytes: Uint8Array): Promise<void> {
-  worker ??= start();
-  worker.ref();
+  current ??= start();
+  const { thread, pending } = current;
+  thread.ref();
   const id = nextId++;
-  const thread = worker;
   // Cloning a view copies its whole backing buffer (often a large shared pool):
   // copy the bytes once into a buffer of their own and move that instead.
   const own = new Uint8Array(bytes);
@@ -147,7 +157,7 @@ export function createFileOnThread(dir: string, tmp: string, path: string, bytes
 
 /** Stops the writer thread (tests use it to prove a lost thread is replaced). */
 export async function stopFileWriterThread(): Promise<void> {
-  const thread = worker;
-  worker = null;
-  if (thread) await thread.terminate();
+  const writer = current;
+  current = null;
+  if (writer) await writer.thread.terminate();
 }
