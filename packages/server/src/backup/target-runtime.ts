@@ -27,6 +27,8 @@ import {
   newestAccountState,
   newestSnapshot,
   type RepositoryView,
+  rememberAccountState,
+  rememberLayout,
   rememberSegment,
   type SegmentCache,
   saveSegmentCache,
@@ -335,8 +337,7 @@ export async function shipAccountState(deps: ShipDeps, connection: Connection): 
     ...tables,
   });
   const { generation, seq, createdAt } = stored.state;
-  connection.view.accounts.set(stored.object, { generation, seq, createdAt });
-  connection.cache.accounts.set(stored.object, { generation, seq, createdAt });
+  rememberAccountState(connection.view, connection.cache, stored.object, { generation, seq, createdAt });
   connection.accounts = { object: stored.object, fingerprint };
   connection.accountsEpoch = Math.max(connection.accountsEpoch, epoch);
   return stored.object;
@@ -371,7 +372,7 @@ export async function snapshotNow(deps: ShipDeps, connection: Connection): Promi
     previous: connection.layout,
   });
   connection.layout = result.layout;
-  connection.cache.layout = result.layout;
+  rememberLayout(connection.cache, result.layout);
   connection.lastSnapshotSeq = result.snapshot.manifest.seq;
   connection.lastSnapshotAt = Date.parse(result.snapshot.manifest.createdAt);
   if (connection.head === null) connection.shippedSeq = Math.max(connection.shippedSeq, result.snapshot.manifest.seq);
