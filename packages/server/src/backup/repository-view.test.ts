@@ -6,7 +6,6 @@ import { createTestRepository, put } from '@holdfast/test-support/backup-fixture
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   loadSegmentCache,
-  type RepositoryView,
   rememberLayout,
   rememberSegment,
   type SegmentInfo,
@@ -39,13 +38,12 @@ describe('the segment cache file', () => {
 
   it('grows by what was learned since the last save and loads back every fact', async () => {
     const cache = await loadSegmentCache(file);
-    const view = emptyView();
-    rememberSegment(view, cache, 'journal/a', info(1, null));
-    rememberSegment(view, cache, 'journal/b', info(2, 'journal/a'));
+    rememberSegment(cache, 'journal/a', info(1, null));
+    rememberSegment(cache, 'journal/b', info(2, 'journal/a'));
     await saveSegmentCache(cache);
     const first = await readFile(file, 'utf8');
 
-    rememberSegment(view, cache, 'journal/c', info(3, 'journal/b'));
+    rememberSegment(cache, 'journal/c', info(3, 'journal/b'));
     rememberLayout(cache, {
       snapshot: 'snapshots/s',
       objects: [{ object: 'data/x', entries: [{ key: 'k', seq: 3 }] }],
@@ -58,22 +56,42 @@ describe('the segment cache file', () => {
     await saveSegmentCache(cache);
     expect(await readFile(file, 'utf8')).toBe(second);
 
+    // What this process wrote is kept in the file, not in memory.
+    expect(cache.segments.size).toBe(0);
     const loaded = await loadSegmentCache(file);
     expect([...loaded.segments.keys()]).toEqual(['journal/a', 'journal/b', 'journal/c']);
     expect(loaded.segments.get('journal/c')).toEqual(info(3, 'journal/b'));
     expect(loaded.layout?.snapshot).toBe('snapshots/s');
   });
 
+  it('keeps what a failed save did not write for the next one', async () => {
+    const cache = await loadSegmentCache(file);
+    rememberSegment(cache, 'journal/a', info(1, null));
+    await saveSegmentCache(cache);
+    rememberSegment(cache, 'journal/b', info(2, 'journal/a'));
+    // The file is replaced by a directory for a moment: the append fails.
+    const saved = await readFile(file, 'utf8');
+    await rm(file);
+    await mkdir(file);
+    await expect(saveSegmentCache(cache)).rejects.toThrow();
+    await rm(file, { recursive: true });
+    await writeFile(file, saved);
+    rememberSegment(cache, 'journal/c', info(3, 'journal/b'));
+    await saveSegmentCache(cache);
+    const loaded = await loadSegmentCache(file);
+    expect([...loaded.segments.keys()]).toEqual(['journal/a', 'journal/b', 'journal/c']);
+    expect(loaded.rewrite).toBe(false);
+  });
+
   it('skips a line cut short by a crash, and writes the file whole at the next save', async () => {
     const cache = await loadSegmentCache(file);
-    const view = emptyView();
-    rememberSegment(view, cache, 'journal/a', info(1, null));
+    rememberSegment(cache, 'journal/a', info(1, null));
     await saveSegmentCache(cache);
     await appendFile(file, '["segment","journal/b",{"generation":"g1","fro');
 
     const loaded = await loadSegmentCache(file);
     expect([...loaded.segments.keys()]).toEqual(['journal/a']);
-    rememberSegment(view, loaded, 'journal/c', info(3, null));
+    rememberSegment(loaded, 'journal/c', info(3, null));
     await saveSegmentCache(loaded);
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
     expect(lines.map((line) => JSON.parse(line)[1])).toEqual(['journal/a', 'journal/c']);
@@ -123,13 +141,3 @@ describe('the segment cache file', () => {
     });
   });
 });
-
-function emptyView(): RepositoryView {
-  return {
-    segments: new Map(),
-    accounts: new Map(),
-    snapshots: [],
-    blobObjects: new Set<string>(),
-    dataObjects: new Set<string>(),
-  };
-}

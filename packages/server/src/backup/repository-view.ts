@@ -46,10 +46,12 @@ export interface SegmentCache {
   layout: SnapshotLayout | null;
   /** Where the cache is kept between runs, or null for memory only. */
   file: string | null;
-  /** Lines learned since the file was last written, appended by the next save. */
-  unsaved: string[];
+  /** Facts learned since the file was last written, appended by the next save. */
+  unsaved: CacheLine[];
   /** The next save writes the file whole instead of appending. */
   rewrite: boolean;
+  /** An append failed, perhaps half done: the next one starts on a new line. */
+  broken: boolean;
 }
 
 /** One line of the cache file: a segment's facts, an account state's, or the newest layout. */
@@ -85,6 +87,7 @@ export async function loadSegmentCache(file: string | null): Promise<SegmentCach
     file,
     unsaved: [],
     rewrite: true,
+    broken: false,
   };
   if (!file) return cache;
   let text: string;
@@ -137,7 +140,7 @@ function apply(cache: SegmentCache, line: CacheLine): void {
 
 /** Records a fact for the next save (only a cache kept in a file needs the line). */
 function learned(cache: SegmentCache, line: CacheLine): void {
-  if (cache.file && !cache.rewrite) cache.unsaved.push(JSON.stringify(line));
+  if (cache.file) cache.unsaved.push(line);
 }
 
 /** Every fact of the cache, one line each, as a whole-file save writes them. */
@@ -153,8 +156,11 @@ function allLines(cache: SegmentCache): string[] {
 export async function saveSegmentCache(cache: SegmentCache): Promise<void> {
   if (!cache.file) return;
   if (cache.rewrite) {
-    // Facts learned while the file is being written are appended by the save after.
-    const lines = allLines(cache);
+    // The facts in memory, then those kept for the file only. Facts learned
+    // while the file is being written are appended by the save after.
+    const taken = cache.unsaved;
+    const fileOnly = taken.filter((line) => line[0] === 'segment' && !cache.segments.has(line[1]));
+    const lines = [...allLines(cache), ...fileOnly.map((line) => JSON.stringify(line))];
     cache.rewrite = false;
     cache.unsaved = [];
     try {
@@ -163,19 +169,25 @@ export async function saveSegmentCache(cache: SegmentCache): Promise<void> {
       await writeFile(tmp, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
       await rename(tmp, cache.file);
     } catch (error) {
+      // Written whole, or not at all: the same save is due again.
+      cache.unsaved = [...taken, ...cache.unsaved];
       cache.rewrite = true;
       throw error;
     }
+    cache.broken = false;
     return;
   }
   if (cache.unsaved.length === 0) return;
-  const lines = cache.unsaved;
+  const taken = cache.unsaved;
   cache.unsaved = [];
   try {
-    await appendFile(cache.file, `${lines.join('\n')}\n`);
+    const text = `${taken.map((line) => JSON.stringify(line)).join('\n')}\n`;
+    await appendFile(cache.file, cache.broken ? `\n${text}` : text);
+    cache.broken = false;
   } catch (error) {
-    // Not kept: write the file whole next time rather than leave a gap in it.
-    cache.rewrite = true;
+    // The facts are appended again next time; a half-written line before them is skipped when loaded.
+    cache.unsaved = [...taken, ...cache.unsaved];
+    cache.broken = true;
     throw error;
   }
 }
@@ -227,10 +239,13 @@ export async function scanRepository(repo: Repository, cache: SegmentCache): Pro
   return { segments, accounts, snapshots, blobObjects, dataObjects };
 }
 
-/** Adds a segment this process just wrote. */
-export function rememberSegment(view: RepositoryView, cache: SegmentCache, name: string, info: SegmentInfo): void {
-  view.segments.set(name, info);
-  cache.segments.set(name, info);
+/**
+ * Records a segment this process just wrote, for the cache file only. A
+ * connection reads segment facts when it connects (the chain's head, the
+ * blob index) and never again; each connection scans anew, from this file.
+ * Held in memory, they grew by about 370 bytes for every segment ever written.
+ */
+export function rememberSegment(cache: SegmentCache, name: string, info: SegmentInfo): void {
   learned(cache, ['segment', name, info]);
 }
 

@@ -283,7 +283,7 @@ export async function shipJournal(
       fromSeq: connection.shippedSeq + 1,
       toSeq,
     });
-    rememberSegment(connection.view, connection.cache, stored.object, {
+    rememberSegment(connection.cache, stored.object, {
       generation: stored.segment.generation,
       fromSeq: stored.segment.fromSeq,
       toSeq: stored.segment.toSeq,
