@@ -129,6 +129,8 @@ describe('the segment cache file', () => {
       expect(view.segments.size).toBe(2);
       await saveSegmentCache(cache);
       expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(2);
+      // Written whole once, the file holds them: memory need not.
+      expect(cache.segments.size).toBe(0);
 
       // A prune removed the first segment.
       await unlink(join(dir, 'target', ...one.object.split('/')));

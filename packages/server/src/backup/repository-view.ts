@@ -143,6 +143,15 @@ function learned(cache: SegmentCache, line: CacheLine): void {
   if (cache.file) cache.unsaved.push(line);
 }
 
+/**
+ * Drops the segment facts the file already holds from memory. Until the file
+ * has been written whole once (a new file, or one that must lose facts), a
+ * file-backed cache keeps them for that write; a cache without a file keeps them.
+ */
+export function forgetSavedSegments(cache: SegmentCache): void {
+  if (cache.file && !cache.rewrite) cache.segments.clear();
+}
+
 /** Every fact of the cache, one line each, as a whole-file save writes them. */
 function allLines(cache: SegmentCache): string[] {
   const lines: string[] = [];
@@ -168,6 +177,7 @@ export async function saveSegmentCache(cache: SegmentCache): Promise<void> {
       const tmp = `${cache.file}.tmp`;
       await writeFile(tmp, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
       await rename(tmp, cache.file);
+      forgetSavedSegments(cache);
     } catch (error) {
       // Written whole, or not at all: the same save is due again.
       cache.unsaved = [...taken, ...cache.unsaved];

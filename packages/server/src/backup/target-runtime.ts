@@ -23,6 +23,7 @@ import { ensureBlobs } from './blob-copy.js';
 import {
   blobIndexOf,
   chainHead,
+  forgetSavedSegments,
   loadSegmentCache,
   newestAccountState,
   newestSnapshot,
@@ -147,11 +148,16 @@ export async function connect(deps: ShipDeps, runtime: TargetRuntime): Promise<C
     const head = chainHead(view, generation);
     const snapshot = newestSnapshot(view, generation);
     const accounts = newestAccountState(view, generation);
+    const blobIndex = blobIndexOf(view);
+    // Segment facts are read here and not again while connected (see rememberSegment): a repository of a
+    // hundred thousand segments would otherwise keep some 37 MB for as long as the connection lasts.
+    view.segments.clear();
+    forgetSavedSegments(cache);
     return {
       repo,
       view,
       cache,
-      blobIndex: blobIndexOf(view),
+      blobIndex,
       generation,
       head,
       shippedSeq: head?.toSeq ?? snapshot?.manifest.seq ?? -1,
