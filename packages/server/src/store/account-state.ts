@@ -64,6 +64,29 @@ export async function readAccountRows(db: Db): Promise<AccountRows> {
 }
 
 /**
+ * A cheap stand-in for {@link readAccountRows}: equal answers at two moments
+ * mean the tables did not change in between. `dav_names` grows with every
+ * DAV item a client names its own way and its rows are only ever inserted, so
+ * its row count stands for it; a user deleted with their names shows in
+ * `users`. Test: `packages/server/src/backup/account-probe.test.ts`.
+ */
+export async function readAccountProbe(db: Db): Promise<string> {
+  const k = db.kysely;
+  const rows = await Promise.all([
+    k.selectFrom('users').selectAll().orderBy('id').execute(),
+    k.selectFrom('devices').select(['id', 'name', 'token_hash', 'revoked_at']).orderBy('id').execute(),
+    k.selectFrom('app_passwords').select(['id', 'label', 'password_hash', 'revoked_at']).orderBy('id').execute(),
+    k.selectFrom('imports').selectAll().orderBy('user_id').orderBy('id').execute(),
+    k
+      .selectFrom('dav_names')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .executeTakeFirstOrThrow(),
+  ]);
+  // PostgreSQL returns bigint columns as strings.
+  return JSON.stringify(rows, (_key, value) => (typeof value === 'bigint' ? String(value) : value));
+}
+
+/**
  * Inserts account rows inside `trx`, users first (everything else references
  * them), in chunks that stay under SQLite's limit on bound parameters.
  */
