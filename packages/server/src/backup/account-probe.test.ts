@@ -10,6 +10,7 @@ import {
   shipOnce,
   startBackedUpServer,
 } from '../test-support/backups.js';
+import { type AccountTables, accountFingerprint } from './account-tables.js';
 
 const defer = cleanupAfterEach();
 
@@ -84,5 +85,45 @@ describe('account states on the target', () => {
     const after = await listAccountStates(repo);
     expect(after).toHaveLength(before.length + 1);
     expect(after.at(-1)?.state.dav_names.map((row) => row.name)).toEqual(['client-chosen-name.ics']);
+  });
+});
+
+describe('the account tables fingerprint', () => {
+  const tables = (): AccountTables => ({
+    users: [
+      { id: 'u1', username: 'alice', password_hash: 'h', disabled: 0, created_at: 1, updated_at: 2 },
+      {
+        id: 'u2',
+        username: 'bob',
+        password_hash: 'h',
+        disabled: 0,
+        created_at: 1,
+        updated_at: 2,
+        email: 'b@example.org',
+      },
+    ],
+    devices: [],
+    app_passwords: [],
+    dav_names: [{ user_id: 'u1', collection_id: 'c', name: 'n.vcf', item_id: 'i', created_at: 3 }],
+    imports: [],
+  });
+
+  it('reads rows alike whatever the order of their keys, and tells any changed value or key apart', () => {
+    const base = accountFingerprint(tables());
+    const reordered = tables();
+    reordered.users = reordered.users.map((row) => Object.fromEntries(Object.entries(row).reverse()) as typeof row);
+    reordered.dav_names = [{ created_at: 3, item_id: 'i', name: 'n.vcf', collection_id: 'c', user_id: 'u1' }];
+    expect(accountFingerprint(reordered)).toBe(base);
+
+    const renamed = tables();
+    (renamed.dav_names[0] as { name: string }).name = 'm.vcf';
+    expect(accountFingerprint(renamed)).not.toBe(base);
+    const withEmail = tables();
+    withEmail.users[0] = { ...(withEmail.users[0] as AccountTables['users'][number]), email: 'a@example.org' };
+    expect(accountFingerprint(withEmail)).not.toBe(base);
+    const emptied = tables();
+    emptied.dav_names = [];
+    emptied.imports = [];
+    expect(accountFingerprint(emptied)).not.toBe(base);
   });
 });
