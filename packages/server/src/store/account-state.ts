@@ -72,16 +72,17 @@ export async function readAccountRows(db: Db): Promise<AccountRows> {
  */
 export async function readAccountProbe(db: Db): Promise<string> {
   const k = db.kysely;
-  const rows = await Promise.all([
-    k.selectFrom('users').selectAll().orderBy('id').execute(),
-    k.selectFrom('devices').select(['id', 'name', 'token_hash', 'revoked_at']).orderBy('id').execute(),
-    k.selectFrom('app_passwords').select(['id', 'label', 'password_hash', 'revoked_at']).orderBy('id').execute(),
-    k.selectFrom('imports').selectAll().orderBy('user_id').orderBy('id').execute(),
-    k
+  // One after another: on PostgreSQL, at once would take five pooled connections every second.
+  const rows = [
+    await k.selectFrom('users').selectAll().orderBy('id').execute(),
+    await k.selectFrom('devices').select(['id', 'name', 'token_hash', 'revoked_at']).orderBy('id').execute(),
+    await k.selectFrom('app_passwords').select(['id', 'label', 'password_hash', 'revoked_at']).orderBy('id').execute(),
+    await k.selectFrom('imports').selectAll().orderBy('user_id').orderBy('id').execute(),
+    await k
       .selectFrom('dav_names')
       .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
       .executeTakeFirstOrThrow(),
-  ]);
+  ];
   // PostgreSQL returns bigint columns as strings.
   return JSON.stringify(rows, (_key, value) => (typeof value === 'bigint' ? String(value) : value));
 }
