@@ -1,5 +1,6 @@
 import { listAccountStates } from '@holdfast/backup';
 import { addUser, engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
+import type { KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAccountProbe } from '../store/account-state.js';
 import { insertDavName } from '../store/dav-names.js';
@@ -11,6 +12,7 @@ import {
   startBackedUpServer,
 } from '../test-support/backups.js';
 import { type AccountTables, accountFingerprint } from './account-tables.js';
+import { startBackupService } from './backup-service.js';
 
 const defer = cleanupAfterEach();
 
@@ -85,6 +87,55 @@ describe('account states on the target', () => {
     const after = await listAccountStates(repo);
     expect(after).toHaveLength(before.length + 1);
     expect(after.at(-1)?.state.dav_names.map((row) => row.name)).toEqual(['client-chosen-name.ics']);
+  });
+});
+
+describe('the once-a-second account check', () => {
+  it('reads no DAV name rows while nothing changed, and all of them once one was added', async () => {
+    const setup = await startBackedUpServer('sqlite', 1);
+    defer(setup.close);
+    const { server } = setup;
+    const alice = await addUser(server, 'alice');
+    const collection = await pushNotes(server, alice, 1);
+    const k = server.ctx.db.kysely;
+    const name = (n: number) => ({
+      user_id: alice.userId,
+      collection_id: collection,
+      name: `client-name-${n}.ics`,
+      item_id: `itm-${n}`,
+      created_at: Date.now(),
+    });
+    for (let n = 0; n < 3; n++) await insertDavName(k, name(n));
+    // Counts the rows of dav_names that reach the backup service (a count(*) is one row, not a name).
+    let namesRead = 0;
+    const davQueries = new Set<unknown>();
+    const counter: KyselyPlugin = {
+      transformQuery(args) {
+        const text = JSON.stringify(args.node);
+        if (text.includes('"dav_names"') && !text.includes('AggregateFunctionNode')) davQueries.add(args.queryId);
+        return args.node;
+      },
+      async transformResult(args) {
+        if (davQueries.has(args.queryId)) namesRead += args.result.rows.length;
+        return args.result;
+      },
+    };
+    const { config, blobs, log } = server.ctx;
+    const db = { ...server.ctx.db, kysely: k.withPlugin(counter) };
+    const service = startBackupService({ config, db, blobs, log, now: Date.now }, { timers: false });
+    defer(() => service.stop());
+    await service.runOnce();
+    expect(namesRead).toBe(3);
+
+    // The check runs at most once a second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await service.runOnce();
+    expect(namesRead).toBe(3);
+
+    await insertDavName(k, name(3));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await service.runOnce();
+    expect(namesRead).toBe(7);
   });
 });
 
