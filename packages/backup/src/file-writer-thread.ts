@@ -101,6 +101,8 @@ interface WriterThread {
 
 let current: WriterThread | null = null;
 let nextId = 0;
+/** Why a thread could not be started, if it could not: writes then take the thread pool for good. */
+let cannotStart: string | null = null;
 
 function start(): WriterThread {
   // A few MiB of heap are plenty: the thread holds one message at a time, its
@@ -142,7 +144,14 @@ function start(): WriterThread {
  * `tmp` may remain and is the caller's to remove.
  */
 export function createFileOnThread(dir: string, tmp: string, path: string, bytes: Uint8Array): Promise<void> {
-  current ??= start();
+  if (cannotStart !== null) return Promise.reject(writeFailure('thread', undefined, cannotStart));
+  try {
+    current ??= start();
+  } catch (error) {
+    // A runtime that refuses worker threads (or these resource limits): the thread pool does the work.
+    cannotStart = `file writer thread cannot start: ${error instanceof Error ? error.message : String(error)}`;
+    return Promise.reject(writeFailure('thread', undefined, cannotStart));
+  }
   const { thread, pending } = current;
   thread.ref();
   const id = nextId++;
