@@ -1,5 +1,5 @@
 import { listAccountStates } from '@holdfast/backup';
-import { addUser, engines, startTestServer, type TestServer } from '@holdfast/test-support/harness';
+import { addUser, engines, startTestServer, type TestServer, type TestUser } from '@holdfast/test-support/harness';
 import type { KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAccountProbe } from '../store/account-state.js';
@@ -15,6 +15,17 @@ import { type AccountTables, accountFingerprint } from './account-tables.js';
 import { startBackupService } from './backup-service.js';
 
 const defer = cleanupAfterEach();
+
+/** A resource name a DAV client chose, which only the dav_names table knows. */
+function davName(user: TestUser, collection: string, n: number) {
+  return {
+    user_id: user.userId,
+    collection_id: collection,
+    name: `client-chosen-name-${n}.ics`,
+    item_id: `itm-${n}`,
+    created_at: Date.now(),
+  };
+}
 
 describe.each(engines)('the account probe on %s', (engine) => {
   let server: TestServer | undefined;
@@ -41,13 +52,7 @@ describe.each(engines)('the account probe on %s', (engine) => {
     expect(await readAccountProbe(db)).toBe(withAlice);
 
     const collection = await pushNotes(server, alice, 1);
-    await insertDavName(k, {
-      user_id: alice.userId,
-      collection_id: collection,
-      name: 'client-chosen-name.ics',
-      item_id: 'itm-1',
-      created_at: Date.now(),
-    });
+    await insertDavName(k, davName(alice, collection, 1));
     const withName = await readAccountProbe(db);
     expect(withName).not.toBe(withAlice);
 
@@ -76,17 +81,11 @@ describe('account states on the target', () => {
     await shipOnce(server);
     expect(await listAccountStates(repo)).toHaveLength(before.length);
 
-    await insertDavName(k, {
-      user_id: alice.userId,
-      collection_id: collection,
-      name: 'client-chosen-name.ics',
-      item_id: 'itm-1',
-      created_at: Date.now(),
-    });
+    await insertDavName(k, davName(alice, collection, 1));
     await shipOnce(server);
     const after = await listAccountStates(repo);
     expect(after).toHaveLength(before.length + 1);
-    expect(after.at(-1)?.state.dav_names.map((row) => row.name)).toEqual(['client-chosen-name.ics']);
+    expect(after.at(-1)?.state.dav_names.map((row) => row.name)).toEqual(['client-chosen-name-1.ics']);
   });
 });
 
@@ -98,14 +97,7 @@ describe('the once-a-second account check', () => {
     const alice = await addUser(server, 'alice');
     const collection = await pushNotes(server, alice, 1);
     const k = server.ctx.db.kysely;
-    const name = (n: number) => ({
-      user_id: alice.userId,
-      collection_id: collection,
-      name: `client-name-${n}.ics`,
-      item_id: `itm-${n}`,
-      created_at: Date.now(),
-    });
-    for (let n = 0; n < 3; n++) await insertDavName(k, name(n));
+    for (let n = 0; n < 3; n++) await insertDavName(k, davName(alice, collection, n));
     // Counts the rows of dav_names that reach the backup service (a count(*) is one row, not a name).
     let namesRead = 0;
     const davQueries = new Set<unknown>();
@@ -132,7 +124,7 @@ describe('the once-a-second account check', () => {
     await service.runOnce();
     expect(namesRead).toBe(3);
 
-    await insertDavName(k, name(3));
+    await insertDavName(k, davName(alice, collection, 3));
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await service.runOnce();
     expect(namesRead).toBe(7);
