@@ -6,14 +6,15 @@ import { Worker } from 'node:worker_threads';
  * A journal segment is written for every acknowledged write, and the write
  * waits for it. Done through the thread pool, creating a segment takes five
  * trips (open, write, link, unlink, directory fsync), and each completion
- * waits until the busy event loop comes round to it: 4-5 ms per segment where
- * the disk needs about 1 ms, which capped DAV PUTs with a directory target at
- * 300-700/s. This thread runs the whole sequence with synchronous calls and
- * answers once, so a segment costs one message each way.
+ * waits until the busy event loop comes round to it: 4-7 ms per segment where
+ * the disk needs about 1 ms, which held DAV PUTs with a directory target to
+ * about 500-600/s at 8 in flight (bench:dav). This thread runs the whole
+ * sequence with synchronous calls and answers once, so a segment costs one
+ * message each way.
  *
  * Hand-written, and kept as source text run with `eval`, so it works the same
  * from TypeScript sources under the test runner, from the build and from the
- * single-file bundle, none of which could otherwise agree on a worker file's
+ * command's bundle, none of which could otherwise agree on a worker file's
  * path. It only ever runs this one sequence; anything unusual (a missing
  * directory, an existing name, no hard links) is answered as a failure of its
  * step, and the caller takes its general path.
